@@ -1,0 +1,443 @@
+//! Kind `complexity`: the multi-scale complexity of one or more measures over a grid
+//! of SNRs r (or of OU times t, with r = r(t)).
+//!
+//! ```yaml
+//! id: two-point-fig1
+//! kind: complexity
+//! measure: {mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]}
+//! r: ["1/sqrt(2)", 1.5, 3]      # or t: {from: 0.01, to: 1.5, n: 150}
+//! u: [0.5, 1]                   # survival s_r(u) at these levels
+//! delta: [0, 0.5]               # integrated tail h(δ, r) at these δ
+//! m: [1, 2, 3, 4, 5, inf]       # effective curvature ζ*_M(t) for these M
+//! method: exact                 # exact | monte_carlo | both
+//! samples: 100000               # Monte Carlo samples of Y_r per grid point
+//! delta_grid: 501               # δ grid for Monte Carlo m*, δ*, ζ*_M
+//! seed: 1
+//! tables: {summary: NAME, survival: NAME, tail: NAME, zeta: NAME}
+//! ```
+//!
+//! Tables (long format, one row per measure × grid point × level):
+//! - `summary`: measure, r, t, sup_l, m_star, delta_star (+ `_mc` columns)
+//! - `survival`: measure, r, t, u, survival (+ survival_mc, survival_se, dkw)
+//! - `tail`: measure, r, t, delta, h, m (+ h_mc, h_se)
+//! - `zeta`: measure, r, t, M, zeta (+ zeta_mc)
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::{common_tables, measures, Experiment, KindSpec, MAX_SAMPLES};
+use crate::localize::{self, Complexity, Estimate};
+use crate::measure::Measure;
+use crate::spec::measure::{RawLabelled, RawMeasure};
+use crate::spec::{linspace, BlockCtx, Grid, Num};
+use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+
+const ROLES: &[&str] = &["summary", "survival", "tail", "zeta"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    id: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    measure: Option<RawMeasure>,
+    #[serde(default)]
+    measures: Option<Vec<RawLabelled>>,
+    #[serde(default)]
+    r: Option<Grid>,
+    #[serde(default)]
+    t: Option<Grid>,
+    #[serde(default)]
+    u: Option<Grid>,
+    #[serde(default)]
+    delta: Option<Grid>,
+    #[serde(default)]
+    m: Option<Vec<Num>>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    samples: Option<usize>,
+    #[serde(default)]
+    delta_grid: Option<usize>,
+    tables: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub measures: Vec<(String, Measure)>,
+    /// Grid points as (r, t).
+    pub points: Vec<(f64, f64)>,
+    pub us: Vec<f64>,
+    pub deltas: Vec<f64>,
+    pub ms: Vec<f64>,
+    pub exact: bool,
+    pub monte_carlo: Option<MonteCarlo>,
+    pub tables: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonteCarlo {
+    pub samples: usize,
+    pub delta_grid: Vec<f64>,
+}
+
+pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
+    let raw: Raw = match ctx.parse() {
+        Ok(r) => r,
+        Err(d) => {
+            ctx.diags.push(d);
+            return None;
+        }
+    };
+    let id = ctx.id(&raw.id, "id");
+    let tables = common_tables(ctx, &raw.tables, ROLES);
+    let ms_opt = measures(ctx, &raw.measure, &raw.measures);
+    let points = match (&raw.r, &raw.t) {
+        (Some(r), None) => ctx
+            .grid(r, "r", "positive", |v| v > 0.0)
+            .map(|rs| rs.into_iter().map(|r| (r, localize::time_of_snr(r))).collect::<Vec<_>>()),
+        (None, Some(t)) => ctx
+            .grid(t, "t", "positive", |v| v > 0.0)
+            .map(|ts| ts.into_iter().map(|t| (localize::snr(t), t)).collect::<Vec<_>>()),
+        (Some(_), Some(_)) => {
+            ctx.error("t", "give a grid of `r` or of `t`, not both");
+            None
+        }
+        (None, None) => {
+            ctx.diags.push(
+                ctx.block
+                    .diagnostic(ctx.chapter, 0, 0, "the experiment has no grid")
+                    .field("r")
+                    .hint("add `r: [0.5, 1, 2]` or `t: {from: 0.01, to: 1.5, n: 150}`"),
+            );
+            None
+        }
+    };
+    let us = match &raw.u {
+        Some(g) => ctx.grid(g, "u", "zero or positive", |v| v >= 0.0),
+        None => Some(Vec::new()),
+    };
+    let deltas = match &raw.delta {
+        Some(g) => ctx.grid(g, "delta", "in [0, 1]", |v| (0.0..=1.0).contains(&v)),
+        None => Some(Vec::new()),
+    };
+    let mut ms = Vec::new();
+    for (i, n) in raw.m.iter().flatten().enumerate() {
+        if let Some(v) = ctx.num(n, &format!("m[{i}]")) {
+            if v.is_nan() || v <= 0.0 {
+                ctx.error(&format!("m[{i}]"), format!("M must be positive (or inf), got {v}"));
+            } else {
+                ms.push(v);
+            }
+        }
+    }
+    let (exact, mc_wanted) = match raw.method.as_deref() {
+        None | Some("exact") => (true, false),
+        Some("monte_carlo") => (false, true),
+        Some("both") => (true, true),
+        Some(other) => {
+            ctx.error_hint(
+                "method",
+                format!("unknown method `{other}`"),
+                crate::diagnostic::suggest(other, &["exact", "monte_carlo", "both"]),
+            );
+            (true, false)
+        }
+    };
+    let monte_carlo = if mc_wanted {
+        let samples = raw.samples.unwrap_or(100_000);
+        if samples < 2 || samples > MAX_SAMPLES {
+            ctx.error(
+                "samples",
+                format!("`samples` must be between 2 and {MAX_SAMPLES}, got {samples}"),
+            );
+        }
+        let n = raw.delta_grid.unwrap_or(501);
+        if !(2..=100_001).contains(&n) {
+            ctx.error("delta_grid", "`delta_grid` must be between 2 and 100001 points");
+        }
+        Some(MonteCarlo {
+            samples,
+            delta_grid: linspace(0.0, 1.0, n.max(2), false),
+        })
+    } else {
+        if raw.samples.is_some() {
+            ctx.error("samples", "`samples` needs `method: monte_carlo` or `method: both`");
+        }
+        None
+    };
+    if tables.contains_key("survival") && raw.u.is_none() {
+        ctx.error("tables.survival", "a `survival` table needs levels `u`");
+    }
+    if tables.contains_key("tail") && raw.delta.is_none() {
+        ctx.error("tables.tail", "a `tail` table needs a `delta` grid");
+    }
+    if tables.contains_key("zeta") && raw.m.is_none() {
+        ctx.error("tables.zeta", "a `zeta` table needs values of `m`");
+    }
+    let (measures, points, us, deltas) = (ms_opt?, points?, us?, deltas?);
+    let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(1);
+    if cells > crate::spec::MAX_GRID * 10 {
+        ctx.error(
+            "r",
+            format!("the experiment asks for {cells} values; the ceiling is {}", crate::spec::MAX_GRID * 10),
+        );
+    }
+    let spec = Spec {
+        measures,
+        points,
+        us,
+        deltas,
+        ms,
+        exact,
+        monte_carlo,
+        tables,
+    };
+    let outputs = schemas(&spec);
+    Some(Experiment {
+        id,
+        kind: "complexity",
+        source: ctx.block.body.clone(),
+        seed: raw.seed.unwrap_or(0),
+        outputs,
+        spec: KindSpec::Complexity(spec),
+        line: ctx.block.fence_line,
+    })
+}
+
+fn base_columns() -> Vec<ColumnDecl> {
+    vec![
+        ColumnDecl::text("measure", "label of the measure"),
+        ColumnDecl::number("r", "signal-to-noise ratio r"),
+        ColumnDecl::number("t", "OU time t = ½ log(1 + 1/r²)"),
+    ]
+}
+
+fn schemas(s: &Spec) -> Vec<TableSchema> {
+    let exact = s.exact;
+    let mc = s.monte_carlo.is_some();
+    let mut out = Vec::new();
+    for role in ROLES {
+        let Some(name) = s.tables.get(*role) else {
+            continue;
+        };
+        let mut cols = base_columns();
+        let mut add = |cond: bool, c: ColumnDecl| {
+            if cond {
+                cols.push(c)
+            }
+        };
+        match *role {
+            "summary" => {
+                add(exact, ColumnDecl::number("sup_l", "ess sup of L_r"));
+                add(exact, ColumnDecl::number("m_star", "m*(r), exact"));
+                add(exact, ColumnDecl::number("delta_star", "δ*(r), exact"));
+                add(mc, ColumnDecl::number("sup_l_mc", "largest sampled L_r"));
+                add(mc, ColumnDecl::number("m_star_mc", "m*(r), Monte Carlo on the δ grid"));
+                add(mc, ColumnDecl::number("delta_star_mc", "δ*(r), Monte Carlo on the δ grid"));
+            }
+            "survival" => {
+                add(true, ColumnDecl::number("u", "level u"));
+                add(exact, ColumnDecl::number("survival", "s_r(u), exact"));
+                add(mc, ColumnDecl::number("survival_mc", "s_r(u), Monte Carlo"));
+                add(mc, ColumnDecl::number("survival_se", "standard error of survival_mc"));
+                add(mc, ColumnDecl::number("dkw", "95% DKW band half-width"));
+            }
+            "tail" => {
+                add(true, ColumnDecl::number("delta", "δ"));
+                add(exact, ColumnDecl::number("h", "h(δ, r), exact"));
+                add(exact, ColumnDecl::number("m", "m(δ, r) = h/δ, exact"));
+                add(mc, ColumnDecl::number("h_mc", "h(δ, r), Monte Carlo"));
+                add(mc, ColumnDecl::number("h_se", "standard error of h_mc"));
+            }
+            _ => {
+                add(true, ColumnDecl::number("M", "perturbation class M"));
+                add(exact, ColumnDecl::number("zeta", "ζ*_M(t), exact"));
+                add(mc, ColumnDecl::number("zeta_mc", "ζ*_M(t), Monte Carlo"));
+            }
+        }
+        out.push(TableSchema {
+            name: name.clone(),
+            columns: cols,
+        });
+    }
+    out
+}
+
+/// Everything computed at one (measure, grid point).
+struct PointResult {
+    sup_l: f64,
+    complexity: Complexity,
+    survival: Vec<f64>,
+    tail: Vec<f64>,
+    zeta: Vec<f64>,
+    mc: Option<McResult>,
+}
+
+struct McResult {
+    sup_l: f64,
+    complexity: Complexity,
+    survival: Vec<Estimate>,
+    dkw: f64,
+    tail: Vec<Estimate>,
+    zeta: Vec<f64>,
+}
+
+const NAN_COMPLEXITY: Complexity = Complexity {
+    m_star: f64::NAN,
+    delta_star: f64::NAN,
+};
+
+fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> PointResult {
+    let want = |role: &str| s.tables.contains_key(role);
+    let exact = s.exact;
+    let mut res = PointResult {
+        sup_l: f64::NAN,
+        complexity: NAN_COMPLEXITY,
+        survival: Vec::new(),
+        tail: Vec::new(),
+        zeta: Vec::new(),
+        mc: None,
+    };
+    if exact {
+        if want("summary") {
+            res.sup_l = localize::sup_localization(m, r);
+            res.complexity = localize::complexity(m, r);
+        }
+        if want("survival") {
+            res.survival = s.us.iter().map(|&u| localize::survival(m, r, u)).collect();
+        }
+        if want("tail") {
+            res.tail = s
+                .deltas
+                .iter()
+                .map(|&d| localize::integrated_tail(m, r, d))
+                .collect();
+        }
+        if want("zeta") {
+            res.zeta = s.ms.iter().map(|&bm| localize::zeta_star(m, t, bm)).collect();
+        }
+    }
+    if let Some(mc) = &s.monte_carlo {
+        let samples = localize::sample_localization(m, r, mc.samples, seed, stream);
+        res.mc = Some(McResult {
+            sup_l: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            complexity: if want("summary") {
+                localize::complexity_mc(&samples, &mc.delta_grid)
+            } else {
+                NAN_COMPLEXITY
+            },
+            survival: localize::survival_mc(&samples, &s.us),
+            dkw: localize::dkw_half_width(samples.len(), 0.05),
+            tail: localize::tail_mc(&samples, &s.deltas),
+            zeta: s
+                .ms
+                .iter()
+                .map(|&bm| localize::zeta_star_mc(&samples, t, bm, &mc.delta_grid))
+                .collect(),
+        });
+    }
+    res
+}
+
+pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
+    let jobs: Vec<(usize, usize)> = (0..s.measures.len())
+        .flat_map(|mi| (0..s.points.len()).map(move |pi| (mi, pi)))
+        .collect();
+    // Each (measure, point) gets its own random stream, so the numbers do not depend
+    // on how rayon schedules the work.
+    let results: Vec<PointResult> = jobs
+        .par_iter()
+        .map(|&(mi, pi)| {
+            let (r, t) = s.points[pi];
+            let stream = ((mi as u64) << 32) | pi as u64;
+            compute(s, &s.measures[mi].1, r, t, seed, stream)
+        })
+        .collect();
+    let mut tables = Vec::new();
+    for schema in outputs {
+        let role = s
+            .tables
+            .iter()
+            .find(|(_, n)| **n == schema.name)
+            .map(|(r, _)| r.as_str())
+            .unwrap_or("");
+        let levels: &[f64] = match role {
+            "survival" => &s.us,
+            "tail" => &s.deltas,
+            "zeta" => &s.ms,
+            _ => &[0.0],
+        };
+        let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut labels = Vec::new();
+        for (&(mi, pi), res) in jobs.iter().zip(&results) {
+            let (r, t) = s.points[pi];
+            for (k, &level) in levels.iter().enumerate() {
+                labels.push(s.measures[mi].0.clone());
+                let mut push = |c: &'static str, v: f64| cols.entry(c).or_default().push(v);
+                push("r", r);
+                push("t", t);
+                let mc = res.mc.as_ref();
+                match role {
+                    "summary" => {
+                        push("sup_l", res.sup_l);
+                        push("m_star", res.complexity.m_star);
+                        push("delta_star", res.complexity.delta_star);
+                        if let Some(mc) = mc {
+                            push("sup_l_mc", mc.sup_l);
+                            push("m_star_mc", mc.complexity.m_star);
+                            push("delta_star_mc", mc.complexity.delta_star);
+                        }
+                    }
+                    "survival" => {
+                        push("u", level);
+                        if s.exact {
+                            push("survival", res.survival[k]);
+                        }
+                        if let Some(mc) = mc {
+                            push("survival_mc", mc.survival[k].value);
+                            push("survival_se", mc.survival[k].se);
+                            push("dkw", mc.dkw);
+                        }
+                    }
+                    "tail" => {
+                        push("delta", level);
+                        if s.exact {
+                            let h = res.tail[k];
+                            push("h", h);
+                            push("m", if level > 0.0 { h / level } else { f64::NAN });
+                        }
+                        if let Some(mc) = mc {
+                            push("h_mc", mc.tail[k].value);
+                            push("h_se", mc.tail[k].se);
+                        }
+                    }
+                    _ => {
+                        push("M", level);
+                        if s.exact {
+                            push("zeta", res.zeta[k]);
+                        }
+                        if let Some(mc) = mc {
+                            push("zeta_mc", mc.zeta[k]);
+                        }
+                    }
+                }
+            }
+        }
+        let mut b = TableBuilder::new().text("measure", labels);
+        for c in schema.columns.iter().skip(1) {
+            let values = cols.remove(c.name.as_str()).unwrap_or_default();
+            b = b.number(&c.name, values);
+        }
+        tables.push(b.build(&schema.name)?);
+    }
+    Ok(tables)
+}

@@ -1,0 +1,148 @@
+//! Kind `density`: the law of Y_r = rX + Z on a grid of y, with the localization
+//! L_r(y), the posterior mean E[rX | Y_r = y] and the score of Y_r (Tweedie).
+//!
+//! ```yaml
+//! id: two-point-density
+//! kind: density
+//! measure: {mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]}
+//! r: ["1/sqrt(2)", 1.5, 3]
+//! y: {from: -6, to: 6, n: 1201}
+//! tables: {density: two-point-density}
+//! ```
+//!
+//! Table `density`: measure, r, t, y, density, localization, posterior_mean, score.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::{common_tables, measures, Experiment, KindSpec};
+use crate::localize;
+use crate::measure::Measure;
+use crate::spec::measure::{RawLabelled, RawMeasure};
+use crate::spec::{BlockCtx, Grid};
+use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+
+const ROLES: &[&str] = &["density"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    id: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    seed: Option<u64>,
+    #[serde(default)]
+    measure: Option<RawMeasure>,
+    #[serde(default)]
+    measures: Option<Vec<RawLabelled>>,
+    r: Grid,
+    y: Grid,
+    tables: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub measures: Vec<(String, Measure)>,
+    pub rs: Vec<f64>,
+    pub ys: Vec<f64>,
+    pub table: String,
+}
+
+pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
+    let raw: Raw = match ctx.parse() {
+        Ok(r) => r,
+        Err(d) => {
+            ctx.diags.push(d);
+            return None;
+        }
+    };
+    let id = ctx.id(&raw.id, "id");
+    let tables = common_tables(ctx, &raw.tables, ROLES);
+    let ms = measures(ctx, &raw.measure, &raw.measures);
+    let rs = ctx.grid(&raw.r, "r", "positive", |v| v > 0.0);
+    let ys = ctx.grid(&raw.y, "y", "finite", |v| v.abs() < 1e6);
+    let (measures, rs, ys) = (ms?, rs?, ys?);
+    let cells = measures.len() * rs.len() * ys.len();
+    if cells > crate::spec::MAX_GRID * 10 {
+        ctx.error(
+            "y",
+            format!(
+                "the experiment asks for {cells} rows; the ceiling is {}",
+                crate::spec::MAX_GRID * 10
+            ),
+        );
+        return None;
+    }
+    let table = tables.get("density")?.clone();
+    let outputs = vec![TableSchema {
+        name: table.clone(),
+        columns: vec![
+            ColumnDecl::text("measure", "label of the measure"),
+            ColumnDecl::number("r", "signal-to-noise ratio r"),
+            ColumnDecl::number("t", "OU time t = ½ log(1 + 1/r²)"),
+            ColumnDecl::number("y", "point y"),
+            ColumnDecl::number("density", "density of Y_r at y"),
+            ColumnDecl::number("localization", "L_r(y) = Var[rX | Y_r = y]"),
+            ColumnDecl::number("posterior_mean", "E[rX | Y_r = y]"),
+            ColumnDecl::number("score", "(log p_{Y_r})'(y)"),
+        ],
+    }];
+    Some(Experiment {
+        id,
+        kind: "density",
+        source: ctx.block.body.clone(),
+        seed: 0,
+        outputs,
+        spec: KindSpec::Density(Spec {
+            measures,
+            rs,
+            ys,
+            table,
+        }),
+        line: ctx.block.fence_line,
+    })
+}
+
+pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
+    let blocks: Vec<(usize, f64)> = (0..s.measures.len())
+        .flat_map(|mi| s.rs.iter().map(move |&r| (mi, r)))
+        .collect();
+    let rows: Vec<Vec<[f64; 4]>> = blocks
+        .par_iter()
+        .map(|&(mi, r)| {
+            let m = &s.measures[mi].1;
+            s.ys
+                .iter()
+                .map(|&y| {
+                    let p = m.posterior(r, y);
+                    [m.density_y(r, y), p.var, p.mean, p.mean - y]
+                })
+                .collect()
+        })
+        .collect();
+    let n = blocks.len() * s.ys.len();
+    let mut labels = Vec::with_capacity(n);
+    let mut cols: [Vec<f64>; 7] = Default::default();
+    for (&(mi, r), block) in blocks.iter().zip(&rows) {
+        for (&y, v) in s.ys.iter().zip(block) {
+            labels.push(s.measures[mi].0.clone());
+            let row = [r, localize::time_of_snr(r), y, v[0], v[1], v[2], v[3]];
+            for (c, x) in cols.iter_mut().zip(row) {
+                c.push(x);
+            }
+        }
+    }
+    let schema = &outputs[0];
+    let mut b = TableBuilder::new().text("measure", labels);
+    for (decl, values) in schema.columns.iter().skip(1).zip(cols) {
+        b = b.number(&decl.name, values);
+    }
+    Ok(vec![b.build(&schema.name)?])
+}

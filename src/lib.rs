@@ -1,0 +1,28 @@
+//! diffrepro: a literate reproduction of Liang, Dharmakeerthi and Koriyama,
+//! "Denoising Diffusions with Optimal Transport: Localization, Curvature, and
+//! Multi-Scale Complexity" (arXiv:2411.01629).
+//!
+//! The modules follow the pipeline, in order:
+//!
+//! ```text
+//! chapters/*.md ─chapter─▶ Chapter ─spec/experiment─▶ typed specs (project)
+//!   ─experiment─▶ tables (table) ─figure─▶ SVG/PNG ─check─▶ outcomes ─render─▶ report.html
+//! ```
+//!
+//! The mathematics (`measure`, `localize`) knows nothing of Markdown, Polars or
+//! templates: it takes numbers and returns numbers.
+
+pub mod chapter;
+pub mod check;
+pub mod diagnostic;
+pub mod experiment;
+pub mod figure;
+pub mod list;
+pub mod localize;
+pub mod measure;
+pub mod pipeline;
+pub mod project;
+pub mod render;
+pub mod spec;
+pub mod table;
+pub mod yaml;

@@ -1,0 +1,466 @@
+//! Exact (quadrature) values of ess sup L_r, s_r(u), h(δ, r), m*, δ* and ζ*_M.
+//!
+//! [`ExactLocalization`] freezes (μ, r). On construction it lays out *structure
+//! nodes*: every place where L_r(y) can change on a short scale — each component's
+//! centre r·m_i at multiples of its width v_i, and, for each pair of components, the
+//! points where their posterior log-weights are equal, at multiples of the transition
+//! width 1/|e_i - e_j| (e_i = d/dy of component i's log-weight); for the uniform, its
+//! two edges in y. It evaluates L_r on a grid of 8 cells between consecutive nodes;
+//! that grid gives ess sup L_r (refined by golden section at the best local maxima)
+//! and brackets the level-set crossings {L_r = u} (refined by bisection). Then
+//!   s_r(u) = ∫_{L_r > u} p_{Y_r},   h = ∫_{L_r > u} (L_r - u) p_{Y_r},   u = 1 - δ,
+//! are integrated only over the pieces above u, split at the nodes and crossings so
+//! that every Gauss–Kronrod piece sees a smooth integrand. Nodes reach 40 standard
+//! deviations beyond the outermost components, where p_{Y_r} < e^{-800}.
+//!
+//! m* and δ* use Prop. 5 and the first-order condition (DIGEST §2): with
+//! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
+//! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by bisection (robust where golden
+//! section on a flat minimum is not). ζ*_M maximises the concave δ - M h(δ), whose
+//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. Point masses and
+//! normals have constant L_r and are answered exactly. Hands its numbers to the
+//! public functions in `localize` and to the tests that check Monte Carlo against them.
+
+use super::quadrature::{integrate, integrate_pieces};
+use super::Complexity;
+use crate::measure::{Kind, Localizer, Measure, Prep};
+
+/// How far beyond the outermost components (in their standard deviations) the grid
+/// and the integrals reach.
+const SPAN: f64 = 40.0;
+/// Absolute tolerance of each integral; the target accuracy of s and h is 1e-9.
+const QUAD_TOL: f64 = 1e-11;
+/// Subinterval budget per integral.
+const MAX_PIECES: usize = 50_000;
+/// Grid cells between consecutive structure nodes.
+const CELLS: usize = 8;
+/// sup L_r ≤ 1 + this counts as "s_r(1) = 0": rounding in the posterior variance can
+/// lift a log-concave measure's L_r a few ulps above 1 as r → ∞.
+pub const LOG_CONCAVE_SLACK: f64 = 1e-12;
+
+/// Offsets (in component standard deviations) of the nodes around a centre.
+const CENTRE_OFFSETS: [f64; 18] = [
+    0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0, 40.0,
+];
+/// Sparser offsets for measures with many components (empirical data).
+const CENTRE_OFFSETS_FEW: [f64; 9] = [0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 40.0];
+/// Offsets (in transition widths) around an equal-weight point of two components;
+/// 40 widths is where the lesser weight has fallen to e^{-40}.
+const TRANSITION_OFFSETS: [f64; 17] = [
+    0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0, 40.0,
+];
+/// Beyond this many components only neighbouring pairs (by centre) get transition
+/// nodes; with equal widths those are the only pairs that ever share the posterior.
+const ALL_PAIRS_MAX: usize = 64;
+/// Local maxima of the grid refined by golden section.
+const SUP_REFINE: usize = 8;
+
+/// The measure at a fixed r, with its structure nodes and a grid of L_r.
+#[derive(Clone, Debug)]
+pub struct ExactLocalization {
+    loc: Localizer,
+    /// L_r when it does not depend on y (point mass, normal).
+    constant: Option<f64>,
+    nodes: Vec<f64>,
+    grid_y: Vec<f64>,
+    grid_l: Vec<f64>,
+    sup: f64,
+}
+
+/// Level-set summary at threshold u: s = P(L_r > u) and tail = E[(L_r - u)₊].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelSet {
+    pub survival: f64,
+    pub tail: f64,
+}
+
+impl ExactLocalization {
+    /// Prepare μ at SNR r ≥ 0.
+    pub fn new(measure: &Measure, r: f64) -> Self {
+        let loc = Localizer::new(measure, r);
+        let constant = match loc.kind() {
+            Kind::Single(p) => Some(p.c),
+            Kind::Mixture(ps) if ps.len() == 1 => Some(ps[0].c),
+            _ => None,
+        };
+        if let Some(c) = constant {
+            return ExactLocalization { loc, constant, nodes: Vec::new(), grid_y: Vec::new(), grid_l: Vec::new(), sup: c };
+        }
+        let nodes = structure_nodes(loc.kind());
+        let mut grid_y = Vec::with_capacity(nodes.len() * CELLS + 1);
+        for w in nodes.windows(2) {
+            let step = (w[1] - w[0]) / CELLS as f64;
+            for k in 0..CELLS {
+                grid_y.push(w[0] + step * k as f64);
+            }
+        }
+        grid_y.push(*nodes.last().expect("structure nodes are never empty"));
+        let grid_l: Vec<f64> = grid_y.iter().map(|&y| loc.localization(y)).collect();
+        let mut out = ExactLocalization { loc, constant, nodes, grid_y, grid_l, sup: 0.0 };
+        out.sup = out.refine_sup();
+        out
+    }
+
+    /// The prepared measure.
+    pub fn localizer(&self) -> &Localizer {
+        &self.loc
+    }
+
+    /// r.
+    pub fn r(&self) -> f64 {
+        self.loc.r()
+    }
+
+    /// ess sup_y L_r(y) (= sup, since Y_r has a positive density on the whole line).
+    pub fn sup_localization(&self) -> f64 {
+        self.sup
+    }
+
+    /// Whether s_r(1) = 0 (sup L_r ≤ 1 up to [`LOG_CONCAVE_SLACK`]).
+    pub fn is_log_concave_like(&self) -> bool {
+        self.sup <= 1.0 + LOG_CONCAVE_SLACK
+    }
+
+    fn refine_sup(&self) -> f64 {
+        let n = self.grid_l.len();
+        let mut best = self.grid_l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut peaks: Vec<usize> = (0..n)
+            .filter(|&k| {
+                let left = k == 0 || self.grid_l[k] >= self.grid_l[k - 1];
+                let right = k + 1 == n || self.grid_l[k] >= self.grid_l[k + 1];
+                left && right
+            })
+            .collect();
+        peaks.sort_by(|&a, &b| self.grid_l[b].total_cmp(&self.grid_l[a]));
+        for &k in peaks.iter().take(SUP_REFINE) {
+            let a = self.grid_y[k.saturating_sub(1)];
+            let b = self.grid_y[(k + 1).min(n - 1)];
+            best = best.max(golden_max(|y| self.loc.localization(y), a, b));
+        }
+        best
+    }
+
+    /// The points where L_r crosses the level u, in increasing order.
+    pub fn crossings(&self, u: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        for k in 0..self.grid_y.len().saturating_sub(1) {
+            let above_a = self.grid_l[k] > u;
+            if above_a != (self.grid_l[k + 1] > u) {
+                let (mut a, mut b) = (self.grid_y[k], self.grid_y[k + 1]);
+                loop {
+                    let m = 0.5 * (a + b);
+                    if m <= a || m >= b {
+                        break;
+                    }
+                    if (self.loc.localization(m) > u) == above_a {
+                        a = m;
+                    } else {
+                        b = m;
+                    }
+                }
+                out.push(0.5 * (a + b));
+            }
+        }
+        out
+    }
+
+    /// s_r(u) and E[(L_r - u)₊] together (they share the crossings and the density).
+    pub fn level_set(&self, u: f64) -> LevelSet {
+        if let Some(c) = self.constant {
+            return LevelSet { survival: if c > u { 1.0 } else { 0.0 }, tail: (c - u).max(0.0) };
+        }
+        if u >= self.sup {
+            return LevelSet { survival: 0.0, tail: 0.0 };
+        }
+        let mut cuts = self.crossings(u);
+        cuts.extend_from_slice(&self.nodes);
+        cuts.sort_by(f64::total_cmp);
+        cuts.dedup();
+        let pieces: Vec<(f64, f64)> = cuts
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .filter(|&(a, b)| self.loc.localization(0.5 * (a + b)) > u)
+            .collect();
+        let loc = &self.loc;
+        let q = integrate_pieces(
+            |y| {
+                let m = loc.localization_and_log_density(y);
+                let p = m.1.exp();
+                // The indicator only matters at roundoff distance from a crossing.
+                if m.0 > u {
+                    [p, p * (m.0 - u)]
+                } else {
+                    [0.0, 0.0]
+                }
+            },
+            pieces,
+            QUAD_TOL,
+            MAX_PIECES,
+        );
+        LevelSet { survival: q.value[0].clamp(0.0, 1.0), tail: q.value[1].max(0.0) }
+    }
+
+    /// s_r(u) = P(L_r(Y_r) > u).
+    pub fn survival(&self, u: f64) -> f64 {
+        self.level_set(u).survival
+    }
+
+    /// h(δ, r) = E[(L_r - (1 - δ))₊].
+    pub fn integrated_tail(&self, delta: f64) -> f64 {
+        self.level_set(1.0 - delta).tail
+    }
+
+    /// ∫ f(y) p_{Y_r}(y) dy over the structure nodes (for expectations of smooth
+    /// functions of y, e.g. E[L_r - 1] and E[score²] in Prop. 4).
+    pub fn expectation<const N: usize, F: FnMut(f64) -> [f64; N]>(&self, mut f: F) -> [f64; N] {
+        let nodes = if self.constant.is_some() { constant_nodes(&self.loc) } else { self.nodes.clone() };
+        let loc = &self.loc;
+        integrate(
+            |y| {
+                let p = loc.density(y);
+                let mut v = f(y);
+                for x in v.iter_mut() {
+                    *x *= p;
+                }
+                v
+            },
+            &nodes,
+            QUAD_TOL,
+            MAX_PIECES,
+        )
+        .value
+    }
+
+    /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1].
+    pub fn complexity(&self) -> Complexity {
+        if self.is_log_concave_like() {
+            // Prop. 5: h = 0 exactly on [0, 1 - sup L], m = 0 there and > 0 after.
+            return Complexity { m_star: 0.0, delta_star: (1.0 - self.sup).clamp(0.0, 1.0) };
+        }
+        let g = |delta: f64| {
+            let ls = self.level_set(1.0 - delta);
+            (delta * ls.survival - ls.tail, ls.tail)
+        };
+        let (g1, h1) = g(1.0);
+        if g1 <= 0.0 {
+            // m non-increasing on (0, 1]: the minimum is at δ = 1.
+            return Complexity { m_star: h1, delta_star: 1.0 };
+        }
+        // g(0) = -h(0) < 0 < g(1), g non-decreasing.
+        let (mut lo, mut hi) = (0.0, 1.0);
+        let mut h_lo = f64::NAN;
+        while hi - lo > 1e-13 {
+            let mid = 0.5 * (lo + hi);
+            let (gm, hm) = g(mid);
+            if gm <= 0.0 {
+                lo = mid;
+                h_lo = hm;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo == 0.0 {
+            // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
+            let h = self.level_set(1.0 - hi).tail;
+            return Complexity { m_star: h / hi, delta_star: hi };
+        }
+        Complexity { m_star: h_lo / lo, delta_star: lo }
+    }
+
+    /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M).
+    /// M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and -∞ otherwise; M < 0 or NaN gives NaN.
+    pub fn best_gap(&self, big_m: f64) -> (f64, f64) {
+        if big_m.is_nan() || big_m < 0.0 {
+            return (f64::NAN, f64::NAN);
+        }
+        if big_m == 0.0 {
+            return (1.0, 1.0);
+        }
+        if big_m == f64::INFINITY {
+            return if self.is_log_concave_like() {
+                let d = (1.0 - self.sup).clamp(0.0, 1.0);
+                (d, d)
+            } else {
+                (0.0, f64::NEG_INFINITY)
+            };
+        }
+        if let Some(c) = self.constant {
+            // δ - M (c - 1 + δ)₊ is piecewise linear: its maximum is at a kink or an end.
+            let f = |d: f64| d - big_m * (c - 1.0 + d).max(0.0);
+            return [0.0, (1.0 - c).clamp(0.0, 1.0), 1.0]
+                .into_iter()
+                .map(|d| (d, f(d)))
+                .fold((f64::NAN, f64::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+        }
+        // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
+        let rising = |delta: f64| big_m * self.survival(1.0 - delta) <= 1.0;
+        let value = |delta: f64| delta - big_m * self.integrated_tail(delta);
+        if !rising(0.0) {
+            return (0.0, value(0.0));
+        }
+        if rising(1.0) {
+            return (1.0, value(1.0));
+        }
+        let (mut lo, mut hi) = (0.0, 1.0);
+        while hi - lo > 1e-12 {
+            let mid = 0.5 * (lo + hi);
+            if rising(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo, value(lo))
+    }
+}
+
+/// Nodes for integrating against a single Gaussian component.
+fn constant_nodes(loc: &Localizer) -> Vec<f64> {
+    match loc.kind() {
+        Kind::Single(p) => centre_nodes(p, &CENTRE_OFFSETS),
+        Kind::Mixture(ps) => centre_nodes(&ps[0], &CENTRE_OFFSETS),
+        Kind::Uniform { .. } => unreachable!("a uniform never has constant localization"),
+    }
+}
+
+fn centre_nodes(p: &Prep, offsets: &[f64]) -> Vec<f64> {
+    let sd = p.sd();
+    let mut v: Vec<f64> = offsets.iter().flat_map(|&k| [p.center - k * sd, p.center + k * sd]).collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// Points where components i and j have equal posterior log-weight
+/// ln(p/v) - ½(y - r m)²/v², with the transition width 1/|e_i - e_j| at each.
+fn equal_weight_points(pi: &Prep, pj: &Prep, out: &mut Vec<(f64, f64)>) {
+    // D(y) = A y² + B y + C.
+    let a = -0.5 * (pi.inv_v2 - pj.inv_v2);
+    let b = pi.inv_v2 * pi.center - pj.inv_v2 * pj.center;
+    let c = (pi.coef / pj.coef).ln() - 0.5 * pi.inv_v2 * pi.center * pi.center
+        + 0.5 * pj.inv_v2 * pj.center * pj.center;
+    let mut push = |y: f64| {
+        if y.is_finite() {
+            let ei = -(y - pi.center) * pi.inv_v2;
+            let ej = -(y - pj.center) * pj.inv_v2;
+            let slope = (ei - ej).abs();
+            if slope > 0.0 {
+                out.push((y, 1.0 / slope));
+            }
+        }
+    };
+    let scale = pi.inv_v2.max(pj.inv_v2);
+    if a.abs() <= 1e-14 * scale {
+        if b != 0.0 {
+            push(-c / b);
+        }
+    } else {
+        let disc = b * b - 4.0 * a * c;
+        if disc >= 0.0 {
+            // Numerically stable pair of roots.
+            let q = -0.5 * (b + b.signum() * disc.sqrt());
+            if q != 0.0 {
+                push(q / a);
+                push(c / q);
+            } else {
+                push(0.0);
+            }
+        }
+    }
+}
+
+/// Sorted structure nodes (see the module header), clipped to the covered range.
+fn structure_nodes(kind: &Kind) -> Vec<f64> {
+    let mut nodes = Vec::new();
+    let (lo, hi) = match kind {
+        Kind::Single(p) => {
+            nodes.extend(centre_nodes(p, &CENTRE_OFFSETS));
+            (p.center - SPAN * p.sd(), p.center + SPAN * p.sd())
+        }
+        Kind::Mixture(ps) => {
+            let offsets: &[f64] = if ps.len() > 16 { &CENTRE_OFFSETS_FEW } else { &CENTRE_OFFSETS };
+            let mut lo = f64::INFINITY;
+            let mut hi = f64::NEG_INFINITY;
+            for p in ps {
+                nodes.extend(centre_nodes(p, offsets));
+                lo = lo.min(p.center - SPAN * p.sd());
+                hi = hi.max(p.center + SPAN * p.sd());
+            }
+            let mut transitions = Vec::new();
+            if ps.len() <= ALL_PAIRS_MAX {
+                for i in 0..ps.len() {
+                    for j in i + 1..ps.len() {
+                        equal_weight_points(&ps[i], &ps[j], &mut transitions);
+                    }
+                }
+            } else {
+                let mut sorted = ps.clone();
+                sorted.sort_by(|a, b| a.center.total_cmp(&b.center));
+                for w in sorted.windows(2) {
+                    equal_weight_points(&w[0], &w[1], &mut transitions);
+                }
+            }
+            for (y0, width) in transitions {
+                if y0 > lo && y0 < hi {
+                    nodes.extend(TRANSITION_OFFSETS.iter().flat_map(|&k| [y0 - k * width, y0 + k * width]));
+                }
+            }
+            (lo, hi)
+        }
+        Kind::Uniform { lo, hi } => {
+            // Truncation edges act on the unit scale of Z; inside a long interval L_r
+            // is flat, so inward nodes grow geometrically.
+            let half = 0.5 * (hi - lo);
+            for &k in &CENTRE_OFFSETS {
+                nodes.extend([lo - k, hi + k]);
+                if k < half {
+                    nodes.extend([lo + k, hi - k]);
+                }
+            }
+            let mut k = 40.0;
+            while k < half {
+                nodes.extend([lo + k, hi - k]);
+                k *= 1.5;
+            }
+            nodes.push(0.5 * (lo + hi));
+            (lo - SPAN, hi + SPAN)
+        }
+    };
+    nodes.push(lo);
+    nodes.push(hi);
+    nodes.retain(|&y| y >= lo && y <= hi);
+    nodes.sort_by(f64::total_cmp);
+    nodes.dedup();
+    nodes
+}
+
+/// Golden-section maximisation of a unimodal-on-[a, b] function; returns the best
+/// value seen (including the ends).
+fn golden_max<F: Fn(f64) -> f64>(f: F, mut a: f64, mut b: f64) -> f64 {
+    const INV_PHI: f64 = 0.618_033_988_749_894_9;
+    let mut best = f(a).max(f(b));
+    let mut x1 = b - INV_PHI * (b - a);
+    let mut x2 = a + INV_PHI * (b - a);
+    let mut f1 = f(x1);
+    let mut f2 = f(x2);
+    for _ in 0..80 {
+        if f1 >= f2 {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - INV_PHI * (b - a);
+            f1 = f(x1);
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + INV_PHI * (b - a);
+            f2 = f(x2);
+        }
+        if b - a <= 1e-15 * (1.0 + a.abs()) {
+            break;
+        }
+    }
+    best = best.max(f1).max(f2);
+    best
+}

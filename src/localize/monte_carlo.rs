@@ -1,0 +1,264 @@
+//! Monte Carlo estimates of s_r, h, m*, δ*, ζ*_M, as the paper computed them: draw
+//! Y_r = rX + Z, evaluate L_r(Y_r), and summarise the sample on grids of u or δ.
+//!
+//! Reproducibility: [`sample_localization`] uses ChaCha8 ([`McRng`]) seeded with
+//! `seed_from_u64(seed)` on stream `stream`; sample i belongs to chunk i / [`MC_CHUNK`],
+//! and chunk k starts at word position k·2³⁶ of that stream (a chunk uses at most
+//! ~8 words per sample, far below 2³⁶). Every chunk is therefore a fixed function of
+//! (seed, stream, k), and the output is bit-identical on any number of rayon threads.
+//! The summaries bin each sample once against the sorted thresholds (no sort of the
+//! sample), with integer counts and per-chunk float sums combined in chunk order, so
+//! they too are independent of scheduling. Hands `Estimate`s and `Complexity`
+//! values to the experiment runners.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::{ou_noise_var, Complexity};
+use crate::measure::Measure;
+
+/// The generator behind every Monte Carlo sample.
+pub type McRng = ChaCha8Rng;
+/// Samples per reproducibility chunk.
+pub const MC_CHUNK: usize = 4096;
+/// Stream words reserved per chunk.
+const WORDS_PER_CHUNK: u128 = 1 << 36;
+/// Samples per chunk when summarising (fixed, so float sums have a fixed order).
+const SUMMARY_CHUNK: usize = 1 << 16;
+
+/// A Monte Carlo estimate and its standard error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    pub value: f64,
+    pub se: f64,
+}
+
+/// n draws of L_r(Y_r), Y_r = rX + Z, X ~ μ; deterministic in (seed, stream) whatever
+/// the rayon thread count (see the module header).
+pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64) -> Vec<f64> {
+    let mut base = McRng::seed_from_u64(seed);
+    base.set_stream(stream);
+    let loc = m.localizer(r);
+    let mut out = vec![0.0; n];
+    out.par_chunks_mut(MC_CHUNK).enumerate().for_each(|(k, chunk)| {
+        let mut rng = base.clone();
+        rng.set_word_pos(k as u128 * WORDS_PER_CHUNK);
+        for v in chunk.iter_mut() {
+            let y = m.sample_y(r, &mut rng);
+            *v = loc.localization(y);
+        }
+    });
+    out
+}
+
+/// Thresholds sorted ascending, with each one's position in the caller's order.
+fn sorted_thresholds(values: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    (order.iter().map(|&i| values[i]).collect(), order)
+}
+
+/// Per-bin sufficient statistics. Bin b ≥ 1 holds samples with
+/// sorted[b-1] < L ≤ sorted[b] (the last bin is unbounded above); sums are of
+/// d = L - sorted[b-1] ≥ 0, so tails above any threshold add non-negative terms
+/// and nothing cancels.
+#[derive(Clone)]
+struct Bins {
+    count: Vec<u64>,
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+}
+
+impl Bins {
+    fn new(k: usize) -> Self {
+        Bins { count: vec![0; k + 1], sum: vec![0.0; k + 1], sum_sq: vec![0.0; k + 1] }
+    }
+
+    fn add(&mut self, sorted: &[f64], l: f64) {
+        let b = sorted.partition_point(|&u| u < l);
+        self.count[b] += 1;
+        if b > 0 {
+            let d = l - sorted[b - 1];
+            self.sum[b] += d;
+            self.sum_sq[b] += d * d;
+        }
+    }
+
+    fn merge(mut self, other: &Bins) -> Self {
+        for b in 0..self.count.len() {
+            self.count[b] += other.count[b];
+            self.sum[b] += other.sum[b];
+            self.sum_sq[b] += other.sum_sq[b];
+        }
+        self
+    }
+}
+
+fn bin_samples(samples: &[f64], sorted: &[f64]) -> Bins {
+    let k = sorted.len();
+    let partial: Vec<Bins> = samples
+        .par_chunks(SUMMARY_CHUNK)
+        .map(|chunk| {
+            let mut bins = Bins::new(k);
+            for &l in chunk {
+                bins.add(sorted, l);
+            }
+            bins
+        })
+        .collect();
+    partial.iter().fold(Bins::new(k), |acc, b| acc.merge(b))
+}
+
+/// ŝ_r(u) = #{L > u}/n for each u, with se = √(p(1-p)/n).
+pub fn survival_mc(samples: &[f64], us: &[f64]) -> Vec<Estimate> {
+    let n = samples.len() as f64;
+    let (sorted, order) = sorted_thresholds(us);
+    let bins = bin_samples(samples, &sorted);
+    let mut out = vec![Estimate { value: f64::NAN, se: f64::NAN }; us.len()];
+    // Samples above sorted[j] are exactly those in bins j+1..=k.
+    let mut above = 0u64;
+    for j in (0..sorted.len()).rev() {
+        above += bins.count[j + 1];
+        let p = above as f64 / n;
+        out[order[j]] = Estimate { value: p, se: (p * (1.0 - p) / n).sqrt() };
+    }
+    out
+}
+
+/// Half-width ε = √(ln(2/α)/(2n)) of the Dvoretzky–Kiefer–Wolfowitz band: with
+/// probability ≥ 1 - α the empirical survival function is within ε of s_r everywhere.
+pub fn dkw_half_width(n: usize, alpha: f64) -> f64 {
+    ((2.0 / alpha).ln() / (2.0 * n as f64)).sqrt()
+}
+
+/// ĥ(δ) = mean of (L - (1 - δ))₊ for each δ, with se from the sample variance of
+/// (L - (1 - δ))₊.
+pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
+    let n = samples.len();
+    let thresholds: Vec<f64> = deltas.iter().map(|d| 1.0 - d).collect();
+    let (sorted, order) = sorted_thresholds(&thresholds);
+    let bins = bin_samples(samples, &sorted);
+    let k = sorted.len();
+    let nf = n as f64;
+    let mut out = vec![Estimate { value: f64::NAN, se: f64::NAN }; deltas.len()];
+    for j in 0..k {
+        let u = sorted[j];
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for b in j + 1..=k {
+            // L - u = d + gap with gap = sorted[b-1] - u ≥ 0.
+            let gap = sorted[b - 1] - u;
+            let c = bins.count[b] as f64;
+            s1 += bins.sum[b] + c * gap;
+            s2 += bins.sum_sq[b] + 2.0 * gap * bins.sum[b] + c * gap * gap;
+        }
+        let mean = s1 / nf;
+        let var = if n > 1 { ((s2 / nf - mean * mean) * nf / (nf - 1.0)).max(0.0) } else { 0.0 };
+        out[order[j]] = Estimate { value: mean, se: (var / nf).sqrt() };
+    }
+    out
+}
+
+/// m* and δ* on a δ grid: m = ĥ(δ)/δ at each grid δ > 0, its minimum, and the
+/// largest grid δ attaining it (ties are exact: a plateau of ĥ = 0).
+pub fn complexity_mc(samples: &[f64], delta_grid: &[f64]) -> Complexity {
+    let h = tail_mc(samples, delta_grid);
+    let mut best = Complexity { m_star: f64::NAN, delta_star: f64::NAN };
+    for (d, e) in delta_grid.iter().zip(&h) {
+        if *d <= 0.0 {
+            continue;
+        }
+        let m = e.value / d;
+        if best.m_star.is_nan() || m < best.m_star || (m == best.m_star && *d > best.delta_star) {
+            best = Complexity { m_star: m, delta_star: *d };
+        }
+    }
+    best
+}
+
+/// ζ*_M(t) on a δ grid: max over grid δ of (δ - M ĥ(δ, r(t)))/(1 - e^{-2t}); with
+/// M = ∞ only grid points with ĥ = 0 count (-∞ if there are none).
+pub fn zeta_star_mc(samples: &[f64], t: f64, big_m: f64, delta_grid: &[f64]) -> f64 {
+    let h = tail_mc(samples, delta_grid);
+    let sigma2 = ou_noise_var(t);
+    delta_grid
+        .iter()
+        .zip(&h)
+        .map(|(d, e)| {
+            let penalty = if e.value == 0.0 { 0.0 } else { big_m * e.value };
+            (d - penalty) / sigma2
+        })
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_on_one_and_four_threads() {
+        let m = Measure::Mixture(vec![
+            crate::measure::Component { weight: 0.3, mean: -2.0, var: 0.5 },
+            crate::measure::Component { weight: 0.7, mean: 1.0, var: 0.0 },
+        ]);
+        let n = 3 * MC_CHUNK + 17;
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let s = sample_localization(&m, 1.3, n, 42, 7);
+                let t = tail_mc(&s, &[0.0, 0.25, 0.5, 1.0]);
+                (s, t)
+            })
+        };
+        let (a, ta) = run(1);
+        let (b, tb) = run(4);
+        assert_eq!(a.len(), n);
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(ta.iter().zip(&tb).all(|(x, y)| x.value.to_bits() == y.value.to_bits()));
+        // Another stream or seed gives different draws.
+        let c = sample_localization(&m, 1.3, 64, 42, 8);
+        let d = sample_localization(&m, 1.3, 64, 43, 7);
+        assert!(a[..64] != c[..] && a[..64] != d[..]);
+        // A prefix of a longer run is the shorter run (chunks do not depend on n).
+        let short = sample_localization(&m, 1.3, MC_CHUNK + 5, 42, 7);
+        assert!(short.iter().zip(&a).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    fn summaries_match_direct_formulas() {
+        let samples = [0.1, 0.5, 0.5, 0.9, 1.2, 2.0, 0.0];
+        let us = [1.0, 0.5, -1.0, 3.0];
+        let s = survival_mc(&samples, &us);
+        let want = [2.0 / 7.0, 3.0 / 7.0, 1.0, 0.0];
+        for (e, w) in s.iter().zip(want) {
+            assert_eq!(e.value, w);
+        }
+        let deltas = [0.0, 0.5, 1.0, 0.25];
+        let h = tail_mc(&samples, &deltas);
+        for (e, d) in h.iter().zip(deltas) {
+            let x: Vec<f64> = samples.iter().map(|l| (l - (1.0 - d)).max(0.0)).collect();
+            let mean = x.iter().sum::<f64>() / 7.0;
+            let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 6.0;
+            assert!((e.value - mean).abs() < 1e-15);
+            assert!((e.se - (var / 7.0).sqrt()).abs() < 1e-15);
+        }
+        // m(δ) on the grid: δ = 0.25: (0.2+1.0+0.15)/7/0.25, ...; δ=1 gives mean L.
+        let c = complexity_mc(&samples, &[0.25, 0.5, 1.0]);
+        let m = |d: f64| samples.iter().map(|l| (l - (1.0 - d)).max(0.0)).sum::<f64>() / 7.0 / d;
+        let want = [0.25, 0.5, 1.0].into_iter().map(|d| (m(d), d)).fold((f64::INFINITY, 0.0), |a, x| if x.0 <= a.0 { x } else { a });
+        assert!((c.m_star - want.0).abs() < 1e-15 && c.delta_star == want.1);
+        assert!((dkw_half_width(1000, 0.05) - (40.0f64.ln() / 2000.0).sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn zeta_star_infinite_m_uses_zero_tail_points() {
+        let samples = [0.2, 0.4];
+        let t = 0.5;
+        let s2 = ou_noise_var(t);
+        // δ ≤ 0.6 has ĥ = 0; the best such grid point is 0.6.
+        let z = zeta_star_mc(&samples, t, f64::INFINITY, &[0.0, 0.3, 0.6, 0.9]);
+        assert!((z - 0.6 / s2).abs() < 1e-15);
+        let z = zeta_star_mc(&[1.5], t, f64::INFINITY, &[0.0, 0.5]);
+        assert_eq!(z, f64::NEG_INFINITY);
+    }
+}

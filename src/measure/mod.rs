@@ -1,0 +1,278 @@
+//! The distributions μ of the paper and their Gaussian channel Y_r = rX + Z.
+//!
+//! A [`Measure`] is a one-dimensional law X ~ μ (point mass, normal, uniform, Gaussian
+//! mixture, empirical measure with an optional Gaussian kernel). For every r it gives
+//! the posterior of rX given Y_r = y (mean and variance; the variance is the
+//! localization L_r(y) of Def. 4), the density and score of Y_r, the score of the OU
+//! law μ_t, and samples of X and Y_r. It hands these to `localize` (survival
+//! functions, integrated tails, m*, δ*, ζ*_M) and to `particles` (the backward map uses
+//! `ou_score`). For hot loops at a fixed r, [`Localizer`] freezes the per-r constants.
+//!
+//! Every evaluation works in log space (DIGEST §3): mixture weights are normalised
+//! against the largest exponent and the uniform's truncated normal uses inverse Mills
+//! ratios, so r ∈ [1e-3, 1e3] and |y| ≤ 60 never produce NaN or infinity.
+
+mod posterior;
+pub mod sample;
+pub mod special;
+
+pub use posterior::Localizer;
+pub(crate) use posterior::{Kind, Prep};
+
+use posterior::{mixture_moments, uniform_moments, Moments};
+use rand::Rng;
+use sample::{standard_normal, uniform_index, uniform_open01};
+
+/// A law of X on the real line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Measure {
+    /// δ_at.
+    Point { at: f64 },
+    /// N(mean, var); var = 0 is a point mass.
+    Normal { mean: f64, var: f64 },
+    /// Uniform(low, high).
+    Uniform { low: f64, high: f64 },
+    /// Gaussian mixture Σ p_i N(m_i, s_i²); var == 0.0 is a point mass. Weights
+    /// positive, sum to 1.
+    Mixture(Vec<Component>),
+    /// Equal-weight mixture of N(x_i, bandwidth²) (bandwidth 0 = point masses).
+    Empirical { points: Vec<f64>, bandwidth: f64 },
+}
+
+/// One component p N(m, s²) of a Gaussian mixture (`var` is s², not s).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Component {
+    pub weight: f64,
+    pub mean: f64,
+    pub var: f64,
+}
+
+/// Posterior of rX given Y_r = y: `mean` = E[rX | Y_r = y], `var` = L_r(y) =
+/// Var[rX | Y_r = y].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Posterior {
+    pub mean: f64,
+    pub var: f64,
+}
+
+/// Why a measure's parameters are unusable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MeasureError {
+    #[error("{what} must be a finite number, got {value}")]
+    NotFinite { what: String, value: f64 },
+    #[error("{what} must be non-negative (it is a variance or a kernel width), got {value}")]
+    Negative { what: String, value: f64 },
+    #[error("uniform needs low < high, got low = {low}, high = {high}")]
+    EmptyInterval { low: f64, high: f64 },
+    #[error("mixture component {index} has weight {weight}; weights must be positive")]
+    NonPositiveWeight { index: usize, weight: f64 },
+    #[error("mixture weights sum to {sum}, not 1 (tolerance 1e-9)")]
+    WeightsDoNotSumToOne { sum: f64 },
+    #[error("{what} is empty; it needs at least one {item}")]
+    Empty { what: &'static str, item: &'static str },
+}
+
+fn finite(what: impl FnOnce() -> String, value: f64) -> Result<(), MeasureError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(MeasureError::NotFinite { what: what(), value })
+    }
+}
+
+fn non_negative(what: impl Fn() -> String, value: f64) -> Result<(), MeasureError> {
+    finite(&what, value)?;
+    if value >= 0.0 {
+        Ok(())
+    } else {
+        Err(MeasureError::Negative { what: what(), value })
+    }
+}
+
+impl Measure {
+    /// ½δ_{-μ} + ½δ_{+μ}, the paper's Example 4 for μ = 1.
+    pub fn two_point(mu: f64) -> Self {
+        Measure::Mixture(vec![
+            Component { weight: 0.5, mean: -mu, var: 0.0 },
+            Component { weight: 0.5, mean: mu, var: 0.0 },
+        ])
+    }
+
+    /// The paper's Examples 1–6 (Section 5), by number: 1 δ_0; 2 N(0, 1);
+    /// 3 Uniform(-1, 1); 4 ½δ_{-1} + ½δ_{+1}; 5 ½δ_0 + ½N(0, 1);
+    /// 6 0.1N(-4, 1) + 0.2N(-2, 0.5) + 0.4N(2, 0.5) + 0.3N(4, 1) (second parameter the
+    /// variance). None for any other number.
+    pub fn paper_example(number: u32) -> Option<Self> {
+        let c = |weight, mean, var| Component { weight, mean, var };
+        Some(match number {
+            1 => Measure::Point { at: 0.0 },
+            2 => Measure::Normal { mean: 0.0, var: 1.0 },
+            3 => Measure::Uniform { low: -1.0, high: 1.0 },
+            4 => Measure::two_point(1.0),
+            5 => Measure::Mixture(vec![c(0.5, 0.0, 0.0), c(0.5, 0.0, 1.0)]),
+            6 => Measure::Mixture(vec![
+                c(0.1, -4.0, 1.0),
+                c(0.2, -2.0, 0.5),
+                c(0.4, 2.0, 0.5),
+                c(0.3, 4.0, 1.0),
+            ]),
+            _ => return None,
+        })
+    }
+
+    /// Check that every parameter is usable: finite, variances ≥ 0, low < high,
+    /// weights > 0 summing to 1 within 1e-9, at least one component or point.
+    pub fn validate(&self) -> Result<(), MeasureError> {
+        match self {
+            Measure::Point { at } => finite(|| "point mass location `at`".into(), *at),
+            Measure::Normal { mean, var } => {
+                finite(|| "normal `mean`".into(), *mean)?;
+                non_negative(|| "normal `var`".into(), *var)
+            }
+            Measure::Uniform { low, high } => {
+                finite(|| "uniform `low`".into(), *low)?;
+                finite(|| "uniform `high`".into(), *high)?;
+                if low < high {
+                    Ok(())
+                } else {
+                    Err(MeasureError::EmptyInterval { low: *low, high: *high })
+                }
+            }
+            Measure::Mixture(cs) => {
+                if cs.is_empty() {
+                    return Err(MeasureError::Empty { what: "mixture", item: "component" });
+                }
+                let mut sum = 0.0;
+                for (i, c) in cs.iter().enumerate() {
+                    finite(|| format!("mixture component {i} `weight`"), c.weight)?;
+                    if c.weight <= 0.0 {
+                        return Err(MeasureError::NonPositiveWeight { index: i, weight: c.weight });
+                    }
+                    finite(|| format!("mixture component {i} `mean`"), c.mean)?;
+                    non_negative(|| format!("mixture component {i} `var`"), c.var)?;
+                    sum += c.weight;
+                }
+                if (sum - 1.0).abs() > 1e-9 {
+                    return Err(MeasureError::WeightsDoNotSumToOne { sum });
+                }
+                Ok(())
+            }
+            Measure::Empirical { points, bandwidth } => {
+                if points.is_empty() {
+                    return Err(MeasureError::Empty { what: "empirical measure", item: "point" });
+                }
+                for (i, &x) in points.iter().enumerate() {
+                    finite(|| format!("empirical point {i}"), x)?;
+                }
+                non_negative(|| "empirical `bandwidth`".into(), *bandwidth)
+            }
+        }
+    }
+
+    /// Prepare this measure at SNR r for many evaluations (see [`Localizer`]).
+    pub fn localizer(&self, r: f64) -> Localizer {
+        Localizer::new(self, r)
+    }
+
+    /// One draw of X ~ μ.
+    pub fn sample_x<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Measure::Point { at } => *at,
+            Measure::Normal { mean, var } => mean + var.sqrt() * standard_normal(rng),
+            Measure::Uniform { low, high } => low + (high - low) * uniform_open01(rng),
+            Measure::Mixture(cs) => {
+                let u = uniform_open01(rng);
+                let mut acc = 0.0;
+                // Rounding in the cumulative sum can leave u above the total; the last
+                // component then takes it.
+                let mut pick = cs[cs.len() - 1];
+                for c in cs {
+                    acc += c.weight;
+                    if u < acc {
+                        pick = *c;
+                        break;
+                    }
+                }
+                if pick.var > 0.0 {
+                    pick.mean + pick.var.sqrt() * standard_normal(rng)
+                } else {
+                    pick.mean
+                }
+            }
+            Measure::Empirical { points, bandwidth } => {
+                let x = points[uniform_index(rng, points.len())];
+                if *bandwidth > 0.0 {
+                    x + bandwidth * standard_normal(rng)
+                } else {
+                    x
+                }
+            }
+        }
+    }
+
+    /// One draw of Y_r = rX + Z, Z ~ N(0, 1) independent of X.
+    pub fn sample_y<R: Rng + ?Sized>(&self, r: f64, rng: &mut R) -> f64 {
+        let x = self.sample_x(rng);
+        r * x + standard_normal(rng)
+    }
+
+    /// Posterior summary at y without allocating (same kernels as [`Localizer`]).
+    #[inline]
+    fn moments(&self, r: f64, y: f64) -> Moments {
+        match self {
+            Measure::Point { at } => mixture_moments(y, std::iter::once(Prep::new(r, 1.0, *at, 0.0))),
+            Measure::Normal { mean, var } => {
+                mixture_moments(y, std::iter::once(Prep::new(r, 1.0, *mean, *var)))
+            }
+            Measure::Uniform { low, high } => {
+                let (lo, hi) = if r >= 0.0 { (r * low, r * high) } else { (r * high, r * low) };
+                uniform_moments(lo, hi, y)
+            }
+            Measure::Mixture(cs) => {
+                mixture_moments(y, cs.iter().map(|c| Prep::new(r, c.weight, c.mean, c.var)))
+            }
+            Measure::Empirical { points, bandwidth } => {
+                let w = 1.0 / points.len() as f64;
+                let v = bandwidth * bandwidth;
+                mixture_moments(y, points.iter().map(|&x| Prep::new(r, w, x, v)))
+            }
+        }
+    }
+
+    /// ln p_{Y_r}(y).
+    pub fn log_density_y(&self, r: f64, y: f64) -> f64 {
+        self.moments(r, y).log_density()
+    }
+
+    /// p_{Y_r}(y).
+    pub fn density_y(&self, r: f64, y: f64) -> f64 {
+        self.log_density_y(r, y).exp()
+    }
+
+    /// E[rX | Y_r = y] and L_r(y) = Var[rX | Y_r = y], in one pass.
+    pub fn posterior(&self, r: f64, y: f64) -> Posterior {
+        let m = self.moments(r, y);
+        Posterior { mean: y + m.shift, var: m.var }
+    }
+
+    /// L_r(y) = Var[rX | Y_r = y] = 1 + (log p_{Y_r})''(y) (Prop. 3 in 1-D).
+    pub fn localization(&self, r: f64, y: f64) -> f64 {
+        self.moments(r, y).var
+    }
+
+    /// (log p_{Y_r})'(y) = E[rX | Y_r = y] - y (Tweedie, Prop. 2).
+    pub fn score_y(&self, r: f64, y: f64) -> f64 {
+        self.moments(r, y).shift
+    }
+
+    /// Score ∇log p_{μ_t}(x) of the OU law μ_t (β = 1, t > 0): with σ_t² = 1 - e^{-2t}
+    /// and r = r(t), X_t = σ_t Y_r, so the score is (E[rX | Y_r = x/σ_t] - x/σ_t)/σ_t.
+    pub fn ou_score(&self, t: f64, x: f64) -> f64 {
+        let sigma = (-(-2.0 * t).exp_m1()).sqrt();
+        let r = (-t).exp() / sigma;
+        self.score_y(r, x / sigma) / sigma
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,272 @@
+//! The posterior of rX given Y_r = rX + Z = y, for every measure kind, in log space.
+//!
+//! Two kernels do all the work:
+//! - a Gaussian-mixture kernel (point masses, normals, mixtures and empirical
+//!   measures are all mixtures of N(m_i, s_i²) with s_i ≥ 0), DIGEST §3: weights
+//!   w_i(y) ∝ p_i φ((y - r m_i)/v_i)/v_i, v_i² = r²s_i² + 1, and given component i,
+//!   rX | y ~ N(a_i, c_i), c_i = r²s_i²/v_i², a_i = r m_i + c_i (y - r m_i);
+//! - a truncated-normal kernel for Uniform(a, b): rX | y ~ N(y, 1) truncated to
+//!   [ra, rb].
+//!
+//! Both return the posterior shift E[rX|y] - y (the score of Y_r, by Tweedie), the
+//! posterior variance L_r(y), and what is needed for ln p_{Y_r}(y). [`Localizer`]
+//! freezes (measure, r) so hot loops (quadrature, Monte Carlo) pay no per-call set-up;
+//! `Measure`'s own methods run the same kernels on the fly without allocating.
+
+use super::special::{log_norm_sf, mills_inverse, norm_interval, norm_pdf, LN_SQRT_2PI};
+use super::{Measure, Posterior};
+
+/// One mixture component at a fixed r, with every per-r constant precomputed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Prep {
+    /// p_i / v_i: the weight's y-independent factor.
+    pub coef: f64,
+    /// r m_i: the component's centre in y.
+    pub center: f64,
+    /// 1 / v_i².
+    pub inv_v2: f64,
+    /// c_i = r² s_i² / v_i²: the within-component posterior variance of rX.
+    pub c: f64,
+}
+
+impl Prep {
+    #[inline]
+    pub(crate) fn new(r: f64, weight: f64, mean: f64, var: f64) -> Self {
+        let rs2 = r * r * var;
+        let inv_v2 = 1.0 / (rs2 + 1.0);
+        Prep {
+            coef: weight * inv_v2.sqrt(),
+            center: r * mean,
+            inv_v2,
+            c: rs2 * inv_v2,
+        }
+    }
+
+    /// Standard deviation v_i of this component of Y_r.
+    #[inline]
+    pub(crate) fn sd(&self) -> f64 {
+        (1.0 / self.inv_v2).sqrt()
+    }
+}
+
+/// Posterior summary at one y: shift = E[rX|y] - y, var = L_r(y), and
+/// ln p_{Y_r}(y) = ln_scale + ln(sum) - ln √(2π) (sum kept apart so callers that do not
+/// need the density skip the logarithm).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Moments {
+    pub shift: f64,
+    pub var: f64,
+    pub ln_scale: f64,
+    pub sum: f64,
+}
+
+impl Moments {
+    #[inline]
+    pub(crate) fn log_density(&self) -> f64 {
+        self.ln_scale + self.sum.ln() - LN_SQRT_2PI
+    }
+}
+
+/// Mixture kernel. Two passes over the components: the first finds the largest
+/// exponent q_i = -½(y - r m_i)²/v_i² (so every weight is exp(q_i - q_max)·p_i/v_i
+/// with no overflow and a sum bounded below by the leading term, no logarithm needed),
+/// the second accumulates. Posterior means are centred at the leading component's
+/// a_i, which removes the cancellation in Σw a² - (Σw a)² when the a_i are large
+/// (r ~ 10³) and the posterior sits on one component.
+#[inline]
+pub(crate) fn mixture_moments<I>(y: f64, comps: I) -> Moments
+where
+    I: Iterator<Item = Prep> + Clone,
+{
+    let mut q_max = f64::NEG_INFINITY;
+    let mut e_ref = 0.0;
+    for p in comps.clone() {
+        let d = y - p.center;
+        let q = -0.5 * d * d * p.inv_v2;
+        if q > q_max {
+            q_max = q;
+            e_ref = -d * p.inv_v2;
+        }
+    }
+    let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
+    for p in comps {
+        let d = y - p.center;
+        let q = -0.5 * d * d * p.inv_v2;
+        let w = p.coef * (q - q_max).exp();
+        let e = -d * p.inv_v2 - e_ref;
+        s0 += w;
+        s1 += w * e;
+        s2 += w * (p.c + e * e);
+    }
+    let m1 = s1 / s0;
+    Moments {
+        shift: e_ref + m1,
+        var: (s2 / s0 - m1 * m1).max(0.0),
+        ln_scale: q_max,
+        sum: s0,
+    }
+}
+
+/// Moments of the standard normal truncated to [alpha, beta]: (mean, variance,
+/// ln(Φ(beta) - Φ(alpha))). Far tails are handled through inverse Mills ratios and
+/// ratios of erfcx, so nothing underflows however far y is from the interval.
+pub(crate) fn truncated_normal(alpha: f64, beta: f64) -> (f64, f64, f64) {
+    let w = beta - alpha;
+    let mid = 0.5 * (alpha + beta);
+    if w * mid.abs().max(1.0) < 1e-4 {
+        // Very narrow interval (r(b-a) tiny): a uniform on [alpha, beta] tilted by
+        // e^{-mid·s}. The neglected terms are O(w²) relative to var ≤ w²/12 < 1e-9,
+        // so the absolute error is below 1e-17, where the exact formula would lose
+        // everything to cancellation.
+        let w2 = w * w;
+        let mean = mid - mid * w2 / 12.0;
+        let var = w2 / 12.0 * (1.0 - mid * mid * w2 / 20.0);
+        let ln_mass = w.ln() - 0.5 * mid * mid - LN_SQRT_2PI + ((mid * mid - 1.0) * w2 / 24.0).ln_1p();
+        return (mean, var.max(0.0), ln_mass);
+    }
+    if alpha >= 0.0 {
+        upper_tail_truncated(alpha, beta)
+    } else if beta <= 0.0 {
+        let (m, v, l) = upper_tail_truncated(-beta, -alpha);
+        (-m, v, l)
+    } else {
+        // The interval contains 0, so the mass is at least min(Φ(β)-½, ½-Φ(α)) and
+        // the direct formulas are safe.
+        let z = norm_interval(alpha, beta);
+        let pa = norm_pdf(alpha) / z;
+        let pb = norm_pdf(beta) / z;
+        let mean = pa - pb;
+        let var = 1.0 + alpha * pa - beta * pb - mean * mean;
+        (mean, var.max(0.0), z.ln())
+    }
+}
+
+/// 0 ≤ alpha < beta: Z = Q(α)(1 - ρ) with ρ = Q(β)/Q(α) computed in log space.
+fn upper_tail_truncated(alpha: f64, beta: f64) -> (f64, f64, f64) {
+    let la = mills_inverse(alpha);
+    let (ln_rho, lb) = if beta.is_finite() {
+        let ln_rho = log_norm_sf(beta) - log_norm_sf(alpha);
+        (ln_rho, mills_inverse(beta))
+    } else {
+        (f64::NEG_INFINITY, 0.0)
+    };
+    let rho = ln_rho.exp();
+    let one_minus_rho = -ln_rho.exp_m1();
+    let pa = la / one_minus_rho; // φ(α)/Z
+    let pb = if rho > 0.0 { lb * rho / one_minus_rho } else { 0.0 }; // φ(β)/Z
+    let mean = pa - pb;
+    let tail_b = if pb > 0.0 { beta * pb } else { 0.0 };
+    let var = 1.0 + alpha * pa - tail_b - mean * mean;
+    (mean, var.max(0.0), log_norm_sf(alpha) + one_minus_rho.ln())
+}
+
+/// Uniform(a, b) kernel at fixed r, with lo = ra, hi = rb.
+#[inline]
+pub(crate) fn uniform_moments(lo: f64, hi: f64, y: f64) -> Moments {
+    let (mean, var, ln_mass) = truncated_normal(lo - y, hi - y);
+    // p_{Y_r}(y) = (Φ(rb - y) - Φ(ra - y)) / (r(b - a)); ln √(2π) is added back
+    // because `Moments::log_density` subtracts it.
+    Moments {
+        shift: mean,
+        var,
+        ln_scale: ln_mass - (hi - lo).ln() + LN_SQRT_2PI,
+        sum: 1.0,
+    }
+}
+
+/// The measure at a fixed r, prepared for many evaluations of the posterior of rX
+/// given Y_r = y (L_r, the score and the density of Y_r).
+#[derive(Clone, Debug)]
+pub struct Localizer {
+    r: f64,
+    kind: Kind,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    /// Point masses and normals (and their mixtures) all go through the mixture kernel;
+    /// a single component is common enough to avoid the Vec.
+    Single(Prep),
+    Mixture(Vec<Prep>),
+    /// lo = ra, hi = rb.
+    Uniform { lo: f64, hi: f64 },
+}
+
+impl Localizer {
+    /// Prepare `measure` at signal-to-noise ratio `r`.
+    pub fn new(measure: &Measure, r: f64) -> Self {
+        let kind = match measure {
+            Measure::Point { at } => Kind::Single(Prep::new(r, 1.0, *at, 0.0)),
+            Measure::Normal { mean, var } => Kind::Single(Prep::new(r, 1.0, *mean, *var)),
+            Measure::Uniform { low, high } => {
+                let (lo, hi) = if r >= 0.0 { (r * low, r * high) } else { (r * high, r * low) };
+                Kind::Uniform { lo, hi }
+            }
+            Measure::Mixture(cs) => {
+                Kind::Mixture(cs.iter().map(|c| Prep::new(r, c.weight, c.mean, c.var)).collect())
+            }
+            Measure::Empirical { points, bandwidth } => {
+                let w = 1.0 / points.len() as f64;
+                let v = bandwidth * bandwidth;
+                Kind::Mixture(points.iter().map(|&x| Prep::new(r, w, x, v)).collect())
+            }
+        };
+        Localizer { r, kind }
+    }
+
+    /// The signal-to-noise ratio r this localizer was prepared at.
+    pub fn r(&self) -> f64 {
+        self.r
+    }
+
+    #[inline]
+    pub(crate) fn moments(&self, y: f64) -> Moments {
+        match &self.kind {
+            Kind::Single(p) => mixture_moments(y, std::iter::once(*p)),
+            Kind::Mixture(ps) => mixture_moments(y, ps.iter().copied()),
+            Kind::Uniform { lo, hi } => uniform_moments(*lo, *hi, y),
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// E[rX | Y_r = y] and L_r(y) = Var[rX | Y_r = y].
+    #[inline]
+    pub fn posterior(&self, y: f64) -> Posterior {
+        let m = self.moments(y);
+        Posterior { mean: y + m.shift, var: m.var }
+    }
+
+    /// L_r(y) = Var[rX | Y_r = y].
+    #[inline]
+    pub fn localization(&self, y: f64) -> f64 {
+        self.moments(y).var
+    }
+
+    /// (log p_{Y_r})'(y) = E[rX | Y_r = y] - y (Tweedie).
+    #[inline]
+    pub fn score(&self, y: f64) -> f64 {
+        self.moments(y).shift
+    }
+
+    /// ln p_{Y_r}(y).
+    #[inline]
+    pub fn log_density(&self, y: f64) -> f64 {
+        self.moments(y).log_density()
+    }
+
+    /// p_{Y_r}(y).
+    #[inline]
+    pub fn density(&self, y: f64) -> f64 {
+        self.log_density(y).exp()
+    }
+
+    /// (L_r(y), ln p_{Y_r}(y)) from one evaluation of the kernel.
+    #[inline]
+    pub fn localization_and_log_density(&self, y: f64) -> (f64, f64) {
+        let m = self.moments(y);
+        (m.var, m.log_density())
+    }
+}

@@ -1,0 +1,270 @@
+//! Tests of the posterior kernels: finiteness over the whole working range, brute-force
+//! posteriors by quadrature over x, L_r = 1 + (log p)'' and Tweedie by finite
+//! differences, the OU score, sampling moments, validation messages.
+
+use super::special::norm_pdf;
+use super::*;
+use crate::localize::quadrature::integrate;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// One of every kind, including edge cases of each.
+fn all_kinds() -> Vec<Measure> {
+    let mut v: Vec<Measure> = (1..=6).map(|k| Measure::paper_example(k).unwrap()).collect();
+    v.push(Measure::Normal { mean: 3.0, var: 0.2 });
+    v.push(Measure::Uniform { low: 0.5, high: 4.0 });
+    v.push(Measure::Empirical { points: vec![-1.3, 0.2, 0.25, 2.0], bandwidth: 0.0 });
+    v.push(Measure::Empirical { points: vec![-1.3, 0.2, 0.25, 2.0], bandwidth: 0.4 });
+    v
+}
+
+#[test]
+fn everything_is_finite_over_the_working_range() {
+    // The brief's stability requirement: r ∈ [1e-3, 1e3], |y| ≤ 60, every kind.
+    for m in all_kinds() {
+        for i in 0..=36 {
+            let r = 1e-3 * 10f64.powf(i as f64 / 6.0);
+            let loc = m.localizer(r);
+            for j in -240..=240 {
+                let y = j as f64 * 0.25;
+                let p = m.posterior(r, y);
+                let lp = m.log_density_y(r, y);
+                let s = m.score_y(r, y);
+                assert!(p.mean.is_finite() && p.var.is_finite() && p.var >= 0.0, "{m:?} r={r} y={y}: {p:?}");
+                assert!(lp.is_finite() && s.is_finite(), "{m:?} r={r} y={y}: {lp} {s}");
+                // The prepared and the on-the-fly kernels are the same code.
+                assert_eq!(loc.posterior(y), p);
+            }
+        }
+    }
+}
+
+/// (p_Y(y), E[rX | y], Var[rX | y]) by direct quadrature over x.
+fn brute_posterior(m: &Measure, r: f64, y: f64) -> (f64, f64, f64) {
+    let mut atoms: Vec<(f64, f64)> = Vec::new();
+    // (weight, pdf on [lo, hi])
+    let mut parts: Vec<(f64, f64, f64, Box<dyn Fn(f64) -> f64>)> = Vec::new();
+    let mut gauss = |w: f64, mean: f64, var: f64, atoms: &mut Vec<(f64, f64)>| {
+        if var == 0.0 {
+            atoms.push((w, mean));
+        } else {
+            let s = var.sqrt();
+            parts.push((w, mean - 14.0 * s, mean + 14.0 * s, Box::new(move |x| norm_pdf((x - mean) / s) / s)));
+        }
+    };
+    match m {
+        Measure::Point { at } => atoms.push((1.0, *at)),
+        Measure::Normal { mean, var } => gauss(1.0, *mean, *var, &mut atoms),
+        Measure::Uniform { low, high } => {
+            let d = 1.0 / (high - low);
+            parts.push((1.0, *low, *high, Box::new(move |_| d)));
+        }
+        Measure::Mixture(cs) => {
+            for c in cs {
+                gauss(c.weight, c.mean, c.var, &mut atoms);
+            }
+        }
+        Measure::Empirical { points, bandwidth } => {
+            let w = 1.0 / points.len() as f64;
+            for &x in points {
+                gauss(w, x, bandwidth * bandwidth, &mut atoms);
+            }
+        }
+    }
+    let mut z = [0.0; 3];
+    for (w, x) in atoms {
+        let k = w * norm_pdf(y - r * x);
+        z[0] += k;
+        z[1] += k * r * x;
+        z[2] += k * r * x * r * x;
+    }
+    for (w, lo, hi, pdf) in parts {
+        let pts: Vec<f64> = (0..=400).map(|i| lo + (hi - lo) * i as f64 / 400.0).collect();
+        let q = integrate(
+            |x| {
+                let k = w * pdf(x) * norm_pdf(y - r * x);
+                [k, k * r * x, k * r * x * r * x]
+            },
+            &pts,
+            1e-15,
+            20_000,
+        );
+        for j in 0..3 {
+            z[j] += q.value[j];
+        }
+    }
+    let mean = z[1] / z[0];
+    (z[0], mean, z[2] / z[0] - mean * mean)
+}
+
+#[test]
+fn posterior_matches_brute_force_quadrature_over_x() {
+    // Quadrature over x is accurate to ~1e-14 on integrals of size ≥ 1e-6, so relative
+    // agreement of 1e-8 in the density and 1e-8 (absolute + relative) in L_r leaves a
+    // wide margin for the 1e-9 targets of the exact code.
+    for m in all_kinds() {
+        for r in [0.3, 1.0, 2.5, 6.0] {
+            for y in [-4.0, -1.7, -0.3, 0.0, 0.6, 2.2, 5.0] {
+                let (p, mean, var) = brute_posterior(&m, r, y);
+                if p < 1e-6 {
+                    continue;
+                }
+                let post = m.posterior(r, y);
+                let dens = m.density_y(r, y);
+                assert!(((dens - p) / p).abs() < 1e-8, "{m:?} r={r} y={y}: density {dens} vs {p}");
+                assert!((post.mean - mean).abs() < 1e-8 * (1.0 + mean.abs()), "{m:?} r={r} y={y}: mean {} vs {mean}", post.mean);
+                assert!((post.var - var).abs() < 1e-8 * (1.0 + var), "{m:?} r={r} y={y}: L {} vs {var}", post.var);
+            }
+        }
+    }
+}
+
+#[test]
+fn localization_is_one_plus_curvature_and_score_is_tweedie() {
+    // Prop. 3 in 1-D, L_r = 1 + (log p)'', by the 5-point second difference with
+    // h = 0.01: truncation h⁴f⁽⁶⁾/90 ≲ 1e-7 here, roundoff 16ε|log p|/(12h²) ≲ 1e-10;
+    // tolerance 1e-6. Tweedie, score = E[rX|y] - y, by the 4-point first difference with
+    // h = 1e-3: truncation h⁴f⁽⁵⁾/30 ≲ 1e-10, roundoff ~1e-12; tolerance 1e-8.
+    for m in all_kinds() {
+        for r in [0.3, 1.0, 2.5] {
+            for y in [-3.1, -1.0, -0.2, 0.4, 1.3, 2.7] {
+                let f = |x: f64| m.log_density_y(r, x);
+                let h = 0.01;
+                let d2 = (-f(y + 2.0 * h) + 16.0 * f(y + h) - 30.0 * f(y) + 16.0 * f(y - h) - f(y - 2.0 * h)) / (12.0 * h * h);
+                let l = m.localization(r, y);
+                assert!((l - (1.0 + d2)).abs() < 1e-6 * (1.0 + l), "{m:?} r={r} y={y}: L={l} 1+d2={}", 1.0 + d2);
+                let h = 1e-3;
+                let d1 = (f(y - 2.0 * h) - 8.0 * f(y - h) + 8.0 * f(y + h) - f(y + 2.0 * h)) / (12.0 * h);
+                let s = m.score_y(r, y);
+                assert!((s - d1).abs() < 1e-8 * (1.0 + s.abs()), "{m:?} r={r} y={y}: score={s} fd={d1}");
+                let post = m.posterior(r, y);
+                assert!((s - (post.mean - y)).abs() < 1e-12 * (1.0 + y.abs()));
+            }
+        }
+    }
+}
+
+#[test]
+fn closed_forms_of_the_kernels() {
+    // Normal: L ≡ σ²r²/(σ²r²+1); two points: (rμ)² sech²(rμy); point mass: 0.
+    let n = Measure::Normal { mean: 1.0, var: 2.0 };
+    let tp = Measure::two_point(1.0);
+    for r in [0.05, 0.5, 1.0, 3.0, 20.0] {
+        for y in [-7.0, -1.0, 0.0, 0.5, 4.0] {
+            let want = 2.0 * r * r / (2.0 * r * r + 1.0);
+            assert!((n.localization(r, y) - want).abs() < 1e-14);
+            let a = r;
+            let sech = 1.0 / (a * y).cosh();
+            assert!((tp.localization(r, y) - a * a * sech * sech).abs() < 1e-12 * (1.0 + a * a));
+            assert_eq!(Measure::Point { at: 2.0 }.localization(r, y), 0.0);
+        }
+    }
+}
+
+#[test]
+fn truncated_normal_moments_in_the_tails() {
+    // (α, β, mean, variance, ln Z) from mpmath at 60 digits. Relative 1e-9 on the
+    // variance: in the far tail it is ~1/α² and the formula 1 + αA - βB - mean²
+    // cancels terms of size α², losing ~α⁴ε relative (4e-10 at α = 39).
+    let cases = [
+        (39.0, 41.0, 39.025607419930108456, 0.00065488277029328430324, -765.0831565643775444),
+        (59.999, 60.001, 59.99998000480101981, 3.3309342605245529318e-7, -1807.1329468703593733),
+        (-0.001, 0.001, 0.0, 3.3333328888889101917e-7, -7.1335467982935200192),
+        (5.0, 5.002, 5.000998333003001594, 3.3333162156267177989e-7, -19.638543129964160396),
+        (-3.0, 2.0, -0.05078298967487897428, 0.87314863997540567955, -0.024395187554887346058),
+        (20.0, 1e9, 20.049753068527850542, 0.0024632616150521635997, -203.91715537109726394),
+    ];
+    for (a, b, mean, var, ln_z) in cases {
+        for (sign, (lo, hi)) in [(1.0, (a, b)), (-1.0, (-b, -a))] {
+            let (m, v, l) = posterior::truncated_normal(lo, hi);
+            assert!((m - sign * mean).abs() < 1e-12 * (1.0 + mean.abs()), "[{lo},{hi}] mean {m} vs {}", sign * mean);
+            assert!(((v - var) / var).abs() < 1e-9, "[{lo},{hi}] var {v} vs {var}");
+            assert!((l - ln_z).abs() < 1e-12 * (1.0 + ln_z.abs()), "[{lo},{hi}] ln Z {l} vs {ln_z}");
+        }
+    }
+}
+
+#[test]
+fn ou_score_matches_the_gaussian_flow() {
+    // μ_0 = N(1, s²) ⇒ μ_t = N(e^{-t}, e^{-2t}s² + 1 - e^{-2t}) (DIGEST §2 intro example).
+    let s2 = 0.3;
+    let m = Measure::Normal { mean: 1.0, var: s2 };
+    for t in [0.01, 0.1, 0.5, 2.0] {
+        let e = (-t as f64).exp();
+        let var_t = e * e * s2 + 1.0 - e * e;
+        for x in [-2.0, 0.0, 0.7, 3.0] {
+            let want = -(x - e) / var_t;
+            assert!((m.ou_score(t, x) - want).abs() < 1e-12 * (1.0 + want.abs()));
+        }
+    }
+}
+
+#[test]
+fn sampling_moments() {
+    // Mean and variance of X and of Y_r = rX + Z against the exact moments, within
+    // 5 standard errors (n = 100 000).
+    let n = 100_000;
+    for m in all_kinds() {
+        let (mean, var) = moments(&m);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let xs: Vec<f64> = (0..n).map(|_| m.sample_x(&mut rng)).collect();
+        let ys: Vec<f64> = (0..n).map(|_| m.sample_y(2.0, &mut rng)).collect();
+        for (v, mu, s2) in [(&xs, mean, var), (&ys, 2.0 * mean, 4.0 * var + 1.0)] {
+            let mh = v.iter().sum::<f64>() / n as f64;
+            let vh = v.iter().map(|x| (x - mh) * (x - mh)).sum::<f64>() / (n - 1) as f64;
+            let se = (s2 / n as f64).sqrt();
+            assert!((mh - mu).abs() <= 5.0 * se + 1e-12, "{m:?}: mean {mh} vs {mu}");
+            // se of the variance ≤ √(2·s2²·(1+kurtosis excess)/n); kurtosis ≤ 4 here.
+            assert!((vh - s2).abs() <= 5.0 * s2 * (10.0 / n as f64).sqrt() + 1e-12, "{m:?}: var {vh} vs {s2}");
+        }
+    }
+}
+
+fn moments(m: &Measure) -> (f64, f64) {
+    match m {
+        Measure::Point { at } => (*at, 0.0),
+        Measure::Normal { mean, var } => (*mean, *var),
+        Measure::Uniform { low, high } => (0.5 * (low + high), (high - low) * (high - low) / 12.0),
+        Measure::Mixture(cs) => {
+            let mean: f64 = cs.iter().map(|c| c.weight * c.mean).sum();
+            let second: f64 = cs.iter().map(|c| c.weight * (c.var + c.mean * c.mean)).sum();
+            (mean, second - mean * mean)
+        }
+        Measure::Empirical { points, bandwidth } => {
+            let n = points.len() as f64;
+            let mean = points.iter().sum::<f64>() / n;
+            let var = points.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+            (mean, var + bandwidth * bandwidth)
+        }
+    }
+}
+
+#[test]
+fn validation_names_the_bad_parameter() {
+    for m in all_kinds() {
+        assert!(m.validate().is_ok(), "{m:?}");
+    }
+    let bad = [
+        (Measure::Normal { mean: 0.0, var: -1.0 }, "normal `var` must be non-negative"),
+        (Measure::Point { at: f64::NAN }, "point mass location `at` must be a finite number"),
+        (Measure::Uniform { low: 1.0, high: 1.0 }, "uniform needs low < high"),
+        (Measure::Mixture(vec![]), "mixture is empty"),
+        (
+            Measure::Mixture(vec![Component { weight: 0.5, mean: 0.0, var: 1.0 }]),
+            "mixture weights sum to 0.5",
+        ),
+        (
+            Measure::Mixture(vec![
+                Component { weight: 1.5, mean: 0.0, var: 1.0 },
+                Component { weight: -0.5, mean: 0.0, var: 1.0 },
+            ]),
+            "mixture component 1 has weight -0.5",
+        ),
+        (Measure::Empirical { points: vec![0.0, f64::INFINITY], bandwidth: 0.0 }, "empirical point 1"),
+        (Measure::Empirical { points: vec![], bandwidth: 0.0 }, "empirical measure is empty"),
+    ];
+    for (m, msg) in bad {
+        let e = m.validate().unwrap_err().to_string();
+        assert!(e.starts_with(msg), "{e:?} should start with {msg:?}");
+    }
+}

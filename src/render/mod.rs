@@ -1,0 +1,335 @@
+//! Stage 7, *render*: the project, its results, figures and check outcomes become
+//! one self-contained HTML page (figures inline as SVG, math as MathML).
+//!
+//! Numbering (chapters, figures, tables, checks) is assigned here, in report order,
+//! and shared with prose through `ref(id=…)`.
+
+pub mod html;
+pub mod math;
+pub mod prose;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::check::{CheckOutcome, Status};
+use crate::diagnostic::Diagnostics;
+use crate::project::{ChapterSpec, Item, Project};
+use crate::spec::table::TableBlock;
+use crate::table::{format_number, Cell, Results, Table};
+use html::*;
+use prose::{ProseEnv, RefTarget};
+
+/// Most rows a table block shows (the data files hold all of them).
+pub const MAX_TABLE_ROWS: usize = 200;
+
+/// A drawn figure, as the pipeline hands it over.
+pub struct DrawnFigure {
+    pub svg: String,
+    pub png: Vec<u8>,
+}
+
+/// Which chapter produced each table (for data paths).
+pub fn table_paths(project: &Project) -> BTreeMap<String, (String, String)> {
+    project
+        .table_schemas()
+        .into_iter()
+        .map(|(name, (chapter, _))| {
+            let base = format!("data/{chapter}/{name}");
+            (name, (format!("{base}.csv"), format!("{base}.parquet")))
+        })
+        .collect()
+}
+
+pub fn figure_path(chapter: &str, id: &str, ext: &str) -> String {
+    format!("figures/{chapter}/{id}.{ext}")
+}
+
+/// Number every referable item in report order.
+pub fn numbering(project: &Project) -> BTreeMap<String, RefTarget> {
+    let mut refs = BTreeMap::new();
+    let (mut nf, mut nt, mut nc) = (0, 0, 0);
+    for (ci, ch) in project.chapters.iter().enumerate() {
+        refs.insert(
+            ch.id().to_string(),
+            RefTarget {
+                label: format!("Chapter {}", ci + 1),
+                anchor: format!("chapter-{}", ch.id()),
+            },
+        );
+        for item in &ch.items {
+            let (label, id, anchor) = match item {
+                Item::Figure(f) => {
+                    nf += 1;
+                    (format!("Figure {nf}"), &f.id, format!("figure-{}", f.id))
+                }
+                Item::Table(t) => {
+                    nt += 1;
+                    (format!("Table {nt}"), &t.id, format!("table-{}", t.id))
+                }
+                Item::Check(c) => {
+                    nc += 1;
+                    (format!("Check {nc}"), &c.id, format!("check-{}", c.id))
+                }
+                Item::Experiment(e) => (
+                    format!("experiment {}", e.id),
+                    &e.id,
+                    format!("experiment-{}", e.id),
+                ),
+                Item::Prose(_) => continue,
+            };
+            refs.insert(id.clone(), RefTarget { label, anchor });
+        }
+    }
+    refs
+}
+
+fn number_of(refs: &BTreeMap<String, RefTarget>, id: &str) -> usize {
+    refs.get(id)
+        .and_then(|r| r.label.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Everything the renderer needs from the earlier stages.
+pub struct Inputs<'a> {
+    pub project: &'a Project,
+    pub results: Arc<Results>,
+    pub figures: &'a BTreeMap<String, DrawnFigure>,
+    pub outcomes: &'a BTreeMap<String, CheckOutcome>,
+    pub seconds: &'a BTreeMap<String, f64>,
+    pub templates: &'a Templates,
+}
+
+pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
+    let refs = Arc::new(numbering(inp.project));
+    let outcomes = Arc::new(inp.outcomes.clone());
+    let mut env = ProseEnv::new(inp.results.clone(), refs.clone(), outcomes);
+    let paths = table_paths(inp.project);
+    let mut diags = Diagnostics::default();
+    let mut chapters = Vec::new();
+    let mut score_rows = Vec::new();
+    for (ci, ch) in inp.project.chapters.iter().enumerate() {
+        let number = ci + 1;
+        let anchor = format!("chapter-{}", ch.id());
+        match render_chapter(inp, ch, number, &anchor, &mut env, &refs, &paths, &mut score_rows) {
+            Ok(body) => {
+                let mut view = ChapterView {
+                    number,
+                    id: ch.id().to_string(),
+                    anchor,
+                    title: ch.chapter.front.title.clone(),
+                    paper_refs: ch.chapter.front.paper_refs.clone(),
+                    body,
+                    html: String::new(),
+                };
+                match inp.templates.render("chapter.html", "chapter", &view) {
+                    Ok(h) => view.html = h,
+                    Err(e) => diags.push(crate::diagnostic::Diagnostic::new("templates/chapter.html", e)),
+                }
+                chapters.push(view);
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let count = |s: Status| inp.outcomes.values().filter(|o| o.status == s).count();
+    let report = ReportView {
+        title: "Denoising Diffusions with Optimal Transport — an executable companion".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        paper: PaperRef::this_paper(),
+        checks: ScorecardView {
+            total: inp.outcomes.len(),
+            reproduced: count(Status::Reproduced),
+            discrepancy: count(Status::Discrepancy),
+            failed: count(Status::Failed),
+            rows: score_rows,
+        },
+        chapters,
+    };
+    inp.templates
+        .render("layout.html", "", &report)
+        .map_err(|e| crate::diagnostic::Diagnostic::new("templates/layout.html", e).into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_chapter(
+    inp: &Inputs,
+    ch: &ChapterSpec,
+    number: usize,
+    anchor: &str,
+    env: &mut ProseEnv,
+    refs: &BTreeMap<String, RefTarget>,
+    paths: &BTreeMap<String, (String, String)>,
+    score_rows: &mut Vec<CheckView>,
+) -> Result<String, Diagnostics> {
+    let chapter = &ch.chapter;
+    let mut diags = Diagnostics::default();
+    let mut body = String::new();
+    let tpl_err = |e: String| crate::diagnostic::Diagnostic::new("templates", e);
+    // Captions and claims may quote numbers and use math, like prose.
+    let inline = |env: &mut ProseEnv, text: &str, line: usize| -> Result<String, Diagnostics> {
+        let p = crate::chapter::Prose {
+            text: text.to_string(),
+            line,
+        };
+        let expanded = env.expand(chapter, &p)?;
+        prose::inline_html(&expanded, chapter, line)
+    };
+    for item in &ch.items {
+        let piece: Result<String, Diagnostics> = match item {
+            Item::Prose(p) => env
+                .expand(chapter, p)
+                .and_then(|t| prose::markdown_to_html(&t, chapter, p.line)),
+            Item::Experiment(e) => {
+                let view = ExperimentView {
+                    id: e.id.clone(),
+                    anchor: format!("experiment-{}", e.id),
+                    kind: e.kind.to_string(),
+                    seed: e.seed,
+                    source: e.source.clone(),
+                    seconds: format!("{:.2}", inp.seconds.get(&e.id).copied().unwrap_or(0.0)),
+                    tables: e
+                        .outputs
+                        .iter()
+                        .map(|s| TableLink {
+                            name: s.name.clone(),
+                            rows: inp.results.table(&s.name).map(|t| t.height()).unwrap_or(0),
+                            columns: s.columns.iter().map(|c| c.name.clone()).collect(),
+                            csv: paths[&s.name].0.clone(),
+                            parquet: paths[&s.name].1.clone(),
+                        })
+                        .collect(),
+                };
+                inp.templates
+                    .render("experiment.html", "experiment", &view)
+                    .map_err(|e| tpl_err(e).into())
+            }
+            Item::Figure(f) => {
+                let drawn = &inp.figures[&f.id];
+                inline(env, &f.caption, f.line).and_then(|caption| {
+                    let view = FigureView {
+                        number: number_of(refs, &f.id),
+                        id: f.id.clone(),
+                        anchor: format!("figure-{}", f.id),
+                        caption,
+                        svg: strip_xml_prolog(&drawn.svg),
+                        svg_file: figure_path(ch.id(), &f.id, "svg"),
+                        png_file: figure_path(ch.id(), &f.id, "png"),
+                        table: f.table.clone(),
+                        csv: paths[&f.table].0.clone(),
+                        parquet: paths[&f.table].1.clone(),
+                        spec_location: format!("{}:{}", chapter.path.display(), f.line),
+                    };
+                    inp.templates
+                        .render("figure.html", "figure", &view)
+                        .map_err(|e| tpl_err(e).into())
+                })
+            }
+            Item::Table(t) => inline(env, &t.caption, t.line).and_then(|caption| {
+                let table = inp.results.table(&t.table).map_err(|e| {
+                    Diagnostics::from(crate::diagnostic::Diagnostic::new(&chapter.path, e))
+                })?;
+                let (header, rows, total) = table_rows(t, table).map_err(|e| {
+                    Diagnostics::from(
+                        crate::diagnostic::Diagnostic::new(&chapter.path, e)
+                            .at(&chapter.source, t.line, 1),
+                    )
+                })?;
+                let view = TableView {
+                    number: number_of(refs, &t.id),
+                    id: t.id.clone(),
+                    anchor: format!("table-{}", t.id),
+                    caption,
+                    truncated: total > rows.len(),
+                    header,
+                    rows,
+                    total_rows: total,
+                    csv: paths[&t.table].0.clone(),
+                    parquet: paths[&t.table].1.clone(),
+                };
+                inp.templates
+                    .render("table.html", "table", &view)
+                    .map_err(|e| tpl_err(e).into())
+            }),
+            Item::Check(c) => inline(env, &c.claim, c.line).and_then(|claim_html| {
+                let o = &inp.outcomes[&c.id];
+                let view = CheckView::new(o, number_of(refs, &c.id), number, anchor, claim_html);
+                score_rows.push(view.clone());
+                inp.templates
+                    .render("check.html", "check", &view)
+                    .map_err(|e| tpl_err(e).into())
+            }),
+        };
+        match piece {
+            Ok(h) => {
+                body.push_str(&h);
+                body.push('\n');
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    diags.finish(body)
+}
+
+/// The SVG's XML declaration is not allowed inside HTML.
+fn strip_xml_prolog(svg: &str) -> String {
+    match svg.find("<svg") {
+        Some(i) => svg[i..].to_string(),
+        None => svg.to_string(),
+    }
+}
+
+/// Header and formatted rows of a table block (plain or pivoted), and the total row count.
+fn table_rows(b: &TableBlock, t: &Table) -> Result<(Vec<String>, Vec<Vec<String>>, usize), String> {
+    let rows = t.select(&b.filter)?;
+    let fmt = |c: &Cell| match c {
+        Cell::Number(v) => format_number(*v, b.digits),
+        Cell::Text(s) => s.clone(),
+    };
+    let label = |c: &str| b.labels.get(c).cloned().unwrap_or_else(|| c.to_string());
+    if let Some(p) = &b.pivot {
+        let rk = t.cells(&p.rows)?;
+        let ck = t.cells(&p.columns)?;
+        let vals = t.cells(&p.values)?;
+        let mut row_keys: Vec<Cell> = Vec::new();
+        let mut col_keys: Vec<Cell> = Vec::new();
+        for &i in &rows {
+            if !row_keys.iter().any(|k| k.matches(&rk[i])) {
+                row_keys.push(rk[i].clone());
+            }
+            if !col_keys.iter().any(|k| k.matches(&ck[i])) {
+                col_keys.push(ck[i].clone());
+            }
+        }
+        let mut header = vec![label(&p.rows)];
+        header.extend(col_keys.iter().map(|k| format!("{} = {}", label(&p.columns), k)));
+        let body: Vec<Vec<String>> = row_keys
+            .iter()
+            .map(|rkey| {
+                let mut line = vec![fmt(rkey)];
+                for ckey in &col_keys {
+                    let v = rows
+                        .iter()
+                        .find(|&&i| rk[i].matches(rkey) && ck[i].matches(ckey))
+                        .map(|&i| fmt(&vals[i]))
+                        .unwrap_or_default();
+                    line.push(v);
+                }
+                line
+            })
+            .collect();
+        let total = body.len();
+        return Ok((header, body.into_iter().take(MAX_TABLE_ROWS).collect(), total));
+    }
+    let cols: Vec<String> = b.columns.clone().unwrap_or_else(|| t.column_names());
+    let data: Vec<Vec<Cell>> = cols.iter().map(|c| t.cells(c)).collect::<Result<_, _>>()?;
+    let header = cols.iter().map(|c| label(c)).collect();
+    let body = rows
+        .iter()
+        .take(MAX_TABLE_ROWS)
+        .map(|&i| data.iter().map(|col| fmt(&col[i])).collect())
+        .collect();
+    Ok((header, body, rows.len()))
+}

@@ -1,0 +1,408 @@
+//! Prose: `{{ expression }}`s filled from the results, then Markdown with math to HTML.
+//!
+//! Expressions are Tera expressions with these functions and filters (the prose
+//! author's API):
+//!
+//! - `value(table="T", column="C", where="r=1.5, delta=0", reduce="max")`: a number
+//!   from a computed table (`where` and `reduce` optional; without `reduce` the
+//!   selection must be exactly one row);
+//! - `ref(id="fig-…")`: a link "Figure 3" / "Table 2" / "Check 4" to a numbered item;
+//! - `check(id="…", field="computed")`: a field of a check's outcome (`status`,
+//!   `computed`, `expected`, `difference`, `tolerance`);
+//! - `rows(table="T")`: the number of rows of a table;
+//! - filter `fixed(digits=2)`: a number with exactly that many decimals.
+//!
+//! Only expressions are supported (no `{% %}` statements), each rendered on its own,
+//! so an error points at the exact expression. Raw HTML in prose is shown as text,
+//! never passed through: chapters are untrusted input.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag};
+use tera::{Context, Tera, Value};
+
+use crate::chapter::{Chapter, Prose};
+use crate::check::CheckOutcome;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::table::{format_number, Cell, Results};
+
+/// A numbered item prose can link to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefTarget {
+    /// "Figure 3", "Table 1", "Check 12", "Chapter 2".
+    pub label: String,
+    pub anchor: String,
+}
+
+pub struct ProseEnv {
+    tera: Tera,
+}
+
+fn arg_str<'a>(args: &'a HashMap<String, Value>, name: &str, f: &str) -> tera::Result<&'a str> {
+    args.get(name)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| tera::Error::msg(format!("{f}() needs a text argument `{name}=\"…\"`")))
+}
+
+/// Parse `"r=1.5, delta=0"` into conditions (numbers may be expressions).
+fn parse_where(s: &str) -> tera::Result<Vec<(String, Cell)>> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').ok_or_else(|| {
+                tera::Error::msg(format!("`where` part `{p}` is not of the form column=value"))
+            })?;
+            let v = v.trim();
+            let cell = match crate::spec::expr::eval(v) {
+                Ok(x) => Cell::Number(x),
+                Err(_) => Cell::Text(v.to_string()),
+            };
+            Ok((k.trim().to_string(), cell))
+        })
+        .collect()
+}
+
+fn value_fn(results: &Results, args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let table = arg_str(args, "table", "value")?;
+    let column = arg_str(args, "column", "value")?;
+    let t = results.table(table).map_err(tera::Error::msg)?;
+    let filter = match args.get("where").and_then(|v| v.as_str()) {
+        Some(w) => parse_where(w)?,
+        None => Vec::new(),
+    };
+    let rows = t.select(&filter).map_err(tera::Error::msg)?;
+    let col = t.numbers(column).map_err(tera::Error::msg)?;
+    let vals: Vec<f64> = rows.iter().map(|&i| col[i]).collect();
+    if vals.is_empty() {
+        return Err(tera::Error::msg(format!(
+            "no row of `{table}` matches where=\"{}\"",
+            args.get("where").and_then(|v| v.as_str()).unwrap_or("")
+        )));
+    }
+    let v = match args.get("reduce").and_then(|v| v.as_str()) {
+        None if vals.len() == 1 => vals[0],
+        None => {
+            return Err(tera::Error::msg(format!(
+                "value() selects {} rows of `{table}`; narrow it with where=\"…\" or add reduce=\"max\"",
+                vals.len()
+            )))
+        }
+        Some("max") => vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Some("min") => vals.iter().copied().fold(f64::INFINITY, f64::min),
+        Some("mean") => vals.iter().sum::<f64>() / vals.len() as f64,
+        Some("first") => vals[0],
+        Some("last") => vals[vals.len() - 1],
+        Some(other) => {
+            return Err(tera::Error::msg(format!(
+                "unknown reduce=\"{other}\"; use max, min, mean, first or last"
+            )))
+        }
+    };
+    Ok(number_value(v))
+}
+
+/// Tera values are JSON: infinities and NaN become strings so they still print.
+fn number_value(v: f64) -> Value {
+    serde_json::Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or_else(|| Value::String(format_number(v, None)))
+}
+
+impl ProseEnv {
+    pub fn new(
+        results: Arc<Results>,
+        refs: Arc<BTreeMap<String, RefTarget>>,
+        checks: Arc<BTreeMap<String, CheckOutcome>>,
+    ) -> ProseEnv {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![]);
+        let r = results.clone();
+        tera.register_function("value", move |args: &HashMap<String, Value>| {
+            value_fn(&r, args)
+        });
+        let r = results;
+        tera.register_function("rows", move |args: &HashMap<String, Value>| {
+            let table = arg_str(args, "table", "rows")?;
+            let t = r.table(table).map_err(tera::Error::msg)?;
+            Ok(Value::from(t.height()))
+        });
+        let refs2 = refs.clone();
+        tera.register_function("ref", move |args: &HashMap<String, Value>| {
+            let id = arg_str(args, "id", "ref")?;
+            let target = refs2.get(id).ok_or_else(|| {
+                let names: Vec<&str> = refs2.keys().map(|k| k.as_str()).collect();
+                tera::Error::msg(format!(
+                    "ref(): no figure, table, check or chapter has id `{id}`; {}",
+                    crate::diagnostic::suggest(id, &names)
+                ))
+            })?;
+            Ok(Value::String(format!("[{}](#{})", target.label, target.anchor)))
+        });
+        tera.register_function("check", move |args: &HashMap<String, Value>| {
+            let id = arg_str(args, "id", "check")?;
+            let field = args.get("field").and_then(|v| v.as_str()).unwrap_or("status");
+            let c = checks
+                .get(id)
+                .ok_or_else(|| tera::Error::msg(format!("check(): no check has id `{id}`")))?;
+            let num = |v: Option<f64>| v.map(number_value).unwrap_or(Value::Null);
+            Ok(match field {
+                "status" => Value::String(c.status.word().into()),
+                "computed" => num(c.computed),
+                "expected" => num(c.expected),
+                "difference" => num(c.difference),
+                "tolerance" => num(c.tolerance),
+                other => {
+                    return Err(tera::Error::msg(format!(
+                        "check(): unknown field `{other}`; use status, computed, expected, difference or tolerance"
+                    )))
+                }
+            })
+        });
+        tera.register_filter(
+            "fixed",
+            |v: &Value, args: &HashMap<String, Value>| -> tera::Result<Value> {
+                let digits = args.get("digits").and_then(|d| d.as_u64()).unwrap_or(2) as usize;
+                let x = v
+                    .as_f64()
+                    .ok_or_else(|| tera::Error::msg(format!("fixed: `{v}` is not a number")))?;
+                Ok(Value::String(format_number(x, Some(digits.min(15)))))
+            },
+        );
+        let _ = refs;
+        ProseEnv { tera }
+    }
+
+    /// Replace every `{{ … }}` in `prose` by its value; errors point at the expression.
+    pub fn expand(&mut self, chapter: &Chapter, prose: &Prose) -> Result<String, Diagnostics> {
+        let text = &prose.text;
+        let mut out = String::with_capacity(text.len());
+        let mut diags = Diagnostics::default();
+        let mut rest = 0;
+        while let Some(i) = text[rest..].find("{{") {
+            let start = rest + i;
+            out.push_str(&text[rest..start]);
+            let (line, col) = position(text, start, prose.line);
+            let Some(j) = text[start..].find("}}") else {
+                diags.push(
+                    Diagnostic::new(&chapter.path, "`{{` is never closed by `}}`")
+                        .at(&chapter.source, line, col)
+                        .hint("close the expression with `}}`, or write `{{ \"{{\" }}` for literal braces"),
+                );
+                return Err(diags);
+            };
+            let end = start + j + 2;
+            let expr = &text[start..end];
+            match self.tera.render_str(expr, &Context::new()) {
+                Ok(v) => out.push_str(&v),
+                Err(e) => diags.push(
+                    Diagnostic::new(
+                        &chapter.path,
+                        format!("expression `{}` failed: {}", expr.trim(), error_chain(&e)),
+                    )
+                    .at(&chapter.source, line, col),
+                ),
+            }
+            rest = end;
+        }
+        out.push_str(&text[rest..]);
+        diags.finish(out)
+    }
+}
+
+/// The innermost useful messages of a Tera error (its top level only says "failed to render").
+fn error_chain(e: &tera::Error) -> String {
+    let mut msgs = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        let m = err.to_string();
+        if !m.starts_with("Failed to render") && !m.is_empty() {
+            msgs.push(m);
+        }
+        cur = err.source();
+    }
+    if msgs.is_empty() {
+        e.to_string()
+    } else {
+        msgs.join(": ")
+    }
+}
+
+/// 1-based (line, column) in the file of byte `offset` of a prose segment.
+fn position(text: &str, offset: usize, first_line: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = first_line + before.matches('\n').count();
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
+}
+
+/// Markdown (with `$…$` / `$$…$$` math) to HTML. Headings move down one level, so a
+/// chapter's `##` sections sit under the chapter title; raw HTML is escaped.
+pub fn markdown_to_html(
+    text: &str,
+    chapter: &Chapter,
+    first_line: usize,
+) -> Result<String, Diagnostics> {
+    let opts = Options::ENABLE_MATH
+        | Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH;
+    let mut diags = Diagnostics::default();
+    let mut events = Vec::new();
+    for (ev, range) in Parser::new_ext(text, opts).into_offset_iter() {
+        let ev = match ev {
+            Event::InlineMath(m) | Event::DisplayMath(m) => {
+                let display = text[range.clone()].starts_with("$$");
+                match super::math::to_mathml(&m, display) {
+                    Ok(html) => Event::Html(CowStr::from(html)),
+                    Err(e) => {
+                        let (line, col) = position(text, range.start, first_line);
+                        diags.push(
+                            Diagnostic::new(&chapter.path, format!("cannot typeset math: {e}"))
+                                .at(&chapter.source, line, col)
+                                .hint("check the LaTeX between the dollar signs"),
+                        );
+                        Event::Text(m)
+                    }
+                }
+            }
+            Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => Event::Start(Tag::Heading {
+                level: demote(level),
+                id,
+                classes,
+                attrs,
+            }),
+            Event::End(pulldown_cmark::TagEnd::Heading(level)) => {
+                Event::End(pulldown_cmark::TagEnd::Heading(demote(level)))
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let lower = dest_url.trim().to_ascii_lowercase();
+                let safe = !(lower.starts_with("javascript:")
+                    || lower.starts_with("data:")
+                    || lower.starts_with("vbscript:"));
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: if safe { dest_url } else { CowStr::from("#") },
+                    title,
+                    id,
+                })
+            }
+            Event::Start(Tag::Image { .. }) | Event::End(pulldown_cmark::TagEnd::Image) => {
+                // Images would fetch from the network or the disk when the report is
+                // opened; the report is self-contained, so they are not supported.
+                continue;
+            }
+            other => other,
+        };
+        events.push(ev);
+    }
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    diags.finish(html)
+}
+
+fn demote(level: HeadingLevel) -> HeadingLevel {
+    match level {
+        HeadingLevel::H1 => HeadingLevel::H2,
+        HeadingLevel::H2 => HeadingLevel::H3,
+        HeadingLevel::H3 => HeadingLevel::H4,
+        HeadingLevel::H4 => HeadingLevel::H5,
+        _ => HeadingLevel::H6,
+    }
+}
+
+/// Inline Markdown (captions, claims): one paragraph, without the `<p>` wrapper.
+pub fn inline_html(text: &str, chapter: &Chapter, line: usize) -> Result<String, Diagnostics> {
+    let html = markdown_to_html(text, chapter, line)?;
+    let trimmed = html.trim();
+    Ok(trimmed
+        .strip_prefix("<p>")
+        .and_then(|s| s.strip_suffix("</p>"))
+        .unwrap_or(trimmed)
+        .to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::TableBuilder;
+
+    fn chapter() -> Chapter {
+        Chapter::parse("c.md", "---\nid: c\ntitle: C\n---\nx\n".to_string()).unwrap()
+    }
+
+    fn env() -> ProseEnv {
+        let mut r = Results::default();
+        r.tables.insert(
+            "tail".into(),
+            TableBuilder::new()
+                .number("r", vec![0.5, 1.5])
+                .number("h", vec![0.0, 0.13456])
+                .build("tail")
+                .unwrap(),
+        );
+        let mut refs = BTreeMap::new();
+        refs.insert(
+            "fig-a".to_string(),
+            RefTarget {
+                label: "Figure 2".into(),
+                anchor: "fig-a".into(),
+            },
+        );
+        ProseEnv::new(Arc::new(r), Arc::new(refs), Arc::new(BTreeMap::new()))
+    }
+
+    #[test]
+    fn expands_values_and_refs() {
+        let mut e = env();
+        let p = Prose {
+            text: "h is {{ value(table=\"tail\", column=\"h\", where=\"r=1.5\") | fixed(digits=2) }}; see {{ ref(id=\"fig-a\") }}.".into(),
+            line: 5,
+        };
+        let s = e.expand(&chapter(), &p).unwrap();
+        assert_eq!(s, "h is 0.13; see [Figure 2](#fig-a).");
+    }
+
+    #[test]
+    fn expression_errors_point_at_the_expression() {
+        let mut e = env();
+        let p = Prose {
+            text: "ok\n  {{ value(table=\"tial\", column=\"h\") }}".into(),
+            line: 10,
+        };
+        let d = e.expand(&chapter(), &p).unwrap_err();
+        assert_eq!(d.0[0].line, 11);
+        assert_eq!(d.0[0].column, 3);
+        assert!(d.0[0].message.contains("no table named `tial`"), "{}", d.0[0]);
+        let p = Prose {
+            text: "{{ value(table=\"tail\", column=\"h\") }}".into(),
+            line: 1,
+        };
+        let d = e.expand(&chapter(), &p).unwrap_err();
+        assert!(d.0[0].message.contains("selects 2 rows"), "{}", d.0[0]);
+    }
+
+    #[test]
+    fn markdown_math_and_escaping() {
+        let ch = chapter();
+        let h = markdown_to_html("## Sec\n\nLet $x^2$ be <script>alert(1)</script> [a](javascript:x).\n\n$$\\frac{1}{2}$$\n", &ch, 1).unwrap();
+        assert!(h.contains("<h3>Sec</h3>"), "{h}");
+        assert!(h.contains("<math"), "{h}");
+        assert!(h.contains("&lt;script&gt;"), "{h}");
+        assert!(!h.contains("javascript:"), "{h}");
+        assert!(h.contains("display=\"block\""), "{h}");
+        let e = markdown_to_html("bad $\\frac{1}{$ here", &ch, 7).unwrap_err();
+        assert_eq!(e.0[0].line, 7);
+    }
+}

@@ -1,0 +1,278 @@
+//! The `figure` block: a plot declared from a table.
+//!
+//! ```yaml
+//! id: fig-survival
+//! type: step                  # line | step | density
+//! table: two-point-survival
+//! x: u
+//! y: survival                 # or a list: [survival, survival_mc] (later ones dashed)
+//! series: r                   # optional: one curve per distinct value
+//! facet: r                    # optional: one panel per distinct value
+//! where: {measure: μ}         # optional row filter
+//! shade:                      # density only: fill under y where a column exceeds a level
+//!   - {column: localization, above: 1.0, label: "δ = 0"}
+//! x_range: [0, 3]
+//! y_range: [0, 1]
+//! x_label: u
+//! y_label: "sᵣ(u)"
+//! vlines: [1]
+//! legend: upper-right         # upper-left | lower-right | lower-left | none
+//! columns: 3                  # panels per row
+//! caption: Survival functions of the localization.
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::table::{conditions, CellValue};
+use super::{BlockCtx, Num};
+use crate::table::Cell;
+
+pub const FIGURE_TYPES: &[&str] = &["line", "step", "density"];
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFigure {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub table: String,
+    pub x: String,
+    pub y: OneOrMany,
+    #[serde(default)]
+    pub series: Option<String>,
+    #[serde(default)]
+    pub series_label: Option<String>,
+    #[serde(default)]
+    pub series_digits: Option<usize>,
+    #[serde(default)]
+    pub facet: Option<String>,
+    #[serde(default)]
+    pub facet_label: Option<String>,
+    #[serde(default, rename = "where")]
+    pub filter: Option<BTreeMap<String, CellValue>>,
+    #[serde(default)]
+    pub shade: Vec<RawShade>,
+    #[serde(default)]
+    pub x_range: Option<[Num; 2]>,
+    #[serde(default)]
+    pub y_range: Option<[Num; 2]>,
+    #[serde(default)]
+    pub x_label: Option<String>,
+    #[serde(default)]
+    pub y_label: Option<String>,
+    #[serde(default)]
+    pub x_log: bool,
+    #[serde(default)]
+    pub y_log: bool,
+    #[serde(default)]
+    pub vlines: Vec<Num>,
+    #[serde(default)]
+    pub hlines: Vec<Num>,
+    #[serde(default)]
+    pub legend: Option<String>,
+    #[serde(default)]
+    pub columns: Option<usize>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub caption: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShade {
+    pub column: String,
+    pub above: Num,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FigureType {
+    Line,
+    Step,
+    Density,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shade {
+    pub column: String,
+    pub above: f64,
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FigureSpec {
+    pub id: String,
+    pub kind: FigureType,
+    pub table: String,
+    pub x: String,
+    pub ys: Vec<String>,
+    pub series: Option<String>,
+    /// Legend label of a series: `{name} = {value}`; `series_label` replaces the name.
+    pub series_label: Option<String>,
+    pub series_digits: Option<usize>,
+    pub facet: Option<String>,
+    pub facet_label: Option<String>,
+    pub filter: Vec<(String, Cell)>,
+    pub shade: Vec<Shade>,
+    pub x_range: Option<(f64, f64)>,
+    pub y_range: Option<(f64, f64)>,
+    pub x_label: Option<String>,
+    pub y_label: Option<String>,
+    pub x_log: bool,
+    pub y_log: bool,
+    pub vlines: Vec<f64>,
+    pub hlines: Vec<f64>,
+    pub legend: Option<crate::figure::plot::LegendPosition>,
+    pub columns: usize,
+    /// Legend names for y columns when several are drawn.
+    pub labels: BTreeMap<String, String>,
+    pub caption: String,
+    pub line: usize,
+}
+
+impl FigureSpec {
+    /// Every column the figure reads, for validation against the table's schema.
+    pub fn columns_used(&self) -> Vec<(&'static str, &str)> {
+        let mut v: Vec<(&'static str, &str)> = vec![("x", self.x.as_str())];
+        v.extend(self.ys.iter().map(|y| ("y", y.as_str())));
+        if let Some(s) = &self.series {
+            v.push(("series", s));
+        }
+        if let Some(f) = &self.facet {
+            v.push(("facet", f));
+        }
+        v.extend(self.shade.iter().map(|s| ("shade", s.column.as_str())));
+        v.extend(self.filter.iter().map(|(c, _)| ("where", c.as_str())));
+        v
+    }
+}
+
+pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
+    use crate::figure::plot::LegendPosition;
+    let raw: RawFigure = match ctx.parse() {
+        Ok(r) => r,
+        Err(d) => {
+            ctx.diags.push(d);
+            return None;
+        }
+    };
+    let id = ctx.id(&raw.id, "id");
+    let kind = match raw.kind.as_str() {
+        "line" => FigureType::Line,
+        "step" => FigureType::Step,
+        "density" => FigureType::Density,
+        other => {
+            ctx.error_hint(
+                "type",
+                format!("unknown figure type `{other}`"),
+                crate::diagnostic::suggest(other, FIGURE_TYPES),
+            );
+            return None;
+        }
+    };
+    let ys = match raw.y {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    };
+    if ys.is_empty() {
+        ctx.error("y", "`y` needs at least one column");
+    }
+    let range = |ctx: &mut BlockCtx, r: &Option<[Num; 2]>, path: &str, log: bool| {
+        let [a, b] = r.as_ref()?;
+        let lo = ctx.num_where(a, &format!("{path}[0]"), "a finite number", |_| true)?;
+        let hi = ctx.num_where(b, &format!("{path}[1]"), "a finite number", |_| true)?;
+        if hi <= lo {
+            ctx.error(path, format!("`{path}` must go from low to high, got [{lo}, {hi}]"));
+            return None;
+        }
+        if log && lo <= 0.0 {
+            ctx.error(path, format!("a log axis needs a positive range, got [{lo}, {hi}]"));
+            return None;
+        }
+        Some((lo, hi))
+    };
+    let x_range = range(ctx, &raw.x_range, "x_range", raw.x_log);
+    let y_range = range(ctx, &raw.y_range, "y_range", raw.y_log);
+    let nums = |ctx: &mut BlockCtx, v: &[Num], path: &str| -> Vec<f64> {
+        v.iter()
+            .enumerate()
+            .filter_map(|(i, n)| ctx.num_where(n, &format!("{path}[{i}]"), "finite", |_| true))
+            .collect()
+    };
+    let vlines = nums(ctx, &raw.vlines, "vlines");
+    let hlines = nums(ctx, &raw.hlines, "hlines");
+    let mut shade = Vec::new();
+    for (i, s) in raw.shade.iter().enumerate() {
+        if let Some(above) = ctx.num(&s.above, &format!("shade[{i}].above")) {
+            shade.push(Shade {
+                column: s.column.clone(),
+                above,
+                label: s.label.clone(),
+            });
+        }
+    }
+    if !shade.is_empty() && kind != FigureType::Density {
+        ctx.error("shade", "`shade` only applies to figures of type `density`");
+    }
+    let legend = match raw.legend.as_deref() {
+        None | Some("upper-right") => Some(LegendPosition::UpperRight),
+        Some("upper-left") => Some(LegendPosition::UpperLeft),
+        Some("lower-right") => Some(LegendPosition::LowerRight),
+        Some("lower-left") => Some(LegendPosition::LowerLeft),
+        Some("none") => None,
+        Some(other) => {
+            let opts = ["upper-right", "upper-left", "lower-right", "lower-left", "none"];
+            ctx.error_hint(
+                "legend",
+                format!("unknown legend position `{other}`"),
+                crate::diagnostic::suggest(other, &opts),
+            );
+            None
+        }
+    };
+    let columns = raw.columns.unwrap_or(3);
+    if columns == 0 || columns > 6 {
+        ctx.error("columns", "`columns` must be between 1 and 6");
+    }
+    if raw.series_digits.is_some_and(|d| d > 15) {
+        ctx.error("series_digits", "`series_digits` must be at most 15");
+    }
+    let filter = conditions(ctx, &raw.filter);
+    Some(FigureSpec {
+        id,
+        kind,
+        table: raw.table,
+        x: raw.x,
+        ys,
+        series: raw.series,
+        series_label: raw.series_label,
+        series_digits: raw.series_digits,
+        facet: raw.facet,
+        facet_label: raw.facet_label,
+        filter,
+        shade,
+        x_range,
+        y_range,
+        x_label: raw.x_label,
+        y_label: raw.y_label,
+        x_log: raw.x_log,
+        y_log: raw.y_log,
+        vlines,
+        hlines,
+        legend,
+        columns,
+        labels: raw.labels,
+        caption: raw.caption,
+        line: ctx.block.fence_line,
+    })
+}

@@ -1,0 +1,257 @@
+//! The measure schema, the same in chapters and on the command line:
+//!
+//! ```yaml
+//! point: 0
+//! normal: {mean: 0, var: 1}
+//! uniform: {low: -1, high: 1}
+//! mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]
+//! empirical: {path: data/faithful.csv, column: eruptions, bandwidth: 0}
+//! ```
+//!
+//! `var: 0` in a mixture is a point mass; weights must be positive and sum to 1
+//! within 1e-9. Validation hands a checked [`Measure`] to the runners.
+
+use std::path::{Component as PathComponent, Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{BlockCtx, Num};
+use crate::measure::{Component, Measure};
+
+/// Tolerance on the sum of mixture weights.
+pub const WEIGHT_SUM_TOL: f64 = 1e-9;
+/// Largest data file an empirical measure may read.
+pub const MAX_DATA_BYTES: u64 = 64 << 20;
+/// Most points an empirical measure may hold.
+pub const MAX_POINTS: usize = 1_000_000;
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawMeasure {
+    Point(Num),
+    Normal(RawNormal),
+    Uniform(RawUniform),
+    Mixture(Vec<RawComponent>),
+    Empirical(RawEmpirical),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNormal {
+    pub mean: Num,
+    pub var: Num,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUniform {
+    pub low: Num,
+    pub high: Num,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComponent {
+    pub weight: Num,
+    pub mean: Num,
+    pub var: Num,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmpirical {
+    pub path: String,
+    pub column: String,
+    #[serde(default)]
+    pub bandwidth: Option<Num>,
+}
+
+/// A measure with the label it carries in tables and legends.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabelled {
+    pub label: String,
+    pub measure: RawMeasure,
+}
+
+/// Validate a measure found at field `path` of the block in `ctx`. Data files named by
+/// empirical measures are read here (and must stay inside the project).
+pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Measure> {
+    let positive = |v: f64| v > 0.0;
+    let nonneg = |v: f64| v >= 0.0;
+    let any = |_: f64| true;
+    match raw {
+        RawMeasure::Point(at) => {
+            let at = ctx.num_where(at, &format!("{path}.point"), "a finite number", any)?;
+            Some(Measure::Point { at })
+        }
+        RawMeasure::Normal(n) => {
+            let p = format!("{path}.normal");
+            let mean = ctx.num_where(&n.mean, &format!("{p}.mean"), "a finite number", any);
+            let var = ctx.num_where(&n.var, &format!("{p}.var"), "a positive number", positive);
+            Some(Measure::Normal {
+                mean: mean?,
+                var: var?,
+            })
+        }
+        RawMeasure::Uniform(u) => {
+            let p = format!("{path}.uniform");
+            let low = ctx.num_where(&u.low, &format!("{p}.low"), "a finite number", any)?;
+            let high = ctx.num_where(&u.high, &format!("{p}.high"), "a finite number", any)?;
+            if high <= low {
+                ctx.error(
+                    &format!("{p}.high"),
+                    format!("`high` ({high}) must be greater than `low` ({low})"),
+                );
+                return None;
+            }
+            Some(Measure::Uniform { low, high })
+        }
+        RawMeasure::Mixture(items) => {
+            let p = format!("{path}.mixture");
+            if items.is_empty() {
+                ctx.error(&p, "a mixture needs at least one component");
+                return None;
+            }
+            let mut comps = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for (i, c) in items.iter().enumerate() {
+                let q = format!("{p}[{i}]");
+                let w = ctx.num_where(&c.weight, &format!("{q}.weight"), "positive", positive);
+                let m = ctx.num_where(&c.mean, &format!("{q}.mean"), "a finite number", any);
+                let v = ctx.num_where(
+                    &c.var,
+                    &format!("{q}.var"),
+                    "zero (a point mass) or positive",
+                    nonneg,
+                );
+                match (w, m, v) {
+                    (Some(weight), Some(mean), Some(var)) => {
+                        comps.push(Component { weight, mean, var })
+                    }
+                    _ => ok = false,
+                }
+            }
+            if !ok {
+                return None;
+            }
+            let sum: f64 = comps.iter().map(|c| c.weight).sum();
+            if (sum - 1.0).abs() > WEIGHT_SUM_TOL {
+                ctx.error_hint(
+                    &format!("{p}[0].weight"),
+                    format!("mixture weights sum to {sum}, not 1 (tolerance {WEIGHT_SUM_TOL:e})"),
+                    "make the weights add up to exactly 1",
+                );
+                return None;
+            }
+            Some(Measure::Mixture(comps))
+        }
+        RawMeasure::Empirical(e) => {
+            let p = format!("{path}.empirical");
+            let bandwidth = match &e.bandwidth {
+                Some(b) => ctx.num_where(
+                    b,
+                    &format!("{p}.bandwidth"),
+                    "zero or positive",
+                    nonneg,
+                )?,
+                None => 0.0,
+            };
+            let file = match confined_path(ctx.project_root, &e.path) {
+                Ok(f) => f,
+                Err(msg) => {
+                    ctx.error(&format!("{p}.path"), msg);
+                    return None;
+                }
+            };
+            match read_column(&file, &e.path, &e.column) {
+                Ok(points) => Some(Measure::Empirical { points, bandwidth }),
+                Err(msg) => {
+                    let field = if msg.contains("column") {
+                        format!("{p}.column")
+                    } else {
+                        format!("{p}.path")
+                    };
+                    ctx.error(&field, msg);
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Resolve a relative data path inside the project, refusing absolute paths, `..`,
+/// and symlinks that lead outside.
+pub fn confined_path(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if p.is_absolute() || rel.starts_with('~') {
+        return Err(format!(
+            "data path `{rel}` is absolute; give a path relative to the project, such as data/file.csv"
+        ));
+    }
+    if p.components().any(|c| matches!(c, PathComponent::ParentDir)) {
+        return Err(format!(
+            "data path `{rel}` uses `..`; data files must stay inside the project"
+        ));
+    }
+    let full = root.join(p);
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the project folder: {e}"))?;
+    let canon = full
+        .canonicalize()
+        .map_err(|_| format!("data file `{rel}` does not exist"))?;
+    if !canon.starts_with(&canon_root) {
+        return Err(format!(
+            "data path `{rel}` leads outside the project (through a symlink); copy the file into the project"
+        ));
+    }
+    Ok(canon)
+}
+
+/// Read one numeric column of a CSV file with a header row.
+pub fn read_column(file: &Path, shown: &str, column: &str) -> Result<Vec<f64>, String> {
+    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    if meta.len() > MAX_DATA_BYTES {
+        return Err(format!(
+            "data file `{shown}` is {} bytes, over the limit of {MAX_DATA_BYTES}",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("data file `{shown}` is not UTF-8 text (expected CSV)"))?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| format!("data file `{shown}` is empty"))?;
+    let names: Vec<&str> = header.split(',').map(|h| h.trim().trim_matches('"')).collect();
+    let idx = names.iter().position(|n| *n == column).ok_or_else(|| {
+        format!(
+            "data file `{shown}` has no column `{column}`; {}",
+            crate::diagnostic::suggest(column, &names)
+        )
+    })?;
+    let mut out = Vec::new();
+    for (n, line) in lines {
+        let cell = line.split(',').nth(idx).map(|c| c.trim().trim_matches('"'));
+        let v: f64 = cell.and_then(|c| c.parse().ok()).ok_or_else(|| {
+            format!(
+                "`{shown}` line {}: column `{column}` holds `{}`, not a number",
+                n + 1,
+                cell.unwrap_or("")
+            )
+        })?;
+        if !v.is_finite() {
+            return Err(format!("`{shown}` line {}: value {v} is not finite", n + 1));
+        }
+        out.push(v);
+        if out.len() > MAX_POINTS {
+            return Err(format!("`{shown}` has more than {MAX_POINTS} rows"));
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("data file `{shown}` has a header but no rows"));
+    }
+    Ok(out)
+}

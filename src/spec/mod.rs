@@ -1,0 +1,354 @@
+//! Stage 2, *validate*: the YAML schema shared by every block, in two phases.
+//!
+//! Phase one deserializes a block into a `Raw*` struct (`deny_unknown_fields`, so a
+//! typo is an error, never a silently ignored field). Phase two checks ranges and
+//! cross-field rules and produces typed specs with plain `f64`s and `Measure`s.
+//! Every failure is a [`Diagnostic`] located at the field's line in the chapter.
+//!
+//! This module holds the pieces common to all blocks (numbers, grids, measures, the
+//! [`BlockCtx`] that turns field paths into positions); the figure, table and check
+//! schemas live in submodules, and each experiment kind's schema lives with its
+//! runner in `experiment/`.
+
+pub mod check;
+pub mod expr;
+pub mod figure;
+pub mod measure;
+pub mod table;
+
+use std::path::Path;
+
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::chapter::{Block, Chapter};
+use crate::diagnostic::{closest, Diagnostic, Diagnostics};
+use crate::yaml;
+
+/// Ceiling on the number of points of any grid, checked before allocating.
+pub const MAX_GRID: usize = 100_000;
+
+/// Everything phase two needs to report a problem inside one block.
+pub struct BlockCtx<'a> {
+    pub chapter: &'a Chapter,
+    pub block: &'a Block,
+    pub project_root: &'a Path,
+    pub diags: Diagnostics,
+}
+
+impl<'a> BlockCtx<'a> {
+    pub fn new(chapter: &'a Chapter, block: &'a Block, project_root: &'a Path) -> Self {
+        BlockCtx {
+            chapter,
+            block,
+            project_root,
+            diags: Diagnostics::default(),
+        }
+    }
+
+    /// Report `msg` at the field `path` (dotted, `[i]` for list items).
+    pub fn error(&mut self, path: &str, msg: impl Into<String>) {
+        let d = self.block.field_diagnostic(self.chapter, path, msg);
+        self.diags.push(d);
+    }
+
+    pub fn error_hint(&mut self, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+        let d = self
+            .block
+            .field_diagnostic(self.chapter, path, msg)
+            .hint(hint);
+        self.diags.push(d);
+    }
+
+    /// Phase one: deserialize the block body into `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        parse_block(self.chapter, self.block)
+    }
+
+    /// Evaluate a number, reporting at `path` on failure.
+    pub fn num(&mut self, n: &Num, path: &str) -> Option<f64> {
+        match n.value() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(path, e);
+                None
+            }
+        }
+    }
+
+    /// A number that must be finite and satisfy `ok`, described by `what` in the message.
+    pub fn num_where(
+        &mut self,
+        n: &Num,
+        path: &str,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+    ) -> Option<f64> {
+        let v = self.num(n, path)?;
+        if !v.is_finite() || !ok(v) {
+            self.error(path, format!("`{path}` must be {what}, got {v}"));
+            return None;
+        }
+        Some(v)
+    }
+
+    /// Expand a grid, requiring every point to satisfy `ok` (described by `what`).
+    pub fn grid(
+        &mut self,
+        g: &Grid,
+        path: &str,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+    ) -> Option<Vec<f64>> {
+        let values = match g.expand() {
+            Ok(v) => v,
+            Err((sub, msg)) => {
+                let p = if sub.is_empty() || sub.starts_with('[') {
+                    format!("{path}{sub}")
+                } else {
+                    format!("{path}.{sub}")
+                };
+                self.error(&p, msg);
+                return None;
+            }
+        };
+        if values.is_empty() {
+            self.error(path, format!("`{path}` is empty; give at least one value"));
+            return None;
+        }
+        if let Some((i, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite() || !ok(**v))
+        {
+            let p = match g {
+                Grid::List(_) => format!("{path}[{i}]"),
+                Grid::Linspace { .. } => path.to_string(),
+            };
+            self.error(&p, format!("every value of `{path}` must be {what}; got {v}"));
+            return None;
+        }
+        Some(values)
+    }
+
+    /// The id of the block, checked for the safe alphabet.
+    pub fn id(&mut self, id: &str, path: &str) -> String {
+        if !crate::chapter::valid_id(id) {
+            self.error_hint(
+                path,
+                format!("`{id}` is not a valid id"),
+                crate::chapter::ID_HINT,
+            );
+        }
+        id.to_string()
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, Diagnostics> {
+        self.diags.finish(value)
+    }
+}
+
+/// Deserialize a block's YAML, mapping serde's error to the block's position with a
+/// "did you mean" hint for unknown fields and variants.
+pub fn parse_block<T: DeserializeOwned>(chapter: &Chapter, block: &Block) -> Result<T, Diagnostic> {
+    yaml::from_str::<T>(&block.body).map_err(|e| {
+        let what = block.kind.name();
+        let mut d = block
+            .diagnostic(
+                chapter,
+                e.line,
+                e.column,
+                format!("bad {what} block: {}", e.message),
+            )
+            .field(e.path.clone());
+        if let Some(h) = hint_from_serde(&e.message) {
+            d = d.hint(h);
+        }
+        d
+    })
+}
+
+/// serde says "unknown field `kidn`, expected one of `id`, `kind`"; turn that into
+/// "did you mean `kind`?".
+fn hint_from_serde(msg: &str) -> Option<String> {
+    if !(msg.starts_with("unknown field") || msg.starts_with("unknown variant")) {
+        return None;
+    }
+    let words: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
+    let (word, candidates) = words.split_first()?;
+    match closest(word, candidates.iter().copied()) {
+        Some(c) => Some(format!("did you mean `{c}`?")),
+        None if !candidates.is_empty() => Some(format!(
+            "valid names here: {}",
+            candidates
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => None,
+    }
+}
+
+/// A number in a spec: a YAML number, or a string holding an expression such as
+/// `"1/sqrt(2)"` (see [`expr`]). `.inf` and `"inf"` are accepted where infinity makes
+/// sense (the M of ζ*_∞); range checks reject them elsewhere.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Num {
+    Value(f64),
+    Expr(String),
+}
+
+impl Num {
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Num::Value(v) if v.is_nan() => Err("NaN is not a number we can use".to_string()),
+            Num::Value(v) => Ok(*v),
+            Num::Expr(s) => match s.trim() {
+                "inf" | "infinity" | "+inf" => Ok(f64::INFINITY),
+                t => expr::eval(t).map_err(|e| format!("cannot evaluate `{s}`: {e}")),
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or an expression such as \"1/sqrt(2)\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num::Value(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num::Value(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num::Value(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                Ok(Num::Expr(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A grid of values: an explicit list, or `{from, to, n}` (evenly spaced, both ends
+/// included, as numpy's linspace), optionally `log: true` for geometric spacing.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged, expecting = "a list of numbers, or {from: A, to: B, n: N}")]
+pub enum Grid {
+    List(Vec<Num>),
+    Linspace {
+        from: Num,
+        to: Num,
+        n: usize,
+        #[serde(default)]
+        log: bool,
+    },
+}
+
+impl Grid {
+    /// The values, or (sub-field, message) on failure.
+    pub fn expand(&self) -> Result<Vec<f64>, (String, String)> {
+        match self {
+            Grid::List(items) => {
+                if items.len() > MAX_GRID {
+                    return Err((
+                        String::new(),
+                        format!("{} values exceed the ceiling of {MAX_GRID}", items.len()),
+                    ));
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| n.value().map_err(|e| (format!("[{i}]"), e)))
+                    .collect()
+            }
+            Grid::Linspace { from, to, n, log } => {
+                let a = from.value().map_err(|e| ("from".to_string(), e))?;
+                let b = to.value().map_err(|e| ("to".to_string(), e))?;
+                if *n == 0 {
+                    return Err(("n".into(), "a grid needs n ≥ 1 points".into()));
+                }
+                if *n > MAX_GRID {
+                    return Err((
+                        "n".into(),
+                        format!("n = {n} exceeds the ceiling of {MAX_GRID} grid points"),
+                    ));
+                }
+                if !a.is_finite() || !b.is_finite() {
+                    return Err(("from".into(), "grid ends must be finite".into()));
+                }
+                if *log && (a <= 0.0 || b <= 0.0) {
+                    return Err((
+                        "from".into(),
+                        "a log grid needs positive ends".to_string(),
+                    ));
+                }
+                Ok(linspace(a, b, *n, *log))
+            }
+        }
+    }
+}
+
+/// `n` points from `a` to `b` inclusive; geometric when `log`. The end points are
+/// exact, and interior points are computed from the index, not by accumulation.
+pub fn linspace(a: f64, b: f64, n: usize, log: bool) -> Vec<f64> {
+    if n == 1 {
+        return vec![a];
+    }
+    let (a0, b0) = if log { (a.ln(), b.ln()) } else { (a, b) };
+    (0..n)
+        .map(|i| {
+            if i == n - 1 {
+                return b;
+            }
+            let x = a0 + (b0 - a0) * (i as f64) / ((n - 1) as f64);
+            if log {
+                x.exp()
+            } else {
+                x
+            }
+        })
+        .map(|x| if x == 0.0 { 0.0 } else { x })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linspace_matches_numpy_ends_and_steps() {
+        let g = linspace(0.1, 10.0, 10, false);
+        assert_eq!(g.len(), 10);
+        assert_eq!(g[0], 0.1);
+        assert_eq!(g[9], 10.0);
+        assert!((g[1] - 1.2).abs() < 1e-12);
+        let l = linspace(1e-3, 1e3, 7, true);
+        assert!((l[3] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn grids_deserialize_both_ways() {
+        let g: Grid = yaml::from_str("[1, \"1/sqrt(2)\", 3.5]").unwrap();
+        assert_eq!(g.expand().unwrap()[1], 1.0 / 2f64.sqrt());
+        let g: Grid = yaml::from_str("{from: 0, to: 1, n: 5}").unwrap();
+        assert_eq!(g.expand().unwrap(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        let g: Grid = yaml::from_str("[1, \"sqr(2)\"]").unwrap();
+        let (sub, msg) = g.expand().unwrap_err();
+        assert_eq!(sub, "[1]");
+        assert!(msg.contains("sqrt"), "{msg}");
+    }
+
+    #[test]
+    fn serde_hints() {
+        let h = hint_from_serde("unknown field `kidn`, expected one of `id`, `kind`").unwrap();
+        assert_eq!(h, "did you mean `kind`?");
+    }
+}
