@@ -200,6 +200,7 @@ fn cross_check(p: &Project) -> Diagnostics {
     let mut diags = Diagnostics::default();
     // Unique ids: chapters, and every block id across the project (they share anchors).
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut data_tables: BTreeMap<String, String> = BTreeMap::new();
     for ch in &p.chapters {
         let here = format!("{}:1", ch.chapter.path.display());
         if let Some(prev) = seen.get(ch.id()) {
@@ -227,7 +228,13 @@ fn cross_check(p: &Project) -> Diagnostics {
                 Item::Experiment(e) => {
                     claim(&mut diags, ch, e.line, "id", &e.id, "experiment");
                     for s in &e.outputs {
-                        claim(&mut diags, ch, e.line, "tables", &s.name, "table");
+                        let here = format!("{}:{}", ch.chapter.path.display(), e.line);
+                        if let Some(prev) = data_tables.insert(s.name.clone(), here) {
+                            diags.push(
+                                at_line(ch, e.line, "tables", format!("table name `{}` is already produced at {prev}", s.name))
+                                    .hint("table names must be unique across the whole project"),
+                            );
+                        }
                     }
                 }
                 Item::Figure(f) => claim(&mut diags, ch, f.line, "id", &f.id, "figure"),

@@ -84,7 +84,14 @@ impl ExactLocalization {
             _ => None,
         };
         if let Some(c) = constant {
-            return ExactLocalization { loc, constant, nodes: Vec::new(), grid_y: Vec::new(), grid_l: Vec::new(), sup: c };
+            return ExactLocalization {
+                loc,
+                constant,
+                nodes: Vec::new(),
+                grid_y: Vec::new(),
+                grid_l: Vec::new(),
+                sup: c,
+            };
         }
         let nodes = structure_nodes(loc.kind());
         let mut grid_y = Vec::with_capacity(nodes.len() * CELLS + 1);
@@ -96,7 +103,14 @@ impl ExactLocalization {
         }
         grid_y.push(*nodes.last().expect("structure nodes are never empty"));
         let grid_l: Vec<f64> = grid_y.iter().map(|&y| loc.localization(y)).collect();
-        let mut out = ExactLocalization { loc, constant, nodes, grid_y, grid_l, sup: 0.0 };
+        let mut out = ExactLocalization {
+            loc,
+            constant,
+            nodes,
+            grid_y,
+            grid_l,
+            sup: 0.0,
+        };
         out.sup = out.refine_sup();
         out
     }
@@ -123,7 +137,11 @@ impl ExactLocalization {
 
     fn refine_sup(&self) -> f64 {
         let n = self.grid_l.len();
-        let mut best = self.grid_l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut best = self
+            .grid_l
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let mut peaks: Vec<usize> = (0..n)
             .filter(|&k| {
                 let left = k == 0 || self.grid_l[k] >= self.grid_l[k - 1];
@@ -167,10 +185,16 @@ impl ExactLocalization {
     /// s_r(u) and E[(L_r - u)₊] together (they share the crossings and the density).
     pub fn level_set(&self, u: f64) -> LevelSet {
         if let Some(c) = self.constant {
-            return LevelSet { survival: if c > u { 1.0 } else { 0.0 }, tail: (c - u).max(0.0) };
+            return LevelSet {
+                survival: if c > u { 1.0 } else { 0.0 },
+                tail: (c - u).max(0.0),
+            };
         }
         if u >= self.sup {
-            return LevelSet { survival: 0.0, tail: 0.0 };
+            return LevelSet {
+                survival: 0.0,
+                tail: 0.0,
+            };
         }
         let mut cuts = self.crossings(u);
         cuts.extend_from_slice(&self.nodes);
@@ -197,7 +221,10 @@ impl ExactLocalization {
             QUAD_TOL,
             MAX_PIECES,
         );
-        LevelSet { survival: q.value[0].clamp(0.0, 1.0), tail: q.value[1].max(0.0) }
+        LevelSet {
+            survival: q.value[0].clamp(0.0, 1.0),
+            tail: q.value[1].max(0.0),
+        }
     }
 
     /// s_r(u) = P(L_r(Y_r) > u).
@@ -213,7 +240,11 @@ impl ExactLocalization {
     /// ∫ f(y) p_{Y_r}(y) dy over the structure nodes (for expectations of smooth
     /// functions of y, e.g. E[L_r - 1] and E[score²] in Prop. 4).
     pub fn expectation<const N: usize, F: FnMut(f64) -> [f64; N]>(&self, mut f: F) -> [f64; N] {
-        let nodes = if self.constant.is_some() { constant_nodes(&self.loc) } else { self.nodes.clone() };
+        let nodes = if self.constant.is_some() {
+            constant_nodes(&self.loc)
+        } else {
+            self.nodes.clone()
+        };
         let loc = &self.loc;
         integrate(
             |y| {
@@ -235,7 +266,10 @@ impl ExactLocalization {
     pub fn complexity(&self) -> Complexity {
         if self.is_log_concave_like() {
             // Prop. 5: h = 0 exactly on [0, 1 - sup L], m = 0 there and > 0 after.
-            return Complexity { m_star: 0.0, delta_star: (1.0 - self.sup).clamp(0.0, 1.0) };
+            return Complexity {
+                m_star: 0.0,
+                delta_star: (1.0 - self.sup).clamp(0.0, 1.0),
+            };
         }
         let g = |delta: f64| {
             let ls = self.level_set(1.0 - delta);
@@ -244,7 +278,10 @@ impl ExactLocalization {
         let (g1, h1) = g(1.0);
         if g1 <= 0.0 {
             // m non-increasing on (0, 1]: the minimum is at δ = 1.
-            return Complexity { m_star: h1, delta_star: 1.0 };
+            return Complexity {
+                m_star: h1,
+                delta_star: 1.0,
+            };
         }
         // g(0) = -h(0) < 0 < g(1), g non-decreasing.
         let (mut lo, mut hi) = (0.0, 1.0);
@@ -262,9 +299,15 @@ impl ExactLocalization {
         if lo == 0.0 {
             // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
             let h = self.level_set(1.0 - hi).tail;
-            return Complexity { m_star: h / hi, delta_star: hi };
+            return Complexity {
+                m_star: h / hi,
+                delta_star: hi,
+            };
         }
-        Complexity { m_star: h_lo / lo, delta_star: lo }
+        Complexity {
+            m_star: h_lo / lo,
+            delta_star: lo,
+        }
     }
 
     /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M).
@@ -290,7 +333,13 @@ impl ExactLocalization {
             return [0.0, (1.0 - c).clamp(0.0, 1.0), 1.0]
                 .into_iter()
                 .map(|d| (d, f(d)))
-                .fold((f64::NAN, f64::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+                .fold((f64::NAN, f64::NEG_INFINITY), |acc, x| {
+                    if x.1 > acc.1 {
+                        x
+                    } else {
+                        acc
+                    }
+                });
         }
         // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
         let rising = |delta: f64| big_m * self.survival(1.0 - delta) <= 1.0;
@@ -325,7 +374,10 @@ fn constant_nodes(loc: &Localizer) -> Vec<f64> {
 
 fn centre_nodes(p: &Prep, offsets: &[f64]) -> Vec<f64> {
     let sd = p.sd();
-    let mut v: Vec<f64> = offsets.iter().flat_map(|&k| [p.center - k * sd, p.center + k * sd]).collect();
+    let mut v: Vec<f64> = offsets
+        .iter()
+        .flat_map(|&k| [p.center - k * sd, p.center + k * sd])
+        .collect();
     v.sort_by(f64::total_cmp);
     v.dedup();
     v
@@ -378,7 +430,11 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
             (p.center - SPAN * p.sd(), p.center + SPAN * p.sd())
         }
         Kind::Mixture(ps) => {
-            let offsets: &[f64] = if ps.len() > 16 { &CENTRE_OFFSETS_FEW } else { &CENTRE_OFFSETS };
+            let offsets: &[f64] = if ps.len() > 16 {
+                &CENTRE_OFFSETS_FEW
+            } else {
+                &CENTRE_OFFSETS
+            };
             let mut lo = f64::INFINITY;
             let mut hi = f64::NEG_INFINITY;
             for p in ps {
@@ -402,7 +458,11 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
             }
             for (y0, width) in transitions {
                 if y0 > lo && y0 < hi {
-                    nodes.extend(TRANSITION_OFFSETS.iter().flat_map(|&k| [y0 - k * width, y0 + k * width]));
+                    nodes.extend(
+                        TRANSITION_OFFSETS
+                            .iter()
+                            .flat_map(|&k| [y0 - k * width, y0 + k * width]),
+                    );
                 }
             }
             (lo, hi)

@@ -41,14 +41,16 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
     base.set_stream(stream);
     let loc = m.localizer(r);
     let mut out = vec![0.0; n];
-    out.par_chunks_mut(MC_CHUNK).enumerate().for_each(|(k, chunk)| {
-        let mut rng = base.clone();
-        rng.set_word_pos(k as u128 * WORDS_PER_CHUNK);
-        for v in chunk.iter_mut() {
-            let y = m.sample_y(r, &mut rng);
-            *v = loc.localization(y);
-        }
-    });
+    out.par_chunks_mut(MC_CHUNK)
+        .enumerate()
+        .for_each(|(k, chunk)| {
+            let mut rng = base.clone();
+            rng.set_word_pos(k as u128 * WORDS_PER_CHUNK);
+            for v in chunk.iter_mut() {
+                let y = m.sample_y(r, &mut rng);
+                *v = loc.localization(y);
+            }
+        });
     out
 }
 
@@ -72,7 +74,11 @@ struct Bins {
 
 impl Bins {
     fn new(k: usize) -> Self {
-        Bins { count: vec![0; k + 1], sum: vec![0.0; k + 1], sum_sq: vec![0.0; k + 1] }
+        Bins {
+            count: vec![0; k + 1],
+            sum: vec![0.0; k + 1],
+            sum_sq: vec![0.0; k + 1],
+        }
     }
 
     fn add(&mut self, sorted: &[f64], l: f64) {
@@ -115,13 +121,22 @@ pub fn survival_mc(samples: &[f64], us: &[f64]) -> Vec<Estimate> {
     let n = samples.len() as f64;
     let (sorted, order) = sorted_thresholds(us);
     let bins = bin_samples(samples, &sorted);
-    let mut out = vec![Estimate { value: f64::NAN, se: f64::NAN }; us.len()];
+    let mut out = vec![
+        Estimate {
+            value: f64::NAN,
+            se: f64::NAN
+        };
+        us.len()
+    ];
     // Samples above sorted[j] are exactly those in bins j+1..=k.
     let mut above = 0u64;
     for j in (0..sorted.len()).rev() {
         above += bins.count[j + 1];
         let p = above as f64 / n;
-        out[order[j]] = Estimate { value: p, se: (p * (1.0 - p) / n).sqrt() };
+        out[order[j]] = Estimate {
+            value: p,
+            se: (p * (1.0 - p) / n).sqrt(),
+        };
     }
     out
 }
@@ -141,7 +156,13 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
     let bins = bin_samples(samples, &sorted);
     let k = sorted.len();
     let nf = n as f64;
-    let mut out = vec![Estimate { value: f64::NAN, se: f64::NAN }; deltas.len()];
+    let mut out = vec![
+        Estimate {
+            value: f64::NAN,
+            se: f64::NAN
+        };
+        deltas.len()
+    ];
     for j in 0..k {
         let u = sorted[j];
         let (mut s1, mut s2) = (0.0, 0.0);
@@ -153,8 +174,15 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
             s2 += bins.sum_sq[b] + 2.0 * gap * bins.sum[b] + c * gap * gap;
         }
         let mean = s1 / nf;
-        let var = if n > 1 { ((s2 / nf - mean * mean) * nf / (nf - 1.0)).max(0.0) } else { 0.0 };
-        out[order[j]] = Estimate { value: mean, se: (var / nf).sqrt() };
+        let var = if n > 1 {
+            ((s2 / nf - mean * mean) * nf / (nf - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        out[order[j]] = Estimate {
+            value: mean,
+            se: (var / nf).sqrt(),
+        };
     }
     out
 }
@@ -163,14 +191,20 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
 /// largest grid δ attaining it (ties are exact: a plateau of ĥ = 0).
 pub fn complexity_mc(samples: &[f64], delta_grid: &[f64]) -> Complexity {
     let h = tail_mc(samples, delta_grid);
-    let mut best = Complexity { m_star: f64::NAN, delta_star: f64::NAN };
+    let mut best = Complexity {
+        m_star: f64::NAN,
+        delta_star: f64::NAN,
+    };
     for (d, e) in delta_grid.iter().zip(&h) {
         if *d <= 0.0 {
             continue;
         }
         let m = e.value / d;
         if best.m_star.is_nan() || m < best.m_star || (m == best.m_star && *d > best.delta_star) {
-            best = Complexity { m_star: m, delta_star: *d };
+            best = Complexity {
+                m_star: m,
+                delta_star: *d,
+            };
         }
     }
     best
@@ -198,12 +232,23 @@ mod tests {
     #[test]
     fn identical_on_one_and_four_threads() {
         let m = Measure::Mixture(vec![
-            crate::measure::Component { weight: 0.3, mean: -2.0, var: 0.5 },
-            crate::measure::Component { weight: 0.7, mean: 1.0, var: 0.0 },
+            crate::measure::Component {
+                weight: 0.3,
+                mean: -2.0,
+                var: 0.5,
+            },
+            crate::measure::Component {
+                weight: 0.7,
+                mean: 1.0,
+                var: 0.0,
+            },
         ]);
         let n = 3 * MC_CHUNK + 17;
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| {
                 let s = sample_localization(&m, 1.3, n, 42, 7);
                 let t = tail_mc(&s, &[0.0, 0.25, 0.5, 1.0]);
@@ -214,14 +259,20 @@ mod tests {
         let (b, tb) = run(4);
         assert_eq!(a.len(), n);
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
-        assert!(ta.iter().zip(&tb).all(|(x, y)| x.value.to_bits() == y.value.to_bits()));
+        assert!(ta
+            .iter()
+            .zip(&tb)
+            .all(|(x, y)| x.value.to_bits() == y.value.to_bits()));
         // Another stream or seed gives different draws.
         let c = sample_localization(&m, 1.3, 64, 42, 8);
         let d = sample_localization(&m, 1.3, 64, 43, 7);
         assert!(a[..64] != c[..] && a[..64] != d[..]);
         // A prefix of a longer run is the shorter run (chunks do not depend on n).
         let short = sample_localization(&m, 1.3, MC_CHUNK + 5, 42, 7);
-        assert!(short.iter().zip(&a).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(short
+            .iter()
+            .zip(&a)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 
     #[test]
@@ -244,8 +295,18 @@ mod tests {
         }
         // m(δ) on the grid: δ = 0.25: (0.2+1.0+0.15)/7/0.25, ...; δ=1 gives mean L.
         let c = complexity_mc(&samples, &[0.25, 0.5, 1.0]);
-        let m = |d: f64| samples.iter().map(|l| (l - (1.0 - d)).max(0.0)).sum::<f64>() / 7.0 / d;
-        let want = [0.25, 0.5, 1.0].into_iter().map(|d| (m(d), d)).fold((f64::INFINITY, 0.0), |a, x| if x.0 <= a.0 { x } else { a });
+        let m = |d: f64| {
+            samples
+                .iter()
+                .map(|l| (l - (1.0 - d)).max(0.0))
+                .sum::<f64>()
+                / 7.0
+                / d
+        };
+        let want = [0.25, 0.5, 1.0]
+            .into_iter()
+            .map(|d| (m(d), d))
+            .fold((f64::INFINITY, 0.0), |a, x| if x.0 <= a.0 { x } else { a });
         assert!((c.m_star - want.0).abs() < 1e-15 && c.delta_star == want.1);
         assert!((dkw_half_width(1000, 0.05) - (40.0f64.ln() / 2000.0).sqrt()).abs() < 1e-15);
     }

@@ -111,16 +111,31 @@ impl<const N: usize> Ord for Piece<N> {
 /// ∫ f over [points[0], points[last]], with `points` (sorted, ascending) as initial
 /// breakpoints. Stops when the summed error estimate is below `abs_tol` or when the
 /// number of subintervals reaches `max_pieces`.
-pub fn integrate<const N: usize, F>(f: F, points: &[f64], abs_tol: f64, max_pieces: usize) -> Quadrature<N>
+pub fn integrate<const N: usize, F>(
+    f: F,
+    points: &[f64],
+    abs_tol: f64,
+    max_pieces: usize,
+) -> Quadrature<N>
 where
     F: FnMut(f64) -> [f64; N],
 {
-    integrate_pieces(f, points.windows(2).map(|w| (w[0], w[1])), abs_tol, max_pieces)
+    integrate_pieces(
+        f,
+        points.windows(2).map(|w| (w[0], w[1])),
+        abs_tol,
+        max_pieces,
+    )
 }
 
 /// ∫ f over a union of disjoint intervals (a, b), each an initial piece; otherwise as
 /// [`integrate`]. Used to integrate over {y : L_r(y) > u} only.
-pub fn integrate_pieces<const N: usize, F, I>(mut f: F, pieces: I, abs_tol: f64, max_pieces: usize) -> Quadrature<N>
+pub fn integrate_pieces<const N: usize, F, I>(
+    mut f: F,
+    pieces: I,
+    abs_tol: f64,
+    max_pieces: usize,
+) -> Quadrature<N>
 where
     F: FnMut(f64) -> [f64; N],
     I: IntoIterator<Item = (f64, f64)>,
@@ -149,28 +164,45 @@ where
         let m = 0.5 * (worst.a + worst.b);
         if !(m > worst.a && m < worst.b) {
             // The interval cannot be split in floating point: its error is roundoff.
-            heap.push(Piece { error: 0.0, ..worst });
+            heap.push(Piece {
+                error: 0.0,
+                ..worst
+            });
             total_err -= worst.error;
             continue;
         }
         let (v1, e1) = gk15(&mut f, worst.a, m);
         let (v2, e2) = gk15(&mut f, m, worst.b);
         total_err += e1 + e2 - worst.error;
-        heap.push(Piece { a: worst.a, b: m, value: v1, error: e1 });
-        heap.push(Piece { a: m, b: worst.b, value: v2, error: e2 });
+        heap.push(Piece {
+            a: worst.a,
+            b: m,
+            value: v1,
+            error: e1,
+        });
+        heap.push(Piece {
+            a: m,
+            b: worst.b,
+            value: v2,
+            error: e2,
+        });
     }
-    // Sum small pieces first (sorted by position) for a reproducible, order-fixed total.
+    // Sum in order of position so the total does not depend on the heap's history.
     let mut pieces = heap.into_vec();
     pieces.sort_by(|p, q| p.a.total_cmp(&q.a));
     let mut value = [0.0; N];
     let mut error = 0.0;
     for p in &pieces {
-        for j in 0..N {
-            value[j] += p.value[j];
+        for (v, pv) in value.iter_mut().zip(p.value) {
+            *v += pv;
         }
         error += p.error;
     }
-    Quadrature { value, error, converged }
+    Quadrature {
+        value,
+        error,
+        converged,
+    }
 }
 
 /// Scalar convenience wrapper around [`integrate`].
@@ -198,10 +230,19 @@ mod tests {
         // can find a spike that falls between its nodes): integral √(2π)·1e-4.
         let s = 1e-4;
         let pts = [-50.0, -10.0 * s, -s, 0.0, s, 10.0 * s, 50.0];
-        let q = integrate(|x: f64| [(-0.5 * (x / s) * (x / s)).exp()], &pts, 1e-14, 4000);
+        let q = integrate(
+            |x: f64| [(-0.5 * (x / s) * (x / s)).exp()],
+            &pts,
+            1e-14,
+            4000,
+        );
         let want = (2.0 * std::f64::consts::PI).sqrt() * s;
         assert!(q.converged);
-        assert!((q.value[0] - want).abs() < 1e-13, "{} vs {want}", q.value[0]);
+        assert!(
+            (q.value[0] - want).abs() < 1e-13,
+            "{} vs {want}",
+            q.value[0]
+        );
         // |x| has a kink at 0.3 that is not a breakpoint: adaptivity must find it.
         let v = integrate_scalar(|x: f64| (x - 0.3).abs(), 0.0, 1.0, 1e-12);
         assert!((v - (0.045 + 0.245)).abs() < 1e-11);

@@ -69,14 +69,20 @@ pub enum MeasureError {
     #[error("mixture weights sum to {sum}, not 1 (tolerance 1e-9)")]
     WeightsDoNotSumToOne { sum: f64 },
     #[error("{what} is empty; it needs at least one {item}")]
-    Empty { what: &'static str, item: &'static str },
+    Empty {
+        what: &'static str,
+        item: &'static str,
+    },
 }
 
 fn finite(what: impl FnOnce() -> String, value: f64) -> Result<(), MeasureError> {
     if value.is_finite() {
         Ok(())
     } else {
-        Err(MeasureError::NotFinite { what: what(), value })
+        Err(MeasureError::NotFinite {
+            what: what(),
+            value,
+        })
     }
 }
 
@@ -85,7 +91,10 @@ fn non_negative(what: impl Fn() -> String, value: f64) -> Result<(), MeasureErro
     if value >= 0.0 {
         Ok(())
     } else {
-        Err(MeasureError::Negative { what: what(), value })
+        Err(MeasureError::Negative {
+            what: what(),
+            value,
+        })
     }
 }
 
@@ -93,8 +102,16 @@ impl Measure {
     /// ½δ_{-μ} + ½δ_{+μ}, the paper's Example 4 for μ = 1.
     pub fn two_point(mu: f64) -> Self {
         Measure::Mixture(vec![
-            Component { weight: 0.5, mean: -mu, var: 0.0 },
-            Component { weight: 0.5, mean: mu, var: 0.0 },
+            Component {
+                weight: 0.5,
+                mean: -mu,
+                var: 0.0,
+            },
+            Component {
+                weight: 0.5,
+                mean: mu,
+                var: 0.0,
+            },
         ])
     }
 
@@ -106,8 +123,14 @@ impl Measure {
         let c = |weight, mean, var| Component { weight, mean, var };
         Some(match number {
             1 => Measure::Point { at: 0.0 },
-            2 => Measure::Normal { mean: 0.0, var: 1.0 },
-            3 => Measure::Uniform { low: -1.0, high: 1.0 },
+            2 => Measure::Normal {
+                mean: 0.0,
+                var: 1.0,
+            },
+            3 => Measure::Uniform {
+                low: -1.0,
+                high: 1.0,
+            },
             4 => Measure::two_point(1.0),
             5 => Measure::Mixture(vec![c(0.5, 0.0, 0.0), c(0.5, 0.0, 1.0)]),
             6 => Measure::Mixture(vec![
@@ -135,18 +158,27 @@ impl Measure {
                 if low < high {
                     Ok(())
                 } else {
-                    Err(MeasureError::EmptyInterval { low: *low, high: *high })
+                    Err(MeasureError::EmptyInterval {
+                        low: *low,
+                        high: *high,
+                    })
                 }
             }
             Measure::Mixture(cs) => {
                 if cs.is_empty() {
-                    return Err(MeasureError::Empty { what: "mixture", item: "component" });
+                    return Err(MeasureError::Empty {
+                        what: "mixture",
+                        item: "component",
+                    });
                 }
                 let mut sum = 0.0;
                 for (i, c) in cs.iter().enumerate() {
                     finite(|| format!("mixture component {i} `weight`"), c.weight)?;
                     if c.weight <= 0.0 {
-                        return Err(MeasureError::NonPositiveWeight { index: i, weight: c.weight });
+                        return Err(MeasureError::NonPositiveWeight {
+                            index: i,
+                            weight: c.weight,
+                        });
                     }
                     finite(|| format!("mixture component {i} `mean`"), c.mean)?;
                     non_negative(|| format!("mixture component {i} `var`"), c.var)?;
@@ -159,7 +191,10 @@ impl Measure {
             }
             Measure::Empirical { points, bandwidth } => {
                 if points.is_empty() {
-                    return Err(MeasureError::Empty { what: "empirical measure", item: "point" });
+                    return Err(MeasureError::Empty {
+                        what: "empirical measure",
+                        item: "point",
+                    });
                 }
                 for (i, &x) in points.iter().enumerate() {
                     finite(|| format!("empirical point {i}"), x)?;
@@ -220,12 +255,18 @@ impl Measure {
     #[inline]
     fn moments(&self, r: f64, y: f64) -> Moments {
         match self {
-            Measure::Point { at } => mixture_moments(y, std::iter::once(Prep::new(r, 1.0, *at, 0.0))),
+            Measure::Point { at } => {
+                mixture_moments(y, std::iter::once(Prep::new(r, 1.0, *at, 0.0)))
+            }
             Measure::Normal { mean, var } => {
                 mixture_moments(y, std::iter::once(Prep::new(r, 1.0, *mean, *var)))
             }
             Measure::Uniform { low, high } => {
-                let (lo, hi) = if r >= 0.0 { (r * low, r * high) } else { (r * high, r * low) };
+                let (lo, hi) = if r >= 0.0 {
+                    (r * low, r * high)
+                } else {
+                    (r * high, r * low)
+                };
                 uniform_moments(lo, hi, y)
             }
             Measure::Mixture(cs) => {
@@ -252,7 +293,10 @@ impl Measure {
     /// E[rX | Y_r = y] and L_r(y) = Var[rX | Y_r = y], in one pass.
     pub fn posterior(&self, r: f64, y: f64) -> Posterior {
         let m = self.moments(r, y);
-        Posterior { mean: y + m.shift, var: m.var }
+        Posterior {
+            mean: y + m.shift,
+            var: m.var,
+        }
     }
 
     /// L_r(y) = Var[rX | Y_r = y] = 1 + (log p_{Y_r})''(y) (Prop. 3 in 1-D).

@@ -10,11 +10,25 @@ use rand_chacha::ChaCha8Rng;
 
 /// One of every kind, including edge cases of each.
 fn all_kinds() -> Vec<Measure> {
-    let mut v: Vec<Measure> = (1..=6).map(|k| Measure::paper_example(k).unwrap()).collect();
-    v.push(Measure::Normal { mean: 3.0, var: 0.2 });
-    v.push(Measure::Uniform { low: 0.5, high: 4.0 });
-    v.push(Measure::Empirical { points: vec![-1.3, 0.2, 0.25, 2.0], bandwidth: 0.0 });
-    v.push(Measure::Empirical { points: vec![-1.3, 0.2, 0.25, 2.0], bandwidth: 0.4 });
+    let mut v: Vec<Measure> = (1..=6)
+        .map(|k| Measure::paper_example(k).unwrap())
+        .collect();
+    v.push(Measure::Normal {
+        mean: 3.0,
+        var: 0.2,
+    });
+    v.push(Measure::Uniform {
+        low: 0.5,
+        high: 4.0,
+    });
+    v.push(Measure::Empirical {
+        points: vec![-1.3, 0.2, 0.25, 2.0],
+        bandwidth: 0.0,
+    });
+    v.push(Measure::Empirical {
+        points: vec![-1.3, 0.2, 0.25, 2.0],
+        bandwidth: 0.4,
+    });
     v
 }
 
@@ -30,8 +44,14 @@ fn everything_is_finite_over_the_working_range() {
                 let p = m.posterior(r, y);
                 let lp = m.log_density_y(r, y);
                 let s = m.score_y(r, y);
-                assert!(p.mean.is_finite() && p.var.is_finite() && p.var >= 0.0, "{m:?} r={r} y={y}: {p:?}");
-                assert!(lp.is_finite() && s.is_finite(), "{m:?} r={r} y={y}: {lp} {s}");
+                assert!(
+                    p.mean.is_finite() && p.var.is_finite() && p.var >= 0.0,
+                    "{m:?} r={r} y={y}: {p:?}"
+                );
+                assert!(
+                    lp.is_finite() && s.is_finite(),
+                    "{m:?} r={r} y={y}: {lp} {s}"
+                );
                 // The prepared and the on-the-fly kernels are the same code.
                 assert_eq!(loc.posterior(y), p);
             }
@@ -39,17 +59,24 @@ fn everything_is_finite_over_the_working_range() {
     }
 }
 
+/// (weight, lo, hi, density on [lo, hi]) of a continuous part of μ.
+type ContinuousPart = (f64, f64, f64, Box<dyn Fn(f64) -> f64>);
+
 /// (p_Y(y), E[rX | y], Var[rX | y]) by direct quadrature over x.
 fn brute_posterior(m: &Measure, r: f64, y: f64) -> (f64, f64, f64) {
     let mut atoms: Vec<(f64, f64)> = Vec::new();
-    // (weight, pdf on [lo, hi])
-    let mut parts: Vec<(f64, f64, f64, Box<dyn Fn(f64) -> f64>)> = Vec::new();
+    let mut parts: Vec<ContinuousPart> = Vec::new();
     let mut gauss = |w: f64, mean: f64, var: f64, atoms: &mut Vec<(f64, f64)>| {
         if var == 0.0 {
             atoms.push((w, mean));
         } else {
             let s = var.sqrt();
-            parts.push((w, mean - 14.0 * s, mean + 14.0 * s, Box::new(move |x| norm_pdf((x - mean) / s) / s)));
+            parts.push((
+                w,
+                mean - 14.0 * s,
+                mean + 14.0 * s,
+                Box::new(move |x| norm_pdf((x - mean) / s) / s),
+            ));
         }
     };
     match m {
@@ -79,7 +106,9 @@ fn brute_posterior(m: &Measure, r: f64, y: f64) -> (f64, f64, f64) {
         z[2] += k * r * x * r * x;
     }
     for (w, lo, hi, pdf) in parts {
-        let pts: Vec<f64> = (0..=400).map(|i| lo + (hi - lo) * i as f64 / 400.0).collect();
+        let pts: Vec<f64> = (0..=400)
+            .map(|i| lo + (hi - lo) * i as f64 / 400.0)
+            .collect();
         let q = integrate(
             |x| {
                 let k = w * pdf(x) * norm_pdf(y - r * x);
@@ -89,8 +118,8 @@ fn brute_posterior(m: &Measure, r: f64, y: f64) -> (f64, f64, f64) {
             1e-15,
             20_000,
         );
-        for j in 0..3 {
-            z[j] += q.value[j];
+        for (zj, qj) in z.iter_mut().zip(q.value) {
+            *zj += qj;
         }
     }
     let mean = z[1] / z[0];
@@ -111,9 +140,20 @@ fn posterior_matches_brute_force_quadrature_over_x() {
                 }
                 let post = m.posterior(r, y);
                 let dens = m.density_y(r, y);
-                assert!(((dens - p) / p).abs() < 1e-8, "{m:?} r={r} y={y}: density {dens} vs {p}");
-                assert!((post.mean - mean).abs() < 1e-8 * (1.0 + mean.abs()), "{m:?} r={r} y={y}: mean {} vs {mean}", post.mean);
-                assert!((post.var - var).abs() < 1e-8 * (1.0 + var), "{m:?} r={r} y={y}: L {} vs {var}", post.var);
+                assert!(
+                    ((dens - p) / p).abs() < 1e-8,
+                    "{m:?} r={r} y={y}: density {dens} vs {p}"
+                );
+                assert!(
+                    (post.mean - mean).abs() < 1e-8 * (1.0 + mean.abs()),
+                    "{m:?} r={r} y={y}: mean {} vs {mean}",
+                    post.mean
+                );
+                assert!(
+                    (post.var - var).abs() < 1e-8 * (1.0 + var),
+                    "{m:?} r={r} y={y}: L {} vs {var}",
+                    post.var
+                );
             }
         }
     }
@@ -130,13 +170,23 @@ fn localization_is_one_plus_curvature_and_score_is_tweedie() {
             for y in [-3.1, -1.0, -0.2, 0.4, 1.3, 2.7] {
                 let f = |x: f64| m.log_density_y(r, x);
                 let h = 0.01;
-                let d2 = (-f(y + 2.0 * h) + 16.0 * f(y + h) - 30.0 * f(y) + 16.0 * f(y - h) - f(y - 2.0 * h)) / (12.0 * h * h);
+                let d2 = (-f(y + 2.0 * h) + 16.0 * f(y + h) - 30.0 * f(y) + 16.0 * f(y - h)
+                    - f(y - 2.0 * h))
+                    / (12.0 * h * h);
                 let l = m.localization(r, y);
-                assert!((l - (1.0 + d2)).abs() < 1e-6 * (1.0 + l), "{m:?} r={r} y={y}: L={l} 1+d2={}", 1.0 + d2);
+                assert!(
+                    (l - (1.0 + d2)).abs() < 1e-6 * (1.0 + l),
+                    "{m:?} r={r} y={y}: L={l} 1+d2={}",
+                    1.0 + d2
+                );
                 let h = 1e-3;
-                let d1 = (f(y - 2.0 * h) - 8.0 * f(y - h) + 8.0 * f(y + h) - f(y + 2.0 * h)) / (12.0 * h);
+                let d1 = (f(y - 2.0 * h) - 8.0 * f(y - h) + 8.0 * f(y + h) - f(y + 2.0 * h))
+                    / (12.0 * h);
                 let s = m.score_y(r, y);
-                assert!((s - d1).abs() < 1e-8 * (1.0 + s.abs()), "{m:?} r={r} y={y}: score={s} fd={d1}");
+                assert!(
+                    (s - d1).abs() < 1e-8 * (1.0 + s.abs()),
+                    "{m:?} r={r} y={y}: score={s} fd={d1}"
+                );
                 let post = m.posterior(r, y);
                 assert!((s - (post.mean - y)).abs() < 1e-12 * (1.0 + y.abs()));
             }
@@ -147,7 +197,10 @@ fn localization_is_one_plus_curvature_and_score_is_tweedie() {
 #[test]
 fn closed_forms_of_the_kernels() {
     // Normal: L ≡ σ²r²/(σ²r²+1); two points: (rμ)² sech²(rμy); point mass: 0.
-    let n = Measure::Normal { mean: 1.0, var: 2.0 };
+    let n = Measure::Normal {
+        mean: 1.0,
+        var: 2.0,
+    };
     let tp = Measure::two_point(1.0);
     for r in [0.05, 0.5, 1.0, 3.0, 20.0] {
         for y in [-7.0, -1.0, 0.0, 0.5, 4.0] {
@@ -167,19 +220,65 @@ fn truncated_normal_moments_in_the_tails() {
     // variance: in the far tail it is ~1/α² and the formula 1 + αA - βB - mean²
     // cancels terms of size α², losing ~α⁴ε relative (4e-10 at α = 39).
     let cases = [
-        (39.0, 41.0, 39.025607419930108456, 0.00065488277029328430324, -765.0831565643775444),
-        (59.999, 60.001, 59.99998000480101981, 3.3309342605245529318e-7, -1807.1329468703593733),
-        (-0.001, 0.001, 0.0, 3.3333328888889101917e-7, -7.1335467982935200192),
-        (5.0, 5.002, 5.000998333003001594, 3.3333162156267177989e-7, -19.638543129964160396),
-        (-3.0, 2.0, -0.05078298967487897428, 0.87314863997540567955, -0.024395187554887346058),
-        (20.0, 1e9, 20.049753068527850542, 0.0024632616150521635997, -203.91715537109726394),
+        (
+            39.0,
+            41.0,
+            39.02560741993011,
+            0.0006548827702932843,
+            -765.0831565643775,
+        ),
+        (
+            59.999,
+            60.001,
+            59.99998000480102,
+            3.330934260524553e-07,
+            -1807.1329468703593,
+        ),
+        (
+            -0.001,
+            0.001,
+            0.0,
+            3.3333328888889104e-07,
+            -7.13354679829352,
+        ),
+        (
+            5.0,
+            5.002,
+            5.000998333003001,
+            3.333316215626718e-07,
+            -19.63854312996416,
+        ),
+        (
+            -3.0,
+            2.0,
+            -0.05078298967487897,
+            0.8731486399754057,
+            -0.024395187554887347,
+        ),
+        (
+            20.0,
+            1e9,
+            20.04975306852785,
+            0.0024632616150521637,
+            -203.91715537109727,
+        ),
     ];
     for (a, b, mean, var, ln_z) in cases {
         for (sign, (lo, hi)) in [(1.0, (a, b)), (-1.0, (-b, -a))] {
             let (m, v, l) = posterior::truncated_normal(lo, hi);
-            assert!((m - sign * mean).abs() < 1e-12 * (1.0 + mean.abs()), "[{lo},{hi}] mean {m} vs {}", sign * mean);
-            assert!(((v - var) / var).abs() < 1e-9, "[{lo},{hi}] var {v} vs {var}");
-            assert!((l - ln_z).abs() < 1e-12 * (1.0 + ln_z.abs()), "[{lo},{hi}] ln Z {l} vs {ln_z}");
+            assert!(
+                (m - sign * mean).abs() < 1e-12 * (1.0 + mean.abs()),
+                "[{lo},{hi}] mean {m} vs {}",
+                sign * mean
+            );
+            assert!(
+                ((v - var) / var).abs() < 1e-9,
+                "[{lo},{hi}] var {v} vs {var}"
+            );
+            assert!(
+                (l - ln_z).abs() < 1e-12 * (1.0 + ln_z.abs()),
+                "[{lo},{hi}] ln Z {l} vs {ln_z}"
+            );
         }
     }
 }
@@ -189,8 +288,8 @@ fn ou_score_matches_the_gaussian_flow() {
     // μ_0 = N(1, s²) ⇒ μ_t = N(e^{-t}, e^{-2t}s² + 1 - e^{-2t}) (DIGEST §2 intro example).
     let s2 = 0.3;
     let m = Measure::Normal { mean: 1.0, var: s2 };
-    for t in [0.01, 0.1, 0.5, 2.0] {
-        let e = (-t as f64).exp();
+    for t in [0.01f64, 0.1, 0.5, 2.0] {
+        let e = (-t).exp();
         let var_t = e * e * s2 + 1.0 - e * e;
         for x in [-2.0, 0.0, 0.7, 3.0] {
             let want = -(x - e) / var_t;
@@ -213,9 +312,15 @@ fn sampling_moments() {
             let mh = v.iter().sum::<f64>() / n as f64;
             let vh = v.iter().map(|x| (x - mh) * (x - mh)).sum::<f64>() / (n - 1) as f64;
             let se = (s2 / n as f64).sqrt();
-            assert!((mh - mu).abs() <= 5.0 * se + 1e-12, "{m:?}: mean {mh} vs {mu}");
+            assert!(
+                (mh - mu).abs() <= 5.0 * se + 1e-12,
+                "{m:?}: mean {mh} vs {mu}"
+            );
             // se of the variance ≤ √(2·s2²·(1+kurtosis excess)/n); kurtosis ≤ 4 here.
-            assert!((vh - s2).abs() <= 5.0 * s2 * (10.0 / n as f64).sqrt() + 1e-12, "{m:?}: var {vh} vs {s2}");
+            assert!(
+                (vh - s2).abs() <= 5.0 * s2 * (10.0 / n as f64).sqrt() + 1e-12,
+                "{m:?}: var {vh} vs {s2}"
+            );
         }
     }
 }
@@ -227,7 +332,10 @@ fn moments(m: &Measure) -> (f64, f64) {
         Measure::Uniform { low, high } => (0.5 * (low + high), (high - low) * (high - low) / 12.0),
         Measure::Mixture(cs) => {
             let mean: f64 = cs.iter().map(|c| c.weight * c.mean).sum();
-            let second: f64 = cs.iter().map(|c| c.weight * (c.var + c.mean * c.mean)).sum();
+            let second: f64 = cs
+                .iter()
+                .map(|c| c.weight * (c.var + c.mean * c.mean))
+                .sum();
             (mean, second - mean * mean)
         }
         Measure::Empirical { points, bandwidth } => {
@@ -245,23 +353,62 @@ fn validation_names_the_bad_parameter() {
         assert!(m.validate().is_ok(), "{m:?}");
     }
     let bad = [
-        (Measure::Normal { mean: 0.0, var: -1.0 }, "normal `var` must be non-negative"),
-        (Measure::Point { at: f64::NAN }, "point mass location `at` must be a finite number"),
-        (Measure::Uniform { low: 1.0, high: 1.0 }, "uniform needs low < high"),
+        (
+            Measure::Normal {
+                mean: 0.0,
+                var: -1.0,
+            },
+            "normal `var` must be non-negative",
+        ),
+        (
+            Measure::Point { at: f64::NAN },
+            "point mass location `at` must be a finite number",
+        ),
+        (
+            Measure::Uniform {
+                low: 1.0,
+                high: 1.0,
+            },
+            "uniform needs low < high",
+        ),
         (Measure::Mixture(vec![]), "mixture is empty"),
         (
-            Measure::Mixture(vec![Component { weight: 0.5, mean: 0.0, var: 1.0 }]),
+            Measure::Mixture(vec![Component {
+                weight: 0.5,
+                mean: 0.0,
+                var: 1.0,
+            }]),
             "mixture weights sum to 0.5",
         ),
         (
             Measure::Mixture(vec![
-                Component { weight: 1.5, mean: 0.0, var: 1.0 },
-                Component { weight: -0.5, mean: 0.0, var: 1.0 },
+                Component {
+                    weight: 1.5,
+                    mean: 0.0,
+                    var: 1.0,
+                },
+                Component {
+                    weight: -0.5,
+                    mean: 0.0,
+                    var: 1.0,
+                },
             ]),
             "mixture component 1 has weight -0.5",
         ),
-        (Measure::Empirical { points: vec![0.0, f64::INFINITY], bandwidth: 0.0 }, "empirical point 1"),
-        (Measure::Empirical { points: vec![], bandwidth: 0.0 }, "empirical measure is empty"),
+        (
+            Measure::Empirical {
+                points: vec![0.0, f64::INFINITY],
+                bandwidth: 0.0,
+            },
+            "empirical point 1",
+        ),
+        (
+            Measure::Empirical {
+                points: vec![],
+                bandwidth: 0.0,
+            },
+            "empirical measure is empty",
+        ),
     ];
     for (m, msg) in bad {
         let e = m.validate().unwrap_err().to_string();

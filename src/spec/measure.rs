@@ -26,13 +26,52 @@ pub const MAX_DATA_BYTES: u64 = 64 << 20;
 pub const MAX_POINTS: usize = 1_000_000;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(try_from = "MeasureFields")]
 pub enum RawMeasure {
     Point(Num),
     Normal(RawNormal),
     Uniform(RawUniform),
     Mixture(Vec<RawComponent>),
     Empirical(RawEmpirical),
+}
+
+/// A measure is a map with exactly one key naming its family (serde_yaml 0.9 reads
+/// enums from YAML tags, so the one-key map is spelled out here).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeasureFields {
+    point: Option<Num>,
+    normal: Option<RawNormal>,
+    uniform: Option<RawUniform>,
+    mixture: Option<Vec<RawComponent>>,
+    empirical: Option<RawEmpirical>,
+}
+
+impl TryFrom<MeasureFields> for RawMeasure {
+    type Error = String;
+    fn try_from(f: MeasureFields) -> Result<Self, String> {
+        let mut found = Vec::new();
+        if let Some(v) = f.point {
+            found.push(RawMeasure::Point(v));
+        }
+        if let Some(v) = f.normal {
+            found.push(RawMeasure::Normal(v));
+        }
+        if let Some(v) = f.uniform {
+            found.push(RawMeasure::Uniform(v));
+        }
+        if let Some(v) = f.mixture {
+            found.push(RawMeasure::Mixture(v));
+        }
+        if let Some(v) = f.empirical {
+            found.push(RawMeasure::Empirical(v));
+        }
+        match found.len() {
+            1 => Ok(found.pop().expect("one element")),
+            0 => Err("a measure needs one of `point`, `normal`, `uniform`, `mixture`, `empirical`".into()),
+            _ => Err("a measure has exactly one of `point`, `normal`, `uniform`, `mixture`, `empirical`".into()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
