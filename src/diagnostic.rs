@@ -196,21 +196,32 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> String {
     }
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance over characters where swapping two neighbours counts as one edit
+/// (optimal string alignment), since `kidn` for `kind` is the commonest typo.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for (i, row) in d.chunks_mut(w).enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// A path as the user should read it: relative to `root` when inside it.
@@ -232,6 +243,7 @@ mod tests {
         );
         assert_eq!(closest("zzz", ["complexity", "density"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("kidn", "kind"), 1);
     }
 
     #[test]
@@ -245,6 +257,9 @@ mod tests {
         assert!(text.contains("--> ch.md:2:7"), "{text}");
         assert!(text.contains("2 | kind: complexty"), "{text}");
         assert!(text.contains("  |       ^"), "{text}");
-        assert!(text.contains("= help: did you mean `complexity`?"), "{text}");
+        assert!(
+            text.contains("= help: did you mean `complexity`?"),
+            "{text}"
+        );
     }
 }

@@ -20,6 +20,7 @@ pub mod figure;
 pub mod list;
 pub mod localize;
 pub mod measure;
+pub mod particles;
 pub mod pipeline;
 pub mod project;
 pub mod render;

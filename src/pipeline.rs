@@ -194,7 +194,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         .unwrap_or_else(|| opts.project.join("output"));
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
         (PathBuf::from("report.html"), html.into_bytes()),
-        (PathBuf::from("README.md"), OUTPUT_README.as_bytes().to_vec()),
+        (
+            PathBuf::from("README.md"),
+            OUTPUT_README.as_bytes().to_vec(),
+        ),
     ];
     for ch in &project.chapters {
         for f in ch.figures() {
@@ -203,7 +206,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
                 render::figure_path(ch.id(), &f.id, "svg").into(),
                 d.svg.clone().into_bytes(),
             ));
-            files.push((render::figure_path(ch.id(), &f.id, "png").into(), d.png.clone()));
+            files.push((
+                render::figure_path(ch.id(), &f.id, "png").into(),
+                d.png.clone(),
+            ));
         }
     }
     let paths = render::table_paths(&project);
@@ -238,7 +244,8 @@ pub fn write_output(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
     let name = out
         .file_name()
         .and_then(|n| n.to_str())

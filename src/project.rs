@@ -118,7 +118,10 @@ impl Project {
         if files.len() > MAX_CHAPTERS {
             return Err(Diagnostic::new(
                 &shown,
-                format!("{} chapters exceed the limit of {MAX_CHAPTERS}", files.len()),
+                format!(
+                    "{} chapters exceed the limit of {MAX_CHAPTERS}",
+                    files.len()
+                ),
             )
             .into());
         }
@@ -193,7 +196,9 @@ fn at_line(ch: &ChapterSpec, line: usize, field: &str, msg: String) -> Diagnosti
     let (l, c) = crate::yaml::locate(&block_text, field)
         .map(|(l, c)| (body_start + l - 1, c))
         .unwrap_or((line, 1));
-    Diagnostic::new(&ch.chapter.path, msg).at(src, l, c).field(field)
+    Diagnostic::new(&ch.chapter.path, msg)
+        .at(src, l, c)
+        .field(field)
 }
 
 fn cross_check(p: &Project) -> Diagnostics {
@@ -201,23 +206,38 @@ fn cross_check(p: &Project) -> Diagnostics {
     // Unique ids: chapters, and every block id across the project (they share anchors).
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut data_tables: BTreeMap<String, String> = BTreeMap::new();
+    // Chapter ids are their own namespace (anchors `chapter-ID`).
+    let mut chapter_ids: BTreeMap<&str, String> = BTreeMap::new();
     for ch in &p.chapters {
-        let here = format!("{}:1", ch.chapter.path.display());
-        if let Some(prev) = seen.get(ch.id()) {
+        let here = format!("{}:2", ch.chapter.path.display());
+        if let Some(prev) = chapter_ids.insert(ch.id(), here) {
             diags.push(
-                Diagnostic::new(&ch.chapter.path, format!("chapter id `{}` is already used at {prev}", ch.id()))
-                    .at(&ch.chapter.source, 2, 1)
-                    .field("id"),
+                Diagnostic::new(
+                    &ch.chapter.path,
+                    format!("chapter id `{}` is already used at {prev}", ch.id()),
+                )
+                .at(&ch.chapter.source, 2, 1)
+                .field("id"),
             );
-        } else {
-            seen.insert(ch.id().to_string(), here);
         }
     }
-    let mut claim = |diags: &mut Diagnostics, ch: &ChapterSpec, line: usize, field: &str, id: &str, what: &str| {
+    let mut claim = |diags: &mut Diagnostics,
+                     ch: &ChapterSpec,
+                     line: usize,
+                     field: &str,
+                     id: &str,
+                     what: &str| {
         let here = format!("{}:{line}", ch.chapter.path.display());
         if let Some(prev) = seen.get(id) {
-            diags.push(at_line(ch, line, field, format!("{what} id `{id}` is already used at {prev}"))
-                .hint("ids must be unique across the whole project"));
+            diags.push(
+                at_line(
+                    ch,
+                    line,
+                    field,
+                    format!("{what} id `{id}` is already used at {prev}"),
+                )
+                .hint("ids must be unique across the whole project"),
+            );
         } else {
             seen.insert(id.to_string(), here);
         }
@@ -231,8 +251,16 @@ fn cross_check(p: &Project) -> Diagnostics {
                         let here = format!("{}:{}", ch.chapter.path.display(), e.line);
                         if let Some(prev) = data_tables.insert(s.name.clone(), here) {
                             diags.push(
-                                at_line(ch, e.line, "tables", format!("table name `{}` is already produced at {prev}", s.name))
-                                    .hint("table names must be unique across the whole project"),
+                                at_line(
+                                    ch,
+                                    e.line,
+                                    "tables",
+                                    format!(
+                                        "table name `{}` is already produced at {prev}",
+                                        s.name
+                                    ),
+                                )
+                                .hint("table names must be unique across the whole project"),
                             );
                         }
                     }
@@ -247,44 +275,77 @@ fn cross_check(p: &Project) -> Diagnostics {
     // References to tables and columns.
     let schemas = p.table_schemas();
     let names: Vec<&str> = schemas.keys().map(|s| s.as_str()).collect();
-    let table_ref = |diags: &mut Diagnostics, ch: &ChapterSpec, line: usize, field: &str, table: &str| -> Option<TableSchema> {
+    let table_ref = |diags: &mut Diagnostics,
+                     ch: &ChapterSpec,
+                     line: usize,
+                     field: &str,
+                     table: &str|
+     -> Option<TableSchema> {
         match schemas.get(table) {
             Some((_, s)) => Some(s.clone()),
             None => {
                 diags.push(
-                    at_line(ch, line, field, format!("no experiment produces a table named `{table}`"))
-                        .hint(suggest(table, &names)),
+                    at_line(
+                        ch,
+                        line,
+                        field,
+                        format!("no experiment produces a table named `{table}`"),
+                    )
+                    .hint(suggest(table, &names)),
                 );
                 None
             }
         }
     };
-    let column_ref = |diags: &mut Diagnostics, ch: &ChapterSpec, line: usize, field: &str, s: &TableSchema, col: &str, numeric: bool| {
+    let column_ref = |diags: &mut Diagnostics,
+                      ch: &ChapterSpec,
+                      line: usize,
+                      field: &str,
+                      s: &TableSchema,
+                      col: &str,
+                      numeric: bool| {
         match s.columns.iter().find(|c| c.name == col) {
             None => diags.push(
-                at_line(ch, line, field, format!("table `{}` has no column `{col}`", s.name))
-                    .hint(suggest(col, &s.column_names())),
+                at_line(
+                    ch,
+                    line,
+                    field,
+                    format!("table `{}` has no column `{col}`", s.name),
+                )
+                .hint(suggest(col, &s.column_names())),
             ),
             Some(c) if numeric && c.kind != ColumnKind::Number => diags.push(at_line(
                 ch,
                 line,
                 field,
-                format!("column `{col}` of table `{}` holds text, not numbers", s.name),
+                format!(
+                    "column `{col}` of table `{}` holds text, not numbers",
+                    s.name
+                ),
             )),
             Some(_) => {}
         }
     };
-    let selector = |diags: &mut Diagnostics, ch: &ChapterSpec, line: usize, prefix: &str, sel: &Selector| {
-        if let Some(s) = table_ref(diags, ch, line, &format!("{prefix}.table"), &sel.table) {
-            column_ref(diags, ch, line, &format!("{prefix}.column"), &s, &sel.column, true);
-            for (c, _) in &sel.filter {
-                column_ref(diags, ch, line, &format!("{prefix}.where"), &s, c, false);
+    let selector =
+        |diags: &mut Diagnostics, ch: &ChapterSpec, line: usize, prefix: &str, sel: &Selector| {
+            if let Some(s) = table_ref(diags, ch, line, &format!("{prefix}.table"), &sel.table) {
+                column_ref(
+                    diags,
+                    ch,
+                    line,
+                    &format!("{prefix}.column"),
+                    &s,
+                    &sel.column,
+                    true,
+                );
+                for (c, _) in &sel.filter {
+                    column_ref(diags, ch, line, &format!("{prefix}.where"), &s, c, false);
+                }
+                Some(s)
+            } else {
+                None
             }
-            Some(s)
-        } else {
-            None
-        }
-    };
+        };
     for ch in &p.chapters {
         for item in &ch.items {
             match item {
@@ -306,8 +367,24 @@ fn cross_check(p: &Project) -> Diagnostics {
                         }
                         if let Some(pv) = &t.pivot {
                             column_ref(&mut diags, ch, t.line, "pivot.rows", &s, &pv.rows, false);
-                            column_ref(&mut diags, ch, t.line, "pivot.columns", &s, &pv.columns, false);
-                            column_ref(&mut diags, ch, t.line, "pivot.values", &s, &pv.values, true);
+                            column_ref(
+                                &mut diags,
+                                ch,
+                                t.line,
+                                "pivot.columns",
+                                &s,
+                                &pv.columns,
+                                false,
+                            );
+                            column_ref(
+                                &mut diags,
+                                ch,
+                                t.line,
+                                "pivot.values",
+                                &s,
+                                &pv.values,
+                                true,
+                            );
                         }
                     }
                 }
@@ -315,10 +392,16 @@ fn cross_check(p: &Project) -> Diagnostics {
                     let s = selector(&mut diags, ch, c.line, "computed", &c.computed);
                     match &c.expected {
                         Expected::Paper(key) if p.paper.get(key).is_none() => {
-                            let keys: Vec<&str> = p.paper.values.keys().map(|k| k.as_str()).collect();
+                            let keys: Vec<&str> =
+                                p.paper.values.keys().map(|k| k.as_str()).collect();
                             diags.push(
-                                at_line(ch, c.line, "expected.paper", format!("data/paper.yaml has no value `{key}`"))
-                                    .hint(suggest(key, &keys)),
+                                at_line(
+                                    ch,
+                                    c.line,
+                                    "expected.paper",
+                                    format!("data/paper.yaml has no value `{key}`"),
+                                )
+                                .hint(suggest(key, &keys)),
                             );
                         }
                         Expected::Column(sel) => {
@@ -326,8 +409,17 @@ fn cross_check(p: &Project) -> Diagnostics {
                         }
                         _ => {}
                     }
-                    if let (Tolerance::StandardErrors { column, .. }, Some(s)) = (&c.tolerance, &s) {
-                        column_ref(&mut diags, ch, c.line, "tolerance.se_column", s, column, true);
+                    if let (Tolerance::StandardErrors { column, .. }, Some(s)) = (&c.tolerance, &s)
+                    {
+                        column_ref(
+                            &mut diags,
+                            ch,
+                            c.line,
+                            "tolerance.se_column",
+                            s,
+                            column,
+                            true,
+                        );
                     }
                 }
                 _ => {}

@@ -32,17 +32,22 @@ pub fn from_str<T: DeserializeOwned>(src: &str) -> Result<T, YamlError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = clean_path(&e.path().to_string());
         let inner = e.into_inner();
-        let (line, column) = inner
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
+        let text = inner.to_string();
+        // libyaml says "PROBLEM at line A column B, while CONTEXT at line C column D":
+        // the context (where the offending scalar or block starts) is the useful place.
+        let (line, column) = last_location(&text).unwrap_or_else(|| {
+            inner
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0))
+        });
         let (line, column) = if line == 0 && !path.is_empty() {
             locate(src, &path).unwrap_or((0, 0))
         } else {
             (line, column)
         };
         YamlError {
-            message: strip_location(&inner.to_string()),
+            message: strip_location(&text),
             path,
             line,
             column,
@@ -108,12 +113,46 @@ fn clean_path(p: &str) -> String {
     }
 }
 
-/// serde_yaml appends " at line L column C"; we show the location ourselves.
-fn strip_location(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+/// Every " at line L column C" in a message, as (line, column, byte range).
+fn locations(msg: &str) -> Vec<(usize, usize, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = msg[from..].find(" at line ") {
+        let start = from + i;
+        let rest = &msg[start + 9..];
+        let num = |s: &str| -> (Option<usize>, usize) {
+            let n: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+            (n.parse().ok(), n.len())
+        };
+        let (line, l1) = num(rest);
+        let after = &rest[l1..];
+        let (col, l2) = match after.strip_prefix(" column ") {
+            Some(a) => {
+                let (c, l) = num(a);
+                (c, l + 8)
+            }
+            None => (Some(0), 0),
+        };
+        let end = start + 9 + l1 + l2;
+        if let (Some(l), Some(c)) = (line, col) {
+            out.push((l, c, start..end));
+        }
+        from = end.max(start + 1);
     }
+    out
+}
+
+fn last_location(msg: &str) -> Option<(usize, usize)> {
+    locations(msg).last().map(|(l, c, _)| (*l, *c))
+}
+
+/// serde_yaml writes " at line L column C" into messages; we show locations ourselves.
+fn strip_location(msg: &str) -> String {
+    let mut out = msg.to_string();
+    for (_, _, range) in locations(msg).into_iter().rev() {
+        out.replace_range(range, "");
+    }
+    out
 }
 
 /// One step of a field path.
@@ -333,7 +372,7 @@ mod tests {
         assert_eq!(locate(src, "id"), Some((1, 1)));
         assert_eq!(locate(src, "measure.mixture[1].weight"), Some((5, 8)));
         assert_eq!(locate(src, "measure.mixture[0].mean"), Some((4, 21)));
-        assert_eq!(locate(src, "r[2]"), Some((6, 14)));
+        assert_eq!(locate(src, "r[2]"), Some((6, 15)));
         let block = "tables:\n  summary: a\n  survival: b\n";
         assert_eq!(locate(block, "tables.survival"), Some((3, 3)));
     }

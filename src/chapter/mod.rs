@@ -272,7 +272,12 @@ fn split_segments(source: &str, body_start: usize) -> Vec<Segment> {
                 if let Some(kind) = BlockKind::from_info(word) {
                     current = Some((kind, range.start, String::new()));
                     if range.start > cursor {
-                        push_prose(&mut segments, source, body_start + cursor, &body[cursor..range.start]);
+                        push_prose(
+                            &mut segments,
+                            source,
+                            body_start + cursor,
+                            &body[cursor..range.start],
+                        );
                     }
                 }
             }

@@ -100,9 +100,11 @@ pub fn eval(name: &str, m: &Measure, row: Row) -> Result<f64, String> {
             let u = need(row.u, "u", name)?;
             match m {
                 Measure::Point { .. } => Ok(if 0.0 > u { 1.0 } else { 0.0 }),
-                Measure::Normal { var, .. } => {
-                    Ok(if cf::normal_localization(*var, r) > u { 1.0 } else { 0.0 })
-                }
+                Measure::Normal { var, .. } => Ok(if cf::normal_localization(*var, r) > u {
+                    1.0
+                } else {
+                    0.0
+                }),
                 _ => symmetric_two_point(m)
                     .map(|mu| cf::two_point_survival(mu, r, u))
                     .ok_or_else(none),
@@ -129,22 +131,53 @@ mod tests {
 
     fn two_point(mu: f64) -> Measure {
         Measure::Mixture(vec![
-            Component { weight: 0.5, mean: -mu, var: 0.0 },
-            Component { weight: 0.5, mean: mu, var: 0.0 },
+            Component {
+                weight: 0.5,
+                mean: -mu,
+                var: 0.0,
+            },
+            Component {
+                weight: 0.5,
+                mean: mu,
+                var: 0.0,
+            },
         ])
     }
 
     #[test]
     fn closed_forms_match_the_digest() {
-        let row = Row { r: Some(0.5), t: Some(crate::localize::time_of_snr(0.5)), u: Some(0.1) };
+        let row = Row {
+            r: Some(0.5),
+            t: Some(crate::localize::time_of_snr(0.5)),
+            u: Some(0.1),
+        };
         // δ* = 1 - (rμ)² for r ≤ 1/μ.
         assert!((eval("delta_star", &two_point(1.0), row).unwrap() - 0.75).abs() < 1e-15);
-        assert!(eval("delta_star", &two_point(1.0), Row { r: Some(1.5), ..row }).is_err());
-        let n = Measure::Normal { mean: 3.0, var: 4.0 };
+        assert!(eval(
+            "delta_star",
+            &two_point(1.0),
+            Row {
+                r: Some(1.5),
+                ..row
+            }
+        )
+        .is_err());
+        let n = Measure::Normal {
+            mean: 3.0,
+            var: 4.0,
+        };
         // L_r ≡ σ²r²/(σ²r²+1) = 1/2 at σ² = 4, r = 1/2.
         assert!((eval("sup_localization", &n, row).unwrap() - 0.5).abs() < 1e-15);
         assert_eq!(eval("survival", &n, row).unwrap(), 1.0);
-        assert!(eval("survival", &Measure::Uniform { low: 0.0, high: 1.0 }, row).is_err());
+        assert!(eval(
+            "survival",
+            &Measure::Uniform {
+                low: 0.0,
+                high: 1.0
+            },
+            row
+        )
+        .is_err());
         assert!(eval("zeta_star_inf", &n, Row { t: None, ..row }).is_err());
     }
 }

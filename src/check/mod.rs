@@ -212,7 +212,9 @@ fn tolerance_rule(t: &Tolerance, spec: &CheckSpec, paper: &PaperValues) -> Strin
     match t {
         Tolerance::Abs(a) => format!("absolute {}", format_number(*a, None)),
         Tolerance::Rel(r) => format!("relative {}", format_number(*r, None)),
-        Tolerance::StandardErrors { k, .. } => format!("{} standard errors", format_number(*k, None)),
+        Tolerance::StandardErrors { k, .. } => {
+            format!("{} standard errors", format_number(*k, None))
+        }
         Tolerance::Printed => match &spec.expected {
             Expected::Paper(key) => match paper.get(key) {
                 Some(e) => format!("half a unit in the printed {}th decimal", e.digits),
@@ -310,11 +312,9 @@ fn compare(
     let tol: Vec<f64> = match &spec.tolerance {
         Tolerance::Abs(a) => vec![*a; computed.len()],
         Tolerance::Rel(r) => expected.iter().map(|e| r * e.abs()).collect(),
-        Tolerance::StandardErrors { k, .. } => se
-            .unwrap_or_default()
-            .iter()
-            .map(|s| k * s)
-            .collect(),
+        Tolerance::StandardErrors { k, .. } => {
+            se.unwrap_or_default().iter().map(|s| k * s).collect()
+        }
         Tolerance::Printed => {
             let Expected::Paper(key) = &spec.expected else {
                 return Err("`tolerance: printed` needs a paper value".into());
@@ -337,11 +337,19 @@ fn compare(
             Relation::Ge => e - c - t,
         };
         let agree = excess <= 0.0 || (spec.relation == Relation::Eq && c == e);
-        let excess = if excess.is_nan() { f64::INFINITY } else { excess };
+        let excess = if excess.is_nan() {
+            f64::INFINITY
+        } else {
+            excess
+        };
         if !agree {
             all_agree = false;
         }
-        max_diff = if diff.is_nan() { f64::NAN } else { max_diff.max(diff) };
+        max_diff = if diff.is_nan() {
+            f64::NAN
+        } else {
+            max_diff.max(diff)
+        };
         if excess > worst_excess {
             worst_excess = excess;
             worst = i;
@@ -401,15 +409,33 @@ mod tests {
         let mut paper = PaperValues::default();
         paper.insert("k", 0.13, 2, "Figure 1");
         let res = results();
-        let ok = evaluate(&spec(Expected::Paper("k".into()), Tolerance::Printed, None), "ch", &res, &paper);
+        let ok = evaluate(
+            &spec(Expected::Paper("k".into()), Tolerance::Printed, None),
+            "ch",
+            &res,
+            &paper,
+        );
         assert_eq!(ok.status, Status::Reproduced, "{ok:?}");
         assert!((ok.difference.unwrap() - 0.0012).abs() < 1e-12);
         assert_eq!(ok.tolerance, Some(0.005));
         assert_eq!(ok.at.as_deref(), Some("measure = μ, r = 1.5"));
-        let bad = Expected::Value { value: 0.2, source: "text".into() };
-        let f = evaluate(&spec(bad.clone(), Tolerance::Abs(0.01), None), "ch", &res, &paper);
+        let bad = Expected::Value {
+            value: 0.2,
+            source: "text".into(),
+        };
+        let f = evaluate(
+            &spec(bad.clone(), Tolerance::Abs(0.01), None),
+            "ch",
+            &res,
+            &paper,
+        );
         assert_eq!(f.status, Status::Failed);
-        let d = evaluate(&spec(bad, Tolerance::Abs(0.01), Some("rounding")), "ch", &res, &paper);
+        let d = evaluate(
+            &spec(bad, Tolerance::Abs(0.01), Some("rounding")),
+            "ch",
+            &res,
+            &paper,
+        );
         assert_eq!(d.status, Status::Discrepancy);
         let stale = evaluate(
             &spec(Expected::Paper("k".into()), Tolerance::Printed, Some("old")),
@@ -421,8 +447,14 @@ mod tests {
         assert!(stale.message.unwrap().contains("now agree"));
         let se = evaluate(
             &spec(
-                Expected::Value { value: 0.135, source: "x".into() },
-                Tolerance::StandardErrors { k: 4.0, column: "h_se".into() },
+                Expected::Value {
+                    value: 0.135,
+                    source: "x".into(),
+                },
+                Tolerance::StandardErrors {
+                    k: 4.0,
+                    column: "h_se".into(),
+                },
                 None,
             ),
             "ch",
@@ -430,7 +462,12 @@ mod tests {
             &paper,
         );
         assert_eq!(se.status, Status::Reproduced, "0.0038 ≤ 4 × 0.001");
-        let missing = evaluate(&spec(Expected::Paper("nope".into()), Tolerance::Printed, None), "ch", &res, &paper);
+        let missing = evaluate(
+            &spec(Expected::Paper("nope".into()), Tolerance::Printed, None),
+            "ch",
+            &res,
+            &paper,
+        );
         assert_eq!(missing.status, Status::Failed);
         assert!(missing.message.unwrap().contains("nope"));
     }

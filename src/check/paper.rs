@@ -77,8 +77,11 @@ impl PaperValues {
             if !v.value.is_finite() || v.digits > 15 {
                 let (l, c) = yaml::locate(text, k).unwrap_or((0, 0));
                 diags.push(
-                    Diagnostic::new(PAPER_FILE, format!("entry `{k}` needs a finite value and at most 15 digits"))
-                        .at(text, l, c),
+                    Diagnostic::new(
+                        PAPER_FILE,
+                        format!("entry `{k}` needs a finite value and at most 15 digits"),
+                    )
+                    .at(text, l, c),
                 );
             }
         }
@@ -92,7 +95,8 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        let p = PaperValues::parse("a.b:\n  value: 0.13\n  digits: 2\n  location: Figure 1\n").unwrap();
+        let p =
+            PaperValues::parse("a.b:\n  value: 0.13\n  digits: 2\n  location: Figure 1\n").unwrap();
         assert_eq!(p.get("a.b").unwrap().digits, 2);
         let e = PaperValues::parse("a:\n  value: 1\n  digits: 2\n  locaton: x\n").unwrap_err();
         assert_eq!(e.0[0].line, 4, "{e}");

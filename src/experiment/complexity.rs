@@ -101,12 +101,16 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     let tables = common_tables(ctx, &raw.tables, ROLES);
     let ms_opt = measures(ctx, &raw.measure, &raw.measures);
     let points = match (&raw.r, &raw.t) {
-        (Some(r), None) => ctx
-            .grid(r, "r", "positive", |v| v > 0.0)
-            .map(|rs| rs.into_iter().map(|r| (r, localize::time_of_snr(r))).collect::<Vec<_>>()),
-        (None, Some(t)) => ctx
-            .grid(t, "t", "positive", |v| v > 0.0)
-            .map(|ts| ts.into_iter().map(|t| (localize::snr(t), t)).collect::<Vec<_>>()),
+        (Some(r), None) => ctx.grid(r, "r", "positive", |v| v > 0.0).map(|rs| {
+            rs.into_iter()
+                .map(|r| (r, localize::time_of_snr(r)))
+                .collect::<Vec<_>>()
+        }),
+        (None, Some(t)) => ctx.grid(t, "t", "positive", |v| v > 0.0).map(|ts| {
+            ts.into_iter()
+                .map(|t| (localize::snr(t), t))
+                .collect::<Vec<_>>()
+        }),
         (Some(_), Some(_)) => {
             ctx.error("t", "give a grid of `r` or of `t`, not both");
             None
@@ -133,7 +137,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     for (i, n) in raw.m.iter().flatten().enumerate() {
         if let Some(v) = ctx.num(n, &format!("m[{i}]")) {
             if v.is_nan() || v <= 0.0 {
-                ctx.error(&format!("m[{i}]"), format!("M must be positive (or inf), got {v}"));
+                ctx.error(
+                    &format!("m[{i}]"),
+                    format!("M must be positive (or inf), got {v}"),
+                );
             } else {
                 ms.push(v);
             }
@@ -162,7 +169,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         }
         let n = raw.delta_grid.unwrap_or(501);
         if !(2..=100_001).contains(&n) {
-            ctx.error("delta_grid", "`delta_grid` must be between 2 and 100001 points");
+            ctx.error(
+                "delta_grid",
+                "`delta_grid` must be between 2 and 100001 points",
+            );
         }
         Some(MonteCarlo {
             samples,
@@ -170,7 +180,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         })
     } else {
         if raw.samples.is_some() {
-            ctx.error("samples", "`samples` needs `method: monte_carlo` or `method: both`");
+            ctx.error(
+                "samples",
+                "`samples` needs `method: monte_carlo` or `method: both`",
+            );
         }
         None
     };
@@ -188,7 +201,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     if cells > crate::spec::MAX_GRID * 10 {
         ctx.error(
             "r",
-            format!("the experiment asks for {cells} values; the ceiling is {}", crate::spec::MAX_GRID * 10),
+            format!(
+                "the experiment asks for {cells} values; the ceiling is {}",
+                crate::spec::MAX_GRID * 10
+            ),
         );
     }
     let spec = Spec {
@@ -241,14 +257,23 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
                 add(exact, ColumnDecl::number("m_star", "m*(r), exact"));
                 add(exact, ColumnDecl::number("delta_star", "δ*(r), exact"));
                 add(mc, ColumnDecl::number("sup_l_mc", "largest sampled L_r"));
-                add(mc, ColumnDecl::number("m_star_mc", "m*(r), Monte Carlo on the δ grid"));
-                add(mc, ColumnDecl::number("delta_star_mc", "δ*(r), Monte Carlo on the δ grid"));
+                add(
+                    mc,
+                    ColumnDecl::number("m_star_mc", "m*(r), Monte Carlo on the δ grid"),
+                );
+                add(
+                    mc,
+                    ColumnDecl::number("delta_star_mc", "δ*(r), Monte Carlo on the δ grid"),
+                );
             }
             "survival" => {
                 add(true, ColumnDecl::number("u", "level u"));
                 add(exact, ColumnDecl::number("survival", "s_r(u), exact"));
                 add(mc, ColumnDecl::number("survival_mc", "s_r(u), Monte Carlo"));
-                add(mc, ColumnDecl::number("survival_se", "standard error of survival_mc"));
+                add(
+                    mc,
+                    ColumnDecl::number("survival_se", "standard error of survival_mc"),
+                );
                 add(mc, ColumnDecl::number("dkw", "95% DKW band half-width"));
             }
             "tail" => {
@@ -323,7 +348,10 @@ fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> Poi
                 .collect();
         }
         if want("zeta") {
-            res.zeta = s.ms.iter().map(|&bm| localize::zeta_star(m, t, bm)).collect();
+            res.zeta =
+                s.ms.iter()
+                    .map(|&bm| localize::zeta_star(m, t, bm))
+                    .collect();
         }
     }
     if let Some(mc) = &s.monte_carlo {

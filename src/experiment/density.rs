@@ -118,8 +118,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         .par_iter()
         .map(|&(mi, r)| {
             let m = &s.measures[mi].1;
-            s.ys
-                .iter()
+            s.ys.iter()
                 .map(|&y| {
                     let p = m.posterior(r, y);
                     [m.density_y(r, y), p.var, p.mean, p.mean - y]

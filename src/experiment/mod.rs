@@ -34,7 +34,8 @@ pub struct Kind {
 pub const KINDS: &[Kind] = &[
     Kind {
         name: "complexity",
-        doc: "sup L_r, s_r(u), h(δ, r), m*, δ*, ζ*_M over a grid of r or t, exact and/or Monte Carlo",
+        doc:
+            "sup L_r, s_r(u), h(δ, r), m*, δ*, ζ*_M over a grid of r or t, exact and/or Monte Carlo",
         validate: complexity::validate,
     },
     Kind {
@@ -109,7 +110,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             ctx.block
                 .diagnostic(ctx.chapter, 0, 0, "experiment has no `kind`")
                 .field("kind")
-                .hint(format!("add `kind:` with one of: {}", kind_names().join(", "))),
+                .hint(format!(
+                    "add `kind:` with one of: {}",
+                    kind_names().join(", ")
+                )),
         );
         return None;
     };
@@ -138,7 +142,10 @@ pub fn common_tables(
         ctx.error_hint(
             "tables",
             "the experiment produces no tables",
-            format!("name at least one output under `tables:`, roles: {}", roles.join(", ")),
+            format!(
+                "name at least one output under `tables:`, roles: {}",
+                roles.join(", ")
+            ),
         );
     }
     for (role, name) in tables {
@@ -187,9 +194,11 @@ pub fn measures(
                         format!("measure label `{}` is used twice", l.label),
                     );
                 }
-                if let Some(m) =
-                    crate::spec::measure::validate(ctx, &l.measure, &format!("measures[{i}].measure"))
-                {
+                if let Some(m) = crate::spec::measure::validate(
+                    ctx,
+                    &l.measure,
+                    &format!("measures[{i}].measure"),
+                ) {
                     out.push((l.label.clone(), m));
                 }
             }

@@ -48,7 +48,9 @@ pub enum DrawError {
     },
     /// `render_png` was given a scale that is not positive and finite, or that
     /// makes the image unreasonably large.
-    #[error("invalid PNG scale {0} (must be positive and give at most {MAX_PNG_SIDE} pixels a side)")]
+    #[error(
+        "invalid PNG scale {0} (must be positive and give at most {MAX_PNG_SIDE} pixels a side)"
+    )]
     Scale(f64),
     /// The embedded font could not be loaded.
     #[error("font: {0}")]
@@ -230,8 +232,10 @@ fn prepare(plot: &Plot) -> Result<Figure<'_>, DrawError> {
             message,
         };
         validate(panel).map_err(err)?;
-        let x_range = fix_range(panel.x_range, panel.x_scale).map_err(|m| err(format!("x range: {m}")))?;
-        let y_range = fix_range(panel.y_range, panel.y_scale).map_err(|m| err(format!("y range: {m}")))?;
+        let x_range =
+            fix_range(panel.x_range, panel.x_scale).map_err(|m| err(format!("x range: {m}")))?;
+        let y_range =
+            fix_range(panel.y_range, panel.y_scale).map_err(|m| err(format!("y range: {m}")))?;
         let (col, row) = (index % columns, index / columns);
         let cell = Rect {
             x0: (col as u32 * plot.panel_width) as f64,
@@ -558,7 +562,13 @@ fn draw_axes<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, l: &PanelLay
     let f = l.frame;
     let p = l.panel;
     c.stroke(
-        &[(f.x0, f.y0), (f.x1, f.y0), (f.x1, f.y1), (f.x0, f.y1), (f.x0, f.y0)],
+        &[
+            (f.x0, f.y0),
+            (f.x1, f.y0),
+            (f.x1, f.y1),
+            (f.x0, f.y1),
+            (f.x0, f.y0),
+        ],
         TICK_INK,
         1.0,
         FRAME_WIDTH,
@@ -568,7 +578,11 @@ fn draw_axes<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, l: &PanelLay
         if x < f.x0 - 0.5 || x > f.x1 + 0.5 {
             continue;
         }
-        let len = if t.label.is_some() { TICK_LEN } else { MINOR_TICK_LEN };
+        let len = if t.label.is_some() {
+            TICK_LEN
+        } else {
+            MINOR_TICK_LEN
+        };
         c.stroke(&[(x, f.y1), (x, f.y1 + len)], TICK_INK, 1.0, FRAME_WIDTH)?;
         if let Some(text) = t.label.as_deref() {
             c.text(&TextSpec {
@@ -586,7 +600,11 @@ fn draw_axes<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, l: &PanelLay
         if y < f.y0 - 0.5 || y > f.y1 + 0.5 {
             continue;
         }
-        let len = if t.label.is_some() { TICK_LEN } else { MINOR_TICK_LEN };
+        let len = if t.label.is_some() {
+            TICK_LEN
+        } else {
+            MINOR_TICK_LEN
+        };
         c.stroke(&[(f.x0 - len, y), (f.x0, y)], TICK_INK, 1.0, FRAME_WIDTH)?;
         if let Some(text) = t.label.as_deref() {
             c.text(&TextSpec {
@@ -742,7 +760,10 @@ fn band_polygons(b: &Band, x: &Axis, y: &Axis) -> Vec<Vec<Pt>> {
             if !(b.lower[i].is_finite() && b.upper[i].is_finite()) {
                 return None;
             }
-            Some(((px, y.px_clamped(b.upper[i])?), (px, y.px_clamped(b.lower[i])?)))
+            Some((
+                (px, y.px_clamped(b.upper[i])?),
+                (px, y.px_clamped(b.lower[i])?),
+            ))
         })();
         match pts {
             Some((u, lo)) => {
@@ -782,8 +803,17 @@ fn ridge_polygon(r: &Ridge, x: &Axis, y: &Axis) -> Option<Vec<Pt>> {
 // Legend.
 
 enum Swatch {
-    Fill { color: Rgb, opacity: f64, outline: bool },
-    Stroke { color: Rgb, width: f64, dash: Dash, markers: bool },
+    Fill {
+        color: Rgb,
+        opacity: f64,
+        outline: bool,
+    },
+    Stroke {
+        color: Rgb,
+        width: f64,
+        dash: Dash,
+        markers: bool,
+    },
 }
 
 /// Legend entries: labelled bands, ridges, then lines, each label once.

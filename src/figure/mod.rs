@@ -46,7 +46,11 @@ const VIRIDIS: [(f64, f64, f64); 9] = [
 /// Colour `i` of `n` along viridis (stopping short of the pale yellow end, which is
 /// hard to see on white).
 pub fn sequential(i: usize, n: usize) -> Rgb {
-    let x = if n <= 1 { 0.0 } else { i as f64 / (n - 1) as f64 * 0.9 };
+    let x = if n <= 1 {
+        0.0
+    } else {
+        i as f64 / (n - 1) as f64 * 0.9
+    };
     let pos = x * (VIRIDIS.len() - 1) as f64;
     let k = (pos.floor() as usize).min(VIRIDIS.len() - 2);
     let f = pos - k as f64;
@@ -142,7 +146,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             let xs: Vec<f64> = idx.iter().map(|&i| x_all[i]).collect();
             for (yi, y) in ys_all.iter().enumerate() {
                 let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-                let color = if many_series && ordered {
+                let color = if many_series && (ordered || spec.sequential) {
                     sequential(si, series.len())
                 } else if many_series {
                     categorical(si)
@@ -156,13 +160,21 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     .clone()
                     .or_else(|| spec.series.clone())
                     .unwrap_or_default();
-                let y_name = spec.labels.get(&spec.ys[yi]).cloned().unwrap_or(spec.ys[yi].clone());
+                let y_name = spec
+                    .labels
+                    .get(&spec.ys[yi])
+                    .cloned()
+                    .unwrap_or(spec.ys[yi].clone());
+                // Text values (measure labels) name themselves; numbers get "r = 1.50".
+                let value_label = |v: &Cell| match v {
+                    Cell::Text(t) => t.clone(),
+                    Cell::Number(_) => {
+                        format!("{series_name} = {}", cell_label(v, spec.series_digits))
+                    }
+                };
                 let label = match (s, spec.ys.len() > 1) {
-                    (Some(v), false) => Some(format!("{series_name} = {}", cell_label(v, spec.series_digits))),
-                    (Some(v), true) => Some(format!(
-                        "{series_name} = {} ({y_name})",
-                        cell_label(v, spec.series_digits)
-                    )),
+                    (Some(v), false) => Some(value_label(v)),
+                    (Some(v), true) => Some(format!("{} ({y_name})", value_label(v))),
                     (None, true) => Some(y_name),
                     (None, false) => None,
                 };
@@ -197,9 +209,10 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             }
         }
         let finite = |v: &mut dyn Iterator<Item = f64>| {
-            v.filter(|x| x.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                (a.min(x), b.max(x))
-            })
+            v.filter(|x| x.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                    (a.min(x), b.max(x))
+                })
         };
         let x_range = spec.x_range.unwrap_or_else(|| {
             let (a, b) = finite(&mut lines.iter().flat_map(|l| l.xs.iter().copied()));
@@ -207,8 +220,12 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         });
         let y_range = spec.y_range.unwrap_or_else(|| {
             let (a, b) = finite(&mut lines.iter().flat_map(|l| l.ys.iter().copied()));
-            let (a, b) = if spec.kind == FigureType::Density { (0.0, b) } else { (a, b) };
-            pad((a, b), 0.05, spec.y_log)
+            if spec.kind == FigureType::Density {
+                // A density axis starts at zero; pad only above.
+                (0.0, pad((0.0, b), 0.05, spec.y_log).1)
+            } else {
+                pad((a, b), 0.05, spec.y_log)
+            }
         });
         let title = facet.as_ref().map(|f| {
             let name = spec
@@ -235,8 +252,16 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
             x_range,
             y_range,
-            x_scale: if spec.x_log { Scale::Log10 } else { Scale::Linear },
-            y_scale: if spec.y_log { Scale::Log10 } else { Scale::Linear },
+            x_scale: if spec.x_log {
+                Scale::Log10
+            } else {
+                Scale::Linear
+            },
+            y_scale: if spec.y_log {
+                Scale::Log10
+            } else {
+                Scale::Linear
+            },
             bands,
             ridges: Vec::new(),
             lines,
@@ -290,7 +315,11 @@ mod tests {
             facet: Some("r".into()),
             facet_label: None,
             filter: vec![],
-            shade: vec![Shade { column: "loc".into(), above: 0.5, label: Some("δ = 0.5".into()) }],
+            shade: vec![Shade {
+                column: "loc".into(),
+                above: 0.5,
+                label: Some("δ = 0.5".into()),
+            }],
             x_range: None,
             y_range: None,
             x_label: None,
@@ -301,6 +330,7 @@ mod tests {
             hlines: vec![],
             legend: None,
             columns: 3,
+            sequential: false,
             labels: Default::default(),
             caption: "c".into(),
             line: 1,

@@ -80,7 +80,7 @@ impl ExactLocalization {
         let loc = Localizer::new(measure, r);
         let constant = match loc.kind() {
             Kind::Single(p) => Some(p.c),
-            Kind::Mixture(ps) if ps.len() == 1 => Some(ps[0].c),
+            Kind::Mixture { comps, .. } if comps.len() == 1 => Some(comps[0].c),
             _ => None,
         };
         if let Some(c) = constant {
@@ -222,7 +222,12 @@ impl ExactLocalization {
             MAX_PIECES,
         );
         LevelSet {
-            survival: q.value[0].clamp(0.0, 1.0),
+            // L_r ≥ 0, so below 0 every y counts; say so exactly rather than 1 - 1e-16.
+            survival: if u < 0.0 {
+                1.0
+            } else {
+                q.value[0].clamp(0.0, 1.0)
+            },
             tail: q.value[1].max(0.0),
         }
     }
@@ -367,7 +372,7 @@ impl ExactLocalization {
 fn constant_nodes(loc: &Localizer) -> Vec<f64> {
     match loc.kind() {
         Kind::Single(p) => centre_nodes(p, &CENTRE_OFFSETS),
-        Kind::Mixture(ps) => centre_nodes(&ps[0], &CENTRE_OFFSETS),
+        Kind::Mixture { comps, .. } => centre_nodes(&comps[0], &CENTRE_OFFSETS),
         Kind::Uniform { .. } => unreachable!("a uniform never has constant localization"),
     }
 }
@@ -429,16 +434,19 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
             nodes.extend(centre_nodes(p, &CENTRE_OFFSETS));
             (p.center - SPAN * p.sd(), p.center + SPAN * p.sd())
         }
-        Kind::Mixture(ps) => {
-            let offsets: &[f64] = if ps.len() > 16 {
+        Kind::Mixture { comps: ps, .. } => {
+            let many = ps.len() > 16;
+            let offsets: &[f64] = if many {
                 &CENTRE_OFFSETS_FEW
             } else {
                 &CENTRE_OFFSETS
             };
             let mut lo = f64::INFINITY;
             let mut hi = f64::NEG_INFINITY;
+            // (node, the length scale of the feature that placed it)
+            let mut scaled: Vec<(f64, f64)> = Vec::new();
             for p in ps {
-                nodes.extend(centre_nodes(p, offsets));
+                scaled.extend(centre_nodes(p, offsets).into_iter().map(|y| (y, p.sd())));
                 lo = lo.min(p.center - SPAN * p.sd());
                 hi = hi.max(p.center + SPAN * p.sd());
             }
@@ -458,12 +466,17 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
             }
             for (y0, width) in transitions {
                 if y0 > lo && y0 < hi {
-                    nodes.extend(
+                    scaled.extend(
                         TRANSITION_OFFSETS
                             .iter()
-                            .flat_map(|&k| [y0 - k * width, y0 + k * width]),
+                            .flat_map(|&k| [(y0 - k * width, width), (y0 + k * width, width)]),
                     );
                 }
+            }
+            if many {
+                nodes.extend(thin(scaled));
+            } else {
+                nodes.extend(scaled.into_iter().map(|(y, _)| y));
             }
             (lo, hi)
         }
@@ -492,6 +505,25 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
     nodes.sort_by(f64::total_cmp);
     nodes.dedup();
     nodes
+}
+
+/// Drop nodes that lie within a tenth of their own feature's scale of the last kept
+/// node: with many overlapping components (empirical data) most nodes are redundant,
+/// and every dropped node has a kept one closer than 0.1 of its scale, so each
+/// feature stays resolved.
+fn thin(mut scaled: Vec<(f64, f64)>) -> Vec<f64> {
+    scaled.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<f64> = Vec::with_capacity(scaled.len());
+    let mut last = (f64::NEG_INFINITY, f64::INFINITY);
+    for (y, scale) in scaled {
+        if y - last.0 >= 0.1 * scale.min(last.1) {
+            out.push(y);
+            last = (y, scale);
+        } else {
+            last.1 = last.1.min(scale);
+        }
+    }
+    out
 }
 
 /// Golden-section maximisation of a unimodal-on-[a, b] function; returns the best

@@ -36,6 +36,9 @@ pub enum Measure {
     /// positive, sum to 1.
     Mixture(Vec<Component>),
     /// Equal-weight mixture of N(x_i, bandwidth²) (bandwidth 0 = point masses).
+    /// `Measure`'s own methods visit every point (O(n), no allocation); for many
+    /// evaluations prefer [`Localizer`], which sorts the points once and visits only
+    /// those near y.
     Empirical { points: Vec<f64>, bandwidth: f64 },
 }
 

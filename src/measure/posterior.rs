@@ -206,6 +206,56 @@ pub(crate) fn uniform_moments(lo: f64, hi: f64, y: f64) -> Moments {
     }
 }
 
+/// Mixtures with more components than this, all of equal weight and width, are
+/// evaluated on a window around y.
+const WINDOW_MIN_COMPONENTS: usize = 32;
+/// Components whose log-weight is more than this below the largest are skipped:
+/// e^{-60} ≈ 9e-27, so even 10⁶ skipped components move L_r by < 1e-12 at r·spread ≤ 10⁴.
+const WINDOW_LOG_RATIO: f64 = 60.0;
+
+fn mixture_kind(mut comps: Vec<Prep>) -> Kind {
+    let uniform = comps.len() > WINDOW_MIN_COMPONENTS
+        && comps
+            .iter()
+            .all(|p| p.inv_v2 == comps[0].inv_v2 && p.coef == comps[0].coef);
+    if uniform {
+        comps.sort_by(|a, b| a.center.total_cmp(&b.center));
+    }
+    Kind::Mixture {
+        comps,
+        windowed: uniform,
+    }
+}
+
+/// Mixture kernel over the components that matter at y, for equal weights and widths
+/// sorted by centre: weights then fall off with |y - r m_i| on both sides of the
+/// nearest centre, so a binary search and two short scans find every component within
+/// [`WINDOW_LOG_RATIO`] of the largest log-weight. O(log n + window) instead of O(n).
+#[inline]
+pub(crate) fn windowed_moments(y: f64, comps: &[Prep]) -> Moments {
+    let n = comps.len();
+    let i = comps.partition_point(|p| p.center < y);
+    let dist2 = |k: usize| {
+        let d = y - comps[k].center;
+        d * d
+    };
+    let nearest = match (i > 0, i < n) {
+        (true, true) => dist2(i - 1).min(dist2(i)),
+        (true, false) => dist2(i - 1),
+        _ => dist2(i),
+    };
+    let bound = nearest + 2.0 * WINDOW_LOG_RATIO / comps[0].inv_v2;
+    let mut lo = i;
+    while lo > 0 && dist2(lo - 1) <= bound {
+        lo -= 1;
+    }
+    let mut hi = i;
+    while hi < n && dist2(hi) <= bound {
+        hi += 1;
+    }
+    mixture_moments(y, comps[lo..hi].iter().copied())
+}
+
 /// The measure at a fixed r, prepared for many evaluations of the posterior of rX
 /// given Y_r = y (L_r, the score and the density of Y_r).
 #[derive(Clone, Debug)]
@@ -219,12 +269,11 @@ pub(crate) enum Kind {
     /// Point masses and normals (and their mixtures) all go through the mixture kernel;
     /// a single component is common enough to avoid the Vec.
     Single(Prep),
-    Mixture(Vec<Prep>),
+    /// `windowed`: many components of equal weight and width (empirical measures),
+    /// sorted by centre, so only those near y need visiting (see [`windowed_moments`]).
+    Mixture { comps: Vec<Prep>, windowed: bool },
     /// lo = ra, hi = rb.
-    Uniform {
-        lo: f64,
-        hi: f64,
-    },
+    Uniform { lo: f64, hi: f64 },
 }
 
 impl Localizer {
@@ -241,7 +290,7 @@ impl Localizer {
                 };
                 Kind::Uniform { lo, hi }
             }
-            Measure::Mixture(cs) => Kind::Mixture(
+            Measure::Mixture(cs) => mixture_kind(
                 cs.iter()
                     .map(|c| Prep::new(r, c.weight, c.mean, c.var))
                     .collect(),
@@ -249,7 +298,7 @@ impl Localizer {
             Measure::Empirical { points, bandwidth } => {
                 let w = 1.0 / points.len() as f64;
                 let v = bandwidth * bandwidth;
-                Kind::Mixture(points.iter().map(|&x| Prep::new(r, w, x, v)).collect())
+                mixture_kind(points.iter().map(|&x| Prep::new(r, w, x, v)).collect())
             }
         };
         Localizer { r, kind }
@@ -264,7 +313,14 @@ impl Localizer {
     pub(crate) fn moments(&self, y: f64) -> Moments {
         match &self.kind {
             Kind::Single(p) => mixture_moments(y, std::iter::once(*p)),
-            Kind::Mixture(ps) => mixture_moments(y, ps.iter().copied()),
+            Kind::Mixture {
+                comps,
+                windowed: false,
+            } => mixture_moments(y, comps.iter().copied()),
+            Kind::Mixture {
+                comps,
+                windowed: true,
+            } => windowed_moments(y, comps),
             Kind::Uniform { lo, hi } => uniform_moments(*lo, *hi, y),
         }
     }

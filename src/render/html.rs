@@ -32,7 +32,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("figure.html", include_str!("../../templates/figure.html")),
     ("table.html", include_str!("../../templates/table.html")),
     ("check.html", include_str!("../../templates/check.html")),
-    ("experiment.html", include_str!("../../templates/experiment.html")),
+    (
+        "experiment.html",
+        include_str!("../../templates/experiment.html"),
+    ),
     ("style.css", include_str!("../../templates/style.css")),
 ];
 
@@ -214,7 +217,11 @@ impl Templates {
                 .collect();
             names.sort();
             for p in names {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+                let name = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("")
+                    .to_string();
                 let text = std::fs::read_to_string(&p)
                     .map_err(|e| Diagnostic::new(&p, format!("cannot read template: {e}")))?;
                 match sources.iter_mut().find(|(n, _)| *n == name) {
@@ -226,7 +233,9 @@ impl Templates {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html"]);
         tera.register_function("get_env", |_: &HashMap<String, Value>| {
-            Err(tera::Error::msg("get_env is disabled in diffrepro templates"))
+            Err(tera::Error::msg(
+                "get_env is disabled in diffrepro templates",
+            ))
         });
         tera.add_raw_templates(sources).map_err(|e| {
             Diagnostics::from(Diagnostic::new(
@@ -238,7 +247,12 @@ impl Templates {
     }
 
     /// Render `template` with `value` bound to `name` (or at the top level when `name` is empty).
-    pub fn render<T: Serialize>(&self, template: &str, name: &str, value: &T) -> Result<String, String> {
+    pub fn render<T: Serialize>(
+        &self,
+        template: &str,
+        name: &str,
+        value: &T,
+    ) -> Result<String, String> {
         let ctx = if name.is_empty() {
             Context::from_serialize(value).map_err(|e| chain(&e))?
         } else {

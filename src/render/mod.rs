@@ -111,7 +111,16 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
     for (ci, ch) in inp.project.chapters.iter().enumerate() {
         let number = ci + 1;
         let anchor = format!("chapter-{}", ch.id());
-        match render_chapter(inp, ch, number, &anchor, &mut env, &refs, &paths, &mut score_rows) {
+        match render_chapter(
+            inp,
+            ch,
+            number,
+            &anchor,
+            &mut env,
+            &refs,
+            &paths,
+            &mut score_rows,
+        ) {
             Ok(body) => {
                 let mut view = ChapterView {
                     number,
@@ -124,7 +133,10 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
                 };
                 match inp.templates.render("chapter.html", "chapter", &view) {
                     Ok(h) => view.html = h,
-                    Err(e) => diags.push(crate::diagnostic::Diagnostic::new("templates/chapter.html", e)),
+                    Err(e) => diags.push(crate::diagnostic::Diagnostic::new(
+                        "templates/chapter.html",
+                        e,
+                    )),
                 }
                 chapters.push(view);
             }
@@ -232,10 +244,11 @@ fn render_chapter(
                     Diagnostics::from(crate::diagnostic::Diagnostic::new(&chapter.path, e))
                 })?;
                 let (header, rows, total) = table_rows(t, table).map_err(|e| {
-                    Diagnostics::from(
-                        crate::diagnostic::Diagnostic::new(&chapter.path, e)
-                            .at(&chapter.source, t.line, 1),
-                    )
+                    Diagnostics::from(crate::diagnostic::Diagnostic::new(&chapter.path, e).at(
+                        &chapter.source,
+                        t.line,
+                        1,
+                    ))
                 })?;
                 let view = TableView {
                     number: number_of(refs, &t.id),
@@ -304,7 +317,11 @@ fn table_rows(b: &TableBlock, t: &Table) -> Result<(Vec<String>, Vec<Vec<String>
             }
         }
         let mut header = vec![label(&p.rows)];
-        header.extend(col_keys.iter().map(|k| format!("{} = {}", label(&p.columns), k)));
+        header.extend(
+            col_keys
+                .iter()
+                .map(|k| format!("{} = {}", label(&p.columns), k)),
+        );
         let body: Vec<Vec<String>> = row_keys
             .iter()
             .map(|rkey| {
@@ -321,7 +338,11 @@ fn table_rows(b: &TableBlock, t: &Table) -> Result<(Vec<String>, Vec<Vec<String>
             })
             .collect();
         let total = body.len();
-        return Ok((header, body.into_iter().take(MAX_TABLE_ROWS).collect(), total));
+        return Ok((
+            header,
+            body.into_iter().take(MAX_TABLE_ROWS).collect(),
+            total,
+        ));
     }
     let cols: Vec<String> = b.columns.clone().unwrap_or_else(|| t.column_names());
     let data: Vec<Vec<Cell>> = cols.iter().map(|c| t.cells(c)).collect::<Result<_, _>>()?;

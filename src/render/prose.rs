@@ -51,7 +51,9 @@ fn parse_where(s: &str) -> tera::Result<Vec<(String, Cell)>> {
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').ok_or_else(|| {
-                tera::Error::msg(format!("`where` part `{p}` is not of the form column=value"))
+                tera::Error::msg(format!(
+                    "`where` part `{p}` is not of the form column=value"
+                ))
             })?;
             let v = v.trim();
             let cell = match crate::spec::expr::eval(v) {
@@ -137,7 +139,10 @@ impl ProseEnv {
                     crate::diagnostic::suggest(id, &names)
                 ))
             })?;
-            Ok(Value::String(format!("[{}](#{})", target.label, target.anchor)))
+            Ok(Value::String(format!(
+                "[{}](#{})",
+                target.label, target.anchor
+            )))
         });
         tera.register_function("check", move |args: &HashMap<String, Value>| {
             let id = arg_str(args, "id", "check")?;
@@ -384,7 +389,11 @@ mod tests {
         let d = e.expand(&chapter(), &p).unwrap_err();
         assert_eq!(d.0[0].line, 11);
         assert_eq!(d.0[0].column, 3);
-        assert!(d.0[0].message.contains("no table named `tial`"), "{}", d.0[0]);
+        assert!(
+            d.0[0].message.contains("no table named `tial`"),
+            "{}",
+            d.0[0]
+        );
         let p = Prose {
             text: "{{ value(table=\"tail\", column=\"h\") }}".into(),
             line: 1,
@@ -402,7 +411,7 @@ mod tests {
         assert!(h.contains("&lt;script&gt;"), "{h}");
         assert!(!h.contains("javascript:"), "{h}");
         assert!(h.contains("display=\"block\""), "{h}");
-        let e = markdown_to_html("bad $\\frac{1}{$ here", &ch, 7).unwrap_err();
+        let e = markdown_to_html("bad $\\frac{1}$ here", &ch, 7).unwrap_err();
         assert_eq!(e.0[0].line, 7);
     }
 }

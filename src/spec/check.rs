@@ -56,16 +56,9 @@ pub struct RawSelector {
     expecting = "one of {paper: KEY}, {value: X, source: TEXT}, {closed_form: NAME} or {table: T, column: C}"
 )]
 pub enum RawExpected {
-    Paper {
-        paper: String,
-    },
-    Value {
-        value: Num,
-        source: String,
-    },
-    ClosedForm {
-        closed_form: String,
-    },
+    Paper { paper: String },
+    Value { value: Num, source: String },
+    ClosedForm { closed_form: String },
     Column(RawSelector),
 }
 
@@ -113,7 +106,10 @@ pub enum Expected {
 pub enum Tolerance {
     Abs(f64),
     Rel(f64),
-    StandardErrors { k: f64, column: String },
+    StandardErrors {
+        k: f64,
+        column: String,
+    },
     /// Half a unit in the last digit the paper printed.
     Printed,
 }
@@ -214,18 +210,12 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
             );
             return None;
         }
-        RawTolerance::Abs { abs } => Tolerance::Abs(ctx.num_where(
-            abs,
-            "tolerance.abs",
-            "zero or positive",
-            |v| v >= 0.0,
-        )?),
-        RawTolerance::Rel { rel } => Tolerance::Rel(ctx.num_where(
-            rel,
-            "tolerance.rel",
-            "zero or positive",
-            |v| v >= 0.0,
-        )?),
+        RawTolerance::Abs { abs } => {
+            Tolerance::Abs(ctx.num_where(abs, "tolerance.abs", "zero or positive", |v| v >= 0.0)?)
+        }
+        RawTolerance::Rel { rel } => {
+            Tolerance::Rel(ctx.num_where(rel, "tolerance.rel", "zero or positive", |v| v >= 0.0)?)
+        }
         RawTolerance::Se { se, se_column } => Tolerance::StandardErrors {
             k: ctx.num_where(se, "tolerance.se", "positive", |v| v > 0.0)?,
             column: se_column.clone(),

@@ -72,10 +72,9 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 }
             }
             let s: String = b[start..i].iter().collect();
-            out.push(Tok::Num(
-                s.parse()
-                    .map_err(|_| format!("`{s}` is not a number (at character {})", start + 1))?,
-            ));
+            out.push(Tok::Num(s.parse().map_err(|_| {
+                format!("`{s}` is not a number (at character {})", start + 1)
+            })?));
         } else if c.is_ascii_alphabetic() {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '_') {

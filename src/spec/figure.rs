@@ -18,6 +18,7 @@
 //! vlines: [1]
 //! legend: upper-right         # upper-left | lower-right | lower-left | none
 //! columns: 3                  # panels per row
+//! palette: sequential          # or categorical (default; numeric series are always sequential)
 //! caption: Survival functions of the localization.
 //! ```
 
@@ -76,6 +77,8 @@ pub struct RawFigure {
     pub columns: Option<usize>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub palette: Option<String>,
     pub caption: String,
 }
 
@@ -134,6 +137,9 @@ pub struct FigureSpec {
     pub hlines: Vec<f64>,
     pub legend: Option<crate::figure::plot::LegendPosition>,
     pub columns: usize,
+    /// Colour series along a sequential map even when they are labelled by text
+    /// (e.g. measures ordered by a parameter); numeric series always are.
+    pub sequential: bool,
     /// Legend names for y columns when several are drawn.
     pub labels: BTreeMap<String, String>,
     pub caption: String,
@@ -192,11 +198,17 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         let lo = ctx.num_where(a, &format!("{path}[0]"), "a finite number", |_| true)?;
         let hi = ctx.num_where(b, &format!("{path}[1]"), "a finite number", |_| true)?;
         if hi <= lo {
-            ctx.error(path, format!("`{path}` must go from low to high, got [{lo}, {hi}]"));
+            ctx.error(
+                path,
+                format!("`{path}` must go from low to high, got [{lo}, {hi}]"),
+            );
             return None;
         }
         if log && lo <= 0.0 {
-            ctx.error(path, format!("a log axis needs a positive range, got [{lo}, {hi}]"));
+            ctx.error(
+                path,
+                format!("a log axis needs a positive range, got [{lo}, {hi}]"),
+            );
             return None;
         }
         Some((lo, hi))
@@ -231,7 +243,13 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         Some("lower-left") => Some(LegendPosition::LowerLeft),
         Some("none") => None,
         Some(other) => {
-            let opts = ["upper-right", "upper-left", "lower-right", "lower-left", "none"];
+            let opts = [
+                "upper-right",
+                "upper-left",
+                "lower-right",
+                "lower-left",
+                "none",
+            ];
             ctx.error_hint(
                 "legend",
                 format!("unknown legend position `{other}`"),
@@ -247,6 +265,18 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
     if raw.series_digits.is_some_and(|d| d > 15) {
         ctx.error("series_digits", "`series_digits` must be at most 15");
     }
+    let sequential = match raw.palette.as_deref() {
+        None | Some("categorical") => false,
+        Some("sequential") => true,
+        Some(other) => {
+            ctx.error_hint(
+                "palette",
+                format!("unknown palette `{other}`"),
+                crate::diagnostic::suggest(other, &["categorical", "sequential"]),
+            );
+            false
+        }
+    };
     let filter = conditions(ctx, &raw.filter);
     Some(FigureSpec {
         id,
@@ -271,6 +301,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         hlines,
         legend,
         columns,
+        sequential,
         labels: raw.labels,
         caption: raw.caption,
         line: ctx.block.fence_line,

@@ -68,8 +68,14 @@ impl TryFrom<MeasureFields> for RawMeasure {
         }
         match found.len() {
             1 => Ok(found.pop().expect("one element")),
-            0 => Err("a measure needs one of `point`, `normal`, `uniform`, `mixture`, `empirical`".into()),
-            _ => Err("a measure has exactly one of `point`, `normal`, `uniform`, `mixture`, `empirical`".into()),
+            0 => Err(
+                "a measure needs one of `point`, `normal`, `uniform`, `mixture`, `empirical`"
+                    .into(),
+            ),
+            _ => Err(
+                "a measure has exactly one of `point`, `normal`, `uniform`, `mixture`, `empirical`"
+                    .into(),
+            ),
         }
     }
 }
@@ -188,12 +194,9 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
         RawMeasure::Empirical(e) => {
             let p = format!("{path}.empirical");
             let bandwidth = match &e.bandwidth {
-                Some(b) => ctx.num_where(
-                    b,
-                    &format!("{p}.bandwidth"),
-                    "zero or positive",
-                    nonneg,
-                )?,
+                Some(b) => {
+                    ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", nonneg)?
+                }
                 None => 0.0,
             };
             let file = match confined_path(ctx.project_root, &e.path) {
@@ -228,7 +231,9 @@ pub fn confined_path(root: &Path, rel: &str) -> Result<PathBuf, String> {
             "data path `{rel}` is absolute; give a path relative to the project, such as data/file.csv"
         ));
     }
-    if p.components().any(|c| matches!(c, PathComponent::ParentDir)) {
+    if p.components()
+        .any(|c| matches!(c, PathComponent::ParentDir))
+    {
         return Err(format!(
             "data path `{rel}` uses `..`; data files must stay inside the project"
         ));
@@ -260,11 +265,17 @@ pub fn read_column(file: &Path, shown: &str, column: &str) -> Result<Vec<f64>, S
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("data file `{shown}` is not UTF-8 text (expected CSV)"))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines
         .next()
         .ok_or_else(|| format!("data file `{shown}` is empty"))?;
-    let names: Vec<&str> = header.split(',').map(|h| h.trim().trim_matches('"')).collect();
+    let names: Vec<&str> = header
+        .split(',')
+        .map(|h| h.trim().trim_matches('"'))
+        .collect();
     let idx = names.iter().position(|n| *n == column).ok_or_else(|| {
         format!(
             "data file `{shown}` has no column `{column}`; {}",

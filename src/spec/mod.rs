@@ -125,7 +125,10 @@ impl<'a> BlockCtx<'a> {
                 Grid::List(_) => format!("{path}[{i}]"),
                 Grid::Linspace { .. } => path.to_string(),
             };
-            self.error(&p, format!("every value of `{path}` must be {what}; got {v}"));
+            self.error(
+                &p,
+                format!("every value of `{path}` must be {what}; got {v}"),
+            );
             return None;
         }
         Some(values)
@@ -285,10 +288,7 @@ impl Grid {
                     return Err(("from".into(), "grid ends must be finite".into()));
                 }
                 if *log && (a <= 0.0 || b <= 0.0) {
-                    return Err((
-                        "from".into(),
-                        "a log grid needs positive ends".to_string(),
-                    ));
+                    return Err(("from".into(), "a log grid needs positive ends".to_string()));
                 }
                 Ok(linspace(a, b, *n, *log))
             }

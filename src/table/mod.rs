@@ -112,7 +112,10 @@ impl Table {
     }
 
     pub fn is_text(&self, col: &str) -> bool {
-        matches!(self.df.column(col).map(|c| c.dtype().clone()), Ok(DataType::String))
+        matches!(
+            self.df.column(col).map(|c| c.dtype().clone()),
+            Ok(DataType::String)
+        )
     }
 
     /// A numeric column as f64 (nulls as NaN).
@@ -220,7 +223,11 @@ pub fn format_number(v: f64, digits: Option<usize>) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "∞".into() } else { "−∞".into() };
+        return if v > 0.0 {
+            "∞".into()
+        } else {
+            "−∞".into()
+        };
     }
     if let Some(d) = digits {
         let s = format!("{v:.d$}");
@@ -275,7 +282,10 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(rows, vec![0]);
-        assert_eq!(t.select(&[("r".into(), Cell::Number(1.5))]).unwrap(), vec![1, 2]);
+        assert_eq!(
+            t.select(&[("r".into(), Cell::Number(1.5))]).unwrap(),
+            vec![1, 2]
+        );
         assert!(t.numbers("nope").is_err());
         assert!(t.numbers("measure").is_err());
     }

@@ -56,8 +56,12 @@ pub(crate) fn text_width(text: &str, em: f64) -> f64 {
 /// PostScript name (name ID 6) of an OpenType/TrueType font, read from its `name`
 /// table; `None` for anything that is not a well-formed sfnt.
 fn postscript_name(font: &[u8]) -> Option<String> {
-    let u16_at = |o: usize| -> Option<u16> { Some(u16::from_be_bytes(font.get(o..o + 2)?.try_into().ok()?)) };
-    let u32_at = |o: usize| -> Option<u32> { Some(u32::from_be_bytes(font.get(o..o + 4)?.try_into().ok()?)) };
+    let u16_at = |o: usize| -> Option<u16> {
+        Some(u16::from_be_bytes(font.get(o..o + 2)?.try_into().ok()?))
+    };
+    let u32_at = |o: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(font.get(o..o + 4)?.try_into().ok()?))
+    };
     let num_tables = usize::from(u16_at(4)?);
     let name = (0..num_tables).find_map(|i| {
         let rec = 12 + 16 * i;
@@ -93,7 +97,9 @@ mod tests {
 
     #[test]
     fn finds_libertinus_and_measures_text() {
-        assert!(typst_assets::fonts().any(|b| postscript_name(b).as_deref() == Some(POSTSCRIPT_NAME)));
+        assert!(
+            typst_assets::fonts().any(|b| postscript_name(b).as_deref() == Some(POSTSCRIPT_NAME))
+        );
         ensure_registered().unwrap();
         let w = text_width("δ = 0.5", 14.0);
         assert!(w > 20.0 && w < 70.0, "width {w}");

@@ -103,7 +103,8 @@ fn filter_rows(width: usize, height: usize, rgb: &[u8]) -> Vec<u8> {
                 cand.push(row[i].wrapping_sub(predicted));
             }
         }
-        let cost = |c: &Vec<u8>| -> u64 { c.iter().map(|&v| u64::from((v as i8).unsigned_abs())).sum() };
+        let cost =
+            |c: &Vec<u8>| -> u64 { c.iter().map(|&v| u64::from((v as i8).unsigned_abs())).sum() };
         let mut best = 0;
         let mut best_cost = cost(&candidates[0]);
         for (kind, cand) in candidates.iter().enumerate().skip(1) {
@@ -195,13 +196,19 @@ fn put_literal(w: &mut BitWriter, sym: u32) {
 }
 
 fn put_match(w: &mut BitWriter, len: usize, dist: usize) {
-    let li = LENGTH_BASE.iter().rposition(|&b| usize::from(b) <= len).unwrap_or(0);
+    let li = LENGTH_BASE
+        .iter()
+        .rposition(|&b| usize::from(b) <= len)
+        .unwrap_or(0);
     put_literal(w, 257 + li as u32);
     w.put(
         (len - usize::from(LENGTH_BASE[li])) as u32,
         u32::from(LENGTH_EXTRA[li]),
     );
-    let di = DIST_BASE.iter().rposition(|&b| usize::from(b) <= dist).unwrap_or(0);
+    let di = DIST_BASE
+        .iter()
+        .rposition(|&b| usize::from(b) <= dist)
+        .unwrap_or(0);
     w.put_code(di as u32, 5);
     w.put(
         (dist - usize::from(DIST_BASE[di])) as u32,
@@ -294,7 +301,11 @@ pub(crate) mod tests {
     /// Minimal inflater for the streams this module writes (stored and fixed-Huffman
     /// blocks), so the encoder is checked without a decoding dependency.
     pub(crate) fn zlib_decompress(z: &[u8]) -> Vec<u8> {
-        assert_eq!((u16::from(z[0]) << 8 | u16::from(z[1])) % 31, 0, "zlib header check");
+        assert_eq!(
+            (u16::from(z[0]) << 8 | u16::from(z[1])) % 31,
+            0,
+            "zlib header check"
+        );
         let data = &z[2..z.len() - 4];
         let mut pos = 0usize; // bit position
         let mut bits = |n: u32, pos: &mut usize| -> u32 {

@@ -1,0 +1,390 @@
+//! The particle engine: n particles of μ_0 and of ν_0, diffused forward to T = Kη and
+//! transported back by b^{μ,η}, with W₂ between the two clouds at every step.
+//!
+//! Forward: the exact OU transition X ← e^{-η}X + √(1 - e^{-2η}) Z (independent noise
+//! per particle), or the deterministic map f^{μ,η}_t(x) = x - η(x + ∇log p_{μ_t}(x))
+//! applied to both clouds (needs μ_0 to have a smooth density, since the first step
+//! uses its score at t = 0). Backward: from time t_k = kη to t_{k-1} every particle
+//! moves by b^{μ,η}_{t_k}(x) = x + η(x + ∇log p_{μ_{t_k}}(x)), the score of the true μ
+//! at the particles' current time (`Measure::ou_score`, via a [`Localizer`] per step).
+//!
+//! Clouds are kept sorted: W₂ between equal-size 1-D samples pairs order statistics,
+//! the backward maps are increasing whenever σ_t² > η/(1 + η) (true for t ≥ η), so
+//! order survives them and only the noisy forward steps need a sort. Randomness is
+//! counter-based ChaCha8: stream 0/1 draw μ_0/ν_0, stream 2/3 the forward noise of
+//! μ/ν; particle chunk c at step k starts at a fixed word position. Results are
+//! bit-identical on any number of threads. Hands [`ParticleRun`] (W₂ per step,
+//! snapshots for the ridge plots, the denoising summary) to the experiment runners.
+
+use rand::SeedableRng;
+use rayon::prelude::*;
+
+use super::gaussian::Forward;
+use super::w2_sorted;
+use crate::localize::{ou_noise_var, snr};
+use crate::measure::sample::standard_normal;
+use crate::measure::{Localizer, Measure, MeasureError};
+
+type Rng = rand_chacha::ChaCha8Rng;
+
+/// Particles per reproducibility chunk.
+const CHUNK: usize = 4096;
+/// Stream words reserved per chunk and step (a chunk uses 4 words per particle).
+const WORDS_PER_CHUNK: u128 = 1 << 16;
+/// Stream words reserved per chunk for the initial draws.
+const INIT_WORDS_PER_CHUNK: u128 = 1 << 36;
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticleConfig {
+    /// Particles per cloud.
+    pub n: usize,
+    /// Step size η.
+    pub eta: f64,
+    /// Number of steps K (T = Kη).
+    pub steps: usize,
+    /// How the forward phase moves the clouds.
+    pub forward: Forward,
+    /// Master seed.
+    pub seed: u64,
+    /// Times at which to keep a copy of both clouds, in each phase (the step nearest
+    /// to each time, within η/2).
+    pub snapshot_times: Vec<f64>,
+}
+
+/// Why a particle run cannot start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParticleError {
+    #[error("particle count n must be at least 1")]
+    NoParticles,
+    #[error("step size eta must be a positive finite number, got {0}")]
+    BadStep(f64),
+    #[error("the deterministic forward map needs the score of mu_0 at t = 0, so mu_0 must have a smooth positive density (a normal, or a mixture or kernel empirical measure with every variance > 0); got {0}")]
+    NoInitialScore(String),
+    #[error("{which}: {source}")]
+    Measure {
+        which: &'static str,
+        #[source]
+        source: MeasureError,
+    },
+}
+
+/// Forward or backward phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Forward,
+    Backward,
+}
+
+/// W₂ between the clouds at one time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepRecord {
+    pub t: f64,
+    pub w2: f64,
+}
+
+/// Both clouds (sorted) at one time of one phase.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub phase: Phase,
+    pub t: f64,
+    pub mu: Vec<f64>,
+    pub nu: Vec<f64>,
+}
+
+/// The outcome of [`run_particles`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticleRun {
+    /// W₂(μ-cloud, ν-cloud) at t = 0, η, …, Kη.
+    pub forward: Vec<StepRecord>,
+    /// W₂ at t = Kη, …, η, 0 during the backward transport.
+    pub backward: Vec<StepRecord>,
+    pub snapshots: Vec<Snapshot>,
+    /// W₂(μ_0, ν_0) between the initial clouds.
+    pub w2_initial: f64,
+    /// W₂(μ_0, ν̄_0): the initial μ-cloud against the denoised ν-cloud.
+    pub w2_denoised: f64,
+    /// W₂(μ_0, μ̄_0): the initial μ-cloud against its own forward-then-backward image.
+    pub w2_round_trip: f64,
+}
+
+/// The score of μ_t, the OU law at time t of μ_0, and the maps built from it.
+#[derive(Clone, Debug)]
+pub struct OuScore<'a> {
+    kind: ScoreKind<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum ScoreKind<'a> {
+    /// t > 0: ∇log p_{μ_t}(x) = (E[rX | Y_r = x/σ_t] - x/σ_t)/σ_t.
+    Ou { loc: Localizer, sigma: f64 },
+    /// t = 0 with a smooth μ_0: its own score.
+    Initial(&'a Measure),
+}
+
+impl<'a> OuScore<'a> {
+    /// The score of μ_t. At t = 0 only measures with a smooth positive density qualify.
+    pub fn new(mu0: &'a Measure, t: f64) -> Result<Self, ParticleError> {
+        if t > 0.0 {
+            let sigma = ou_noise_var(t).sqrt();
+            Ok(OuScore {
+                kind: ScoreKind::Ou {
+                    loc: mu0.localizer(snr(t)),
+                    sigma,
+                },
+            })
+        } else if has_smooth_density(mu0) {
+            Ok(OuScore {
+                kind: ScoreKind::Initial(mu0),
+            })
+        } else {
+            Err(ParticleError::NoInitialScore(format!("{mu0:?}")))
+        }
+    }
+
+    /// ∇log p_{μ_t}(x).
+    #[inline]
+    pub fn score(&self, x: f64) -> f64 {
+        match &self.kind {
+            ScoreKind::Ou { loc, sigma } => loc.score(x / sigma) / sigma,
+            ScoreKind::Initial(m) => initial_score(m, x),
+        }
+    }
+
+    /// f^{μ,η}_t(x) = x - η(x + ∇log p_{μ_t}(x)).
+    #[inline]
+    pub fn forward(&self, x: f64, eta: f64) -> f64 {
+        x - eta * (x + self.score(x))
+    }
+
+    /// b^{μ,η}_t(x) = x + η(x + ∇log p_{μ_t}(x)).
+    #[inline]
+    pub fn backward(&self, x: f64, eta: f64) -> f64 {
+        x + eta * (x + self.score(x))
+    }
+}
+
+fn has_smooth_density(m: &Measure) -> bool {
+    match m {
+        Measure::Normal { var, .. } => *var > 0.0,
+        Measure::Mixture(cs) => cs.iter().all(|c| c.var > 0.0),
+        Measure::Empirical { bandwidth, .. } => *bandwidth > 0.0,
+        Measure::Point { .. } | Measure::Uniform { .. } => false,
+    }
+}
+
+/// Score of a Gaussian mixture with every variance > 0, weights in log space.
+fn initial_score(m: &Measure, x: f64) -> f64 {
+    let mixture = |comps: &mut dyn Iterator<Item = (f64, f64, f64)>| {
+        let comps: Vec<(f64, f64, f64)> = comps.collect();
+        let lw = |&(w, mean, var): &(f64, f64, f64)| {
+            w.ln() - 0.5 * var.ln() - 0.5 * (x - mean) * (x - mean) / var
+        };
+        let top = comps.iter().map(lw).fold(f64::NEG_INFINITY, f64::max);
+        let (mut s0, mut s1) = (0.0, 0.0);
+        for c in &comps {
+            let w = (lw(c) - top).exp();
+            s0 += w;
+            s1 += w * (-(x - c.1) / c.2);
+        }
+        s1 / s0
+    };
+    match m {
+        Measure::Normal { mean, var } => -(x - mean) / var,
+        Measure::Mixture(cs) => mixture(&mut cs.iter().map(|c| (c.weight, c.mean, c.var))),
+        Measure::Empirical { points, bandwidth } => {
+            let v = bandwidth * bandwidth;
+            mixture(&mut points.iter().map(|&p| (1.0, p, v)))
+        }
+        Measure::Point { .. } | Measure::Uniform { .. } => f64::NAN,
+    }
+}
+
+/// n draws of X ~ m, sorted; chunk c of stream `stream` starts at word c·2³⁶.
+fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
+    let mut base = Rng::seed_from_u64(seed);
+    base.set_stream(stream);
+    let mut out = vec![0.0; n];
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut rng = base.clone();
+            rng.set_word_pos(c as u128 * INIT_WORDS_PER_CHUNK);
+            for x in chunk.iter_mut() {
+                *x = m.sample_x(&mut rng);
+            }
+        });
+    out.par_sort_unstable_by(f64::total_cmp);
+    out
+}
+
+/// One exact OU step of a cloud, then a sort (noise breaks the order).
+fn diffuse(cloud: &mut [f64], eta: f64, base: &Rng, step: usize) {
+    let decay = (-eta).exp();
+    let noise = ou_noise_var(eta).sqrt();
+    let chunks = cloud.len().div_ceil(CHUNK) as u128;
+    cloud
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut rng = base.clone();
+            rng.set_word_pos((step as u128 * chunks + c as u128) * WORDS_PER_CHUNK);
+            for x in chunk.iter_mut() {
+                *x = decay * *x + noise * standard_normal(&mut rng);
+            }
+        });
+    cloud.par_sort_unstable_by(f64::total_cmp);
+}
+
+/// Move every particle by `map`, re-sorting only if the map was not increasing on
+/// the cloud.
+fn transport<F: Fn(f64) -> f64 + Sync>(cloud: &mut [f64], map: F) {
+    cloud.par_iter_mut().for_each(|x| *x = map(*x));
+    if !cloud.is_sorted_by(|a, b| a <= b) {
+        cloud.par_sort_unstable_by(f64::total_cmp);
+    }
+}
+
+/// Run μ_0 and ν_0 forward to T = Kη and back with b^{μ,η} (see the module header).
+pub fn run_particles(
+    mu0: &Measure,
+    nu0: &Measure,
+    cfg: &ParticleConfig,
+) -> Result<ParticleRun, ParticleError> {
+    mu0.validate().map_err(|source| ParticleError::Measure {
+        which: "mu_0",
+        source,
+    })?;
+    nu0.validate().map_err(|source| ParticleError::Measure {
+        which: "nu_0",
+        source,
+    })?;
+    if cfg.n == 0 {
+        return Err(ParticleError::NoParticles);
+    }
+    if !(cfg.eta.is_finite() && cfg.eta > 0.0) {
+        return Err(ParticleError::BadStep(cfg.eta));
+    }
+    if cfg.forward == Forward::Map {
+        OuScore::new(mu0, 0.0)?;
+    }
+    let eta = cfg.eta;
+    let time = |k: usize| k as f64 * eta;
+    let wanted = |t: f64| {
+        cfg.snapshot_times
+            .iter()
+            .any(|&s| (s - t).abs() <= 0.5 * eta)
+    };
+
+    let mu_start = initial_cloud(mu0, cfg.n, cfg.seed, 0);
+    let nu_start = initial_cloud(nu0, cfg.n, cfg.seed, 1);
+    let (mut mu, mut nu) = (mu_start.clone(), nu_start.clone());
+    let mut snapshots = Vec::new();
+    let mut snap = |phase: Phase, t: f64, mu: &[f64], nu: &[f64]| {
+        if wanted(t) {
+            snapshots.push(Snapshot {
+                phase,
+                t,
+                mu: mu.to_vec(),
+                nu: nu.to_vec(),
+            });
+        }
+    };
+
+    let mut noise_mu = Rng::seed_from_u64(cfg.seed);
+    noise_mu.set_stream(2);
+    let mut noise_nu = Rng::seed_from_u64(cfg.seed);
+    noise_nu.set_stream(3);
+    let mut forward = vec![StepRecord {
+        t: 0.0,
+        w2: w2_sorted(&mu, &nu),
+    }];
+    snap(Phase::Forward, 0.0, &mu, &nu);
+    for k in 0..cfg.steps {
+        match cfg.forward {
+            Forward::Diffusion => {
+                diffuse(&mut mu, eta, &noise_mu, k);
+                diffuse(&mut nu, eta, &noise_nu, k);
+            }
+            Forward::Map => {
+                let score = OuScore::new(mu0, time(k))?;
+                transport(&mut mu, |x| score.forward(x, eta));
+                transport(&mut nu, |x| score.forward(x, eta));
+            }
+        }
+        let t = time(k + 1);
+        forward.push(StepRecord {
+            t,
+            w2: w2_sorted(&mu, &nu),
+        });
+        snap(Phase::Forward, t, &mu, &nu);
+    }
+
+    let t_end = time(cfg.steps);
+    let mut backward = vec![StepRecord {
+        t: t_end,
+        w2: w2_sorted(&mu, &nu),
+    }];
+    snap(Phase::Backward, t_end, &mu, &nu);
+    for k in (1..=cfg.steps).rev() {
+        let score = OuScore::new(mu0, time(k))?;
+        transport(&mut mu, |x| score.backward(x, eta));
+        transport(&mut nu, |x| score.backward(x, eta));
+        let t = time(k - 1);
+        backward.push(StepRecord {
+            t,
+            w2: w2_sorted(&mu, &nu),
+        });
+        snap(Phase::Backward, t, &mu, &nu);
+    }
+
+    Ok(ParticleRun {
+        forward,
+        backward,
+        snapshots,
+        w2_initial: w2_sorted(&mu_start, &nu_start),
+        w2_denoised: w2_sorted(&mu_start, &nu),
+        w2_round_trip: w2_sorted(&mu_start, &mu),
+    })
+}
+
+/// Thm. 3 on a cloud: the root-mean-square displacement √(mean (b(f(x)) - x)²) of
+/// b^{μ,η}_{t+η} ∘ f^{μ,η}_t over the particles x, a coupling bound on
+/// W(b∘f#μ_t, μ_t); O(η²) when μ_t's score is smooth.
+pub fn round_trip_displacement(
+    mu0: &Measure,
+    cloud: &[f64],
+    t: f64,
+    eta: f64,
+) -> Result<f64, ParticleError> {
+    let f = OuScore::new(mu0, t)?;
+    let b = OuScore::new(mu0, t + eta)?;
+    let ss: f64 = cloud
+        .iter()
+        .map(|&x| {
+            let d = b.backward(f.forward(x, eta), eta) - x;
+            d * d
+        })
+        .sum();
+    Ok((ss / cloud.len() as f64).sqrt())
+}
+
+/// n draws of μ_t (X_t = e^{-t}X_0 + σ_t Z), sorted, from stream `stream`.
+pub fn sample_ou(mu0: &Measure, t: f64, n: usize, seed: u64, stream: u64) -> Vec<f64> {
+    let mut base = Rng::seed_from_u64(seed);
+    base.set_stream(stream);
+    let (decay, noise) = ((-t).exp(), ou_noise_var(t).sqrt());
+    let mut out = vec![0.0; n];
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut rng = base.clone();
+            rng.set_word_pos(c as u128 * INIT_WORDS_PER_CHUNK);
+            for x in chunk.iter_mut() {
+                let x0 = mu0.sample_x(&mut rng);
+                *x = decay * x0 + noise * standard_normal(&mut rng);
+            }
+        });
+    out.par_sort_unstable_by(f64::total_cmp);
+    out
+}
