@@ -14,6 +14,7 @@
 
 pub mod chapter;
 pub mod check;
+pub mod cli;
 pub mod diagnostic;
 pub mod experiment;
 pub mod figure;

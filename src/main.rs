@@ -1,15 +1,10 @@
-//! The command line: parse flags, call the library, print errors once.
-//!
-//! Exit codes: 0 success; 1 a run or write failed; 2 bad input (chapters, specs,
-//! templates, data or flags).
+//! The command line: parse flags and hand each subcommand to `diffrepro::cli`.
+//! Exit codes: 0 success; 1 a run, write or claim failed; 2 bad input.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use diffrepro::check::Status;
-use diffrepro::pipeline::{self, BuildOptions};
-use diffrepro::project::Project;
+use diffrepro::cli;
 
 #[derive(Parser)]
 #[command(
@@ -25,108 +20,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every chapter's experiments and write the report, tables and figures.
-    Build {
-        /// Project folder holding chapters/, templates/ and data/.
-        #[arg(default_value = ".")]
-        project: PathBuf,
-        /// Output folder (default: PROJECT/output). Replaced only when the build succeeds.
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long, value_name = "N")]
-        jobs: Option<usize>,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Build(cli::build::Args),
     /// List the chapters with their paper references, experiments, tables, figures and checks.
-    List {
-        /// Project folder holding chapters/.
-        #[arg(default_value = ".")]
-        project: PathBuf,
-        /// Print JSON: {"chapters": [{id, title, paper_refs, experiments, tables, figures, claims}]}.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-fn set_jobs(jobs: Option<usize>) -> Result<(), String> {
-    if let Some(n) = jobs {
-        if n == 0 {
-            return Err("--jobs must be at least 1".into());
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    List(cli::list::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Build {
-            project,
-            out,
-            jobs,
-            quiet,
-        } => {
-            if let Err(e) = set_jobs(jobs) {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-            let opts = BuildOptions {
-                project,
-                out,
-                verbose: !quiet,
-            };
-            match pipeline::build(&opts) {
-                Ok(s) => {
-                    if !quiet {
-                        for o in s.outcomes.iter().filter(|o| o.status == Status::Failed) {
-                            eprintln!("  {}", o.summary_line());
-                        }
-                        eprintln!(
-                            "built {} chapters, {} experiments, {} tables, {} figures → {}",
-                            s.chapters,
-                            s.experiments,
-                            s.tables,
-                            s.figures,
-                            s.out_dir.join("report.html").display()
-                        );
-                        eprintln!(
-                            "checks: {} reproduced, {} declared discrepancies, {} failed",
-                            s.count(Status::Reproduced),
-                            s.count(Status::Discrepancy),
-                            s.count(Status::Failed)
-                        );
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    ExitCode::from(e.exit_code() as u8)
-                }
-            }
-        }
-        Command::List { project, json } => match Project::load(&project) {
-            Ok(p) => {
-                let l = diffrepro::list::listing(&p);
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&l).expect("a listing is plain data")
-                    );
-                } else {
-                    print!("{}", diffrepro::list::text(&l));
-                }
-                ExitCode::SUCCESS
-            }
-            Err(d) => {
-                eprintln!("{d}");
-                ExitCode::from(2)
-            }
-        },
+    match Cli::parse().command {
+        Command::Build(a) => cli::build::run(a),
+        Command::List(a) => cli::list::run(a),
     }
 }
