@@ -12,6 +12,8 @@
 //! The mathematics (`measure`, `localize`) knows nothing of Markdown, Polars or
 //! templates: it takes numbers and returns numbers.
 
+pub mod cache;
+pub mod bench;
 pub mod chapter;
 pub mod check;
 pub mod cli;
@@ -24,6 +26,7 @@ pub mod measure;
 pub mod particles;
 pub mod pipeline;
 pub mod project;
+pub mod provenance;
 pub mod render;
 pub mod spec;
 pub mod table;

@@ -23,11 +23,23 @@ enum Command {
     Build(cli::build::Args),
     /// List the chapters with their paper references, experiments, tables, figures and checks.
     List(cli::list::Args),
+    /// Reviewer mode: run every check, print the scorecard, write output/checks.json (exit 1 if any failed).
+    Check(cli::check::Args),
+    /// Remove the output folder, its cache and leftovers of interrupted builds.
+    Clean(cli::clean::Args),
+    /// Localization, survival, integrated tail, m*, δ* and ζ*_M of one measure at given r.
+    Complexity(cli::complexity::Args),
+    /// Time the paper workload (issue 3) and print the speed targets beside the figures.
+    Bench(cli::bench::Args),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Build(a) => cli::build::run(a),
         Command::List(a) => cli::list::run(a),
+        Command::Check(a) => cli::check::run(a),
+        Command::Clean(a) => cli::clean::run(a),
+        Command::Complexity(a) => cli::complexity::run(a),
+        Command::Bench(a) => cli::bench::run(a),
     }
 }

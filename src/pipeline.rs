@@ -13,11 +13,15 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::cache::{Cache, KeyBuilder, Miss};
 use crate::check::{self, CheckOutcome, Status};
 use crate::diagnostic::Diagnostics;
+use crate::experiment::Experiment;
 use crate::figure;
-use crate::project::Project;
+use crate::project::{ChapterSpec, Project};
+use crate::provenance::{self, ExperimentRecord, Provenance};
 use crate::render::{self, html::Templates, DrawnFigure, Inputs};
+use crate::spec::Fidelity;
 use crate::table::Results;
 
 /// What can stop a build, with its exit code.
@@ -62,8 +66,35 @@ pub struct BuildOptions {
     pub project: PathBuf,
     /// Where to write; default `PROJECT/output`.
     pub out: Option<PathBuf>,
-    /// Print a line per experiment as it finishes.
+    /// Print a line per chapter (and with `explain`, per experiment).
     pub verbose: bool,
+    pub fidelity: Fidelity,
+    /// Reuse cached results whose inputs are unchanged.
+    pub use_cache: bool,
+    /// Say for each experiment why it ran or was reused.
+    pub explain: bool,
+    /// Only these chapters (empty: all).
+    pub chapters: Vec<String>,
+}
+
+impl BuildOptions {
+    pub fn new(project: PathBuf) -> Self {
+        BuildOptions {
+            project,
+            out: None,
+            verbose: false,
+            fidelity: Fidelity::Paper,
+            use_cache: true,
+            explain: false,
+            chapters: Vec::new(),
+        }
+    }
+
+    pub fn out_dir(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| self.project.join("output"))
+    }
 }
 
 /// Everything computed by a build, before rendering.
@@ -71,6 +102,7 @@ pub struct Computed {
     pub results: Arc<Results>,
     pub seconds: BTreeMap<String, f64>,
     pub outcomes: BTreeMap<String, CheckOutcome>,
+    pub records: Vec<ExperimentRecord>,
 }
 
 pub struct BuildSummary {
@@ -88,14 +120,96 @@ impl BuildSummary {
     }
 }
 
-/// Run every experiment (in parallel; each one is deterministic on its own) and
-/// evaluate every check.
-pub fn compute(project: &Project, verbose: bool) -> Result<Computed, Error> {
-    let experiments: Vec<_> = project.experiments().collect();
-    let runs: Vec<Result<(Vec<crate::table::Table>, f64), String>> = experiments
+/// The cache key of an experiment: its validated spec (every parameter, measure and
+/// data value it will use), seed, declared outputs, the fidelity tier, and the
+/// versions of diffrepro and rustc.
+pub fn cache_key(e: &Experiment, fidelity: Fidelity) -> String {
+    KeyBuilder::new()
+        .part("spec", format!("{:?}", e.spec).as_bytes())
+        .part("kind", e.kind.as_bytes())
+        .part("seed", &e.seed.to_le_bytes())
+        .part("outputs", format!("{:?}", e.outputs).as_bytes())
+        .part("fidelity", fidelity.name().as_bytes())
+        .part("diffrepro", env!("CARGO_PKG_VERSION").as_bytes())
+        .part("rustc", provenance::rustc_version().as_bytes())
+        .finish()
+}
+
+/// Indices of the chapters whose experiments must run for `selected` chapters:
+/// the selected ones plus any chapter producing a table they refer to.
+fn needed_chapters(project: &Project, selected: &[usize]) -> Vec<usize> {
+    let producers = project.table_schemas();
+    let mut need: Vec<usize> = selected.to_vec();
+    for &i in selected {
+        let ch = &project.chapters[i];
+        let mut tables: Vec<&str> = ch.figures().map(|f| f.table.as_str()).collect();
+        tables.extend(ch.tables().map(|t| t.table.as_str()));
+        for c in ch.checks() {
+            tables.push(&c.computed.table);
+            if let crate::spec::check::Expected::Column(s) = &c.expected {
+                tables.push(&s.table);
+            }
+        }
+        for t in tables {
+            if let Some((cid, _)) = producers.get(t) {
+                if let Some(j) = project.chapters.iter().position(|c| c.id() == cid) {
+                    if !need.contains(&j) {
+                        need.push(j);
+                    }
+                }
+            }
+        }
+    }
+    need.sort();
+    need
+}
+
+/// Run (or reuse from the cache) the experiments of the `selected` chapters and of
+/// the chapters they depend on, then evaluate the selected chapters' checks.
+pub fn compute(
+    project: &Project,
+    selected: &[usize],
+    opts: &BuildOptions,
+) -> Result<Computed, Error> {
+    let cache = Cache::in_output(&opts.out_dir());
+    let need = needed_chapters(project, selected);
+    let experiments: Vec<(&ChapterSpec, &Experiment)> = need
+        .iter()
+        .flat_map(|&i| {
+            let ch = &project.chapters[i];
+            ch.experiments().map(move |e| (ch, e))
+        })
+        .collect();
+    type Run = (Vec<crate::table::Table>, f64, String, String);
+    let runs: Vec<Result<Run, String>> = experiments
         .par_iter()
         .map(|(ch, e)| {
             let start = Instant::now();
+            let key = cache_key(e, opts.fidelity);
+            let reason = if opts.use_cache {
+                match cache.load(&key) {
+                    Ok(tables) if tables_match(&tables, e) => {
+                        let secs = start.elapsed().as_secs_f64();
+                        return Ok((
+                            tables,
+                            secs,
+                            "cached".to_string(),
+                            format!("reused cache entry {}", &key[..12]),
+                        ));
+                    }
+                    Ok(_) => {
+                        "cache entry does not match the declared tables; recomputed".to_string()
+                    }
+                    Err(Miss::Absent) => {
+                        format!("no cache entry {} (new, or an input changed)", &key[..12])
+                    }
+                    Err(Miss::Corrupt(why)) => {
+                        format!("cache entry {} is damaged ({why}); recomputed", &key[..12])
+                    }
+                }
+            } else {
+                "--no-cache".to_string()
+            };
             let tables = e.run().map_err(|m| {
                 format!(
                     "experiment `{}` ({}:{}) failed: {m}",
@@ -105,17 +219,43 @@ pub fn compute(project: &Project, verbose: bool) -> Result<Computed, Error> {
                 )
             })?;
             let secs = start.elapsed().as_secs_f64();
-            if verbose {
-                eprintln!("  ran {:<32} {:>8.2} s  ({})", e.id, secs, ch.id());
+            if let Err(err) = cache.store(&key, &e.id, &tables) {
+                // A cache that cannot be written costs time, never correctness.
+                eprintln!("warning: cannot cache experiment `{}`: {err}", e.id);
             }
-            Ok((tables, secs))
+            Ok((tables, secs, "ran".to_string(), reason))
         })
         .collect();
     let mut results = Results::default();
     let mut seconds = BTreeMap::new();
-    for ((_, e), run) in experiments.iter().zip(runs) {
-        let (tables, secs) = run.map_err(Error::Run)?;
+    let mut records = Vec::new();
+    let mut per_chapter: BTreeMap<&str, (usize, usize, f64)> = BTreeMap::new();
+    for ((ch, e), run) in experiments.iter().zip(runs) {
+        let (tables, secs, status, reason) = run.map_err(Error::Run)?;
+        if opts.explain {
+            eprintln!("  {status:<6} {:<34} {:>7.2} s  {reason}", e.id, secs);
+        }
+        let entry = per_chapter.entry(ch.id()).or_default();
+        if status == "ran" {
+            entry.0 += 1;
+        } else {
+            entry.1 += 1;
+        }
+        entry.2 += secs;
         seconds.insert(e.id.clone(), secs);
+        let (method, samples) = e.spec.method();
+        records.push(ExperimentRecord {
+            id: e.id.clone(),
+            chapter: ch.id().to_string(),
+            kind: e.kind.to_string(),
+            spec_sha256: crate::cache::sha256_hex(e.source.as_bytes()),
+            cache_key: cache_key(e, opts.fidelity),
+            seed: e.seed,
+            method,
+            samples,
+            wall_seconds: secs,
+            status,
+        });
         for t in tables {
             results
                 .measures
@@ -123,8 +263,14 @@ pub fn compute(project: &Project, verbose: bool) -> Result<Computed, Error> {
             results.tables.insert(t.name.clone(), t);
         }
     }
+    if opts.verbose {
+        for (ch, (ran, cached, secs)) in &per_chapter {
+            eprintln!("  chapter {ch:<28} {ran} ran, {cached} cached, {secs:.2} s");
+        }
+    }
     let mut outcomes = BTreeMap::new();
-    for ch in &project.chapters {
+    for &i in selected {
+        let ch = &project.chapters[i];
         for c in ch.checks() {
             outcomes.insert(
                 c.id.clone(),
@@ -136,17 +282,78 @@ pub fn compute(project: &Project, verbose: bool) -> Result<Computed, Error> {
         results: Arc::new(results),
         seconds,
         outcomes,
+        records,
     })
+}
+
+fn tables_match(tables: &[crate::table::Table], e: &Experiment) -> bool {
+    tables.len() == e.outputs.len()
+        && tables.iter().zip(&e.outputs).all(|(t, s)| {
+            t.name == s.name
+                && t.column_names() == s.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+        })
+}
+
+/// The checks in report order, as written to `checks.json` and printed by `check`.
+#[derive(serde::Serialize)]
+pub struct ChecksFile<'a> {
+    pub fidelity: &'static str,
+    pub reproduced: usize,
+    pub discrepancy: usize,
+    pub failed: usize,
+    pub checks: Vec<&'a CheckOutcome>,
+}
+
+pub fn checks_file<'a>(
+    project: &Project,
+    outcomes: &'a BTreeMap<String, CheckOutcome>,
+    fidelity: Fidelity,
+) -> ChecksFile<'a> {
+    let ordered: Vec<&CheckOutcome> = project
+        .chapters
+        .iter()
+        .flat_map(|c| c.checks())
+        .filter_map(|c| outcomes.get(&c.id))
+        .collect();
+    let count = |s: Status| ordered.iter().filter(|o| o.status == s).count();
+    ChecksFile {
+        fidelity: fidelity.name(),
+        reproduced: count(Status::Reproduced),
+        discrepancy: count(Status::Discrepancy),
+        failed: count(Status::Failed),
+        checks: ordered,
+    }
+}
+
+pub fn provenance(
+    project: &Project,
+    opts: &BuildOptions,
+    records: Vec<ExperimentRecord>,
+) -> Provenance {
+    Provenance {
+        diffrepro_version: env!("CARGO_PKG_VERSION").to_string(),
+        git: provenance::git_state(&project.root),
+        rustc: provenance::rustc_version().to_string(),
+        os: format!("{} ({})", std::env::consts::OS, std::env::consts::FAMILY),
+        arch: std::env::consts::ARCH.to_string(),
+        cpu: provenance::cpu_model(),
+        threads: rayon::current_num_threads(),
+        date: provenance::now_rfc3339(),
+        fidelity: opts.fidelity.name().to_string(),
+        dependencies: provenance::dependencies(),
+        experiments: records,
+    }
 }
 
 /// Draw every figure (SVG and PNG) in parallel.
 pub fn draw_figures(
     project: &Project,
+    selected: &[usize],
     results: &Results,
 ) -> Result<BTreeMap<String, DrawnFigure>, Error> {
-    let specs: Vec<_> = project
-        .chapters
+    let specs: Vec<_> = selected
         .iter()
+        .map(|&i| &project.chapters[i])
         .flat_map(|c| c.figures().map(move |f| (c, f)))
         .collect();
     let drawn: Vec<Result<(String, DrawnFigure), String>> = specs
@@ -176,30 +383,37 @@ pub fn draw_figures(
 
 /// The whole build.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
-    let project = Project::load(&opts.project)?;
+    let project = Project::load_with(&opts.project, opts.fidelity)?;
+    let selected = project.chapter_filter(&opts.chapters)?;
     let templates = Templates::load(&opts.project.join("templates"))?;
-    let computed = compute(&project, opts.verbose)?;
-    let figures = draw_figures(&project, &computed.results)?;
+    let computed = compute(&project, &selected, opts)?;
+    let figures = draw_figures(&project, &selected, &computed.results)?;
+    let prov = provenance(&project, opts, computed.records.clone());
     let html = render::render_report(&Inputs {
         project: &project,
+        selected: &selected,
         results: computed.results.clone(),
         figures: &figures,
         outcomes: &computed.outcomes,
-        seconds: &computed.seconds,
+        provenance: &prov,
         templates: &templates,
     })?;
-    let out_dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| opts.project.join("output"));
+    let out_dir = opts.out_dir();
+    let json = |v: &dyn erased::Json| v.to_json();
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
         (PathBuf::from("report.html"), html.into_bytes()),
         (
             PathBuf::from("README.md"),
             OUTPUT_README.as_bytes().to_vec(),
         ),
+        (
+            PathBuf::from("checks.json"),
+            json(&checks_file(&project, &computed.outcomes, opts.fidelity)),
+        ),
+        (PathBuf::from("provenance.json"), json(&prov)),
     ];
-    for ch in &project.chapters {
+    for &i in &selected {
+        let ch = &project.chapters[i];
         for f in ch.figures() {
             let d = &figures[&f.id];
             files.push((
@@ -223,14 +437,41 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         }
         Ok(())
     })?;
+    if opts.chapters.is_empty() {
+        // A full build knows every live entry: drop the rest so the cache stays small.
+        let keep: Vec<String> = computed
+            .records
+            .iter()
+            .map(|r| r.cache_key.clone())
+            .collect();
+        Cache::in_output(&out_dir).prune(&keep);
+    }
     Ok(BuildSummary {
         out_dir,
-        chapters: project.chapters.len(),
-        experiments: project.experiments().count(),
+        chapters: selected.len(),
+        experiments: computed.records.len(),
         tables: computed.results.tables.len(),
         figures: figures.len(),
-        outcomes: computed.outcomes.into_values().collect(),
+        outcomes: checks_file(&project, &computed.outcomes, opts.fidelity)
+            .checks
+            .into_iter()
+            .cloned()
+            .collect(),
     })
+}
+
+/// Serialize a value as pretty JSON with a final newline.
+mod erased {
+    pub trait Json {
+        fn to_json(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> Vec<u8> {
+            let mut v = serde_json::to_vec_pretty(self).expect("plain data serializes");
+            v.push(b'\n');
+            v
+        }
+    }
 }
 
 /// Write `files` (and whatever `extra` writes) into a staging folder next to `out`,
@@ -264,6 +505,12 @@ pub fn write_output(
             std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
         }
         extra(&stage)?;
+        // The result cache survives the swap: move it into the new output.
+        let cache = out.join(crate::cache::CACHE_DIR);
+        if cache.is_dir() {
+            std::fs::rename(&cache, stage.join(crate::cache::CACHE_DIR))
+                .map_err(|e| format!("{}: {e}", cache.display()))?;
+        }
         if out.exists() {
             std::fs::rename(out, &old).map_err(|e| format!("{}: {e}", out.display()))?;
             if let Err(e) = std::fs::rename(&stage, out) {
@@ -297,4 +544,10 @@ folder always holds the last complete report.
   experiments, one file per table, with the columns the report describes.
 - `figures/<chapter>/<figure>.svg` and `.png`: every figure, as vector graphics and as
   a PNG at twice the SVG size for slides.
+- `checks.json`: every check of the paper's claims with expected and computed values,
+  difference, tolerance and status (`reproduced`, `discrepancy`, `failed`).
+- `provenance.json`: diffrepro version, git commit, rustc, dependency versions,
+  machine, date, and per experiment its spec hash, seed, method, samples and wall time.
+- `.cache/`: results keyed by a hash of everything they depend on; an unchanged
+  experiment is reused instead of re-run (`--no-cache` ignores it).
 ";

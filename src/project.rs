@@ -15,7 +15,7 @@ use crate::experiment::{self, Experiment};
 use crate::spec::check::{CheckSpec, Expected, Selector, Tolerance};
 use crate::spec::figure::FigureSpec;
 use crate::spec::table::TableBlock;
-use crate::spec::BlockCtx;
+use crate::spec::{BlockCtx, Fidelity};
 use crate::table::{ColumnKind, TableSchema};
 
 /// Most chapter files a project may hold.
@@ -92,8 +92,33 @@ impl Project {
         out
     }
 
-    /// Read and validate the project at `root` (the folder holding `chapters/`).
+    /// Read and validate the project at `root` (the folder holding `chapters/`), with
+    /// the specs as written (paper fidelity).
     pub fn load(root: &Path) -> Result<Project, Diagnostics> {
+        Self::load_with(root, Fidelity::Paper)
+    }
+
+    /// Keep only the chapters in `ids` (report order and numbering stay those of
+    /// the whole project). Unknown ids are an input error with a suggestion.
+    pub fn chapter_filter(&self, ids: &[String]) -> Result<Vec<usize>, Diagnostics> {
+        let known: Vec<&str> = self.chapters.iter().map(|c| c.id()).collect();
+        let mut diags = Diagnostics::default();
+        for id in ids {
+            if !known.contains(&id.as_str()) {
+                diags.push(
+                    Diagnostic::new("--chapters", format!("no chapter has id `{id}`"))
+                        .hint(suggest(id, &known)),
+                );
+            }
+        }
+        let keep = (0..self.chapters.len())
+            .filter(|&i| ids.is_empty() || ids.iter().any(|id| id == self.chapters[i].id()))
+            .collect();
+        diags.finish(keep)
+    }
+
+    /// As [`Project::load`], choosing the fidelity tier of the experiments.
+    pub fn load_with(root: &Path, fidelity: Fidelity) -> Result<Project, Diagnostics> {
         let chapters_dir = root.join("chapters");
         let shown = display_path(root, &chapters_dir);
         if !chapters_dir.is_dir() {
@@ -137,7 +162,7 @@ impl Project {
         for f in &files {
             let display = display_path(root, f);
             match Chapter::from_file(f, &display) {
-                Ok(ch) => match validate_chapter(ch, root) {
+                Ok(ch) => match validate_chapter(ch, root, fidelity) {
                     Ok(c) => chapters.push(c),
                     Err(d) => diags.extend(d),
                 },
@@ -157,7 +182,11 @@ impl Project {
     }
 }
 
-fn validate_chapter(chapter: Chapter, root: &Path) -> Result<ChapterSpec, Diagnostics> {
+fn validate_chapter(
+    chapter: Chapter,
+    root: &Path,
+    fidelity: Fidelity,
+) -> Result<ChapterSpec, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut items = Vec::new();
     for seg in &chapter.segments {
@@ -165,6 +194,7 @@ fn validate_chapter(chapter: Chapter, root: &Path) -> Result<ChapterSpec, Diagno
             Segment::Prose(p) => items.push(Item::Prose(p.clone())),
             Segment::Block(b) => {
                 let mut ctx = BlockCtx::new(&chapter, b, root);
+                ctx.fidelity = fidelity;
                 let item = match b.kind {
                     BlockKind::Experiment => experiment::validate(&mut ctx).map(Item::Experiment),
                     BlockKind::Figure => crate::spec::figure::validate(&mut ctx).map(Item::Figure),

@@ -55,6 +55,11 @@ pub fn from_str<T: DeserializeOwned>(src: &str) -> Result<T, YamlError> {
     })
 }
 
+/// Write a value back as YAML (used to apply `quick:` overrides).
+pub fn to_string(v: &Value) -> Result<String, String> {
+    serde_yaml::to_string(v).map_err(|e| e.to_string())
+}
+
 /// Largest YAML snippet we accept (a spec block is a few hundred bytes).
 pub const MAX_BYTES: usize = 1 << 20;
 /// Deepest nesting of `[`/`{`/indentation levels we accept.

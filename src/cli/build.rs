@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::check::Status;
 use crate::pipeline::{self, BuildOptions};
+use crate::spec::Fidelity;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -17,20 +18,43 @@ pub struct Args {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// `paper` runs the specs as written; `quick` applies each experiment's `quick:`
+    /// overrides (smaller samples and grids) for a fast preview.
+    #[arg(long, value_enum, default_value_t = Fidelity::Paper)]
+    pub fidelity: Fidelity,
+    /// Re-run every experiment instead of reusing unchanged results from output/.cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Say for each experiment why it ran or was reused from the cache.
+    #[arg(long)]
+    pub explain: bool,
+    /// Build only these chapters (by id); numbering stays that of the whole report.
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    pub chapters: Vec<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl Args {
+    pub fn options(&self) -> BuildOptions {
+        BuildOptions {
+            project: self.project.clone(),
+            out: self.out.clone(),
+            verbose: !self.quiet,
+            fidelity: self.fidelity,
+            use_cache: !self.no_cache,
+            explain: self.explain,
+            chapters: self.chapters.clone(),
+        }
+    }
 }
 
 pub fn run(args: Args) -> ExitCode {
     if let Err(code) = super::set_jobs(args.jobs) {
         return code;
     }
-    let opts = BuildOptions {
-        project: args.project,
-        out: args.out,
-        verbose: !args.quiet,
-    };
+    let opts = args.options();
     match pipeline::build(&opts) {
         Ok(s) => {
             if !args.quiet {

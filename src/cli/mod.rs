@@ -5,7 +5,11 @@
 //! Exit codes, for every command: 0 success; 1 a run, a write or (for `check`) a
 //! claim failed; 2 bad input (chapters, specs, templates, data or flags).
 
+pub mod bench;
 pub mod build;
+pub mod check;
+pub mod clean;
+pub mod complexity;
 pub mod list;
 
 use std::process::ExitCode;

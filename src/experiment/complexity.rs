@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{common_tables, measures, Experiment, KindSpec, MAX_SAMPLES};
-use crate::localize::{self, Complexity, Estimate};
+use crate::localize::{self, Complexity, Estimate, ExactLocalization};
 use crate::measure::Measure;
 use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{linspace, BlockCtx, Grid, Num};
@@ -333,35 +333,52 @@ fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> Poi
         mc: None,
     };
     if exact {
+        // One set-up of (μ, r) serves every level u, δ and M at this grid point.
+        let loc = ExactLocalization::new(m, r);
         if want("summary") {
-            res.sup_l = localize::sup_localization(m, r);
-            res.complexity = localize::complexity(m, r);
+            res.sup_l = loc.sup_localization();
+            res.complexity = loc.complexity();
         }
         if want("survival") {
-            res.survival = s.us.iter().map(|&u| localize::survival(m, r, u)).collect();
+            res.survival = s.us.iter().map(|&u| loc.survival(u)).collect();
         }
         if want("tail") {
-            res.tail = s
-                .deltas
-                .iter()
-                .map(|&d| localize::integrated_tail(m, r, d))
-                .collect();
+            res.tail = s.deltas.iter().map(|&d| loc.integrated_tail(d)).collect();
         }
         if want("zeta") {
+            // ζ*_M(t) lives at r(t); on an r grid that is r up to rounding, and a
+            // second set-up keeps the values identical to `localize::zeta_star`.
+            let r_t = localize::snr(t);
+            let other;
+            let at_t = if r_t == r {
+                &loc
+            } else {
+                other = ExactLocalization::new(m, r_t);
+                &other
+            };
+            let sigma2 = localize::ou_noise_var(t);
             res.zeta =
                 s.ms.iter()
-                    .map(|&bm| localize::zeta_star(m, t, bm))
+                    .map(|&bm| {
+                        if t > 0.0 {
+                            at_t.best_gap(bm).1 / sigma2
+                        } else {
+                            f64::NAN
+                        }
+                    })
                     .collect();
         }
     }
     if let Some(mc) = &s.monte_carlo {
         let samples = localize::sample_localization(m, r, mc.samples, seed, stream);
+        // ĥ on the δ grid once: m*, δ* and every ζ*_M read from it.
+        let on_grid = (want("summary") || !s.ms.is_empty())
+            .then(|| localize::tail_mc(&samples, &mc.delta_grid));
         res.mc = Some(McResult {
             sup_l: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            complexity: if want("summary") {
-                localize::complexity_mc(&samples, &mc.delta_grid)
-            } else {
-                NAN_COMPLEXITY
+            complexity: match (&on_grid, want("summary")) {
+                (Some(h), true) => localize::complexity_from_tail(&mc.delta_grid, h),
+                _ => NAN_COMPLEXITY,
             },
             survival: localize::survival_mc(&samples, &s.us),
             dkw: localize::dkw_half_width(samples.len(), 0.05),
@@ -369,7 +386,10 @@ fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> Poi
             zeta: s
                 .ms
                 .iter()
-                .map(|&bm| localize::zeta_star_mc(&samples, t, bm, &mc.delta_grid))
+                .map(|&bm| {
+                    let h = on_grid.as_ref().expect("computed when M values are given");
+                    localize::zeta_star_from_tail(t, bm, &mc.delta_grid, h)
+                })
                 .collect(),
         });
     }

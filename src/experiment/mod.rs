@@ -92,8 +92,111 @@ impl Experiment {
     }
 }
 
-/// Validate an `experiment` block: find its kind, then hand it to that kind.
+/// Validate an `experiment` block. A top-level `quick:` mapping holds overrides for
+/// `--fidelity quick`; the spec is always validated as written (so errors point at
+/// the right lines), and with the overrides applied when the quick tier is asked for.
 pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
+    let original = ctx.block.clone();
+    let (paper_body, quick) = split_quick(&original.body);
+    let paper_block = crate::chapter::Block {
+        body: paper_body.clone(),
+        ..original.clone()
+    };
+    let mut paper_ctx = BlockCtx::new(ctx.chapter, &paper_block, ctx.project_root);
+    let paper = validate_kind(&mut paper_ctx);
+    ctx.diags.extend(paper_ctx.diags);
+    let mut exp = paper?;
+    if let (crate::spec::Fidelity::Quick, Some((quick_line, quick_text))) = (ctx.fidelity, quick) {
+        let merged = match merge_quick(&paper_body, &quick_text) {
+            Ok(m) => m,
+            Err(msg) => {
+                let d = original
+                    .diagnostic(
+                        ctx.chapter,
+                        quick_line,
+                        1,
+                        format!("bad `quick` overrides: {msg}"),
+                    )
+                    .field("quick");
+                ctx.diags.push(d);
+                return None;
+            }
+        };
+        // Errors in the merged spec can only come from the overrides: point at them.
+        let quick_block = crate::chapter::Block {
+            body: merged,
+            body_line: original.body_line + quick_line - 1,
+            ..original.clone()
+        };
+        let mut quick_ctx = BlockCtx::new(ctx.chapter, &quick_block, ctx.project_root);
+        let q = validate_kind(&mut quick_ctx);
+        for mut d in quick_ctx.diags.0 {
+            d = d.at(&ctx.chapter.source, original.body_line + quick_line - 1, 1);
+            d.message = format!("with the `quick` overrides: {}", d.message);
+            ctx.diags.push(d);
+        }
+        exp = q?;
+    }
+    exp.source = original.body.clone();
+    exp.line = original.fence_line;
+    Some(exp)
+}
+
+/// Cut a top-level `quick:` entry out of a spec: returns the spec with those lines
+/// blanked (line numbers unchanged) and, if present, the 1-based line of `quick:`
+/// in the body with the YAML text of its value.
+pub fn split_quick(body: &str) -> (String, Option<(usize, String)>) {
+    let lines: Vec<&str> = body.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with("quick:")) else {
+        return (body.to_string(), None);
+    };
+    let mut end = start + 1;
+    while end < lines.len() {
+        let l = lines[end];
+        if !l.trim().is_empty() && !l.starts_with(' ') && !l.starts_with('\t') {
+            break;
+        }
+        end += 1;
+    }
+    let inline = lines[start]["quick:".len()..].trim();
+    let value = if inline.is_empty() {
+        lines[start + 1..end].join("\n")
+    } else {
+        inline.to_string()
+    };
+    let kept: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if (start..end).contains(&i) { "" } else { *l })
+        .collect();
+    (kept.join("\n") + "\n", Some((start + 1, value)))
+}
+
+/// Overlay the `quick` mapping on the spec's top-level mapping.
+fn merge_quick(paper: &str, quick: &str) -> Result<String, String> {
+    use crate::yaml::Value;
+    let base: Value = crate::yaml::from_str(paper).map_err(|e| e.message)?;
+    let over: Value = crate::yaml::from_str(quick).map_err(|e| e.message)?;
+    let (Value::Mapping(mut base), Value::Mapping(over)) = (base, over) else {
+        return Err(
+            "`quick` must be a mapping of fields to override, e.g. `quick: {samples: 10000}`"
+                .into(),
+        );
+    };
+    for (k, v) in over {
+        if matches!(k.as_str(), Some("id" | "kind" | "tables")) {
+            return Err(format!(
+                "`quick` cannot change `{}`; it overrides parameters only",
+                k.as_str().unwrap_or("")
+            ));
+        }
+        base.insert(k, v);
+    }
+    crate::yaml::to_string(&Value::Mapping(base))
+}
+
+/// Find the block's kind, then hand it to that kind.
+fn validate_kind(ctx: &mut BlockCtx) -> Option<Experiment> {
     #[derive(Deserialize)]
     struct KindOnly {
         kind: Option<String>,
@@ -224,6 +327,19 @@ pub fn measures(
 pub const MAX_SAMPLES: usize = 20_000_000;
 
 impl KindSpec {
+    /// How the experiment computes (for provenance): method and Monte Carlo samples.
+    pub fn method(&self) -> (String, Option<usize>) {
+        match self {
+            KindSpec::Complexity(s) => match (&s.monte_carlo, s.exact) {
+                (Some(mc), true) => ("exact and Monte Carlo".into(), Some(mc.samples)),
+                (Some(mc), false) => ("Monte Carlo".into(), Some(mc.samples)),
+                (None, _) => ("exact".into(), None),
+            },
+            #[allow(unreachable_patterns)]
+            _ => ("exact".into(), None),
+        }
+    }
+
     /// The labelled measures the experiment runs on.
     pub fn measures(&self) -> &[(String, Measure)] {
         match self {

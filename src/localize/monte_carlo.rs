@@ -190,12 +190,17 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
 /// m* and δ* on a δ grid: m = ĥ(δ)/δ at each grid δ > 0, its minimum, and the
 /// largest grid δ attaining it (ties are exact: a plateau of ĥ = 0).
 pub fn complexity_mc(samples: &[f64], delta_grid: &[f64]) -> Complexity {
-    let h = tail_mc(samples, delta_grid);
+    complexity_from_tail(delta_grid, &tail_mc(samples, delta_grid))
+}
+
+/// [`complexity_mc`] from ĥ already computed on `delta_grid` (one pass over the
+/// sample then serves m*, δ* and every ζ*_M).
+pub fn complexity_from_tail(delta_grid: &[f64], h: &[Estimate]) -> Complexity {
     let mut best = Complexity {
         m_star: f64::NAN,
         delta_star: f64::NAN,
     };
-    for (d, e) in delta_grid.iter().zip(&h) {
+    for (d, e) in delta_grid.iter().zip(h) {
         if *d <= 0.0 {
             continue;
         }
@@ -213,11 +218,15 @@ pub fn complexity_mc(samples: &[f64], delta_grid: &[f64]) -> Complexity {
 /// ζ*_M(t) on a δ grid: max over grid δ of (δ - M ĥ(δ, r(t)))/(1 - e^{-2t}); with
 /// M = ∞ only grid points with ĥ = 0 count (-∞ if there are none).
 pub fn zeta_star_mc(samples: &[f64], t: f64, big_m: f64, delta_grid: &[f64]) -> f64 {
-    let h = tail_mc(samples, delta_grid);
+    zeta_star_from_tail(t, big_m, delta_grid, &tail_mc(samples, delta_grid))
+}
+
+/// [`zeta_star_mc`] from ĥ already computed on `delta_grid`.
+pub fn zeta_star_from_tail(t: f64, big_m: f64, delta_grid: &[f64], h: &[Estimate]) -> f64 {
     let sigma2 = ou_noise_var(t);
     delta_grid
         .iter()
-        .zip(&h)
+        .zip(h)
         .map(|(d, e)| {
             let penalty = if e.value == 0.0 { 0.0 } else { big_m * e.value };
             (d - penalty) / sigma2

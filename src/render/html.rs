@@ -44,6 +44,10 @@ const BUILTIN: &[(&str, &str)] = &[
 pub struct ReportView {
     pub title: String,
     pub version: String,
+    /// `paper` or `quick` (stated on the first page).
+    pub fidelity: String,
+    /// The appendix: software, machine, date, experiments.
+    pub provenance: crate::provenance::Provenance,
     pub paper: PaperRef,
     pub checks: ScorecardView,
     pub chapters: Vec<ChapterView>,
@@ -184,7 +188,8 @@ pub struct ExperimentView {
     pub kind: String,
     pub seed: u64,
     pub source: String,
-    pub seconds: String,
+    /// "exact", "Monte Carlo", "exact and Monte Carlo".
+    pub method: String,
     pub tables: Vec<TableLink>,
 }
 

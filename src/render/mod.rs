@@ -93,10 +93,13 @@ fn number_of(refs: &BTreeMap<String, RefTarget>, id: &str) -> usize {
 /// Everything the renderer needs from the earlier stages.
 pub struct Inputs<'a> {
     pub project: &'a Project,
+    /// Indices of the chapters to render (numbering is that of the whole project).
+    pub selected: &'a [usize],
     pub results: Arc<Results>,
     pub figures: &'a BTreeMap<String, DrawnFigure>,
     pub outcomes: &'a BTreeMap<String, CheckOutcome>,
-    pub seconds: &'a BTreeMap<String, f64>,
+    /// Software, machine, date and per-experiment records (the only run-dependent part).
+    pub provenance: &'a crate::provenance::Provenance,
     pub templates: &'a Templates,
 }
 
@@ -108,7 +111,8 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut chapters = Vec::new();
     let mut score_rows = Vec::new();
-    for (ci, ch) in inp.project.chapters.iter().enumerate() {
+    for &ci in inp.selected {
+        let ch = &inp.project.chapters[ci];
         let number = ci + 1;
         let anchor = format!("chapter-{}", ch.id());
         match render_chapter(
@@ -151,6 +155,8 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
         title: "Denoising Diffusions with Optimal Transport — an executable companion".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         paper: PaperRef::this_paper(),
+        fidelity: inp.provenance.fidelity.clone(),
+        provenance: inp.provenance.clone(),
         checks: ScorecardView {
             total: inp.outcomes.len(),
             reproduced: count(Status::Reproduced),
@@ -201,7 +207,7 @@ fn render_chapter(
                     kind: e.kind.to_string(),
                     seed: e.seed,
                     source: e.source.clone(),
-                    seconds: format!("{:.2}", inp.seconds.get(&e.id).copied().unwrap_or(0.0)),
+                    method: e.spec.method().0,
                     tables: e
                         .outputs
                         .iter()

@@ -34,6 +34,27 @@ pub struct BlockCtx<'a> {
     pub block: &'a Block,
     pub project_root: &'a Path,
     pub diags: Diagnostics,
+    /// Which tier of an experiment's parameters to use (`quick:` overrides).
+    pub fidelity: Fidelity,
+}
+
+/// `--fidelity`: `paper` runs the specs as written; `quick` applies each experiment's
+/// `quick:` overrides (smaller samples and grids) so a reviewer sees every chapter fast.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    Quick,
+    #[default]
+    Paper,
+}
+
+impl Fidelity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fidelity::Quick => "quick",
+            Fidelity::Paper => "paper",
+        }
+    }
 }
 
 impl<'a> BlockCtx<'a> {
@@ -43,6 +64,7 @@ impl<'a> BlockCtx<'a> {
             block,
             project_root,
             diags: Diagnostics::default(),
+            fidelity: Fidelity::Paper,
         }
     }
 

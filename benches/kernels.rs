@@ -1,0 +1,87 @@
+//! `cargo bench`: the kernels under the paper workload, one line each, timed with
+//! `diffrepro::bench::ns_per_call` (best of several passes; no external harness).
+//! The end-to-end workload and its targets are `diffrepro bench`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use diffrepro::bench::{localization_cost, ns_per_call};
+use diffrepro::localize::{self, ExactLocalization};
+use diffrepro::measure::Measure;
+use diffrepro::particles::{self, OuScore};
+use diffrepro::spec::linspace;
+
+/// Best wall time of `reps` runs of `f`, in milliseconds.
+fn best_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let start = Instant::now();
+        black_box(f());
+        best = best.min(start.elapsed().as_secs_f64() * 1e3);
+    }
+    best
+}
+
+fn line(what: &str, value: f64, unit: &str) {
+    println!("{what:<62} {value:>10.3} {unit}");
+}
+
+fn main() {
+    // `cargo bench -- FILTER` passes a filter; `cargo test --benches` passes --bench.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let on = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let ex = |k| Measure::paper_example(k).expect("examples 1-6 exist");
+    let n = 100_000;
+
+    if on("posterior") {
+        let cost = localization_cost(7);
+        line("posterior: L_r(y), Example 6 (4 components)", cost.ns_localization, "ns");
+        line("posterior: 4 exp() on the same inputs", cost.ns_four_exp, "ns");
+        line("posterior: ratio (target ≤ 6)", cost.ratio(), "x");
+        for k in [2, 3, 4, 5] {
+            let loc = ex(k).localizer(1.5);
+            let ys = linspace(-8.0, 8.0, 4096, false);
+            let (ns, _) = ns_per_call(ys.len() * 50, 5, |i| loc.localization(black_box(ys[i % 4096])));
+            line(&format!("posterior: L_r(y), Example {k}"), ns, "ns");
+        }
+    }
+    if on("exact") {
+        for (k, r) in [(4, 1.5), (5, 1.5), (6, 1.5), (3, 1.5)] {
+            let m = ex(k);
+            let setup = best_ms(5, || ExactLocalization::new(&m, r));
+            line(&format!("exact: set-up of (μ, r), Example {k}, r = {r}"), setup * 1e3, "µs");
+            let loc = ExactLocalization::new(&m, r);
+            let us = linspace(0.0, 1.0, 64, false);
+            let per = best_ms(3, || us.iter().map(|&u| loc.survival(u)).sum::<f64>()) / 64.0;
+            line(&format!("exact: one survival s_r(u), Example {k}"), per * 1e3, "µs");
+            let c = best_ms(3, || loc.complexity());
+            line(&format!("exact: m*, δ*, Example {k}"), c * 1e3, "µs");
+        }
+    }
+    if on("monte_carlo") {
+        for k in [2, 3, 4, 6] {
+            let m = ex(k);
+            let ms = best_ms(5, || localize::sample_localization(&m, 1.5, n, 1, 0));
+            line(&format!("monte_carlo: {n} draws of L_r(Y_r), Example {k}"), ms, "ms");
+        }
+        let samples = localize::sample_localization(&ex(6), 1.5, n, 1, 0);
+        let deltas = linspace(0.0, 1.0, 501, false);
+        let ms = best_ms(5, || localize::tail_mc(&samples, &deltas));
+        line(&format!("monte_carlo: h on a 501-point δ grid, {n} draws"), ms, "ms");
+        let us = linspace(0.0, 3.0, 301, false);
+        let ms = best_ms(5, || localize::survival_mc(&samples, &us));
+        line(&format!("monte_carlo: s_r on a 301-point u grid, {n} draws"), ms, "ms");
+    }
+    if on("w2") {
+        let a = particles::sample_ou(&ex(6), 0.5, n, 1, 0);
+        let b = particles::sample_ou(&ex(4), 0.5, n, 1, 1);
+        let ms = best_ms(20, || particles::w2_sorted(&a, &b));
+        line(&format!("w2: W₂ between sorted clouds of {n}"), ms * 1e3, "µs");
+        let ms = best_ms(5, || particles::w2_samples(&a, &b));
+        line(&format!("w2: W₂ with sorting, {n}"), ms, "ms");
+        let m = ex(6);
+        let score = OuScore::new(&m, 0.5).expect("t > 0");
+        let ms = best_ms(5, || a.iter().map(|&x| score.backward(x, 0.01)).sum::<f64>());
+        line(&format!("w2: one backward step b(x), Example 6, {n} particles"), ms, "ms");
+    }
+}

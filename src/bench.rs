@@ -1,0 +1,325 @@
+//! The paper workload of issue 3, timed: not a pipeline stage but a yardstick for
+//! the numerical core (`measure`, `localize`, `particles`), used by `diffrepro bench`
+//! (which prints the figures against their targets) and by `cargo bench`.
+//!
+//! The workload is fixed so other implementations can be compared with it:
+//! - (a) the complexity sweep: Examples 1–6 (Ex. 2 with σ = 1), t ∈ linspace(0.01, 1.5,
+//!   200) (Ex. 6 to 2.0); at each t, N = 100000 draws of L_r(Y_r) at r = r(t), then
+//!   h, m, m*, δ* and ζ*_M (M = 1..5) on a δ grid of 501 points; and s_r(u) on a u grid
+//!   of 301 points in [0, 3] for 10 values of r per example, r ∈ linspace(0.1, 3, 10).
+//!   The exact variant computes the same quantities by quadrature: ess sup L_r, m*, δ*
+//!   and ζ*_M (continuous in δ), h on the 501-point δ grid, s_r on the 301-point u grid.
+//! - (b) particles: Examples 4, 5, 6 against ν_0 = δ_0, n = 100000 particles per
+//!   cloud, η = 0.01, 150 steps forward (exact OU transition) and 150 back by
+//!   b^{μ,η}, W₂ at every step.
+//!
+//! Every function returns what it computed (summaries, not just times), so the work
+//! cannot be skipped and the bench can show that the numbers are the paper's.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::localize::{self, ExactLocalization};
+use crate::measure::Measure;
+use crate::particles::{self, Forward, ParticleConfig};
+use crate::spec::linspace;
+
+/// The sizes of the workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Monte Carlo draws of Y_r per t (and per r of the survival grid).
+    pub samples: usize,
+    /// Points of the t grid per example.
+    pub t_points: usize,
+    /// Points of the δ grid.
+    pub delta_points: usize,
+    /// Points of the u grid in [0, 3].
+    pub u_points: usize,
+    /// Values of r with a survival function, per example.
+    pub r_values: usize,
+    /// Particles per cloud.
+    pub particles: usize,
+    /// Steps forward (and as many back).
+    pub steps: usize,
+    pub eta: f64,
+    pub seed: u64,
+}
+
+impl Workload {
+    /// The workload of issue 3, as the NumPy reference ran it.
+    pub fn paper() -> Self {
+        Workload {
+            samples: 100_000,
+            t_points: 200,
+            delta_points: 501,
+            u_points: 301,
+            r_values: 10,
+            particles: 100_000,
+            steps: 150,
+            eta: 0.01,
+            seed: 2411_01629,
+        }
+    }
+
+    /// A smoke run: the same grids with a tenth of the samples and particles.
+    pub fn quick() -> Self {
+        Workload {
+            samples: 10_000,
+            particles: 10_000,
+            ..Workload::paper()
+        }
+    }
+}
+
+/// The examples of part (a) with the end of their t grid.
+pub fn sweep_examples() -> Vec<(u32, Measure, f64)> {
+    (1..=6)
+        .map(|k| {
+            let m = Measure::paper_example(k).expect("examples 1-6 exist");
+            (k, m, if k == 6 { 2.0 } else { 1.5 })
+        })
+        .collect()
+}
+
+/// The values of M for ζ*_M.
+pub const BIG_MS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+
+/// What one t of the sweep produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepPoint {
+    pub example: u32,
+    pub t: f64,
+    pub m_star: f64,
+    pub delta_star: f64,
+    pub zeta: [f64; 5],
+    /// h(δ) summed over the δ grid (a checksum of the whole curve).
+    pub h_sum: f64,
+}
+
+/// What part (a) produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    pub points: Vec<SweepPoint>,
+    /// s_r(u) summed over the u grid, per example and r (∫ s_r ≈ E L_r · 100).
+    pub survival_sums: Vec<f64>,
+}
+
+/// (example, t) and (example, r) jobs in a fixed order, with their random streams.
+fn sweep_jobs(w: &Workload) -> (Vec<(usize, f64, u64)>, Vec<(usize, f64, u64)>) {
+    let examples = sweep_examples();
+    let mut t_jobs = Vec::new();
+    let mut r_jobs = Vec::new();
+    for (e, (_, _, t_max)) in examples.iter().enumerate() {
+        for (i, t) in linspace(0.01, *t_max, w.t_points, false)
+            .into_iter()
+            .enumerate()
+        {
+            t_jobs.push((e, t, ((e as u64) << 32) | i as u64));
+        }
+        for (j, r) in linspace(0.1, 3.0, w.r_values, false)
+            .into_iter()
+            .enumerate()
+        {
+            r_jobs.push((e, r, ((e as u64) << 32) | (1 << 31) | j as u64));
+        }
+    }
+    (t_jobs, r_jobs)
+}
+
+/// Part (a) by Monte Carlo, as the paper did it.
+pub fn sweep_monte_carlo(w: &Workload) -> Sweep {
+    let examples = sweep_examples();
+    let deltas = linspace(0.0, 1.0, w.delta_points, false);
+    let us = linspace(0.0, 3.0, w.u_points, false);
+    let (t_jobs, r_jobs) = sweep_jobs(w);
+    let points = t_jobs
+        .par_iter()
+        .map(|&(e, t, stream)| {
+            let (k, m, _) = &examples[e];
+            let samples =
+                localize::sample_localization(m, localize::snr(t), w.samples, w.seed, stream);
+            let h = localize::tail_mc(&samples, &deltas);
+            let c = localize::complexity_from_tail(&deltas, &h);
+            SweepPoint {
+                example: *k,
+                t,
+                m_star: c.m_star,
+                delta_star: c.delta_star,
+                zeta: BIG_MS.map(|bm| localize::zeta_star_from_tail(t, bm, &deltas, &h)),
+                h_sum: h.iter().map(|e| e.value).sum(),
+            }
+        })
+        .collect();
+    let survival_sums = r_jobs
+        .par_iter()
+        .map(|&(e, r, stream)| {
+            let samples =
+                localize::sample_localization(&examples[e].1, r, w.samples, w.seed, stream);
+            localize::survival_mc(&samples, &us)
+                .iter()
+                .map(|e| e.value)
+                .sum()
+        })
+        .collect();
+    Sweep {
+        points,
+        survival_sums,
+    }
+}
+
+/// Part (a) exactly, by quadrature.
+pub fn sweep_exact(w: &Workload) -> Sweep {
+    let examples = sweep_examples();
+    let deltas = linspace(0.0, 1.0, w.delta_points, false);
+    let us = linspace(0.0, 3.0, w.u_points, false);
+    let (t_jobs, r_jobs) = sweep_jobs(w);
+    let points = t_jobs
+        .par_iter()
+        .map(|&(e, t, _)| {
+            let (k, m, _) = &examples[e];
+            let loc = ExactLocalization::new(m, localize::snr(t));
+            let c = loc.complexity();
+            let sigma2 = localize::ou_noise_var(t);
+            SweepPoint {
+                example: *k,
+                t,
+                m_star: c.m_star,
+                delta_star: c.delta_star,
+                zeta: BIG_MS.map(|bm| loc.best_gap(bm).1 / sigma2),
+                h_sum: deltas.iter().map(|&d| loc.integrated_tail(d)).sum(),
+            }
+        })
+        .collect();
+    let survival_sums = r_jobs
+        .par_iter()
+        .map(|&(e, r, _)| {
+            let loc = ExactLocalization::new(&examples[e].1, r);
+            us.iter().map(|&u| loc.survival(u)).sum()
+        })
+        .collect();
+    Sweep {
+        points,
+        survival_sums,
+    }
+}
+
+/// What one chain of part (b) produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticleSummary {
+    pub example: u32,
+    /// W₂(μ_0, δ_0) between the initial clouds.
+    pub w2_initial: f64,
+    /// W₂(μ_0, ν̄_0): the initial μ-cloud against the denoised ν-cloud.
+    pub w2_denoised: f64,
+    /// W₂ at T = Kη, after the forward phase.
+    pub w2_at_t_end: f64,
+    /// Number of W₂ values recorded (2K + 2).
+    pub w2_count: usize,
+}
+
+/// Part (b): the particle chains of Examples 4, 5, 6 against δ_0.
+pub fn particle_chains(w: &Workload) -> Vec<ParticleSummary> {
+    let cfg = ParticleConfig {
+        n: w.particles,
+        eta: w.eta,
+        steps: w.steps,
+        forward: Forward::Diffusion,
+        seed: w.seed,
+        snapshot_times: Vec::new(),
+    };
+    let nu0 = Measure::Point { at: 0.0 };
+    [4u32, 5, 6]
+        .par_iter()
+        .map(|&k| {
+            let mu0 = Measure::paper_example(k).expect("examples 4-6 exist");
+            let run = particles::run_particles(&mu0, &nu0, &cfg)
+                .expect("the paper's examples are valid particle runs");
+            ParticleSummary {
+                example: k,
+                w2_initial: run.w2_initial,
+                w2_denoised: run.w2_denoised,
+                w2_at_t_end: run.forward.last().map_or(f64::NAN, |s| s.w2),
+                w2_count: run.forward.len() + run.backward.len(),
+            }
+        })
+        .collect()
+}
+
+/// Run `f` on a rayon pool of `threads` workers, returning its result and wall time.
+pub fn timed_on<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> (T, Duration) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool of this size can be built");
+    pool.install(|| {
+        let start = Instant::now();
+        let out = f();
+        (out, start.elapsed())
+    })
+}
+
+/// Nanoseconds per call of `f(i)` for i in 0..n: the best of `reps` timed passes
+/// (the minimum is the least disturbed by other processes on a shared machine).
+pub fn ns_per_call(n: usize, reps: usize, mut f: impl FnMut(usize) -> f64) -> (f64, f64) {
+    let mut best = f64::INFINITY;
+    let mut sink = 0.0;
+    for _ in 0..reps.max(1) {
+        let start = Instant::now();
+        for i in 0..n {
+            sink += f(i);
+        }
+        best = best.min(start.elapsed().as_secs_f64() * 1e9 / n as f64);
+    }
+    (best, std::hint::black_box(sink))
+}
+
+/// The cost of L_r(y) for Example 6 against 4 calls of exp() on the same inputs
+/// (the four component exponents -½(y - r m_i)²/v_i² at each y).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LocalizationCost {
+    pub ns_localization: f64,
+    pub ns_four_exp: f64,
+}
+
+impl LocalizationCost {
+    pub fn ratio(&self) -> f64 {
+        self.ns_localization / self.ns_four_exp
+    }
+}
+
+/// Time L_r for Example 6 at r = 1.5 over 4096 values of y ∈ [-12, 12] (where
+/// Y_r lives), against exp() of the same four exponents per y.
+pub fn localization_cost(reps: usize) -> LocalizationCost {
+    let m = Measure::paper_example(6).expect("example 6 exists");
+    let r = 1.5;
+    let loc = m.localizer(r);
+    let ys = linspace(-12.0, 12.0, 4096, false);
+    let Measure::Mixture(comps) = &m else {
+        unreachable!("example 6 is a mixture")
+    };
+    let args: Vec<[f64; 4]> = ys
+        .iter()
+        .map(|&y| {
+            let mut a = [0.0; 4];
+            for (ai, c) in a.iter_mut().zip(comps) {
+                let d = y - r * c.mean;
+                *ai = -0.5 * d * d / (r * r * c.var + 1.0);
+            }
+            a
+        })
+        .collect();
+    let n = ys.len();
+    let rounds = 50;
+    let (ns_localization, _) = ns_per_call(n * rounds, reps, |i| {
+        loc.localization(std::hint::black_box(ys[i % n]))
+    });
+    let (ns_four_exp, _) = ns_per_call(n * rounds, reps, |i| {
+        let a = std::hint::black_box(&args[i % n]);
+        a[0].exp() + a[1].exp() + a[2].exp() + a[3].exp()
+    });
+    LocalizationCost {
+        ns_localization,
+        ns_four_exp,
+    }
+}

@@ -1,0 +1,213 @@
+//! The result cache: an experiment whose inputs have not changed is not run again.
+//!
+//! An entry lives in `output/.cache/<key>/`, where the key is a SHA-256 over
+//! everything the result depends on: the experiment's spec as written (after the
+//! fidelity tier is applied), the bytes of every data file it reads, its seed, the
+//! fidelity tier, the diffrepro version and the rustc version that built it. (Caches
+//! that hash only the code cell and forget data files or the toolchain are the usual
+//! source of stale results; this key has all of them.)
+//!
+//! An entry holds each table as Parquet (exact f64 round trip) and a manifest with
+//! the SHA-256 of every file; an entry whose files do not match their checksums is
+//! reported and recomputed, never trusted.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::table::Table;
+
+pub const CACHE_DIR: &str = ".cache";
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds a cache key from labelled parts (the labels keep parts from running together).
+#[derive(Default)]
+pub struct KeyBuilder {
+    h: Sha256,
+}
+
+impl KeyBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn part(mut self, label: &str, bytes: &[u8]) -> Self {
+        self.h.update((label.len() as u64).to_le_bytes());
+        self.h.update(label.as_bytes());
+        self.h.update((bytes.len() as u64).to_le_bytes());
+        self.h.update(bytes);
+        self
+    }
+    pub fn finish(self) -> String {
+        self.h
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    experiment: String,
+    tables: Vec<ManifestTable>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ManifestTable {
+    name: String,
+    file: String,
+    sha256: String,
+}
+
+/// Why a cached result could not be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Miss {
+    /// No entry for this key (first run, or some input changed).
+    Absent,
+    /// The entry exists but is damaged; the message says how.
+    Corrupt(String),
+}
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// The cache inside an output folder.
+    pub fn in_output(out: &Path) -> Cache {
+        Cache {
+            dir: out.join(CACHE_DIR),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The tables stored under `key`, verified against their checksums.
+    pub fn load(&self, key: &str) -> Result<Vec<Table>, Miss> {
+        let entry = self.dir.join(key);
+        let manifest_path = entry.join("manifest.json");
+        if !manifest_path.exists() {
+            return Err(Miss::Absent);
+        }
+        let corrupt = |m: String| Miss::Corrupt(m);
+        let text = std::fs::read(&manifest_path)
+            .map_err(|e| corrupt(format!("cannot read manifest: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(&text)
+            .map_err(|e| corrupt(format!("manifest is not valid: {e}")))?;
+        let mut tables = Vec::new();
+        for t in &manifest.tables {
+            if t.file.contains('/') || t.file.contains("..") {
+                return Err(corrupt(format!(
+                    "manifest names a file outside the entry: {}",
+                    t.file
+                )));
+            }
+            let path = entry.join(&t.file);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| corrupt(format!("cannot read {}: {e}", t.file)))?;
+            if sha256_hex(&bytes) != t.sha256 {
+                return Err(corrupt(format!("{} does not match its checksum", t.file)));
+            }
+            let df = ParquetReader::new(std::io::Cursor::new(bytes))
+                .finish()
+                .map_err(|e| corrupt(format!("{} is not readable Parquet: {e}", t.file)))?;
+            tables.push(Table {
+                name: t.name.clone(),
+                df,
+            });
+        }
+        Ok(tables)
+    }
+
+    /// Store `tables` under `key` (written to a temporary folder, then renamed, so a
+    /// crash never leaves a half-written entry that looks complete).
+    pub fn store(&self, key: &str, experiment: &str, tables: &[Table]) -> Result<(), String> {
+        let entry = self.dir.join(key);
+        let tmp = self.dir.join(format!(".{key}.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let mut manifest = Manifest {
+            experiment: experiment.to_string(),
+            tables: Vec::new(),
+        };
+        for (i, t) in tables.iter().enumerate() {
+            let file = format!("{i}.parquet");
+            let path = tmp.join(&file);
+            let mut df = t.df.clone();
+            ParquetWriter::new(
+                File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            )
+            .finish(&mut df)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            manifest.tables.push(ManifestTable {
+                name: t.name.clone(),
+                file,
+                sha256: sha256_hex(&bytes),
+            });
+        }
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+        std::fs::write(tmp.join("manifest.json"), json).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_dir_all(&entry);
+        std::fs::rename(&tmp, &entry).map_err(|e| format!("{}: {e}", entry.display()))
+    }
+
+    /// Remove entries not in `keep` (so the cache does not grow without bound).
+    pub fn prune(&self, keep: &[String]) {
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !keep.contains(&name) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::TableBuilder;
+
+    #[test]
+    fn round_trips_and_detects_corruption() {
+        let dir = std::env::temp_dir().join(format!("diffrepro-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cache = Cache::in_output(&dir);
+        let t = TableBuilder::new()
+            .text("measure", vec!["μ".into(), "ν".into()])
+            .number("x", vec![0.1 + 0.2, f64::NAN])
+            .build("t")
+            .unwrap();
+        let key = KeyBuilder::new().part("spec", b"a").finish();
+        assert_eq!(cache.load(&key).unwrap_err(), Miss::Absent);
+        cache.store(&key, "e", std::slice::from_ref(&t)).unwrap();
+        let back = cache.load(&key).unwrap();
+        assert_eq!(back[0].name, "t");
+        let x = back[0].numbers("x").unwrap();
+        assert_eq!(x[0].to_bits(), (0.1f64 + 0.2).to_bits(), "exact round trip");
+        assert!(x[1].is_nan());
+        // Truncate the table file: detected, not trusted.
+        let f = dir.join(CACHE_DIR).join(&key).join("0.parquet");
+        let bytes = std::fs::read(&f).unwrap();
+        std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(cache.load(&key), Err(Miss::Corrupt(_))));
+        assert_ne!(key, KeyBuilder::new().part("spec", b"b").finish());
+        assert_ne!(
+            KeyBuilder::new().part("ab", b"c").finish(),
+            KeyBuilder::new().part("a", b"bc").finish()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,49 @@
+//! `diffrepro clean`: remove the output folder (report, data, figures and the cache)
+//! and any staging folders an interrupted build left behind.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Project folder.
+    #[arg(default_value = ".")]
+    pub project: PathBuf,
+    /// Output folder to remove (default: PROJECT/output).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let out = args.out.unwrap_or_else(|| args.project.join("output"));
+    let mut removed = Vec::new();
+    if out.exists() {
+        if let Err(e) = std::fs::remove_dir_all(&out) {
+            eprintln!("error: cannot remove {}: {e}", out.display());
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+        removed.push(out.display().to_string());
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    if let Ok(rd) = std::fs::read_dir(parent) {
+        for e in rd.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if f.starts_with(&format!(".{name}.staging-"))
+                || f.starts_with(&format!(".{name}.old-"))
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+                removed.push(e.path().display().to_string());
+            }
+        }
+    }
+    if removed.is_empty() {
+        eprintln!("nothing to clean");
+    } else {
+        eprintln!("removed {}", removed.join(", "));
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,744 @@
+//! `diffrepro complexity`: ad-hoc questions about one measure, outside any chapter.
+//!
+//! For each requested SNR r it prints t = t(r), ess sup L_r, s_r(u), h(δ, r), m*(r),
+//! δ*(r) and ζ*_M at t(r), exact (`localize::ExactLocalization`, one set-up per r) or
+//! by Monte Carlo (`localize::sample_localization` and the grid summaries, one random
+//! stream per r: stream k for the k-th `--r`, as an experiment's k-th grid point, so
+//! the same seed gives the numbers a chapter would). It is a leaf of the pipeline: it
+//! reads flags, validates them with the chapters' own rules and messages, and hands
+//! a table or JSON to stdout.
+//!
+//! The measure is the chapters' YAML schema, checked by `spec::measure::validate`
+//! through a one-block synthetic chapter named `--measure`; positions in its
+//! diagnostics are mapped back to the line and column of the flag's text.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::EXIT_INPUT;
+use crate::chapter::{Block, BlockKind, Chapter, FrontMatter};
+use crate::diagnostic::Diagnostics;
+use crate::experiment::MAX_SAMPLES;
+use crate::localize::{self, Estimate, ExactLocalization};
+use crate::measure::Measure;
+use crate::spec::measure::RawMeasure;
+use crate::spec::{linspace, BlockCtx, Num, MAX_GRID};
+
+/// Levels used when the flags give none (issue 3).
+const DEFAULT_DELTAS: [f64; 2] = [0.0, 0.5];
+const DEFAULT_US: [f64; 2] = [0.5, 1.0];
+const DEFAULT_MS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+/// δ grid for Monte Carlo m*, δ* and ζ*_M, as the `complexity` experiment's default.
+const DEFAULT_DELTA_GRID: usize = 501;
+/// Monte Carlo samples of Y_r per r when `--samples` is not given.
+const DEFAULT_SAMPLES: usize = 100_000;
+/// The display name of the measure's "file" in diagnostics.
+const MEASURE_FILE: &str = "--measure";
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Adaptive quadrature, accurate to about 1e-9.
+    Exact,
+    /// Sample L_r(Y_r), as the paper did; values carry standard errors.
+    Mc,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Numbers may be expressions, as in chapters: --r \"1/sqrt(2)\", --m inf.
+Non-finite values are written in JSON as the strings \"inf\", \"-inf\" and \"nan\".
+Example: diffrepro complexity --measure '{normal: {mean: 0, var: 2}}' --r 0.5 --r 2 --json")]
+pub struct Args {
+    /// The measure, in the chapters' YAML schema, e.g. '{mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]}'.
+    #[arg(long, value_name = "YAML")]
+    pub measure: String,
+    /// Signal-to-noise ratio r > 0; repeat for several.
+    #[arg(
+        long = "r",
+        value_name = "R",
+        required = true,
+        allow_hyphen_values = true
+    )]
+    pub r: Vec<String>,
+    /// δ ∈ [0, 1] for the integrated tail h(δ, r); repeat for several [default: 0, 0.5].
+    #[arg(long = "delta", value_name = "D", allow_hyphen_values = true)]
+    pub delta: Vec<String>,
+    /// Level u ≥ 0 for the survival function s_r(u); repeat for several [default: 0.5, 1].
+    #[arg(long = "u", value_name = "U", allow_hyphen_values = true)]
+    pub u: Vec<String>,
+    /// Perturbation class M > 0 (or inf) for ζ*_M; repeat for several [default: 1..5].
+    #[arg(long = "m", value_name = "M", allow_hyphen_values = true)]
+    pub m: Vec<String>,
+    /// Exact quadrature, or Monte Carlo as in the paper.
+    #[arg(long, value_enum, default_value = "exact")]
+    pub method: Method,
+    /// Monte Carlo samples of Y_r per r (with --method mc) [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Monte Carlo seed (with --method mc) [default: 0, as experiments].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Points of the δ grid for Monte Carlo m*, δ* and ζ*_M (with --method mc) [default: 501].
+    #[arg(long, value_name = "N")]
+    pub delta_grid: Option<usize>,
+    /// Print JSON: {measure, method, samples, seed, delta_grid, results: [{r, t, sup_l, m_star, delta_star, survival, h, zeta}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A validated request, ready to compute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub measure: Measure,
+    pub rs: Vec<f64>,
+    pub deltas: Vec<f64>,
+    pub us: Vec<f64>,
+    pub ms: Vec<f64>,
+    /// None for the exact method.
+    pub monte_carlo: Option<McOptions>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct McOptions {
+    pub samples: usize,
+    pub seed: u64,
+    pub delta_grid: Vec<f64>,
+}
+
+/// A number for output: JSON has no infinities, so non-finite values become strings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number(pub f64);
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_finite() {
+            s.serialize_f64(v)
+        } else if v.is_nan() {
+            s.serialize_str("nan")
+        } else if v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+}
+
+/// One value, with its Monte Carlo standard error when there is one.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Value {
+    pub value: Number,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub se: Option<Number>,
+}
+
+impl Value {
+    fn exact(v: f64) -> Self {
+        Value {
+            value: Number(v),
+            se: None,
+        }
+    }
+    fn estimate(e: Estimate) -> Self {
+        Value {
+            value: Number(e.value),
+            se: Some(Number(e.se)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SurvivalAt {
+    pub u: Number,
+    #[serde(flatten)]
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TailAt {
+    pub delta: Number,
+    #[serde(flatten)]
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ZetaAt {
+    pub m: Number,
+    pub value: Number,
+}
+
+/// Everything asked about one r.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PointReport {
+    pub r: Number,
+    pub t: Number,
+    /// ess sup L_r (exact) or the largest sampled L_r (Monte Carlo).
+    pub sup_l: Number,
+    pub m_star: Number,
+    pub delta_star: Number,
+    pub survival: Vec<SurvivalAt>,
+    pub h: Vec<TailAt>,
+    pub zeta: Vec<ZetaAt>,
+    /// Half-width of the 95% Dvoretzky–Kiefer–Wolfowitz band of the Monte Carlo s_r.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dkw: Option<Number>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub measure: String,
+    pub method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_grid: Option<usize>,
+    pub results: Vec<PointReport>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let req = match validate(&args, Path::new(".")) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let results = compute(&req);
+    let report = Report {
+        measure: args.measure.trim().to_string(),
+        method: match args.method {
+            Method::Exact => "exact",
+            Method::Mc => "mc",
+        },
+        samples: req.monte_carlo.as_ref().map(|m| m.samples),
+        seed: req.monte_carlo.as_ref().map(|m| m.seed),
+        delta_grid: req.monte_carlo.as_ref().map(|m| m.delta_grid.len()),
+        results,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report is plain data")
+        );
+    } else {
+        print!("{}", text(&report));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Check every flag; the error is the whole message to print.
+pub fn validate(args: &Args, project_root: &Path) -> Result<Request, String> {
+    let measure = parse_measure(&args.measure, project_root).map_err(|d| d.to_string())?;
+    let mut errors = Vec::new();
+    let rs = numbers(
+        &args.r,
+        "--r",
+        &[],
+        "positive",
+        |v| v > 0.0,
+        false,
+        &mut errors,
+    );
+    for &r in &rs {
+        if localize::time_of_snr(r) <= 0.0 {
+            errors.push(format!(
+                "error: --r {r} is too large: t(r) = ½ ln(1 + 1/r²) rounds to 0"
+            ));
+        }
+    }
+    let deltas = numbers(
+        &args.delta,
+        "--delta",
+        &DEFAULT_DELTAS,
+        "in [0, 1]",
+        |v| (0.0..=1.0).contains(&v),
+        false,
+        &mut errors,
+    );
+    let us = numbers(
+        &args.u,
+        "--u",
+        &DEFAULT_US,
+        "zero or positive",
+        |v| v >= 0.0,
+        false,
+        &mut errors,
+    );
+    let ms = numbers(
+        &args.m,
+        "--m",
+        &DEFAULT_MS,
+        "positive (or inf)",
+        |v| v > 0.0,
+        true,
+        &mut errors,
+    );
+    let monte_carlo = match args.method {
+        Method::Exact => {
+            for (flag, given) in [
+                ("--samples", args.samples.is_some()),
+                ("--seed", args.seed.is_some()),
+                ("--delta-grid", args.delta_grid.is_some()),
+            ] {
+                if given {
+                    errors.push(format!(
+                        "error: {flag} needs --method mc (the exact method draws no samples)"
+                    ));
+                }
+            }
+            None
+        }
+        Method::Mc => {
+            let samples = args.samples.unwrap_or(DEFAULT_SAMPLES);
+            if !(2..=MAX_SAMPLES).contains(&samples) {
+                errors.push(format!(
+                    "error: --samples must be between 2 and {MAX_SAMPLES}, got {samples}"
+                ));
+            }
+            let n = args.delta_grid.unwrap_or(DEFAULT_DELTA_GRID);
+            if !(2..=MAX_GRID + 1).contains(&n) {
+                errors.push(format!(
+                    "error: --delta-grid must be between 2 and {} points, got {n}",
+                    MAX_GRID + 1
+                ));
+            }
+            Some(McOptions {
+                samples,
+                seed: args.seed.unwrap_or(0),
+                delta_grid: linspace(0.0, 1.0, n.max(2), false),
+            })
+        }
+    };
+    if errors.is_empty() {
+        Ok(Request {
+            measure,
+            rs,
+            deltas,
+            us,
+            ms,
+            monte_carlo,
+        })
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+/// Evaluate the values of a repeated flag (expressions allowed), or the defaults
+/// when none were given; every value must satisfy `ok` and be finite unless
+/// `allow_inf` (M = inf asks for ζ*_∞).
+fn numbers(
+    given: &[String],
+    flag: &str,
+    default: &[f64],
+    what: &str,
+    ok: impl Fn(f64) -> bool,
+    allow_inf: bool,
+    errors: &mut Vec<String>,
+) -> Vec<f64> {
+    if given.is_empty() {
+        return default.to_vec();
+    }
+    if given.len() > MAX_GRID {
+        errors.push(format!(
+            "error: {flag} is given {} times; the ceiling is {MAX_GRID}",
+            given.len()
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(given.len());
+    for s in given {
+        match Num::Expr(s.clone()).value() {
+            Ok(v) if (v.is_finite() || (allow_inf && v == f64::INFINITY)) && ok(v) => out.push(v),
+            Ok(v) => errors.push(format!("error: {flag} must be {what}, got {v}")),
+            Err(e) => errors.push(format!("error: {flag}: {e}")),
+        }
+    }
+    out
+}
+
+/// The chapters' measure schema on a flag's text: the text becomes the value of
+/// `measure:` in a synthetic one-block chapter, so `spec::measure::validate` applies
+/// its own rules and messages; positions are then mapped back onto the flag's text.
+pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Measure, Diagnostics> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wrapper {
+        measure: RawMeasure,
+    }
+    let user_lines: Vec<&str> = yaml.lines().collect();
+    // Each line indented by two spaces: valid YAML for flow and block styles alike.
+    let mut body = String::from("measure:\n");
+    for l in &user_lines {
+        body.push_str("  ");
+        body.push_str(l);
+        body.push('\n');
+    }
+    let chapter = Chapter {
+        path: PathBuf::from(MEASURE_FILE),
+        source: body.clone(),
+        front: FrontMatter {
+            id: "command-line".into(),
+            title: "diffrepro complexity".into(),
+            paper_refs: Vec::new(),
+            order: 0,
+        },
+        segments: Vec::new(),
+    };
+    let block = Block {
+        kind: BlockKind::Experiment,
+        body,
+        body_line: 1,
+        fence_line: 1,
+    };
+    let mut ctx = BlockCtx::new(&chapter, &block, project_root);
+    let measure = match ctx.parse::<Wrapper>() {
+        Ok(w) => crate::spec::measure::validate(&mut ctx, &w.measure, "measure"),
+        Err(d) => {
+            ctx.diags.push(d);
+            None
+        }
+    };
+    let mut diags = std::mem::take(&mut ctx.diags);
+    for d in &mut diags.0 {
+        // Body line 1 is the synthetic `measure:`; line L ≥ 2 is the flag's line L - 1,
+        // shifted right by the two spaces of indentation.
+        if d.line >= 2 {
+            d.line -= 1;
+            d.column = d.column.saturating_sub(2);
+            d.source_line = user_lines.get(d.line - 1).map(|s| s.to_string());
+        } else {
+            d.line = 0;
+            d.column = 0;
+            d.source_line = None;
+        }
+        if d.message.starts_with("bad experiment block") {
+            d.message = d.message.replacen("bad experiment block", "bad measure", 1);
+        }
+    }
+    match measure {
+        Some(m) if diags.is_empty() => Ok(m),
+        _ if diags.is_empty() => Err(Diagnostics::from(crate::diagnostic::Diagnostic::new(
+            MEASURE_FILE,
+            "the measure is not valid",
+        ))),
+        _ => Err(diags),
+    }
+}
+
+/// Compute every requested value, in parallel over r (each r has its own random
+/// stream, so the numbers do not depend on the thread count).
+pub fn compute(req: &Request) -> Vec<PointReport> {
+    req.rs
+        .par_iter()
+        .enumerate()
+        .map(|(k, &r)| match &req.monte_carlo {
+            None => exact_point(req, r),
+            Some(mc) => mc_point(req, mc, r, k as u64),
+        })
+        .collect()
+}
+
+fn exact_point(req: &Request, r: f64) -> PointReport {
+    let t = localize::time_of_snr(r);
+    let loc = ExactLocalization::new(&req.measure, r);
+    let c = loc.complexity();
+    let sigma2 = localize::ou_noise_var(t);
+    PointReport {
+        r: Number(r),
+        t: Number(t),
+        sup_l: Number(loc.sup_localization()),
+        m_star: Number(c.m_star),
+        delta_star: Number(c.delta_star),
+        survival: req
+            .us
+            .iter()
+            .map(|&u| SurvivalAt {
+                u: Number(u),
+                value: Value::exact(loc.survival(u)),
+            })
+            .collect(),
+        h: req
+            .deltas
+            .iter()
+            .map(|&d| TailAt {
+                delta: Number(d),
+                value: Value::exact(loc.integrated_tail(d)),
+            })
+            .collect(),
+        zeta: req
+            .ms
+            .iter()
+            .map(|&m| ZetaAt {
+                m: Number(m),
+                value: Number(loc.best_gap(m).1 / sigma2),
+            })
+            .collect(),
+        dkw: None,
+    }
+}
+
+fn mc_point(req: &Request, mc: &McOptions, r: f64, stream: u64) -> PointReport {
+    let t = localize::time_of_snr(r);
+    let samples = localize::sample_localization(&req.measure, r, mc.samples, mc.seed, stream);
+    let on_grid = localize::tail_mc(&samples, &mc.delta_grid);
+    let c = localize::complexity_from_tail(&mc.delta_grid, &on_grid);
+    let survival = localize::survival_mc(&samples, &req.us);
+    let tail = localize::tail_mc(&samples, &req.deltas);
+    PointReport {
+        r: Number(r),
+        t: Number(t),
+        sup_l: Number(samples.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+        m_star: Number(c.m_star),
+        delta_star: Number(c.delta_star),
+        survival: req
+            .us
+            .iter()
+            .zip(survival)
+            .map(|(&u, e)| SurvivalAt {
+                u: Number(u),
+                value: Value::estimate(e),
+            })
+            .collect(),
+        h: req
+            .deltas
+            .iter()
+            .zip(tail)
+            .map(|(&d, e)| TailAt {
+                delta: Number(d),
+                value: Value::estimate(e),
+            })
+            .collect(),
+        zeta: req
+            .ms
+            .iter()
+            .map(|&m| ZetaAt {
+                m: Number(m),
+                value: Number(localize::zeta_star_from_tail(
+                    t,
+                    m,
+                    &mc.delta_grid,
+                    &on_grid,
+                )),
+            })
+            .collect(),
+        dkw: Some(Number(localize::dkw_half_width(samples.len(), 0.05))),
+    }
+}
+
+/// Six significant digits, plain where that reads well, scientific otherwise.
+fn fmt_num(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    let a = v.abs();
+    if (1e-4..1e6).contains(&a) {
+        let digits = (5 - a.log10().floor() as i32).clamp(0, 10) as usize;
+        let s = format!("{v:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{v:.5e}")
+    }
+}
+
+fn fmt_value(v: &Value) -> String {
+    match v.se {
+        Some(se) => format!("{} ± {}", fmt_num(v.value.0), fmt_num(se.0)),
+        None => fmt_num(v.value.0),
+    }
+}
+
+/// Rows of cells as right-aligned columns.
+fn columns(out: &mut String, rows: &[Vec<String>]) {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|j| {
+            rows.iter()
+                .filter_map(|r| r.get(j))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("   "));
+    }
+}
+
+/// The human-readable report: one table per quantity, one row per r.
+pub fn text(rep: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "measure: {}", rep.measure);
+    match (rep.samples, rep.seed, rep.delta_grid) {
+        (Some(n), Some(seed), Some(g)) => {
+            let _ = writeln!(
+                out,
+                "method: Monte Carlo, {n} samples of Y_r per r, seed {seed}; ± one standard error; \
+                 m*, δ*, ζ*_M on a δ grid of {g} points; sup_l is the largest sampled L_r"
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "method: exact (adaptive quadrature, ~1e-9)");
+        }
+    }
+    let lead = |p: &PointReport| vec![fmt_num(p.r.0), fmt_num(p.t.0)];
+    out.push('\n');
+    let mut head = vec!["r".to_string(), "t".into(), "sup_l".into()];
+    head.extend(["m_star".to_string(), "delta_star".into()]);
+    if rep.samples.is_some() {
+        head.push("dkw".into());
+    }
+    let mut rows = vec![head];
+    for p in &rep.results {
+        let mut row = lead(p);
+        row.extend([p.sup_l, p.m_star, p.delta_star].map(|v| fmt_num(v.0)));
+        if let Some(d) = p.dkw {
+            row.push(fmt_num(d.0));
+        }
+        rows.push(row);
+    }
+    columns(&mut out, &rows);
+    let Some(first) = rep.results.first() else {
+        return out;
+    };
+    let mut section =
+        |title: &str, head: Vec<String>, cells: &dyn Fn(&PointReport) -> Vec<String>| {
+            if head.is_empty() {
+                return;
+            }
+            let _ = writeln!(out, "\n{title}");
+            let mut h = vec!["r".to_string(), "t".into()];
+            h.extend(head);
+            let mut rows = vec![h];
+            for p in &rep.results {
+                let mut row = lead(p);
+                row.extend(cells(p));
+                rows.push(row);
+            }
+            columns(&mut out, &rows);
+        };
+    section(
+        "survival s_r(u)",
+        first
+            .survival
+            .iter()
+            .map(|s| format!("u = {}", fmt_num(s.u.0)))
+            .collect(),
+        &|p| p.survival.iter().map(|s| fmt_value(&s.value)).collect(),
+    );
+    section(
+        "integrated tail h(δ, r)",
+        first
+            .h
+            .iter()
+            .map(|s| format!("δ = {}", fmt_num(s.delta.0)))
+            .collect(),
+        &|p| p.h.iter().map(|s| fmt_value(&s.value)).collect(),
+    );
+    section(
+        "effective curvature ζ*_M(t) at t = t(r)",
+        first
+            .zeta
+            .iter()
+            .map(|s| format!("M = {}", fmt_num(s.m.0)))
+            .collect(),
+        &|p| p.zeta.iter().map(|s| fmt_num(s.value.0)).collect(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measure_errors_point_into_the_flag_text() {
+        let e = parse_measure("{normal: {mean: 0, var: -1}}", Path::new(".")).unwrap_err();
+        let d = &e.0[0];
+        assert_eq!(d.file, PathBuf::from("--measure"));
+        assert_eq!(d.field.as_deref(), Some("measure.normal.var"));
+        assert!(d.message.contains("positive"), "{}", d.message);
+        assert_eq!(d.line, 1);
+        // The caret sits under `var` in the flag's own text.
+        assert_eq!(
+            d.source_line.as_deref(),
+            Some("{normal: {mean: 0, var: -1}}")
+        );
+        assert_eq!(
+            &"{normal: {mean: 0, var: -1}}"[d.column - 1..d.column + 2],
+            "var"
+        );
+
+        let e = parse_measure(
+            "mixture:\n  - {weight: 0.5, mean: 0, var: 0}\n  - {weight: 0.2, mean: 1, var: 0}",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e.0[0].message.contains("sum to 0.7"), "{}", e.0[0].message);
+
+        let e = parse_measure("{normall: {mean: 0, var: 1}}", Path::new(".")).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("bad measure"), "{text}");
+        assert!(text.contains("--measure"), "{text}");
+    }
+
+    #[test]
+    fn measures_parse_in_flow_and_block_style() {
+        let m = parse_measure("{uniform: {low: -1, high: \"sqrt(4)\"}}", Path::new(".")).unwrap();
+        assert_eq!(
+            m,
+            Measure::Uniform {
+                low: -1.0,
+                high: 2.0
+            }
+        );
+        let m = parse_measure("normal:\n  mean: 1\n  var: 2", Path::new(".")).unwrap();
+        assert_eq!(
+            m,
+            Measure::Normal {
+                mean: 1.0,
+                var: 2.0
+            }
+        );
+    }
+
+    #[test]
+    fn numbers_format_compactly() {
+        assert_eq!(fmt_num(0.25), "0.25");
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(1.0 / 3.0), "0.333333");
+        assert_eq!(fmt_num(1234.5678), "1234.57");
+        assert_eq!(fmt_num(1.5e-7), "1.50000e-7");
+        assert_eq!(fmt_num(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn non_finite_numbers_serialize_as_strings() {
+        let j =
+            serde_json::to_string(&[Number(1.5), Number(f64::INFINITY), Number(f64::NAN)]).unwrap();
+        assert_eq!(j, r#"[1.5,"inf","nan"]"#);
+    }
+}
