@@ -1,66 +1,12 @@
 //! Integration tests: run the real binary on small projects in temporary folders and
 //! assert on what it writes and prints.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-/// A temporary project folder, removed when dropped.
-struct Project {
-    dir: PathBuf,
-}
+use std::path::Path;
+use std::process::Command;
 
-impl Project {
-    fn new(name: &str) -> Project {
-        let dir = std::env::temp_dir().join(format!(
-            "diffrepro-test-{}-{}-{}",
-            name,
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(dir.join("chapters")).unwrap();
-        Project { dir }
-    }
-
-    fn write(&self, rel: &str, text: &str) -> &Self {
-        let p = self.dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-        self
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_diffrepro"))
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .expect("the binary runs")
-    }
-
-    fn build(&self) -> Output {
-        self.run(&["build", "--quiet"])
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{stderr, Project};
 
 /// Rows of a CSV written by diffrepro, as header → column values.
 fn csv_column(text: &str, col: &str) -> Vec<String> {

@@ -1,0 +1,68 @@
+//! Shared helpers for the integration tests: a temporary project folder and a way to
+//! run the real binary in it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A temporary project folder, removed when dropped.
+pub struct Project {
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn new(name: &str) -> Project {
+        let dir = std::env::temp_dir().join(format!(
+            "diffrepro-test-{}-{}-{}",
+            name,
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(dir.join("chapters")).unwrap();
+        Project { dir }
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> &Self {
+        let p = self.dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_diffrepro"))
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("the binary runs")
+    }
+
+    pub fn build(&self) -> Output {
+        self.run(&["build", "--quiet"])
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
