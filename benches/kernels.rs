@@ -10,6 +10,7 @@ use diffrepro::localize::{self, ExactLocalization};
 use diffrepro::measure::Measure;
 use diffrepro::particles::{self, OuScore};
 use diffrepro::spec::linspace;
+use rand::SeedableRng;
 
 /// Best wall time of `reps` runs of `f`, in milliseconds.
 fn best_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
@@ -41,7 +42,7 @@ fn main() {
         for k in [2, 3, 4, 5] {
             let loc = ex(k).localizer(1.5);
             let ys = linspace(-8.0, 8.0, 4096, false);
-            let (ns, _) = ns_per_call(ys.len() * 50, 5, |i| loc.localization(black_box(ys[i % 4096])));
+            let (ns, _) = ns_per_call(&ys, 50, 5, |&y| loc.localization(y));
             line(&format!("posterior: L_r(y), Example {k}"), ns, "ns");
         }
     }
@@ -59,6 +60,13 @@ fn main() {
         }
     }
     if on("monte_carlo") {
+        for k in [1, 2, 3, 4, 5, 6] {
+            let m = ex(k);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+            let idx: Vec<usize> = (0..n).collect();
+            let (ns, _) = ns_per_call(&idx, 1, 5, |_| m.sample_y(1.5, &mut rng));
+            line(&format!("monte_carlo: one draw of Y_r (no L_r), Example {k}"), ns, "ns");
+        }
         for k in [2, 3, 4, 6] {
             let m = ex(k);
             let ms = best_ms(5, || localize::sample_localization(&m, 1.5, n, 1, 0));
@@ -71,6 +79,16 @@ fn main() {
         let us = linspace(0.0, 3.0, 301, false);
         let ms = best_ms(5, || localize::survival_mc(&samples, &us));
         line(&format!("monte_carlo: s_r on a 301-point u grid, {n} draws"), ms, "ms");
+    }
+    if on("particles") {
+        let w = diffrepro::bench::Workload::paper();
+        let t = best_ms(1, || diffrepro::bench::particle_chains(&w));
+        line("particles: part (b) of the paper workload", t, "ms");
+    }
+    if on("sweep") {
+        let w = diffrepro::bench::Workload::paper();
+        let t = best_ms(1, || diffrepro::bench::sweep_monte_carlo(&w));
+        line("sweep: part (a) of the paper workload, Monte Carlo", t, "ms");
     }
     if on("w2") {
         let a = particles::sample_ou(&ex(6), 0.5, n, 1, 0);

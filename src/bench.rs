@@ -259,17 +259,21 @@ pub fn timed_on<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> (T, Du
     })
 }
 
-/// Nanoseconds per call of `f(i)` for i in 0..n: the best of `reps` timed passes
-/// (the minimum is the least disturbed by other processes on a shared machine).
-pub fn ns_per_call(n: usize, reps: usize, mut f: impl FnMut(usize) -> f64) -> (f64, f64) {
+/// Nanoseconds per call of `f(x)` over `inputs`, repeated `rounds` times per pass: the
+/// best of `reps` passes (the minimum is the least disturbed by other processes on a
+/// shared machine). Also returns the sum of the results, so nothing is optimised away.
+pub fn ns_per_call<T>(inputs: &[T], rounds: usize, reps: usize, mut f: impl FnMut(&T) -> f64) -> (f64, f64) {
     let mut best = f64::INFINITY;
     let mut sink = 0.0;
+    let calls = (inputs.len() * rounds).max(1) as f64;
     for _ in 0..reps.max(1) {
         let start = Instant::now();
-        for i in 0..n {
-            sink += f(i);
+        for _ in 0..rounds {
+            for x in inputs {
+                sink += f(std::hint::black_box(x));
+            }
         }
-        best = best.min(start.elapsed().as_secs_f64() * 1e9 / n as f64);
+        best = best.min(start.elapsed().as_secs_f64() * 1e9 / calls);
     }
     (best, std::hint::black_box(sink))
 }
@@ -309,13 +313,8 @@ pub fn localization_cost(reps: usize) -> LocalizationCost {
             a
         })
         .collect();
-    let n = ys.len();
-    let rounds = 50;
-    let (ns_localization, _) = ns_per_call(n * rounds, reps, |i| {
-        loc.localization(std::hint::black_box(ys[i % n]))
-    });
-    let (ns_four_exp, _) = ns_per_call(n * rounds, reps, |i| {
-        let a = std::hint::black_box(&args[i % n]);
+    let (ns_localization, _) = ns_per_call(&ys, 50, reps, |&y| loc.localization(y));
+    let (ns_four_exp, _) = ns_per_call(&args, 50, reps, |a| {
         a[0].exp() + a[1].exp() + a[2].exp() + a[3].exp()
     });
     LocalizationCost {

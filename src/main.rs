@@ -31,6 +31,10 @@ enum Command {
     Complexity(cli::complexity::Args),
     /// Time the paper workload (issue 3) and print the speed targets beside the figures.
     Bench(cli::bench::Args),
+    /// Scaffold chapters/NAME.md: a chapter with an experiment, figure, check and exercise that builds as is.
+    New(cli::new::Args),
+    /// Live preview: serve the report on 127.0.0.1, rebuild and reload the page when chapters, templates or data change.
+    Serve(cli::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +45,7 @@ fn main() -> ExitCode {
         Command::Clean(a) => cli::clean::run(a),
         Command::Complexity(a) => cli::complexity::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::New(a) => cli::new::run(a),
+        Command::Serve(a) => cli::serve::run(a),
     }
 }

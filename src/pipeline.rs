@@ -75,6 +75,10 @@ pub struct BuildOptions {
     pub explain: bool,
     /// Only these chapters (empty: all).
     pub chapters: Vec<String>,
+    /// `--set` overrides of experiment specs (see `crate::overrides`).
+    pub overrides: crate::overrides::Overrides,
+    /// Also write the student and teacher handouts (see `crate::handout`).
+    pub handout: bool,
 }
 
 impl BuildOptions {
@@ -87,6 +91,8 @@ impl BuildOptions {
             use_cache: true,
             explain: false,
             chapters: Vec::new(),
+            overrides: Default::default(),
+            handout: false,
         }
     }
 
@@ -181,9 +187,11 @@ pub fn compute(
         })
         .collect();
     type Run = (Vec<crate::table::Table>, f64, String, String);
+    let progress = Progress::new(experiments.len(), opts.verbose);
     let runs: Vec<Result<Run, String>> = experiments
         .par_iter()
         .map(|(ch, e)| {
+            let _tick = progress.tick_on_drop();
             let start = Instant::now();
             let key = cache_key(e, opts.fidelity);
             let reason = if opts.use_cache {
@@ -226,6 +234,7 @@ pub fn compute(
             Ok((tables, secs, "ran".to_string(), reason))
         })
         .collect();
+    progress.finish();
     let mut results = Results::default();
     let mut seconds = BTreeMap::new();
     let mut records = Vec::new();
@@ -286,6 +295,52 @@ pub fn compute(
     })
 }
 
+/// A one-line progress bar on a terminal; silent when stderr is not one (logs and
+/// CI get the per-chapter lines instead).
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    live: bool,
+}
+
+struct Tick<'a>(&'a Progress);
+
+impl Drop for Tick<'_> {
+    fn drop(&mut self) {
+        let p = self.0;
+        let n = p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if p.live {
+            let width = 30;
+            let filled = width * n / p.total.max(1);
+            eprint!(
+                "\r  experiments [{}{}] {n}/{}",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                p.total
+            );
+        }
+    }
+}
+
+impl Progress {
+    fn new(total: usize, verbose: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+            live: verbose && total > 0 && std::io::stderr().is_terminal(),
+        }
+    }
+    fn tick_on_drop(&self) -> Tick<'_> {
+        Tick(self)
+    }
+    fn finish(&self) {
+        if self.live {
+            eprintln!();
+        }
+    }
+}
+
 fn tables_match(tables: &[crate::table::Table], e: &Experiment) -> bool {
     tables.len() == e.outputs.len()
         && tables.iter().zip(&e.outputs).all(|(t, s)| {
@@ -340,6 +395,7 @@ pub fn provenance(
         threads: rayon::current_num_threads(),
         date: provenance::now_rfc3339(),
         fidelity: opts.fidelity.name().to_string(),
+        overrides: opts.overrides.records(),
         dependencies: provenance::dependencies(),
         experiments: records,
     }
@@ -381,15 +437,96 @@ pub fn draw_figures(
         .map_err(Error::Run)
 }
 
+/// Held while a build or check writes the output folder and its cache, so that two
+/// runs started at once do not corrupt each other. The lock file sits beside the
+/// output folder and holds the owner's pid; a lock whose process is gone (a build
+/// killed with Ctrl-C) is taken over.
+pub struct OutputLock {
+    path: PathBuf,
+}
+
+impl OutputLock {
+    pub fn acquire(out: &Path) -> Result<OutputLock, Error> {
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
+        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+        let path = parent.join(format!(".{name}.lock"));
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(OutputLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                    let alive = owner
+                        .trim()
+                        .parse::<u32>()
+                        .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                    if alive {
+                        return Err(Error::Output(format!(
+                            "another diffrepro run (pid {}) is writing {}; wait for it to finish (or remove {} if it is gone)",
+                            owner.trim(),
+                            out.display(),
+                            path.display()
+                        )));
+                    }
+                    // Stale: its owner died. Take it over.
+                    let _ = std::fs::remove_file(&path);
+                    clean_leftovers(parent, name);
+                }
+                Err(e) => return Err(Error::Output(format!("{}: {e}", path.display()))),
+            }
+        }
+        Err(Error::Output(format!(
+            "cannot take the lock {}",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Remove staging and old folders left by interrupted builds of `name` in `parent`.
+pub fn clean_leftovers(parent: &Path, name: &str) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(parent) {
+        for e in rd.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if f.starts_with(&format!(".{name}.staging-"))
+                || f.starts_with(&format!(".{name}.old-"))
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+                removed.push(e.path());
+            }
+        }
+    }
+    removed
+}
+
 /// The whole build.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
-    let project = Project::load_with(&opts.project, opts.fidelity)?;
+    let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
+    let _lock = OutputLock::acquire(&opts.out_dir())?;
     let selected = project.chapter_filter(&opts.chapters)?;
     let templates = Templates::load(&opts.project.join("templates"))?;
     let computed = compute(&project, &selected, opts)?;
     let figures = draw_figures(&project, &selected, &computed.results)?;
     let prov = provenance(&project, opts, computed.records.clone());
-    let html = render::render_report(&Inputs {
+    let inputs = Inputs {
         project: &project,
         selected: &selected,
         results: computed.results.clone(),
@@ -397,7 +534,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         outcomes: &computed.outcomes,
         provenance: &prov,
         templates: &templates,
-    })?;
+        edition: crate::handout::Edition::Report,
+    };
+    let html = render::render_report(&inputs)?;
+    let handouts = if opts.handout {
+        crate::handout::render_handouts(&inputs)?
+    } else {
+        Vec::new()
+    };
     let out_dir = opts.out_dir();
     let json = |v: &dyn erased::Json| v.to_json();
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
@@ -412,6 +556,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         ),
         (PathBuf::from("provenance.json"), json(&prov)),
     ];
+    files.extend(handouts);
     for &i in &selected {
         let ch = &project.chapters[i];
         for f in ch.figures() {
@@ -437,7 +582,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         }
         Ok(())
     })?;
-    if opts.chapters.is_empty() {
+    // Only a full build of the chapters as written knows every live entry (an
+    // overridden build must not evict the paper's results).
+    if opts.chapters.is_empty() && opts.overrides.is_empty() {
         // A full build knows every live entry: drop the rest so the cache stays small.
         let keep: Vec<String> = computed
             .records

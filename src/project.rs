@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::chapter::{BlockKind, Chapter, Prose, Segment};
 use crate::check::PaperValues;
 use crate::diagnostic::{display_path, suggest, Diagnostic, Diagnostics};
-use crate::experiment::{self, Experiment};
+use crate::experiment::Experiment;
 use crate::spec::check::{CheckSpec, Expected, Selector, Tolerance};
 use crate::spec::figure::FigureSpec;
 use crate::spec::table::TableBlock;
@@ -41,6 +41,8 @@ pub enum Item {
     Figure(FigureSpec),
     Table(TableBlock),
     Check(CheckSpec),
+    /// An `exercise` or `solution` block (see `crate::handout`).
+    Handout(crate::handout::HandoutBlock),
 }
 
 impl ChapterSpec {
@@ -119,6 +121,16 @@ impl Project {
 
     /// As [`Project::load`], choosing the fidelity tier of the experiments.
     pub fn load_with(root: &Path, fidelity: Fidelity) -> Result<Project, Diagnostics> {
+        Self::load_overridden(root, fidelity, &crate::overrides::Overrides::default())
+    }
+
+    /// As [`Project::load_with`], with `--set` overrides applied to the experiments
+    /// they name (see `crate::overrides`); an override naming no experiment is an error.
+    pub fn load_overridden(
+        root: &Path,
+        fidelity: Fidelity,
+        overrides: &crate::overrides::Overrides,
+    ) -> Result<Project, Diagnostics> {
         let chapters_dir = root.join("chapters");
         let shown = display_path(root, &chapters_dir);
         if !chapters_dir.is_dir() {
@@ -159,16 +171,28 @@ impl Project {
             }
         };
         let mut chapters = Vec::new();
+        let canon_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         for f in &files {
             let display = display_path(root, f);
+            if !f.canonicalize().is_ok_and(|c| c.starts_with(&canon_root)) {
+                diags.push(
+                    Diagnostic::new(
+                        &display,
+                        "chapter file leads outside the project (a symlink?)",
+                    )
+                    .hint("copy the chapter into chapters/ instead of linking to it"),
+                );
+                continue;
+            }
             match Chapter::from_file(f, &display) {
-                Ok(ch) => match validate_chapter(ch, root, fidelity) {
+                Ok(ch) => match validate_chapter(ch, root, fidelity, overrides) {
                     Ok(c) => chapters.push(c),
                     Err(d) => diags.extend(d),
                 },
                 Err(d) => diags.extend(d),
             }
         }
+        diags.extend(overrides.unmatched());
         chapters.sort_by(|a, b| {
             (a.chapter.front.order, &a.chapter.path).cmp(&(b.chapter.front.order, &b.chapter.path))
         });
@@ -186,6 +210,7 @@ fn validate_chapter(
     chapter: Chapter,
     root: &Path,
     fidelity: Fidelity,
+    overrides: &crate::overrides::Overrides,
 ) -> Result<ChapterSpec, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut items = Vec::new();
@@ -196,10 +221,13 @@ fn validate_chapter(
                 let mut ctx = BlockCtx::new(&chapter, b, root);
                 ctx.fidelity = fidelity;
                 let item = match b.kind {
-                    BlockKind::Experiment => experiment::validate(&mut ctx).map(Item::Experiment),
+                    BlockKind::Experiment => overrides.validate(&mut ctx).map(Item::Experiment),
                     BlockKind::Figure => crate::spec::figure::validate(&mut ctx).map(Item::Figure),
                     BlockKind::Table => crate::spec::table::validate(&mut ctx).map(Item::Table),
                     BlockKind::Check => crate::spec::check::validate(&mut ctx).map(Item::Check),
+                    BlockKind::Exercise | BlockKind::Solution => {
+                        crate::handout::validate(&mut ctx, &items).map(Item::Handout)
+                    }
                 };
                 match ctx.finish(item) {
                     Ok(Some(i)) => items.push(i),
@@ -298,7 +326,7 @@ fn cross_check(p: &Project) -> Diagnostics {
                 Item::Figure(f) => claim(&mut diags, ch, f.line, "id", &f.id, "figure"),
                 Item::Table(t) => claim(&mut diags, ch, t.line, "id", &t.id, "table block"),
                 Item::Check(c) => claim(&mut diags, ch, c.line, "id", &c.id, "check"),
-                Item::Prose(_) => {}
+                Item::Prose(_) | Item::Handout(_) => {}
             }
         }
     }

@@ -25,6 +25,8 @@ pub struct Provenance {
     /// UTC time of the build, RFC 3339.
     pub date: String,
     pub fidelity: String,
+    /// `--set` overrides of the chapters' specs (empty for the chapters as written).
+    pub overrides: Vec<crate::overrides::OverrideRecord>,
     pub dependencies: Vec<Dependency>,
     pub experiments: Vec<ExperimentRecord>,
 }

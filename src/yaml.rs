@@ -41,8 +41,10 @@ pub fn from_str<T: DeserializeOwned>(src: &str) -> Result<T, YamlError> {
                 .map(|l| (l.line(), l.column()))
                 .unwrap_or((0, 0))
         });
-        let (line, column) = if line == 0 && !path.is_empty() {
-            locate(src, &path).unwrap_or((0, 0))
+        // Errors raised after a value was read (a custom `try_from`, a bad value) come
+        // back at the start of the document; the field path locates them better.
+        let (line, column) = if (line <= 1 && column <= 1) && !path.is_empty() {
+            locate(src, &path).unwrap_or((line, column))
         } else {
             (line, column)
         };
@@ -81,26 +83,35 @@ fn guard(src: &str) -> Result<(), YamlError> {
         ));
     }
     let mut depth: usize = 0;
-    let mut max_depth = 0;
-    for c in src.chars() {
-        match c {
-            '[' | '{' => {
-                depth += 1;
-                max_depth = max_depth.max(depth);
+    for (n, line) in src.lines().enumerate() {
+        let indent_depth = (line.len() - line.trim_start().len()) / 2;
+        for (col, c) in line.chars().enumerate() {
+            match c {
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(YamlError {
+                            message: format!(
+                                "YAML nested deeper than {MAX_DEPTH} levels is refused"
+                            ),
+                            path: String::new(),
+                            line: n + 1,
+                            column: col + 1,
+                        });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
             }
-            ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
         }
-    }
-    let indent_depth = src
-        .lines()
-        .map(|l| (l.len() - l.trim_start().len()) / 2)
-        .max()
-        .unwrap_or(0);
-    if max_depth.max(indent_depth) > MAX_DEPTH {
-        return refuse(format!(
-            "YAML nested deeper than {MAX_DEPTH} levels is refused"
-        ));
+        if indent_depth > MAX_DEPTH {
+            return Err(YamlError {
+                message: format!("YAML indented deeper than {MAX_DEPTH} levels is refused"),
+                path: String::new(),
+                line: n + 1,
+                column: 1,
+            });
+        }
     }
     if src.contains('&') && src.contains('*') && src.matches('*').count() > 64 {
         // Alias expansion ("billion laughs") is the one way a small YAML text becomes huge.

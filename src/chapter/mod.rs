@@ -17,7 +17,14 @@ use crate::yaml;
 pub const MAX_CHAPTER_BYTES: u64 = 4 << 20;
 
 /// The fenced-block info strings diffrepro interprets; every other code block is prose.
-pub const BLOCK_KINDS: &[&str] = &["experiment", "figure", "table", "check"];
+pub const BLOCK_KINDS: &[&str] = &[
+    "experiment",
+    "figure",
+    "table",
+    "check",
+    "exercise",
+    "solution",
+];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chapter {
@@ -50,6 +57,11 @@ pub enum BlockKind {
     Figure,
     Table,
     Check,
+    /// Markdown (not YAML): a question for students (see `crate::handout`).
+    Exercise,
+    /// Markdown (not YAML): the answer to the exercise before it, left out of the
+    /// student handout.
+    Solution,
 }
 
 impl BlockKind {
@@ -59,6 +71,8 @@ impl BlockKind {
             BlockKind::Figure => "figure",
             BlockKind::Table => "table",
             BlockKind::Check => "check",
+            BlockKind::Exercise => "exercise",
+            BlockKind::Solution => "solution",
         }
     }
     fn from_info(info: &str) -> Option<BlockKind> {
@@ -67,6 +81,8 @@ impl BlockKind {
             "figure" => Some(BlockKind::Figure),
             "table" => Some(BlockKind::Table),
             "check" => Some(BlockKind::Check),
+            "exercise" => Some(BlockKind::Exercise),
+            "solution" => Some(BlockKind::Solution),
             _ => None,
         }
     }

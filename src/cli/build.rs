@@ -31,6 +31,16 @@ pub struct Args {
     /// Build only these chapters (by id); numbering stays that of the whole report.
     #[arg(long, value_name = "ID", num_args = 1..)]
     pub chapters: Vec<String>,
+    /// Override a field of an experiment's spec: PATH is the experiment id, then the
+    /// field path (list items by number), VALUE is YAML, validated like the chapter.
+    /// Repeatable. The report and provenance.json say which numbers were changed.
+    /// Example: --set two-point-survival-low.measure.mixture.1.mean=2
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = crate::overrides::parse)]
+    pub set: Vec<crate::overrides::Override>,
+    /// Also write the handouts: output/handout-student.html (exercises without
+    /// solutions, no checks, no scorecard) and output/handout-teacher.html (everything).
+    #[arg(long)]
+    pub handout: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -46,6 +56,8 @@ impl Args {
             use_cache: !self.no_cache,
             explain: self.explain,
             chapters: self.chapters.clone(),
+            overrides: crate::overrides::Overrides::new(self.set.clone()),
+            handout: self.handout,
         }
     }
 }
@@ -75,6 +87,18 @@ pub fn run(args: Args) -> ExitCode {
                     s.count(Status::Discrepancy),
                     s.count(Status::Failed)
                 );
+                if !args.set.is_empty() {
+                    eprintln!(
+                        "note: built with {} override{} (--set); the report says so on its first page",
+                        args.set.len(),
+                        if args.set.len() == 1 { "" } else { "s" }
+                    );
+                }
+                if args.handout {
+                    for e in crate::handout::Edition::HANDOUTS {
+                        eprintln!("handout: {}", s.out_dir.join(e.file_name()).display());
+                    }
+                }
             }
             ExitCode::SUCCESS
         }

@@ -34,6 +34,10 @@ pub struct Args {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Override a field of an experiment's spec (as `build --set`), e.g.
+    /// --set two-point-fig1-values.r=[1.5]. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = crate::overrides::parse)]
+    pub set: Vec<crate::overrides::Override>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -45,6 +49,14 @@ pub fn run(args: Args) -> ExitCode {
     opts.fidelity = args.fidelity;
     opts.use_cache = !args.no_cache;
     opts.chapters = args.chapters.clone();
+    opts.overrides = crate::overrides::Overrides::new(args.set.clone());
+    if !args.set.is_empty() {
+        eprintln!(
+            "note: checking with {} --set override{}: these are not the chapters' (or the paper's) settings",
+            args.set.len(),
+            if args.set.len() == 1 { "" } else { "s" }
+        );
+    }
     match check(&opts) {
         Ok((json, text, failed)) => {
             if args.json {
@@ -67,8 +79,9 @@ pub fn run(args: Args) -> ExitCode {
 
 /// Run and write checks.json; returns (json, scorecard text, anything failed).
 fn check(opts: &BuildOptions) -> Result<(String, String, bool), Error> {
-    let project = Project::load_with(&opts.project, opts.fidelity)?;
+    let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
     let selected = project.chapter_filter(&opts.chapters)?;
+    let _lock = pipeline::OutputLock::acquire(&opts.out_dir())?;
     let computed = pipeline::compute(&project, &selected, opts)?;
     let file = pipeline::checks_file(&project, &computed.outcomes, opts.fidelity);
     let mut json = serde_json::to_string_pretty(&file).expect("plain data serializes");

@@ -29,17 +29,11 @@ pub fn run(args: Args) -> ExitCode {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-    if let Ok(rd) = std::fs::read_dir(parent) {
-        for e in rd.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if f.starts_with(&format!(".{name}.staging-"))
-                || f.starts_with(&format!(".{name}.old-"))
-            {
-                let _ = std::fs::remove_dir_all(e.path());
-                removed.push(e.path().display().to_string());
-            }
-        }
-    }
+    removed.extend(
+        crate::pipeline::clean_leftovers(parent, name)
+            .into_iter()
+            .map(|p| p.display().to_string()),
+    );
     if removed.is_empty() {
         eprintln!("nothing to clean");
     } else {

@@ -11,6 +11,8 @@ pub mod check;
 pub mod clean;
 pub mod complexity;
 pub mod list;
+pub mod new;
+pub mod serve;
 
 use std::process::ExitCode;
 

@@ -30,7 +30,7 @@
 //! mean: 1                        # μ_0 = N(mean, s²)
 //! s2: [0.1, 0.3, 0.6, 2, 4]
 //! nu0: {mean: 0, var: 0}         # or {shift: -1}; default δ_0
-//! eta: 0.01
+//! eta: 0.01                     # for backward, regimes, forward
 //! steps: 150
 //! eta_grid: {from: 0.001, to: 0.05, n: 10, log: true}   # for defect and chained
 //! times: [0.1, 0.5, 1.5]                                # for defect
@@ -85,8 +85,10 @@ struct Raw {
     s2: Grid,
     #[serde(default)]
     nu0: Option<RawNu>,
-    eta: Num,
-    steps: usize,
+    #[serde(default)]
+    eta: Option<Num>,
+    #[serde(default)]
+    steps: Option<usize>,
     #[serde(default)]
     eta_grid: Option<Grid>,
     #[serde(default)]
@@ -142,6 +144,7 @@ pub struct Spec {
     pub mean: f64,
     pub s2: Vec<f64>,
     pub nu0: Nu,
+    /// Step and step count of the per-step tables (NaN and 0 when none is asked for).
     pub eta: f64,
     pub steps: usize,
     pub eta_grid: Vec<f64>,
@@ -259,14 +262,39 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             })
             .map(Nu::Shift),
     };
-    let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error(
-            "steps",
-            format!("`steps` must be between 1 and {MAX_STEPS}"),
-        );
-    }
     let needs = |roles: &[&str]| roles.iter().any(|r| tables.contains_key(*r));
+    let per_step = needs(&["backward", "regimes", "forward"]);
+    let eta = match &raw.eta {
+        Some(e) => ctx.num_where(e, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0),
+        None if per_step => {
+            ctx.error_hint(
+                "eta",
+                "the `backward`, `regimes` and `forward` tables need the step η",
+                "add e.g. `eta: 0.01`",
+            );
+            None
+        }
+        None => Some(f64::NAN),
+    };
+    let steps = match raw.steps {
+        Some(k) if k == 0 || k > MAX_STEPS => {
+            ctx.error(
+                "steps",
+                format!("`steps` must be between 1 and {MAX_STEPS}"),
+            );
+            None
+        }
+        Some(k) => Some(k),
+        None if per_step => {
+            ctx.error_hint(
+                "steps",
+                "the `backward`, `regimes` and `forward` tables need the number of steps",
+                "add e.g. `steps: 150`",
+            );
+            None
+        }
+        None => Some(0),
+    };
     let eta_grid = match &raw.eta_grid {
         Some(g) => ctx.grid(g, "eta_grid", "in (0, 1)", |v| v > 0.0 && v < 1.0),
         None if needs(&["defect", "defect_fit", "chained", "chained_fit"]) => {
@@ -305,11 +333,8 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         }
         None => Some(None),
     };
-    let (mean, s2, nu0, eta, eta_grid, times, horizon) =
-        (mean?, s2?, nu0?, eta?, eta_grid?, times?, horizon?);
-    if raw.steps == 0 || raw.steps > MAX_STEPS {
-        return None;
-    }
+    let (mean, s2, nu0, eta, steps, eta_grid, times, horizon) =
+        (mean?, s2?, nu0?, eta?, steps?, eta_grid?, times?, horizon?);
     if let Some(h) = horizon {
         if let Some(e) = eta_grid.iter().find(|&&e| (h / e).round() > MAX_STEPS as f64) {
             ctx.error(
@@ -353,7 +378,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             s2,
             nu0,
             eta,
-            steps: raw.steps,
+            steps,
             eta_grid,
             times,
             horizon,

@@ -175,8 +175,8 @@ const REFLINE_LABEL_EM: f64 = 11.5;
 
 const FRAME_WIDTH: f64 = 0.8;
 const GRID_WIDTH: f64 = 0.6;
-const TICK_LEN: f64 = 4.0;
-const MINOR_TICK_LEN: f64 = 2.5;
+const TICK_LEN: f64 = 5.0;
+const MINOR_TICK_LEN: f64 = 3.0;
 const PAD: f64 = 8.0;
 
 // ---------------------------------------------------------------------------
@@ -496,9 +496,9 @@ fn draw_panel<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, l: &PanelLa
     for r in &p.ridges {
         if let Some(poly) = ridge_polygon(r, &l.x, &l.y) {
             c.fill(&geom::clip_polygon(&poly, &f), r.color, r.opacity)?;
-            let mut outline = poly.clone();
-            outline.push(poly[0]);
-            for piece in geom::clip_polyline(&outline, &f) {
+            // Outline the staircase only: the baseline side is shared with the
+            // other half of a split violin.
+            for piece in geom::clip_polyline(&poly, &f) {
                 c.stroke(&piece, r.color, 1.0, 0.8)?;
             }
         }
@@ -778,24 +778,24 @@ fn band_polygons(b: &Band, x: &Axis, y: &Axis) -> Vec<Vec<Pt>> {
 }
 
 /// Outline of a half-histogram as one staircase polygon (one fill, so the bins do
-/// not darken where they touch).
+/// not darken where they touch), without the empty bins at either end. The first
+/// and last points lie on the baseline; closing the polygon runs along it.
 fn ridge_polygon(r: &Ridge, x: &Axis, y: &Axis) -> Option<Vec<Pt>> {
-    if r.widths.is_empty() {
-        return None;
-    }
+    let width = |w: f64| if w.is_finite() { w.abs() } else { 0.0 };
+    let first = r.widths.iter().position(|&w| width(w) > 0.0)?;
+    let last = r.widths.iter().rposition(|&w| width(w) > 0.0)?;
     let sign = match r.side {
         Side::Right => 1.0,
         Side::Left => -1.0,
     };
     let base = x.px_clamped(r.baseline)?;
-    let mut poly = vec![(base, y.px_clamped(r.edges[0])?)];
-    for (i, w) in r.widths.iter().enumerate() {
-        let w = if w.is_finite() { w.abs() } else { 0.0 };
-        let px = x.px_clamped(r.baseline + sign * w)?;
+    let mut poly = vec![(base, y.px_clamped(r.edges[first])?)];
+    for i in first..=last {
+        let px = x.px_clamped(r.baseline + sign * width(r.widths[i]))?;
         poly.push((px, y.px_clamped(r.edges[i])?));
         poly.push((px, y.px_clamped(r.edges[i + 1])?));
     }
-    poly.push((base, y.px_clamped(r.edges[r.widths.len()])?));
+    poly.push((base, y.px_clamped(r.edges[last + 1])?));
     Some(poly)
 }
 
@@ -961,4 +961,403 @@ fn draw_legend<DB: plotters::prelude::DrawingBackend>(
         col_x += w + COL_GAP;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLUE: Rgb = Rgb(10, 20, 200);
+    const RED: Rgb = Rgb(200, 20, 10);
+
+    fn empty_panel() -> Panel {
+        Panel {
+            title: Some("(a) r = 1.50".into()),
+            x_label: "u".into(),
+            y_label: "sᵣ(u)".into(),
+            x_range: (0.0, 4.0),
+            y_range: (0.0, 1.0),
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            bands: vec![],
+            ridges: vec![],
+            lines: vec![],
+            vlines: vec![],
+            hlines: vec![],
+            legend: None,
+            annotations: vec![],
+        }
+    }
+
+    fn line(xs: Vec<f64>, ys: Vec<f64>, color: Rgb) -> Line {
+        Line {
+            label: None,
+            xs,
+            ys,
+            color,
+            dash: Dash::Solid,
+            width: 1.5,
+            step: false,
+            markers: false,
+        }
+    }
+
+    fn plot(panels: Vec<Panel>) -> Plot {
+        let columns = panels.len().min(3);
+        Plot {
+            panels,
+            columns,
+            panel_width: 480,
+            panel_height: 360,
+        }
+    }
+
+    fn hex(c: Rgb) -> String {
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    /// `points` attributes of the SVG elements `tag` drawn in colour `c`.
+    fn shapes(svg: &str, tag: &str, c: Rgb) -> Vec<Vec<(f64, f64)>> {
+        let colour = format!("\"{}\"", hex(c));
+        svg.lines()
+            .filter(|l| l.starts_with(&format!("<{tag} ")) && l.contains(&colour))
+            .map(|l| {
+                let start = l.find("points=\"").expect("points") + 8;
+                let end = start + l[start..].find('"').expect("end quote");
+                l[start..end]
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').expect("x,y");
+                        (x.parse().expect("x"), y.parse().expect("y"))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// How plotters-svg writes a text element's content.
+    fn text(t: &str) -> String {
+        format!("\n{t}\n</text>")
+    }
+
+    /// (width, height) from the IHDR chunk, after checking the signature.
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        assert_eq!(&png[..8], &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+        assert_eq!(&png[12..16], b"IHDR");
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        (w, h)
+    }
+
+    /// Decoded scanlines (filter byte + RGB) of a PNG written by this module.
+    fn png_scanlines(png: &[u8]) -> Vec<u8> {
+        let mut i = 8;
+        let mut idat = Vec::new();
+        while i < png.len() {
+            let n = u32::from_be_bytes(png[i..i + 4].try_into().unwrap()) as usize;
+            if &png[i + 4..i + 8] == b"IDAT" {
+                idat.extend_from_slice(&png[i + 8..i + 8 + n]);
+            }
+            i += 12 + n;
+        }
+        png::tests::zlib_decompress(&idat)
+    }
+
+    #[test]
+    fn svg_is_a_document_with_the_texts() {
+        let mut p = empty_panel();
+        p.lines.push(Line {
+            label: Some("r < 2 & δ = 0.5".into()),
+            ..line(vec![0.0, 1.0, 2.0], vec![1.0, 0.5, 0.2], BLUE)
+        });
+        p.legend = Some(LegendPosition::UpperRight);
+        p.annotations.push(Annotation {
+            x: 2.0,
+            y: 0.5,
+            text: "ζ*ₘ".into(),
+        });
+        let svg = render_svg(&plot(vec![p.clone(), p])).unwrap();
+        assert!(svg.starts_with("<svg width=\"960\" height=\"360\" viewBox=\"0 0 3840 1440\""));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+        for t in [
+            "(a) r = 1.50",
+            "sᵣ(u)",
+            "u",
+            "r &lt; 2 &amp; δ = 0.5",
+            "ζ*ₘ",
+            "0.0",
+            "1.0",
+            "4",
+        ] {
+            assert!(svg.contains(&text(t)), "missing {t:?}");
+        }
+        assert!(svg.contains("font-family=\"Libertinus Serif, serif\""));
+        // Each label appears once per panel in the legend.
+        assert_eq!(svg.matches("r &lt; 2").count(), 2);
+    }
+
+    #[test]
+    fn empty_panel_still_draws_axes() {
+        let mut p = empty_panel();
+        p.title = None;
+        p.x_label = String::new();
+        p.y_label = String::new();
+        p.legend = Some(LegendPosition::LowerLeft);
+        let svg = render_svg(&plot(vec![p.clone()])).unwrap();
+        let frame = shapes(&svg, "polyline", TICK_INK);
+        assert!(frame.iter().any(|pts| pts.len() == 5), "frame box");
+        assert!(frame.len() > 8, "tick marks");
+        assert!(svg.contains(&text("0.0")) && svg.contains(&text("1.0")));
+        let png = render_png(&plot(vec![p]), 1.0).unwrap();
+        assert_eq!(png_size(&png), (480, 360));
+    }
+
+    #[test]
+    fn band_is_filled_with_its_opacity_and_gaps_split_it() {
+        let mut p = empty_panel();
+        let xs: Vec<f64> = (0..=40).map(|i| f64::from(i) / 10.0).collect();
+        let upper: Vec<f64> = xs
+            .iter()
+            .map(|&x| {
+                if (1.0..2.0).contains(&x) {
+                    f64::NAN
+                } else {
+                    0.8
+                }
+            })
+            .collect();
+        p.bands.push(Band {
+            label: Some("shade".into()),
+            lower: vec![0.0; xs.len()],
+            upper,
+            xs,
+            color: BLUE,
+            opacity: 0.3,
+        });
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        let polys: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.starts_with("<polygon") && l.contains(&hex(BLUE)))
+            .collect();
+        assert_eq!(polys.len(), 2, "one polygon each side of the gap");
+        assert!(polys.iter().all(|l| l.contains("opacity=\"0.3\"")));
+    }
+
+    #[test]
+    fn non_finite_points_split_lines() {
+        let mut p = empty_panel();
+        p.lines.push(line(
+            vec![0.0, 1.0, 2.0, 3.0, 4.0],
+            vec![0.1, 0.2, f64::NAN, 0.4, 0.5],
+            BLUE,
+        ));
+        p.lines.push(line(
+            vec![0.0, f64::INFINITY, 2.0, 3.0],
+            vec![0.1, 0.2, 0.3, 0.4],
+            RED,
+        ));
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        assert_eq!(shapes(&svg, "polyline", BLUE).len(), 2);
+        assert_eq!(shapes(&svg, "polyline", RED).len(), 1);
+    }
+
+    #[test]
+    fn step_lines_are_right_continuous() {
+        let mut p = empty_panel();
+        p.lines.push(Line {
+            step: true,
+            ..line(vec![0.0, 1.0, 2.0], vec![1.0, 0.5, 0.25], BLUE)
+        });
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        let pts = &shapes(&svg, "polyline", BLUE)[0];
+        // (0,1) → (1,1) → (1,0.5) → (2,0.5) → (2,0.25): flat, then straight down.
+        assert_eq!(pts.len(), 5);
+        assert_eq!(pts[0].1, pts[1].1);
+        assert_eq!(pts[1].0, pts[2].0);
+        assert!(pts[2].1 > pts[1].1);
+        assert_eq!(pts[2].1, pts[3].1);
+        assert_eq!(pts[3].0, pts[4].0);
+    }
+
+    #[test]
+    fn dashed_lines_and_reference_lines_are_cut_into_dashes() {
+        let mut p = empty_panel();
+        p.lines.push(Line {
+            dash: Dash::Dashed,
+            ..line(vec![0.0, 4.0], vec![0.5, 0.5], BLUE)
+        });
+        p.vlines.push(RefLine {
+            at: 1.0,
+            label: Some("δ* = 1".into()),
+            color: RED,
+            dash: Dash::Dotted,
+        });
+        p.vlines.push(RefLine {
+            at: 99.0,
+            label: Some("off the axes".into()),
+            color: RED,
+            dash: Dash::Solid,
+        });
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        assert!(shapes(&svg, "polyline", BLUE).len() > 20);
+        let dots = shapes(&svg, "polyline", RED);
+        assert!(dots.len() > 50);
+        // The reference line spans the whole plot height.
+        let ys: Vec<f64> = dots.iter().flatten().map(|p| p.1).collect();
+        let span = ys.iter().cloned().fold(f64::MIN, f64::max)
+            - ys.iter().cloned().fold(f64::MAX, f64::min);
+        assert!(span > 0.7 * 1440.0, "span {span}");
+        assert!(svg.contains("δ* = 1"));
+        assert!(!svg.contains("off the axes"));
+    }
+
+    #[test]
+    fn log_scale_has_decade_labels_and_drops_non_positive_points() {
+        let mut p = empty_panel();
+        p.y_scale = Scale::Log10;
+        p.y_range = (1e-3, 1.0);
+        p.lines.push(line(
+            vec![0.0, 1.0, 2.0, 3.0],
+            vec![1.0, 0.1, 0.0, 0.001],
+            BLUE,
+        ));
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        for label in ["10⁻³", "10⁻²", "10⁻¹", "1"] {
+            assert!(svg.contains(&text(label)), "missing {label}");
+        }
+        let pieces = shapes(&svg, "polyline", BLUE);
+        assert_eq!(
+            pieces.len(),
+            1,
+            "the zero breaks the line; (3, 0.001) is alone"
+        );
+        // Equal ratios are equal distances.
+        let pts = &pieces[0];
+        assert_eq!(pts.len(), 2);
+    }
+
+    #[test]
+    fn ridges_extend_to_their_side_of_the_baseline() {
+        let mut p = empty_panel();
+        p.x_range = (0.0, 2.0);
+        let ridge = |side, color| Ridge {
+            label: None,
+            baseline: 1.0,
+            edges: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+            widths: vec![0.0, 0.3, 0.5, 0.2],
+            side,
+            color,
+            opacity: 0.5,
+        };
+        p.ridges.push(ridge(Side::Left, BLUE));
+        p.ridges.push(ridge(Side::Right, RED));
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        let left = &shapes(&svg, "polygon", BLUE)[0];
+        let right = &shapes(&svg, "polygon", RED)[0];
+        let base = left[0].0;
+        assert_eq!(right[0].0, base);
+        assert!(left.iter().all(|p| p.0 <= base) && left.iter().any(|p| p.0 < base));
+        assert!(right.iter().all(|p| p.0 >= base) && right.iter().any(|p| p.0 > base));
+        // The empty first bin is not drawn: the shape starts at y = 0.25.
+        assert_eq!(left.len(), 8);
+    }
+
+    #[test]
+    fn png_has_the_scaled_size_and_decodes() {
+        let mut p = empty_panel();
+        p.lines.push(line(vec![0.0, 4.0], vec![0.0, 1.0], BLUE));
+        let fig = plot(vec![p.clone(), p.clone(), p]);
+        let png = render_png(&fig, 2.0).unwrap();
+        assert_eq!(png_size(&png), (2880, 720));
+        let rows = png_scanlines(&png);
+        assert_eq!(rows.len(), (2880 * 3 + 1) * 720);
+        assert!(rows.chunks(2880 * 3 + 1).all(|r| r[0] <= 4));
+        let png = render_png(&fig, 0.5).unwrap();
+        assert_eq!(png_size(&png), (720, 180));
+    }
+
+    #[test]
+    fn output_is_deterministic_across_threads() {
+        let mut p = empty_panel();
+        p.lines
+            .push(line(vec![0.0, 2.0, 4.0], vec![0.0, 0.9, 0.1], BLUE));
+        p.legend = Some(LegendPosition::UpperLeft);
+        let fig = plot(vec![p]);
+        let (svg, png) = (render_svg(&fig).unwrap(), render_png(&fig, 1.0).unwrap());
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (render_svg(&fig).unwrap(), render_png(&fig, 1.0).unwrap())))
+                .collect();
+            for h in handles {
+                let (s2, p2) = h.join().unwrap();
+                assert_eq!(s2, svg);
+                assert_eq!(p2, png);
+            }
+        });
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        let mut bad = empty_panel();
+        bad.lines.push(line(vec![0.0, 1.0], vec![0.0], BLUE));
+        let err = render_svg(&plot(vec![empty_panel(), bad])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("panel 2 (“(a) r = 1.50”): line 0:"),
+            "{msg}"
+        );
+
+        let mut log = empty_panel();
+        log.x_scale = Scale::Log10;
+        assert!(matches!(
+            render_svg(&plot(vec![log])),
+            Err(DrawError::Panel { panel: 0, .. })
+        ));
+        let mut nan = empty_panel();
+        nan.y_range = (f64::NAN, 1.0);
+        assert!(render_png(&plot(vec![nan]), 1.0).is_err());
+        assert!(matches!(
+            render_png(&plot(vec![empty_panel()]), 0.0),
+            Err(DrawError::Scale(_))
+        ));
+        assert!(matches!(
+            render_svg(&plot(vec![])),
+            Err(DrawError::Figure(_))
+        ));
+        let mut ridge = empty_panel();
+        ridge.ridges.push(Ridge {
+            label: None,
+            baseline: 1.0,
+            edges: vec![0.0, 1.0],
+            widths: vec![0.1, 0.2],
+            side: Side::Left,
+            color: BLUE,
+            opacity: 0.5,
+        });
+        assert!(render_svg(&plot(vec![ridge])).is_err());
+    }
+
+    #[test]
+    fn degenerate_ranges_are_padded_and_huge_values_clipped() {
+        let mut p = empty_panel();
+        p.x_range = (2.0, 2.0);
+        p.y_range = (1.0, 0.0);
+        p.lines
+            .push(line(vec![2.0, 2.0], vec![-1e300, 1e300], BLUE));
+        p.bands.push(Band {
+            label: None,
+            xs: vec![1.0, 3.0],
+            lower: vec![-1e308, -1e308],
+            upper: vec![1e308, 1e308],
+            color: RED,
+            opacity: 0.2,
+        });
+        let fig = plot(vec![p]);
+        let svg = render_svg(&fig).unwrap();
+        let pts = &shapes(&svg, "polyline", BLUE)[0];
+        assert!(pts.iter().all(|p| p.0.abs() < 2000.0 && p.1.abs() < 2000.0));
+        assert_eq!(shapes(&svg, "polygon", RED).len(), 1);
+        assert!(render_png(&fig, 1.0).is_ok());
+    }
 }

@@ -2,7 +2,9 @@
 //! (plain data, `plot.rs`), which `draw.rs` renders to SVG and PNG with plotters.
 //!
 //! This module decides *what* is drawn: which rows, how they split into series and
-//! panels, colours, ranges, labels. `draw.rs` decides only how it looks.
+//! panels, colours, ranges, labels. `draw.rs` decides only how it looks. Line, step
+//! and density figures become lines (and shaded bands); ridge figures become
+//! half-histograms ([`Ridge`]) standing on vertical baselines (`build_ridge`).
 
 pub mod draw;
 pub mod plot;
@@ -85,6 +87,9 @@ fn cell_label(c: &Cell, digits: Option<usize>) -> String {
 
 /// Build the plot for `spec` from `table`.
 pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
+    if spec.kind == FigureType::Ridge {
+        return build_ridge(spec, table);
+    }
     let rows = table.select(&spec.filter)?;
     if rows.is_empty() {
         return Err(format!(
@@ -227,25 +232,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 pad((a, b), 0.05, spec.y_log)
             }
         });
-        let title = facet.as_ref().map(|f| {
-            let name = spec
-                .facet_label
-                .clone()
-                .or_else(|| spec.facet.clone())
-                .unwrap_or_default();
-            let letter = (b'a' + (fi % 26) as u8) as char;
-            if facets.len() > 1 {
-                format!("({letter}) {name} = {}", cell_label(f, spec.series_digits))
-            } else {
-                format!("{name} = {}", cell_label(f, spec.series_digits))
-            }
-        });
-        let refline = |at: f64| RefLine {
-            at,
-            label: None,
-            color: Rgb(90, 90, 90),
-            dash: Dash::Dashed,
-        };
+        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
             title,
             x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
@@ -269,6 +256,222 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
             legend: spec.legend,
             annotations: Vec::new(),
+        });
+    }
+    Ok(Plot {
+        columns: spec.columns.min(panels.len()).max(1),
+        panels,
+        panel_width: PANEL_WIDTH,
+        panel_height: PANEL_HEIGHT,
+    })
+}
+
+/// A dashed grey reference line.
+fn refline(at: f64) -> RefLine {
+    RefLine {
+        at,
+        label: None,
+        color: Rgb(90, 90, 90),
+        dash: Dash::Dashed,
+    }
+}
+
+/// "(b) r = 1.50" for the second of several facets, "r = 1.50" for a single one.
+fn facet_title(spec: &FigureSpec, facet: &Option<Cell>, fi: usize, n: usize) -> Option<String> {
+    facet.as_ref().map(|f| {
+        let name = spec
+            .facet_label
+            .clone()
+            .or_else(|| spec.facet.clone())
+            .unwrap_or_default();
+        let letter = (b'a' + (fi % 26) as u8) as char;
+        if n > 1 {
+            format!("({letter}) {name} = {}", cell_label(f, spec.series_digits))
+        } else {
+            format!("{name} = {}", cell_label(f, spec.series_digits))
+        }
+    })
+}
+
+/// How far the widest bin of a split violin reaches, as a share of the smallest gap
+/// between neighbouring baselines (two halves then never touch their neighbours).
+const RIDGE_REACH: f64 = 0.45;
+const RIDGE_OPACITY: f64 = 0.55;
+
+/// A ridge figure: per facet, one split violin per distinct `x` (its baseline), the
+/// first series to the left and the second to the right. Each violin is scaled on its
+/// own (both halves by the same factor, so μ and ν at one time compare directly):
+/// histograms at different times can differ in height by an order of magnitude, and a
+/// common scale would flatten the wide ones.
+fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
+    let fail = |m: String| format!("figure `{}`: {m}", spec.id);
+    let (lo_col, hi_col) = spec
+        .bins
+        .as_ref()
+        .ok_or_else(|| fail("a ridge figure needs `bins`".into()))?;
+    let rows = table.select(&spec.filter)?;
+    if rows.is_empty() {
+        return Err(fail(format!(
+            "no row of table `{}` matches its `where` filter",
+            table.name
+        )));
+    }
+    let base_all = table.numbers(&spec.x)?;
+    let width_all = table.numbers(&spec.ys[0])?;
+    let (lo_all, hi_all) = (table.numbers(lo_col)?, table.numbers(hi_col)?);
+    let facet_cells = spec.facet.as_ref().map(|f| table.cells(f)).transpose()?;
+    let series_cells = spec.series.as_ref().map(|s| table.cells(s)).transpose()?;
+    let label_cells = spec
+        .ridge_label
+        .as_ref()
+        .map(|c| table.cells(c))
+        .transpose()?;
+    let pick = |cells: &Option<Vec<Cell>>| -> Vec<Option<Cell>> {
+        match cells {
+            Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => vec![None],
+        }
+    };
+    let facets = pick(&facet_cells);
+    let series = pick(&series_cells);
+    if series.len() > 2 {
+        return Err(fail(format!(
+            "a ridge figure splits into at most two series (left and right); `{}` has {} values",
+            spec.series.as_deref().unwrap_or_default(),
+            series.len()
+        )));
+    }
+    let matches = |cells: &Option<Vec<Cell>>, want: &Option<Cell>, i: usize| match (want, cells) {
+        (Some(v), Some(c)) => c[i].matches(v),
+        _ => true,
+    };
+
+    let mut panels = Vec::new();
+    for (fi, facet) in facets.iter().enumerate() {
+        let in_facet: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| matches(&facet_cells, facet, i))
+            .collect();
+        let mut baselines: Vec<f64> = Vec::new();
+        for &i in &in_facet {
+            if !baselines.contains(&base_all[i]) {
+                baselines.push(base_all[i]);
+            }
+        }
+        baselines.sort_by(f64::total_cmp);
+        let gap = baselines
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(f64::INFINITY, f64::min);
+        let gap = if gap.is_finite() && gap > 0.0 { gap } else { 1.0 };
+        let mut ridges = Vec::new();
+        let mut annotations = Vec::new();
+        for &b in &baselines {
+            let at_base: Vec<usize> = in_facet
+                .iter()
+                .copied()
+                .filter(|&i| base_all[i] == b)
+                .collect();
+            let mut halves = Vec::new();
+            for (si, s) in series.iter().enumerate() {
+                let mut idx: Vec<usize> = at_base
+                    .iter()
+                    .copied()
+                    .filter(|&i| matches(&series_cells, s, i))
+                    .collect();
+                if idx.is_empty() {
+                    continue;
+                }
+                idx.sort_by(|&p, &q| lo_all[p].total_cmp(&lo_all[q]));
+                for w in idx.windows(2) {
+                    let (end, start) = (hi_all[w[0]], lo_all[w[1]]);
+                    if (end - start).abs() > 1e-9 * end.abs().max(start.abs()).max(1.0) {
+                        return Err(fail(format!(
+                            "the bins at {} = {} are not contiguous: one ends at {end}, the next starts at {start}",
+                            spec.x,
+                            format_number(b, None)
+                        )));
+                    }
+                }
+                let mut edges: Vec<f64> = idx.iter().map(|&i| lo_all[i]).collect();
+                edges.push(hi_all[idx[idx.len() - 1]]);
+                let widths: Vec<f64> = idx.iter().map(|&i| width_all[i]).collect();
+                halves.push((si, s, edges, widths));
+            }
+            let peak = halves
+                .iter()
+                .flat_map(|h| h.3.iter().copied())
+                .filter(|w| w.is_finite())
+                .fold(0.0, f64::max);
+            let scale = if peak > 0.0 {
+                RIDGE_REACH * gap / peak
+            } else {
+                0.0
+            };
+            for (si, s, edges, widths) in halves {
+                ridges.push(Ridge {
+                    label: s.as_ref().map(|v| cell_label(v, spec.series_digits)),
+                    baseline: b,
+                    edges,
+                    widths: widths.iter().map(|w| w * scale).collect(),
+                    side: if series.len() == 2 && si == 0 {
+                        Side::Left
+                    } else {
+                        Side::Right
+                    },
+                    color: categorical(si),
+                    opacity: RIDGE_OPACITY,
+                });
+            }
+            if let (Some(cells), Some(name)) = (&label_cells, &spec.ridge_label) {
+                if let Some(&i) = at_base.first() {
+                    annotations.push(Annotation {
+                        x: b,
+                        y: f64::NAN,
+                        text: format!("{name} = {}", cell_label(&cells[i], spec.series_digits)),
+                    });
+                }
+            }
+        }
+        let x_range = spec.x_range.unwrap_or_else(|| {
+            let (a, z) = (baselines[0], baselines[baselines.len() - 1]);
+            (a - 0.6 * gap, z + 0.6 * gap)
+        });
+        let y_range = spec.y_range.unwrap_or_else(|| {
+            let (a, z) = ridges
+                .iter()
+                .flat_map(|r| r.edges.iter().copied())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, z), e| {
+                    (a.min(e), z.max(e))
+                });
+            let (a, z) = pad((a, z), 0.03, false);
+            // Headroom for the labels above the violins.
+            let top = if annotations.is_empty() { 0.0 } else { 0.1 };
+            (a, z + top * (z - a))
+        });
+        // Labels sit just inside the top of the frame.
+        for a in &mut annotations {
+            a.y = y_range.1 - 0.05 * (y_range.1 - y_range.0);
+        }
+        panels.push(Panel {
+            title: facet_title(spec, facet, fi, facets.len()),
+            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
+            y_label: spec.y_label.clone().unwrap_or_default(),
+            x_range,
+            y_range,
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            bands: Vec::new(),
+            ridges,
+            lines: Vec::new(),
+            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
+            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
+            legend: spec.legend,
+            annotations,
         });
     }
     Ok(Plot {
@@ -332,9 +535,65 @@ mod tests {
             columns: 3,
             sequential: false,
             labels: Default::default(),
+            bins: None,
+            ridge_label: None,
             caption: "c".into(),
             line: 1,
         }
+    }
+
+    #[test]
+    fn ridges_split_and_scale_per_baseline() {
+        // Two slots, μ and ν, two bins each; ν at slot 2 is twice as tall as anything
+        // at slot 2, so its widest bin reaches the full 45% of the gap.
+        let mut phase = Vec::new();
+        let mut cols: [Vec<f64>; 4] = Default::default();
+        let mut who = Vec::new();
+        for (slot, dens) in [(1.0, [[0.5, 0.5], [1.0, 0.0]]), (2.0, [[0.2, 0.4], [0.8, 0.1]])] {
+            for (m, d) in ["μ", "ν"].iter().zip(dens) {
+                for (k, v) in d.iter().enumerate() {
+                    phase.push("forward".to_string());
+                    who.push(m.to_string());
+                    for (c, x) in cols.iter_mut().zip([slot, k as f64, k as f64 + 1.0, *v]) {
+                        c.push(x);
+                    }
+                }
+            }
+        }
+        let [slot, lower, upper, density] = cols;
+        let t = TableBuilder::new()
+            .text("phase", phase)
+            .number("slot", slot)
+            .text("measure", who)
+            .number("lower", lower)
+            .number("upper", upper)
+            .number("density", density)
+            .build("s")
+            .unwrap();
+        let mut s = spec();
+        s.kind = FigureType::Ridge;
+        s.x = "slot".into();
+        s.ys = vec!["density".into()];
+        s.series = Some("measure".into());
+        s.facet = Some("phase".into());
+        s.shade = vec![];
+        s.bins = Some(("lower".into(), "upper".into()));
+        s.ridge_label = Some("slot".into());
+        let p = build(&s, &t).unwrap();
+        assert_eq!(p.panels.len(), 1);
+        let ridges = &p.panels[0].ridges;
+        assert_eq!(ridges.len(), 4);
+        assert_eq!(ridges[0].side, Side::Left);
+        assert_eq!(ridges[1].side, Side::Right);
+        assert_eq!(ridges[0].edges, vec![0.0, 1.0, 2.0]);
+        assert!((ridges[3].widths[0] - 0.45).abs() < 1e-12);
+        assert!((ridges[2].widths[1] - 0.45 * 0.5).abs() < 1e-12);
+        assert_eq!(p.panels[0].annotations.len(), 2);
+        assert_eq!(p.panels[0].annotations[1].text, "slot = 2.00");
+        // Three series cannot split two ways.
+        let mut bad = s.clone();
+        bad.series = Some("density".into());
+        assert!(build(&bad, &t).unwrap_err().contains("at most two"));
     }
 
     #[test]

@@ -3,13 +3,17 @@
 //!
 //! Reproducibility: [`sample_localization`] uses ChaCha8 ([`McRng`]) seeded with
 //! `seed_from_u64(seed)` on stream `stream`; sample i belongs to chunk i / [`MC_CHUNK`],
-//! and chunk k starts at word position k·2³⁶ of that stream (a chunk uses at most
-//! ~8 words per sample, far below 2³⁶). Every chunk is therefore a fixed function of
-//! (seed, stream, k), and the output is bit-identical on any number of rayon threads.
+//! and chunk k starts at word position k·2³⁶ of that stream (a chunk uses a few words
+//! per sample, far below 2³⁶, however many its normal draws take). Every chunk is
+//! therefore a fixed function of (seed, stream, k), and the output is bit-identical on
+//! any number of rayon threads. A chunk draws its Y_r first and then evaluates L_r on
+//! all of them with the batch kernel (`Localizer::localization_batch`).
+//!
 //! The summaries bin each sample once against the sorted thresholds (no sort of the
-//! sample), with integer counts and per-chunk float sums combined in chunk order, so
-//! they too are independent of scheduling. Hands `Estimate`s and `Complexity`
-//! values to the experiment runners.
+//! sample; an O(1) bin lookup on even grids), with integer counts and per-chunk float
+//! sums combined in chunk order, so they too are independent of scheduling; tails on
+//! a grid of k thresholds then take O(k) suffix sums. Hands `Estimate`s and
+//! `Complexity` values to the experiment runners.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -47,9 +51,10 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
             let mut rng = base.clone();
             rng.set_word_pos(k as u128 * WORDS_PER_CHUNK);
             for v in chunk.iter_mut() {
-                let y = m.sample_y(r, &mut rng);
-                *v = loc.localization(y);
+                *v = m.sample_y(r, &mut rng);
             }
+            // Draws first, then L_r over the whole chunk: the batch kernel vectorises.
+            loc.localization_batch(chunk);
         });
     out
 }
@@ -81,11 +86,12 @@ impl Bins {
         }
     }
 
-    fn add(&mut self, sorted: &[f64], l: f64) {
-        let b = sorted.partition_point(|&u| u < l);
+    #[inline]
+    fn add(&mut self, finder: &BinFinder, l: f64) {
+        let b = finder.bin(l);
         self.count[b] += 1;
         if b > 0 {
-            let d = l - sorted[b - 1];
+            let d = l - finder.sorted[b - 1];
             self.sum[b] += d;
             self.sum_sq[b] += d * d;
         }
@@ -101,14 +107,67 @@ impl Bins {
     }
 }
 
+/// The bin of a sample: the number of thresholds strictly below it (what
+/// `partition_point(|u| u < l)` returns). Grids are usually evenly spaced, so the
+/// bin is guessed by linear interpolation and confirmed by comparing with its two
+/// neighbouring thresholds (so the answer is exact whatever the spacing); a guess
+/// more than a few bins off falls back to binary search.
+struct BinFinder<'a> {
+    sorted: &'a [f64],
+    lo: f64,
+    /// (k - 1)/(sorted[k-1] - sorted[0]), or 0 when there is no spread.
+    scale: f64,
+}
+
+impl<'a> BinFinder<'a> {
+    fn new(sorted: &'a [f64]) -> Self {
+        let k = sorted.len();
+        let (lo, hi) = match (sorted.first(), sorted.last()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0.0, 0.0),
+        };
+        let scale = if k >= 2 && hi > lo && (hi - lo).is_finite() {
+            (k - 1) as f64 / (hi - lo)
+        } else {
+            0.0
+        };
+        BinFinder { sorted, lo, scale }
+    }
+
+    #[inline]
+    fn bin(&self, l: f64) -> usize {
+        let s = self.sorted;
+        let k = s.len();
+        // Index of the first threshold ≥ l on an even grid; NaN (l NaN) gives 0,
+        // which is also partition_point's answer for NaN.
+        let guess = ((l - self.lo) * self.scale).ceil();
+        let mut b = if guess > 0.0 {
+            (guess as usize).min(k)
+        } else {
+            0
+        };
+        for _ in 0..4 {
+            if b > 0 && s[b - 1] >= l {
+                b -= 1;
+            } else if b < k && s[b] < l {
+                b += 1;
+            } else {
+                return b;
+            }
+        }
+        s.partition_point(|&u| u < l)
+    }
+}
+
 fn bin_samples(samples: &[f64], sorted: &[f64]) -> Bins {
     let k = sorted.len();
+    let finder = BinFinder::new(sorted);
     let partial: Vec<Bins> = samples
         .par_chunks(SUMMARY_CHUNK)
         .map(|chunk| {
             let mut bins = Bins::new(k);
             for &l in chunk {
-                bins.add(sorted, l);
+                bins.add(&finder, l);
             }
             bins
         })
@@ -163,16 +222,23 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
         };
         deltas.len()
     ];
-    for j in 0..k {
-        let u = sorted[j];
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for b in j + 1..=k {
-            // L - u = d + gap with gap = sorted[b-1] - u ≥ 0.
-            let gap = sorted[b - 1] - u;
-            let c = bins.count[b] as f64;
-            s1 += bins.sum[b] + c * gap;
-            s2 += bins.sum_sq[b] + 2.0 * gap * bins.sum[b] + c * gap * gap;
+    // Tail sums above sorted[j], from the top down: with Δ = sorted[j+1] - sorted[j]
+    // and N = the count above sorted[j+1],
+    //   Σ (L - u_j)₊  = S_{j+1} + Σ (L - u_{j+1})₊ + Δ N,
+    //   Σ (L - u_j)₊² = Q_{j+1} + Σ (L - u_{j+1})₊² + 2Δ Σ (L - u_{j+1})₊ + Δ² N,
+    // where S_b, Q_b are bin b's sums of d and d² (d = L - sorted[b-1]). Every term
+    // is non-negative, so nothing cancels, and the cost is O(k), not O(k²).
+    let (mut s1, mut s2, mut above) = (0.0f64, 0.0f64, 0u64);
+    for j in (0..k).rev() {
+        if j + 1 < k {
+            let gap = sorted[j + 1] - sorted[j];
+            let n_above = above as f64;
+            s2 += 2.0 * gap * s1 + gap * gap * n_above;
+            s1 += gap * n_above;
         }
+        s1 += bins.sum[j + 1];
+        s2 += bins.sum_sq[j + 1];
+        above += bins.count[j + 1];
         let mean = s1 / nf;
         let var = if n > 1 {
             ((s2 / nf - mean * mean) * nf / (nf - 1.0)).max(0.0)

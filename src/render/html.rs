@@ -12,6 +12,7 @@
 //! | `table.html`      | `table`      | [`TableView`]       |
 //! | `check.html`      | `check`      | [`CheckView`]       |
 //! | `experiment.html` | `experiment` | [`ExperimentView`]  |
+//! | `exercise.html`   | `exercise`   | [`crate::handout::ExerciseView`] |
 //!
 //! Fields holding HTML end in `html`, `body`, `svg` or `caption` and must be printed
 //! with `| safe`; everything else is plain text, escaped by Tera. Templates cannot
@@ -36,6 +37,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "experiment.html",
         include_str!("../../templates/experiment.html"),
     ),
+    (
+        "exercise.html",
+        include_str!("../../templates/exercise.html"),
+    ),
     ("style.css", include_str!("../../templates/style.css")),
 ];
 
@@ -43,6 +48,9 @@ const BUILTIN: &[(&str, &str)] = &[
 #[derive(Serialize)]
 pub struct ReportView {
     pub title: String,
+    /// `report`, or `student` / `teacher` for the handouts (the student's has no
+    /// checks and no scorecard).
+    pub edition: String,
     pub version: String,
     /// `paper` or `quick` (stated on the first page).
     pub fidelity: String,
@@ -108,6 +116,8 @@ pub struct FigureView {
     pub parquet: String,
     /// `chapters/x.md:41`, where the figure block is.
     pub spec_location: String,
+    /// Anchor of the experiment that produced the figure's table.
+    pub experiment_anchor: String,
 }
 
 #[derive(Serialize)]
@@ -190,6 +200,8 @@ pub struct ExperimentView {
     pub source: String,
     /// "exact", "Monte Carlo", "exact and Monte Carlo".
     pub method: String,
+    /// `field = value` for each `--set` override of this experiment (empty: as written).
+    pub overrides: Vec<String>,
     pub tables: Vec<TableLink>,
 }
 

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod math;
+pub mod pdf;
 pub mod prose;
 
 use std::collections::BTreeMap;
@@ -75,7 +76,7 @@ pub fn numbering(project: &Project) -> BTreeMap<String, RefTarget> {
                     &e.id,
                     format!("experiment-{}", e.id),
                 ),
-                Item::Prose(_) => continue,
+                Item::Prose(_) | Item::Handout(_) => continue,
             };
             refs.insert(id.clone(), RefTarget { label, anchor });
         }
@@ -83,7 +84,7 @@ pub fn numbering(project: &Project) -> BTreeMap<String, RefTarget> {
     refs
 }
 
-fn number_of(refs: &BTreeMap<String, RefTarget>, id: &str) -> usize {
+pub(crate) fn number_of(refs: &BTreeMap<String, RefTarget>, id: &str) -> usize {
     refs.get(id)
         .and_then(|r| r.label.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
@@ -101,6 +102,8 @@ pub struct Inputs<'a> {
     /// Software, machine, date and per-experiment records (the only run-dependent part).
     pub provenance: &'a crate::provenance::Provenance,
     pub templates: &'a Templates,
+    /// Who the page is for: the report, or a student's or teacher's handout.
+    pub edition: crate::handout::Edition,
 }
 
 pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
@@ -152,7 +155,10 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
     }
     let count = |s: Status| inp.outcomes.values().filter(|o| o.status == s).count();
     let report = ReportView {
-        title: "Denoising Diffusions with Optimal Transport — an executable companion".into(),
+        title: inp
+            .edition
+            .title("Denoising Diffusions with Optimal Transport — an executable companion"),
+        edition: inp.edition.name().into(),
         version: env!("CARGO_PKG_VERSION").into(),
         paper: PaperRef::this_paper(),
         fidelity: inp.provenance.fidelity.clone(),
@@ -208,6 +214,13 @@ fn render_chapter(
                     seed: e.seed,
                     source: e.source.clone(),
                     method: e.spec.method().0,
+                    overrides: inp
+                        .provenance
+                        .overrides
+                        .iter()
+                        .filter(|o| o.experiment == e.id)
+                        .map(|o| format!("{} = {}", o.path, o.value))
+                        .collect(),
                     tables: e
                         .outputs
                         .iter()
@@ -239,6 +252,7 @@ fn render_chapter(
                         csv: paths[&f.table].0.clone(),
                         parquet: paths[&f.table].1.clone(),
                         spec_location: format!("{}:{}", chapter.path.display(), f.line),
+                        experiment_anchor: producer_anchor(inp.project, &f.table),
                     };
                     inp.templates
                         .render("figure.html", "figure", &view)
@@ -272,6 +286,8 @@ fn render_chapter(
                     .render("table.html", "table", &view)
                     .map_err(|e| tpl_err(e).into())
             }),
+            Item::Handout(h) => crate::handout::render_block(inp, ch, h, env),
+            Item::Check(_) if !inp.edition.shows_checks() => Ok(String::new()),
             Item::Check(c) => inline(env, &c.claim, c.line).and_then(|claim_html| {
                 let o = &inp.outcomes[&c.id];
                 let view = CheckView::new(o, number_of(refs, &c.id), number, anchor, claim_html);
@@ -292,6 +308,15 @@ fn render_chapter(
     diags.finish(body)
 }
 
+/// Anchor of the experiment block that produces `table`.
+pub(crate) fn producer_anchor(project: &Project, table: &str) -> String {
+    project
+        .experiments()
+        .find(|(_, e)| e.outputs.iter().any(|s| s.name == table))
+        .map(|(_, e)| format!("experiment-{}", e.id))
+        .unwrap_or_default()
+}
+
 /// The SVG's XML declaration is not allowed inside HTML.
 fn strip_xml_prolog(svg: &str) -> String {
     match svg.find("<svg") {
@@ -301,7 +326,7 @@ fn strip_xml_prolog(svg: &str) -> String {
 }
 
 /// Header and formatted rows of a table block (plain or pivoted), and the total row count.
-fn table_rows(b: &TableBlock, t: &Table) -> Result<(Vec<String>, Vec<Vec<String>>, usize), String> {
+pub(crate) fn table_rows(b: &TableBlock, t: &Table) -> Result<(Vec<String>, Vec<Vec<String>>, usize), String> {
     let rows = t.select(&b.filter)?;
     let fmt = |c: &Cell| match c {
         Cell::Number(v) => format_number(*v, b.digits),

@@ -5,7 +5,9 @@
 //!
 //! - `value(table="T", column="C", where="r=1.5, delta=0", reduce="max")`: a number
 //!   from a computed table (`where` and `reduce` optional; without `reduce` the
-//!   selection must be exactly one row);
+//!   selection must be exactly one row); `at_max="C"` / `at_min="C"` instead of
+//!   `reduce` give `column` in the selected row where column C is largest / smallest
+//!   (e.g. the SNR r at which m* peaks);
 //! - `ref(id="fig-…")`: a link "Figure 3" / "Table 2" / "Check 4" to a numbered item;
 //! - `check(id="…", field="computed")`: a field of a check's outcome (`status`,
 //!   `computed`, `expected`, `difference`, `tolerance`);
@@ -81,6 +83,24 @@ fn value_fn(results: &Results, args: &HashMap<String, Value>) -> tera::Result<Va
             "no row of `{table}` matches where=\"{}\"",
             args.get("where").and_then(|v| v.as_str()).unwrap_or("")
         )));
+    }
+    for (arg, sign) in [("at_max", 1.0), ("at_min", -1.0)] {
+        if let Some(by) = args.get(arg).and_then(|v| v.as_str()) {
+            let key = t.numbers(by).map_err(tera::Error::msg)?;
+            // The first row where `by` is extreme (ties keep report order).
+            let mut best: Option<usize> = None;
+            for &i in rows.iter().filter(|&&i| !key[i].is_nan()) {
+                if best.is_none_or(|b| sign * key[i] > sign * key[b]) {
+                    best = Some(i);
+                }
+            }
+            let i = best.ok_or_else(|| {
+                tera::Error::msg(format!(
+                    "{arg}: column `{by}` has no number in the selected rows"
+                ))
+            })?;
+            return Ok(number_value(col[i]));
+        }
     }
     let v = match args.get("reduce").and_then(|v| v.as_str()) {
         None if vals.len() == 1 => vals[0],
@@ -377,6 +397,14 @@ mod tests {
         };
         let s = e.expand(&chapter(), &p).unwrap();
         assert_eq!(s, "h is 0.13; see [Figure 2](#fig-a).");
+        let p = Prose {
+            text: "peak at r = {{ value(table=\"tail\", column=\"r\", at_max=\"h\") }}, low at {{ value(table=\"tail\", column=\"r\", at_min=\"h\") }}".into(),
+            line: 1,
+        };
+        assert_eq!(
+            e.expand(&chapter(), &p).unwrap(),
+            "peak at r = 1.5, low at 0.5"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! ```yaml
 //! id: fig-survival
-//! type: step                  # line | step | density
+//! type: step                  # line | step | density | ridge
 //! table: two-point-survival
 //! x: u
 //! y: survival                 # or a list: [survival, survival_mc] (later ones dashed)
@@ -21,6 +21,28 @@
 //! palette: sequential          # or categorical (default; numeric series are always sequential)
 //! caption: Survival functions of the localization.
 //! ```
+//!
+//! A `ridge` figure draws half-histograms ("split violins") standing on vertical
+//! baselines: one baseline per distinct `x` value, bins along the vertical axis with
+//! edges from the two `bins` columns, each bin extending sideways by its `y` value.
+//! `series` (at most two values) puts the first value to the left of the baseline
+//! and the second to the right; `facet` makes panels; `ridge_label` names a column
+//! whose value is printed above each baseline (e.g. the snapshot time when `x` is a
+//! slot number). Each split violin is scaled so its widest bin reaches 45% of the gap
+//! between neighbouring baselines.
+//!
+//! ```yaml
+//! id: fig-ridges
+//! type: ridge
+//! table: two-point-snapshots
+//! x: slot
+//! y: density
+//! bins: [lower, upper]
+//! series: measure
+//! facet: phase
+//! ridge_label: t
+//! caption: Forward and backward snapshots of μ_t (left) and ν_t (right).
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -30,7 +52,7 @@ use super::table::{conditions, CellValue};
 use super::{BlockCtx, Num};
 use crate::table::Cell;
 
-pub const FIGURE_TYPES: &[&str] = &["line", "step", "density"];
+pub const FIGURE_TYPES: &[&str] = &["line", "step", "density", "ridge"];
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +101,10 @@ pub struct RawFigure {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub palette: Option<String>,
+    #[serde(default)]
+    pub bins: Option<[String; 2]>,
+    #[serde(default)]
+    pub ridge_label: Option<String>,
     pub caption: String,
 }
 
@@ -103,6 +129,8 @@ pub enum FigureType {
     Line,
     Step,
     Density,
+    /// Split half-histograms on vertical baselines.
+    Ridge,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -142,6 +170,10 @@ pub struct FigureSpec {
     pub sequential: bool,
     /// Legend names for y columns when several are drawn.
     pub labels: BTreeMap<String, String>,
+    /// Ridge only: the columns holding each bin's lower and upper edge.
+    pub bins: Option<(String, String)>,
+    /// Ridge only: a column printed above each baseline.
+    pub ridge_label: Option<String>,
     pub caption: String,
     pub line: usize,
 }
@@ -159,6 +191,13 @@ impl FigureSpec {
         }
         v.extend(self.shade.iter().map(|s| ("shade", s.column.as_str())));
         v.extend(self.filter.iter().map(|(c, _)| ("where", c.as_str())));
+        if let Some((lo, hi)) = &self.bins {
+            v.push(("bins", lo));
+            v.push(("bins", hi));
+        }
+        if let Some(l) = &self.ridge_label {
+            v.push(("ridge_label", l));
+        }
         v
     }
 }
@@ -177,6 +216,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         "line" => FigureType::Line,
         "step" => FigureType::Step,
         "density" => FigureType::Density,
+        "ridge" => FigureType::Ridge,
         other => {
             ctx.error_hint(
                 "type",
@@ -277,6 +317,37 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
             false
         }
     };
+    let bins = raw.bins.map(|[lo, hi]| (lo, hi));
+    if kind == FigureType::Ridge {
+        if bins.is_none() {
+            ctx.error_hint(
+                "bins",
+                "a ridge figure needs the columns of the bin edges",
+                "add e.g. `bins: [lower, upper]`",
+            );
+        }
+        if ys.len() > 1 {
+            ctx.error(
+                "y",
+                "a ridge figure draws one column (the bin heights) as widths",
+            );
+        }
+        for (on, field) in [(raw.x_log, "x_log"), (raw.y_log, "y_log")] {
+            if on {
+                ctx.error(field, "a ridge figure has linear axes");
+            }
+        }
+    } else {
+        if bins.is_some() {
+            ctx.error("bins", "`bins` only applies to figures of type `ridge`");
+        }
+        if raw.ridge_label.is_some() {
+            ctx.error(
+                "ridge_label",
+                "`ridge_label` only applies to figures of type `ridge`",
+            );
+        }
+    }
     let filter = conditions(ctx, &raw.filter);
     Some(FigureSpec {
         id,
@@ -303,6 +374,8 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         columns,
         sequential,
         labels: raw.labels,
+        bins,
+        ridge_label: raw.ridge_label,
         caption: raw.caption,
         line: ctx.block.fence_line,
     })

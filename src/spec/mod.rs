@@ -196,10 +196,10 @@ pub fn parse_block<T: DeserializeOwned>(chapter: &Chapter, block: &Block) -> Res
 /// serde says "unknown field `kidn`, expected one of `id`, `kind`"; turn that into
 /// "did you mean `kind`?".
 fn hint_from_serde(msg: &str) -> Option<String> {
-    if !(msg.starts_with("unknown field") || msg.starts_with("unknown variant")) {
-        return None;
-    }
-    let words: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
+    let at = msg
+        .find("unknown field")
+        .or_else(|| msg.find("unknown variant"))?;
+    let words: Vec<&str> = msg[at..].split('`').skip(1).step_by(2).collect();
     let (word, candidates) = words.split_first()?;
     match closest(word, candidates.iter().copied()) {
         Some(c) => Some(format!("did you mean `{c}`?")),

@@ -155,6 +155,17 @@ impl OuLaw {
             .sum()
     }
 
+    /// E[(X - a)⁴] (a normal's fourth central moment is 3s⁴).
+    pub fn fourth_moment_about(&self, a: f64) -> f64 {
+        self.comps
+            .iter()
+            .map(|c| {
+                let (d2, s2) = ((c.mean - a) * (c.mean - a), c.sd * c.sd);
+                c.weight * (d2 * d2 + 6.0 * d2 * s2 + 3.0 * s2 * s2)
+            })
+            .sum()
+    }
+
     /// F⁻¹(u) for u ∈ (0, 1): the smallest x with F(x) ≥ u. Solved on the lower tail
     /// for u ≤ ½ and on the upper tail (1 - F(x) = 1 - u) above, so both tails keep
     /// their relative accuracy.

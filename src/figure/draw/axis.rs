@@ -34,10 +34,16 @@ impl Axis {
     }
 
     /// Pixel position of a data value; `None` if it has none (non-finite, or
-    /// non-positive on a log axis).
+    /// non-positive on a log axis). Values more than a thousand axis lengths out
+    /// are pulled in to that distance: the visible part of a segment is then off by
+    /// far less than a pixel, and clipping never works with numbers like 1e300,
+    /// whose rounding would lose the segment altogether.
     pub fn px(&self, v: f64) -> Option<f64> {
-        let p = self.px_unchecked(self.t(v));
-        p.is_finite().then_some(p)
+        let t = self.t(v);
+        if !t.is_finite() {
+            return None;
+        }
+        Some(self.px_unchecked(self.clamp_t(t)))
     }
 
     /// Like `px`, but values with no position on a log axis (≤ 0) go far below the
@@ -47,11 +53,13 @@ impl Axis {
         if v.is_nan() {
             return None;
         }
+        Some(self.px_unchecked(self.clamp_t(self.t(v))))
+    }
+
+    fn clamp_t(&self, t: f64) -> f64 {
         let (tlo, thi) = (self.t(self.lo), self.t(self.hi));
         let span = thi - tlo;
-        let t = self.t(v).clamp(tlo - 1e3 * span, thi + 1e3 * span);
-        let p = self.px_unchecked(t);
-        p.is_finite().then_some(p)
+        t.clamp(tlo - 1e3 * span, thi + 1e3 * span)
     }
 
     fn px_unchecked(&self, t: f64) -> f64 {
@@ -75,13 +83,14 @@ pub(crate) fn ticks(scale: Scale, lo: f64, hi: f64, target: usize) -> Vec<Tick> 
     }
 }
 
-/// Smallest "nice" step (1, 2, 2.5 or 5 times a power of ten) giving at most
-/// `target` intervals over `span`.
+/// Smallest "nice" step (1, 2 or 5 times a power of ten) giving at most about
+/// 1.25 `target` intervals over `span` (2.5 is left out: −5.0, −2.5, 0.0 reads worse
+/// than −4, −2, 0).
 fn nice_step(span: f64, target: usize) -> f64 {
     let raw = span / target.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if m * mag >= raw * (1.0 - 1e-9) {
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if m * mag >= 0.8 * raw * (1.0 - 1e-9) {
             return m * mag;
         }
     }
@@ -115,7 +124,7 @@ struct LinearFormat {
 impl LinearFormat {
     fn new(lo: f64, hi: f64, step: f64) -> Self {
         let big = lo.abs().max(hi.abs());
-        let exponent = if big >= 1e5 || big < 1e-3 {
+        let exponent = if big > 0.0 && !(1e-3..1e5).contains(&big) {
             big.log10().floor() as i32
         } else {
             0
@@ -291,8 +300,12 @@ mod tests {
             ["−3", "−2", "−1", "0", "1", "2", "3"]
         );
         assert_eq!(
-            labels(&ticks(Scale::Linear, 0.0, 1.0, 4)),
-            ["0.00", "0.25", "0.50", "0.75", "1.00"]
+            labels(&ticks(Scale::Linear, -6.0, 6.0, 3)),
+            ["−5", "0", "5"]
+        );
+        assert_eq!(
+            labels(&ticks(Scale::Linear, -6.0, 6.0, 5)),
+            ["−6", "−4", "−2", "0", "2", "4", "6"]
         );
         assert_eq!(
             labels(&ticks(Scale::Linear, 0.0, 3e5, 3)),

@@ -308,7 +308,7 @@ pub(crate) mod tests {
         );
         let data = &z[2..z.len() - 4];
         let mut pos = 0usize; // bit position
-        let mut bits = |n: u32, pos: &mut usize| -> u32 {
+        let bits = |n: u32, pos: &mut usize| -> u32 {
             let mut v = 0;
             for k in 0..n {
                 let byte = data[*pos / 8];
