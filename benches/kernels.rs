@@ -35,15 +35,23 @@ fn main() {
     let n = 100_000;
 
     if on("posterior") {
-        let cost = localization_cost(7);
+        let cost = localization_cost(40);
         line("posterior: L_r(y), Example 6 (4 components)", cost.ns_localization, "ns");
         line("posterior: 4 exp() on the same inputs", cost.ns_four_exp, "ns");
         line("posterior: ratio (target ≤ 6)", cost.ratio(), "x");
-        for k in [2, 3, 4, 5] {
+        for k in [2, 3, 4, 5, 6] {
             let loc = ex(k).localizer(1.5);
             let ys = linspace(-8.0, 8.0, 4096, false);
-            let (ns, _) = ns_per_call(&ys, 50, 5, |&y| loc.localization(y));
+            let (ns, _) = ns_per_call(&ys, 4, 40, |&y| loc.localization(y));
             line(&format!("posterior: L_r(y), Example {k}"), ns, "ns");
+            let mut buf = ys.clone();
+            let blocks = [0usize; 4];
+            let (ns, _) = ns_per_call(&blocks, 1, 40, |_| {
+                buf.copy_from_slice(&ys);
+                loc.localization_batch(&mut buf);
+                buf[17]
+            });
+            line(&format!("posterior: L_r(y) in batches, Example {k}"), ns / 4096.0, "ns");
         }
     }
     if on("exact") {
@@ -63,8 +71,8 @@ fn main() {
         for k in [1, 2, 3, 4, 5, 6] {
             let m = ex(k);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-            let idx: Vec<usize> = (0..n).collect();
-            let (ns, _) = ns_per_call(&idx, 1, 5, |_| m.sample_y(1.5, &mut rng));
+            let idx: Vec<usize> = (0..16384).collect();
+            let (ns, _) = ns_per_call(&idx, 1, 40, |_| m.sample_y(1.5, &mut rng));
             line(&format!("monte_carlo: one draw of Y_r (no L_r), Example {k}"), ns, "ns");
         }
         for k in [2, 3, 4, 6] {

@@ -313,8 +313,8 @@ pub fn localization_cost(reps: usize) -> LocalizationCost {
             a
         })
         .collect();
-    let (ns_localization, _) = ns_per_call(&ys, 50, reps, |&y| loc.localization(y));
-    let (ns_four_exp, _) = ns_per_call(&args, 50, reps, |a| {
+    let (ns_localization, _) = ns_per_call(&ys, 4, reps, |&y| loc.localization(y));
+    let (ns_four_exp, _) = ns_per_call(&args, 4, reps, |a| {
         a[0].exp() + a[1].exp() + a[2].exp() + a[3].exp()
     });
     LocalizationCost {

@@ -16,13 +16,15 @@
 //! t: [0.1, 0.5, 1]                               # OU times (> 0)
 //! eta: {from: 0.001, to: 0.05, n: 8, log: true}  # steps
 //! u: {from: 0.01, to: 0.99, n: 99}               # quantile levels in (0, 1)
-//! tables: {map: score-map, fit: score-map-fit}
+//! tables: {map: score-map, gaps: score-map-gaps, fit: score-map-fit}
 //! ```
 //!
 //! Table `map`: measure, t, eta, u, x (= F_{t+η}⁻¹(u)), ot_map (= F_t⁻¹(u), the optimal
 //! map at x), score_map (x + η(x + score)), gap (ot_map - score_map), posterior_mean
 //! (E[X_0 | X_{t+η} = x]), score (Tweedie), ot_score ((ot_map - x)/η - x, the score read
-//! off the optimal map). Table `fit`, one row per measure and t: eta_min, max_gap (the
+//! off the optimal map). Table `gaps`, one row per measure, t and η: max_gap (the largest
+//! |gap| over u) and max_score_error (the largest |ot_score - score|, = max_gap/η).
+//! Table `fit`, one row per measure and t: eta_min, max_gap (the
 //! largest |gap| over u at the smallest η), slope (least-squares slope of ln max|gap|
 //! against ln η over the η grid; 2 when the gap is O(η²)), max_score_error (the largest
 //! |ot_score - score| at the smallest η).
@@ -43,7 +45,7 @@ use crate::spec::{BlockCtx, Grid};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 use ou_law::OuLaw;
 
-const ROLES: &[&str] = &["map", "fit"];
+const ROLES: &[&str] = &["map", "gaps", "fit"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +76,7 @@ pub struct Spec {
     pub etas: Vec<f64>,
     pub us: Vec<f64>,
     pub map: Option<String>,
+    pub gaps: Option<String>,
     pub fit: Option<String>,
 }
 
@@ -127,6 +130,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         return None;
     }
     let map = tables.get("map").cloned();
+    let gaps = tables.get("gaps").cloned();
     let fit = tables.get("fit").cloned();
     let mut outputs = Vec::new();
     if let Some(name) = &map {
@@ -147,6 +151,18 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
                     "Tweedie: -(x - e^{-(t+η)} E[X_0 | X_{t+η} = x])/σ²_{t+η}",
                 ),
                 ColumnDecl::number("ot_score", "(ot_map - x)/η - x, the score read off the map"),
+            ],
+        });
+    }
+    if let Some(name) = &gaps {
+        outputs.push(TableSchema {
+            name: name.clone(),
+            columns: vec![
+                ColumnDecl::text("measure", "label of μ_0"),
+                ColumnDecl::number("t", "OU time t"),
+                ColumnDecl::number("eta", "step η"),
+                ColumnDecl::number("max_gap", "max over u of |gap|"),
+                ColumnDecl::number("max_score_error", "max over u of |ot_score - score|"),
             ],
         });
     }
@@ -178,6 +194,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             etas,
             us,
             map,
+            gaps,
             fit,
         }),
         line: ctx.block.fence_line,
@@ -268,6 +285,32 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         debug_assert_eq!(&schema.name, name);
         tables.push(b.build(&schema.name)?);
     }
+    // max over u of |gap| and of |ot_score - score| for each block.
+    let worst = |rows: &[Row], eta: f64| -> (f64, f64) {
+        rows.iter().fold((0.0, 0.0), |(g, e): (f64, f64), r| {
+            (
+                g.max((r.ot_map - r.score_map).abs()),
+                e.max(((r.ot_map - r.x) / eta - r.x - r.score).abs()),
+            )
+        })
+    };
+    if s.gaps.is_some() {
+        let schema = schemas.next().ok_or("internal error: no schema for `gaps`")?;
+        let mut labels = Vec::new();
+        let mut cols: [Vec<f64>; 4] = Default::default();
+        for (&(mi, t, eta), rows) in keys.iter().zip(&blocks) {
+            labels.push(s.measures[mi].0.clone());
+            let (g, e) = worst(rows, eta);
+            for (c, v) in cols.iter_mut().zip([t, eta, g, e]) {
+                c.push(v);
+            }
+        }
+        let mut b = TableBuilder::new().text("measure", labels);
+        for (decl, values) in schema.columns.iter().skip(1).zip(cols) {
+            b = b.number(&decl.name, values);
+        }
+        tables.push(b.build(&schema.name)?);
+    }
     if s.fit.is_some() {
         let schema = schemas.next().ok_or("internal error: no schema for `fit`")?;
         let (i_min, eta_min) = s
@@ -286,16 +329,10 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 let group = &blocks[first..first + per_t];
                 let max_gap: Vec<f64> = group
                     .iter()
-                    .map(|rows| {
-                        rows.iter()
-                            .map(|r| (r.ot_map - r.score_map).abs())
-                            .fold(0.0, f64::max)
-                    })
+                    .zip(&s.etas)
+                    .map(|(rows, &eta)| worst(rows, eta).0)
                     .collect();
-                let score_error = group[i_min]
-                    .iter()
-                    .map(|r| ((r.ot_map - r.x) / eta_min - r.x - r.score).abs())
-                    .fold(0.0, f64::max);
+                let score_error = worst(&group[i_min], eta_min).1;
                 labels.push(label.clone());
                 let values = [
                     t,

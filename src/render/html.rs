@@ -86,7 +86,20 @@ pub struct ScorecardView {
     pub reproduced: usize,
     pub discrepancy: usize,
     pub failed: usize,
+    /// One line per chapter with checks: the summary per paper result.
+    pub chapters: Vec<ChapterScore>,
     pub rows: Vec<CheckView>,
+}
+
+#[derive(Serialize)]
+pub struct ChapterScore {
+    pub number: usize,
+    pub anchor: String,
+    pub title: String,
+    pub paper_refs: Vec<String>,
+    pub reproduced: usize,
+    pub discrepancy: usize,
+    pub failed: usize,
 }
 
 #[derive(Serialize, Clone)]

@@ -154,6 +154,25 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
         return Err(diags);
     }
     let count = |s: Status| inp.outcomes.values().filter(|o| o.status == s).count();
+    let chapter_scores = chapters
+        .iter()
+        .filter_map(|c| {
+            let mine: Vec<&CheckView> = score_rows
+                .iter()
+                .filter(|r| r.chapter_anchor == c.anchor)
+                .collect();
+            let n = |w: &str| mine.iter().filter(|r| r.status == w).count();
+            (!mine.is_empty()).then(|| ChapterScore {
+                number: c.number,
+                anchor: c.anchor.clone(),
+                title: c.title.clone(),
+                paper_refs: c.paper_refs.clone(),
+                reproduced: n("reproduced"),
+                discrepancy: n("discrepancy"),
+                failed: n("failed"),
+            })
+        })
+        .collect();
     let report = ReportView {
         title: inp
             .edition
@@ -168,6 +187,7 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
             reproduced: count(Status::Reproduced),
             discrepancy: count(Status::Discrepancy),
             failed: count(Status::Failed),
+            chapters: chapter_scores,
             rows: score_rows,
         },
         chapters,
@@ -326,7 +346,10 @@ fn strip_xml_prolog(svg: &str) -> String {
 }
 
 /// Header and formatted rows of a table block (plain or pivoted), and the total row count.
-pub(crate) fn table_rows(b: &TableBlock, t: &Table) -> Result<(Vec<String>, Vec<Vec<String>>, usize), String> {
+pub(crate) fn table_rows(
+    b: &TableBlock,
+    t: &Table,
+) -> Result<(Vec<String>, Vec<Vec<String>>, usize), String> {
     let rows = t.select(&b.filter)?;
     let fmt = |c: &Cell| match c {
         Cell::Number(v) => format_number(*v, b.digits),
