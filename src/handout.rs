@@ -164,7 +164,7 @@ impl Edition {
         match self {
             Edition::Report => report_title.to_string(),
             Edition::Student => format!("{report_title} — student handout"),
-            Edition::Teacher => format!("{report_title} — teacher's handout, with solutions"),
+            Edition::Teacher => format!("{report_title} — teacher’s handout, with solutions"),
         }
     }
 

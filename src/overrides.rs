@@ -315,7 +315,11 @@ pub fn nearby(word: &str, candidates: &[String]) -> String {
         .map(|(_, c)| format!("`{c}`"))
         .collect();
     let more = candidates.len().saturating_sub(shown.len());
-    let closest = if ranked[0].0 <= (word.chars().count() / 3).max(2) {
+    let close = ranked[0].0 <= (word.chars().count() / 3).max(2);
+    if close && candidates.len() == 1 {
+        return format!("did you mean {}?", shown[0]);
+    }
+    let closest = if close {
         format!("did you mean {}? ", shown[0])
     } else {
         String::new()

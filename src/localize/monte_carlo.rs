@@ -138,11 +138,12 @@ impl<'a> BinFinder<'a> {
     fn bin(&self, l: f64) -> usize {
         let s = self.sorted;
         let k = s.len();
-        // Index of the first threshold ≥ l on an even grid; NaN (l NaN) gives 0,
-        // which is also partition_point's answer for NaN.
-        let guess = ((l - self.lo) * self.scale).ceil();
-        let mut b = if guess > 0.0 {
-            (guess as usize).min(k)
+        // About the index of the first threshold ≥ l on an even grid (truncation, not
+        // ceil: SSE2 has no rounding instruction, and the check below fixes ±1).
+        // Below the grid, or NaN (partition_point's answer for NaN is 0), start at 0.
+        let g = (l - self.lo) * self.scale;
+        let mut b = if g >= 0.0 {
+            (g as usize).saturating_add(1).min(k)
         } else {
             0
         };

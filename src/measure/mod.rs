@@ -16,7 +16,7 @@ mod posterior;
 pub mod sample;
 pub mod special;
 
-pub use posterior::Localizer;
+pub use posterior::{Localizer, BATCH};
 pub(crate) use posterior::{Kind, Prep};
 
 use posterior::{mixture_moments, uniform_moments, Moments};

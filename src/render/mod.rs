@@ -109,7 +109,8 @@ pub struct Inputs<'a> {
 pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
     let refs = Arc::new(numbering(inp.project));
     let outcomes = Arc::new(inp.outcomes.clone());
-    let mut env = ProseEnv::new(inp.results.clone(), refs.clone(), outcomes);
+    let mut env = ProseEnv::new(inp.results.clone(), refs.clone(), outcomes.clone());
+    env.enable_findings(outcomes, refs.clone(), Arc::new(chapter_infos(inp.project)));
     let paths = table_paths(inp.project);
     let mut diags = Diagnostics::default();
     let mut chapters = Vec::new();
@@ -326,6 +327,20 @@ fn render_chapter(
         }
     }
     diags.finish(body)
+}
+
+/// Every chapter's id, title, anchor and paper references, for findings.
+pub fn chapter_infos(project: &Project) -> Vec<prose::ChapterInfo> {
+    project
+        .chapters
+        .iter()
+        .map(|c| prose::ChapterInfo {
+            id: c.id().to_string(),
+            title: c.chapter.front.title.clone(),
+            anchor: format!("chapter-{}", c.id()),
+            paper_refs: c.chapter.front.paper_refs.clone(),
+        })
+        .collect()
 }
 
 /// Anchor of the experiment block that produces `table`.

@@ -12,7 +12,9 @@
 //! - `check(id="…", field="computed")`: a field of a check's outcome (`status`,
 //!   `computed`, `expected`, `difference`, `tolerance`);
 //! - `rows(table="T")`: the number of rows of a table;
-//! - filter `fixed(digits=2)`: a number with exactly that many decimals.
+//! - filter `fixed(digits=2)`: a number with exactly that many decimals;
+//! - for a findings chapter: `count(status=…)`, `findings(status=…)` and
+//!   `scoreboard()` summarise every check of the report (see [`ProseEnv::enable_findings`]).
 //!
 //! Only expressions are supported (no `{% %}` statements), each rendered on its own,
 //! so an error points at the exact expression. Raw HTML in prose is shown as text,
@@ -39,6 +41,15 @@ pub struct RefTarget {
 
 pub struct ProseEnv {
     tera: Tera,
+}
+
+/// What a findings chapter needs to know of every chapter.
+#[derive(Clone, Debug)]
+pub struct ChapterInfo {
+    pub id: String,
+    pub title: String,
+    pub anchor: String,
+    pub paper_refs: Vec<String>,
 }
 
 fn arg_str<'a>(args: &'a HashMap<String, Value>, name: &str, f: &str) -> tera::Result<&'a str> {
@@ -196,6 +207,117 @@ impl ProseEnv {
         );
         let _ = refs;
         ProseEnv { tera }
+    }
+
+    /// Register the functions of a findings chapter, which summarise every check of the
+    /// report: `count(status=…)`, `findings(status=…)` (a Markdown list of the checks
+    /// with that status, with their numbers and explanations) and `scoreboard()` (a
+    /// Markdown table per chapter). Statuses: reproduced, discrepancy, failed, all.
+    pub fn enable_findings(
+        &mut self,
+        outcomes: Arc<BTreeMap<String, CheckOutcome>>,
+        refs: Arc<BTreeMap<String, RefTarget>>,
+        chapters: Arc<Vec<ChapterInfo>>,
+    ) {
+        fn status_arg(args: &HashMap<String, Value>) -> tera::Result<String> {
+            let s = args.get("status").and_then(|v| v.as_str()).unwrap_or("all");
+            if ["reproduced", "discrepancy", "failed", "all"].contains(&s) {
+                Ok(s.to_string())
+            } else {
+                Err(tera::Error::msg(format!(
+                    "unknown status `{s}`; use reproduced, discrepancy, failed or all"
+                )))
+            }
+        }
+        // Checks in report order (their numbers), with their number.
+        let ordered = move |outcomes: &BTreeMap<String, CheckOutcome>,
+                            refs: &BTreeMap<String, RefTarget>| {
+            let mut v: Vec<(usize, CheckOutcome)> = outcomes
+                .values()
+                .map(|o| {
+                    let n = refs
+                        .get(&o.id)
+                        .and_then(|r| r.label.rsplit(' ').next()?.parse().ok())
+                        .unwrap_or(usize::MAX);
+                    (n, o.clone())
+                })
+                .collect();
+            v.sort_by_key(|(n, _)| *n);
+            v
+        };
+        let o = outcomes.clone();
+        self.tera
+            .register_function("count", move |args: &HashMap<String, Value>| {
+                let st = status_arg(args)?;
+                Ok(Value::from(
+                    o.values()
+                        .filter(|c| st == "all" || c.status.word() == st)
+                        .count(),
+                ))
+            });
+        let (o, r, ch) = (outcomes.clone(), refs.clone(), chapters.clone());
+        self.tera.register_function("findings", move |args: &HashMap<String, Value>| {
+            let st = status_arg(args)?;
+            let title = |id: &str| {
+                ch.iter()
+                    .find(|c| c.id == id)
+                    .map(|c| format!("[{}](#{})", c.title, c.anchor))
+                    .unwrap_or_else(|| id.to_string())
+            };
+            let num = |v: Option<f64>| v.map(|v| format_number(v, None)).unwrap_or("—".into());
+            let mut md = String::new();
+            for (n, c) in ordered(&o, &r) {
+                if st != "all" && c.status.word() != st {
+                    continue;
+                }
+                md.push_str(&format!(
+                    "- [Check {n}](#check-{}) ({}, {}): {} — expected {} ({}), computed {}, difference {} against a tolerance of {}.",
+                    c.id,
+                    title(&c.chapter),
+                    c.status.word(),
+                    c.claim.trim(),
+                    num(c.expected),
+                    c.source,
+                    num(c.computed),
+                    num(c.difference),
+                    num(c.tolerance)
+                ));
+                if let Some(d) = &c.discrepancy {
+                    md.push_str(&format!(" *Explanation:* {}", d.trim()));
+                }
+                if let Some(m) = &c.message {
+                    md.push_str(&format!(" *Note:* {}", m.trim()));
+                }
+                md.push('\n');
+            }
+            if md.is_empty() {
+                md = format!("*(no check has status {st})*");
+            }
+            Ok(Value::String(format!("\n{md}\n")))
+        });
+        let (o, ch) = (outcomes, chapters);
+        self.tera.register_function("scoreboard", move |_: &HashMap<String, Value>| {
+            let mut md = String::from(
+                "\n| Chapter | In the paper | Reproduced | Discrepancies | Failed |\n|---|---|---:|---:|---:|\n",
+            );
+            for c in ch.iter() {
+                let mine: Vec<&CheckOutcome> = o.values().filter(|x| x.chapter == c.id).collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                let n = |w: &str| mine.iter().filter(|x| x.status.word() == w).count();
+                md.push_str(&format!(
+                    "| [{}](#{}) | {} | {} | {} | {} |\n",
+                    c.title,
+                    c.anchor,
+                    c.paper_refs.join(", "),
+                    n("reproduced"),
+                    n("discrepancy"),
+                    n("failed")
+                ));
+            }
+            Ok(Value::String(md + "\n"))
+        });
     }
 
     /// Replace every `{{ … }}` in `prose` by its value; errors point at the expression.

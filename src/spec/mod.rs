@@ -196,6 +196,15 @@ pub fn parse_block<T: DeserializeOwned>(chapter: &Chapter, block: &Block) -> Res
 /// serde says "unknown field `kidn`, expected one of `id`, `kind`"; turn that into
 /// "did you mean `kind`?".
 fn hint_from_serde(msg: &str) -> Option<String> {
+    if msg.contains("mapping values are not allowed") {
+        return Some(
+            "a `: ` inside a value starts a new mapping: quote the value (\"…\") or write it as a block with `>-`"
+                .into(),
+        );
+    }
+    if msg.contains("found character that cannot start any token") && msg.contains('`') {
+        return Some("quote values that start with `@`, `` ` `` or `%`".into());
+    }
     let at = msg
         .find("unknown field")
         .or_else(|| msg.find("unknown variant"))?;
