@@ -54,6 +54,17 @@ fn main() {
             line(&format!("posterior: L_r(y) in batches, Example {k}"), ns / 4096.0, "ns");
         }
     }
+    if on("uniform") {
+        // L_r at draws of Y_r (where Monte Carlo evaluates it), across the t grid's r.
+        let m = ex(3);
+        for r in [0.2, 0.5, 1.0, 2.0, 4.0, 7.0] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+            let ys: Vec<f64> = (0..4096).map(|_| m.sample_y(r, &mut rng)).collect();
+            let loc = m.localizer(r);
+            let (ns, _) = ns_per_call(&ys, 2, 40, |&y| loc.localization(y));
+            line(&format!("uniform: L_r(Y_r) at r = {r}"), ns, "ns");
+        }
+    }
     if on("exact") {
         for (k, r) in [(4, 1.5), (5, 1.5), (6, 1.5), (3, 1.5)] {
             let m = ex(k);

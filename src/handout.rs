@@ -70,7 +70,10 @@ pub fn validate(ctx: &mut BlockCtx, before: &[Item]) -> Option<HandoutBlock> {
         BlockKind::Solution => Role::Solution,
         other => {
             // Only the two handout kinds are routed here by the project.
-            ctx.error("", format!("a {} block is not a handout block", other.name()));
+            ctx.error(
+                "",
+                format!("a {} block is not a handout block", other.name()),
+            );
             return None;
         }
     };
@@ -322,9 +325,8 @@ mod tests {
         let d = items(&lone).unwrap_err();
         assert!(d.0[0].message.contains("no exercise before it"), "{d}");
         assert_eq!(d.0[0].line, 5);
-        let twice = format!(
-            "{HEAD}```exercise\nQ\n```\n\n```solution\nA\n```\n\n```solution\nB\n```\n"
-        );
+        let twice =
+            format!("{HEAD}```exercise\nQ\n```\n\n```solution\nA\n```\n\n```solution\nB\n```\n");
         let d = items(&twice).unwrap_err();
         assert!(d.0[0].message.contains("already has one"), "{d}");
         assert_eq!(d.0[0].line, 13);

@@ -121,11 +121,15 @@ fn parse_steps(field: &str) -> Result<Vec<Step>, String> {
             let close = rest
                 .find(']')
                 .filter(|_| rest.starts_with('['))
-                .ok_or_else(|| format!("`{part}` in `{field}`: write list items as `.1` or `[1]`"))?;
-            let i = rest[1..close]
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| format!("`{part}` in `{field}`: `{}` is not an item number", &rest[1..close]))?;
+                .ok_or_else(|| {
+                    format!("`{part}` in `{field}`: write list items as `.1` or `[1]`")
+                })?;
+            let i = rest[1..close].trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "`{part}` in `{field}`: `{}` is not an item number",
+                    &rest[1..close]
+                )
+            })?;
             steps.push(Step::Index(i));
             rest = &rest[close + 1..];
         }
@@ -238,9 +242,16 @@ fn set(root: &mut Value, o: &Override) -> Result<(), ApplyError> {
                 }
                 &mut seq[*i]
             }
-            Value::Tagged(_) | Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {
+            Value::Tagged(_)
+            | Value::Null
+            | Value::Bool(_)
+            | Value::Number(_)
+            | Value::String(_) => {
                 return Err(err(
-                    format!("`{}` is a single value, not a mapping or a list", display(&walked)),
+                    format!(
+                        "`{}` is a single value, not a mapping or a list",
+                        display(&walked)
+                    ),
                     format!("set `{}` itself", display(&walked)),
                 ));
             }
@@ -516,10 +527,16 @@ mod tests {
         assert_eq!(l.value.as_sequence().unwrap().len(), 2);
         assert!(parse("tp.r").unwrap_err().contains("PATH=VALUE"));
         assert!(parse("tp=3").unwrap_err().contains("names no field"));
-        assert!(parse("Tp.r=3").unwrap_err().contains("not an experiment id"));
-        assert!(parse("tp.tables.summary=x").unwrap_err().contains("cannot be overridden"));
+        assert!(parse("Tp.r=3")
+            .unwrap_err()
+            .contains("not an experiment id"));
+        assert!(parse("tp.tables.summary=x")
+            .unwrap_err()
+            .contains("cannot be overridden"));
         assert!(parse("tp.r=[1,").unwrap_err().contains("not valid YAML"));
-        assert!(parse("tp.r[x]=1").unwrap_err().contains("not an item number"));
+        assert!(parse("tp.r[x]=1")
+            .unwrap_err()
+            .contains("not an item number"));
     }
 
     #[test]
@@ -536,7 +553,10 @@ mod tests {
         assert_eq!(value(&body, "r.2"), Value::from(4));
         // An optional field left out of the chapter may be added.
         let seed = parse("tp.seed=7").unwrap();
-        assert_eq!(value(&apply(BODY, &[&seed]).unwrap(), "seed"), Value::from(7));
+        assert_eq!(
+            value(&apply(BODY, &[&seed]).unwrap(), "seed"),
+            Value::from(7)
+        );
     }
 
     #[test]
@@ -569,17 +589,27 @@ mod tests {
         let e = apply(BODY, &[&o]).unwrap_err();
         assert!(e.message.contains("single value"), "{e:?}");
         let o = parse("tp.r.x=1").unwrap();
-        assert!(apply(BODY, &[&o]).unwrap_err().message.contains("give an item number"));
+        assert!(apply(BODY, &[&o])
+            .unwrap_err()
+            .message
+            .contains("give an item number"));
     }
 
     #[test]
     fn nearby_ranks_by_distance() {
-        let c: Vec<String> = ["two-point-density", "two-point-fig1-values", "gaussian-survival"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let c: Vec<String> = [
+            "two-point-density",
+            "two-point-fig1-values",
+            "gaussian-survival",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let h = nearby("two-point-fig1-value", &c);
-        assert!(h.starts_with("did you mean `two-point-fig1-values`?"), "{h}");
+        assert!(
+            h.starts_with("did you mean `two-point-fig1-values`?"),
+            "{h}"
+        );
         let h = nearby("zzz", &c);
         assert!(!h.contains("did you mean"), "{h}");
         assert!(h.contains("`gaussian-survival`"), "{h}");

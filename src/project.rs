@@ -206,6 +206,18 @@ impl Project {
     }
 }
 
+/// Parse and validate one chapter given as text (no other chapters, no cross-chapter
+/// checks): the entry point of the parser and spec decoder, used by the property tests.
+pub fn validate_text(path: &Path, text: String, root: &Path) -> Result<ChapterSpec, Diagnostics> {
+    let chapter = Chapter::parse(path, text)?;
+    validate_chapter(
+        chapter,
+        root,
+        Fidelity::Paper,
+        &crate::overrides::Overrides::default(),
+    )
+}
+
 fn validate_chapter(
     chapter: Chapter,
     root: &Path,

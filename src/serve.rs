@@ -261,18 +261,36 @@ fn percent_decode(s: &str) -> Option<String> {
 
 fn handle(mut stream: TcpStream, state: &State) {
     let Some(req) = read_request(&mut stream) else {
-        let _ = respond(&mut stream, "400 Bad Request", "text/plain", b"bad request\n", false);
+        let _ = respond(
+            &mut stream,
+            "400 Bad Request",
+            "text/plain",
+            b"bad request\n",
+            false,
+        );
         return;
     };
     let head_only = req.method == "HEAD";
     if req.method != "GET" && !head_only {
-        let _ = respond(&mut stream, "405 Method Not Allowed", "text/plain", b"only GET and HEAD\n", false);
+        let _ = respond(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            b"only GET and HEAD\n",
+            false,
+        );
         return;
     }
     let version = state.version.load(Ordering::SeqCst);
     if req.path == "/__version" {
         let body = format!("{version}\n");
-        let _ = respond(&mut stream, "200 OK", "text/plain; charset=utf-8", body.as_bytes(), head_only);
+        let _ = respond(
+            &mut stream,
+            "200 OK",
+            "text/plain; charset=utf-8",
+            body.as_bytes(),
+            head_only,
+        );
         return;
     }
     let rel = match req.path.as_str() {
@@ -280,14 +298,27 @@ fn handle(mut stream: TcpStream, state: &State) {
         p => p.trim_start_matches('/').to_string(),
     };
     let Some(file) = confined(&state.out_dir, &rel) else {
-        let _ = respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", head_only);
+        let _ = respond(
+            &mut stream,
+            "404 Not Found",
+            "text/plain",
+            b"not found\n",
+            head_only,
+        );
         return;
     };
     let is_html = rel.ends_with(".html");
-    let error = state.error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let error = state
+        .error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let bytes = std::fs::read(&file);
     let (status, body) = match (bytes, is_html) {
-        (Ok(b), true) => ("200 OK", page(&String::from_utf8_lossy(&b), error.as_deref(), version)),
+        (Ok(b), true) => (
+            "200 OK",
+            page(&String::from_utf8_lossy(&b), error.as_deref(), version),
+        ),
         (Ok(b), false) => ("200 OK", b),
         (Err(_), true) if rel == "report.html" => {
             // No report yet: the first build is running, or failed.
@@ -402,14 +433,20 @@ mod tests {
         assert!(ok.contains("var v=\"3\""), "{ok}");
         assert!(!ok.contains("Build failed"));
         let bad = String::from_utf8(page(html, Some("error: <bad> & worse"), 4)).unwrap();
-        assert!(bad.contains("<body class=\"x\"><div id=\"diffrepro-serve-error\""), "{bad}");
+        assert!(
+            bad.contains("<body class=\"x\"><div id=\"diffrepro-serve-error\""),
+            "{bad}"
+        );
         assert!(bad.contains("error: &lt;bad&gt; &amp; worse"), "{bad}");
     }
 
     #[test]
     fn paths_stay_in_the_output_folder() {
         let root = Path::new("/out");
-        assert_eq!(confined(root, "figures/a/b.svg"), Some(PathBuf::from("/out/figures/a/b.svg")));
+        assert_eq!(
+            confined(root, "figures/a/b.svg"),
+            Some(PathBuf::from("/out/figures/a/b.svg"))
+        );
         assert_eq!(confined(root, "../etc/passwd"), None);
         assert_eq!(confined(root, "/etc/passwd"), None);
         assert_eq!(confined(root, ".cache/x"), None);

@@ -102,7 +102,10 @@ fn set_reaches_the_table_the_prose_and_the_notices() {
     let html = p.read("output/report.html");
     // (1.5 · 2)² = 9 in the prose, in the table block and in the CSV.
     assert!(html.contains("at r = 1.5 is 9.0000"), "prose after --set");
-    assert!(html.contains("<td class=\"num\">9.0000</td>"), "table block");
+    assert!(
+        html.contains("<td class=\"num\">9.0000</td>"),
+        "table block"
+    );
     let csv = p.read("output/data/tp/tp-summary.csv");
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -118,11 +121,20 @@ fn set_reaches_the_table_the_prose_and_the_notices() {
     assert_eq!(sup_at_15.len(), 1, "{csv}");
     assert!((sup_at_15[0] - 9.0).abs() < 1e-8, "{csv}");
     // The closed form follows the measure, so the check still holds.
-    assert!(html.contains("0 failed"), "the closed-form check holds for μ = 2");
+    assert!(
+        html.contains("0 failed"),
+        "the closed-form check holds for μ = 2"
+    );
     // Visible on the first page and beside the experiment; recorded in provenance.
     let notice = html.find("Changed parameters").expect("first-page notice");
-    assert!(notice < html.find("id=\"contents\"").unwrap(), "notice before the contents");
-    assert!(html.contains("<code>measure.mixture[1].mean = 2</code>"), "beside the experiment");
+    assert!(
+        notice < html.find("id=\"contents\"").unwrap(),
+        "notice before the contents"
+    );
+    assert!(
+        html.contains("<code>measure.mixture[1].mean = 2</code>"),
+        "beside the experiment"
+    );
     let prov = provenance(&p);
     let sets: Vec<&str> = prov["overrides"]
         .as_array()
@@ -132,7 +144,10 @@ fn set_reaches_the_table_the_prose_and_the_notices() {
         .collect();
     assert_eq!(
         sets,
-        ["tp.measure.mixture.0.mean=-2", "tp.measure.mixture[1].mean=2"]
+        [
+            "tp.measure.mixture.0.mean=-2",
+            "tp.measure.mixture[1].mean=2"
+        ]
     );
     // The override changed the cache key (the experiment ran), and did not evict the
     // chapter's own result: building as written again reuses it.
@@ -142,7 +157,9 @@ fn set_reaches_the_table_the_prose_and_the_notices() {
     let prov = provenance(&p);
     assert_eq!(prov["experiments"][0]["status"], "cached");
     assert_eq!(prov["overrides"].as_array().unwrap().len(), 0);
-    assert!(p.read("output/report.html").contains("at r = 1.5 is 2.2500"));
+    assert!(p
+        .read("output/report.html")
+        .contains("at r = 1.5 is 2.2500"));
 }
 
 #[test]
@@ -164,7 +181,10 @@ fn invalid_set_is_an_input_error_naming_the_valid_ones() {
     assert!(e.contains("`r` has 2 items"), "{e}");
     // A bad value gets the chapter's own diagnostics, at the field, blaming the --set.
     let e = run("tp.measure.mixture.0.weight=-0.5");
-    assert!(e.contains("with `--set tp.measure.mixture.0.weight=-0.5`"), "{e}");
+    assert!(
+        e.contains("with `--set tp.measure.mixture.0.weight=-0.5`"),
+        "{e}"
+    );
     assert!(e.contains("must be positive"), "{e}");
     assert!(e.contains("chapters/10-tp.md:12:"), "{e}");
     let e = run("tp.samles=10");
@@ -174,7 +194,10 @@ fn invalid_set_is_an_input_error_naming_the_valid_ones() {
     assert!(e.contains("cannot be overridden"), "{e}");
     let e = run("tp");
     assert!(e.contains("PATH=VALUE"), "{e}");
-    assert!(!p.path("output/report.html").exists(), "nothing was written");
+    assert!(
+        !p.path("output/report.html").exists(),
+        "nothing was written"
+    );
 }
 
 #[test]
@@ -184,7 +207,10 @@ fn chapters_builds_only_those_and_keeps_numbering() {
     let o = p.run(&["build", "--quiet", "--chapters", "gauss"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let html = p.read("output/report.html");
-    assert!(html.contains("OTHER-CHAPTER-TEXT with delta star 0.500"), "δ* = 1/(σ²r²+1)");
+    assert!(
+        html.contains("OTHER-CHAPTER-TEXT with delta star 0.500"),
+        "δ* = 1/(σ²r²+1)"
+    );
     assert!(!html.contains("The largest localization at r = 1.5"));
     assert!(
         html.contains("<span class=\"secno\">2</span> A Gaussian chapter"),
@@ -192,7 +218,11 @@ fn chapters_builds_only_those_and_keeps_numbering() {
     );
     let o = p.run(&["build", "--quiet", "--chapters", "gaus"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("did you mean `gauss`?"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean `gauss`?"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -206,8 +236,14 @@ fn handouts_keep_solutions_and_checks_from_students() {
     // The exercise (with its computed number) is in every edition.
     for page in [&student, &teacher, &report] {
         assert!(page.contains("Exercise 1."), "exercise heading");
-        assert!(page.contains("The table says 2.25."), "expression in an exercise");
-        assert!(!page.contains("<script"), "the report files carry no script");
+        assert!(
+            page.contains("The table says 2.25."),
+            "expression in an exercise"
+        );
+        assert!(
+            !page.contains("<script"),
+            "the report files carry no script"
+        );
     }
     // The student's has no solution, no check, no scorecard.
     assert!(!student.contains("SECRET-SOLUTION-TEXT"));
@@ -252,7 +288,10 @@ fn new_scaffolds_a_chapter_that_builds() {
     let o = p.run(&["build"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("checks: 1 reproduced, 0 declared discrepancies, 0 failed"), "{e}");
+    assert!(
+        e.contains("checks: 1 reproduced, 0 declared discrepancies, 0 failed"),
+        "{e}"
+    );
     assert!(e.contains("1 figures"), "{e}");
     // It refuses to overwrite, to reuse an id, and bad names.
     std::fs::write(p.path("chapters/intro.md"), "edited").unwrap();
@@ -262,14 +301,20 @@ fn new_scaffolds_a_chapter_that_builds() {
     assert_eq!(p.read("chapters/intro.md"), "edited");
     let o = p.run(&["new", "Not An Id"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not a valid chapter id"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a valid chapter id"),
+        "{}",
+        stderr(&o)
+    );
     // A second scaffold is independent of the first (ids are unique) and also builds.
     std::fs::remove_file(p.path("chapters/intro.md")).unwrap();
     assert!(p.run(&["new", "first"]).status.success());
     assert!(p.run(&["new", "second"]).status.success());
     let o = p.run(&["build", "--quiet", "--handout"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!p.read("output/handout-student.html").contains("equality at 0"));
+    assert!(!p
+        .read("output/handout-student.html")
+        .contains("equality at 0"));
 }
 
 /// The `serve` child, killed when the test ends (also on failure).
@@ -291,7 +336,10 @@ fn get(port: u16, path: &str) -> (String, String) {
     s.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.lines().next().unwrap_or("").to_string(), body.to_string())
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
 }
 
 /// Wait (at most two minutes) until `/__version` is at least `n`.
@@ -302,7 +350,10 @@ fn wait_version(port: u16, n: u64) {
         if v >= n {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "no build {n} after 2 minutes");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no build {n} after 2 minutes"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -326,7 +377,9 @@ fn serve_answers_on_localhost_and_rebuilds_after_a_change() {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve prints its address");
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve prints its address");
     let port: u16 = line
         .trim()
         .strip_prefix("serving http://127.0.0.1:")
@@ -338,9 +391,15 @@ fn serve_answers_on_localhost_and_rebuilds_after_a_change() {
     wait_version(port, 1);
     let (status, page) = get(port, "/");
     assert!(status.contains("200"), "{status}");
-    assert!(page.contains("at r = 1.5 is 2.2500"), "the report is served");
+    assert!(
+        page.contains("at r = 1.5 is 2.2500"),
+        "the report is served"
+    );
     assert!(page.contains("/__version"), "with the reload script");
-    assert!(!p.read("output/report.html").contains("<script"), "the file stays script-free");
+    assert!(
+        !p.read("output/report.html").contains("<script"),
+        "the file stays script-free"
+    );
     let (status, _) = get(port, "/data/tp/tp-summary.csv");
     assert!(status.contains("200"), "{status}");
     assert!(get(port, "/../Cargo.toml").0.contains("404"));
@@ -356,15 +415,27 @@ fn serve_answers_on_localhost_and_rebuilds_after_a_change() {
     );
     wait_version(port, 2);
     let page = get(port, "/").1;
-    assert!(page.contains("EDITED: the largest localization at r = 1.5 is 2.2500"), "rebuilt");
+    assert!(
+        page.contains("EDITED: the largest localization at r = 1.5 is 2.2500"),
+        "rebuilt"
+    );
 
     // A broken edit shows the error on the page; the server keeps going.
-    p.write("chapters/10-tp.md", &CHAPTER.replace("kind: complexity", "kind: complexty"));
+    p.write(
+        "chapters/10-tp.md",
+        &CHAPTER.replace("kind: complexity", "kind: complexty"),
+    );
     wait_version(port, 3);
     let page = get(port, "/").1;
     assert!(page.contains("Build failed."), "error banner");
-    assert!(page.contains("unknown experiment kind `complexty`"), "the diagnostic");
-    assert!(page.contains("EDITED: the largest localization"), "the last good report below");
+    assert!(
+        page.contains("unknown experiment kind `complexty`"),
+        "the diagnostic"
+    );
+    assert!(
+        page.contains("EDITED: the largest localization"),
+        "the last good report below"
+    );
     // Fixing it brings the page back.
     p.write("chapters/10-tp.md", CHAPTER);
     wait_version(port, 4);

@@ -123,8 +123,12 @@ pub fn scaffold(project: &Path, name: &str) -> Result<PathBuf, (u8, String)> {
             "{order}",
             &(existing.iter().map(|c| c.front.order).max().unwrap_or(0) + 10).to_string(),
         );
-    let new = Chapter::parse(path.clone(), text.clone())
-        .map_err(|d| (EXIT_FAILED, format!("internal error: the scaffold does not parse: {d}")))?;
+    let new = Chapter::parse(path.clone(), text.clone()).map_err(|d| {
+        (
+            EXIT_FAILED,
+            format!("internal error: the scaffold does not parse: {d}"),
+        )
+    })?;
     // Ids are shared by the whole project: refuse to create a duplicate.
     let mine = ids(&new);
     for ch in &existing {
@@ -141,8 +145,7 @@ pub fn scaffold(project: &Path, name: &str) -> Result<PathBuf, (u8, String)> {
             )));
         }
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| (EXIT_FAILED, format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| (EXIT_FAILED, format!("{}: {e}", dir.display())))?;
     // `create_new` so that a file appearing meanwhile is not overwritten either.
     let write = || -> std::io::Result<()> {
         use std::io::Write;
@@ -214,12 +217,21 @@ mod tests {
         assert_eq!(ch.front.id, "intro");
         assert_eq!(ch.front.order, 10);
         let got = ids(&ch);
-        for want in ["intro-two-point", "intro-summary", "intro-survival", "fig-intro-survival", "intro-sup-l"] {
+        for want in [
+            "intro-two-point",
+            "intro-summary",
+            "intro-survival",
+            "fig-intro-survival",
+            "intro-sup-l",
+        ] {
             assert!(got.iter().any(|g| g == want), "{want} in {got:?}");
         }
         // No overwrite, no bad names.
         assert_eq!(scaffold(&dir, "intro").unwrap_err().0, EXIT_INPUT);
-        assert!(scaffold(&dir, "Bad Name").unwrap_err().1.contains("not a valid"));
+        assert!(scaffold(&dir, "Bad Name")
+            .unwrap_err()
+            .1
+            .contains("not a valid"));
         // A second chapter goes after the first.
         let p2 = scaffold(&dir, "next").unwrap();
         assert_eq!(Chapter::from_file(&p2, &p2).unwrap().front.order, 20);

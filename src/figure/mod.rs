@@ -299,10 +299,11 @@ const RIDGE_REACH: f64 = 0.45;
 const RIDGE_OPACITY: f64 = 0.55;
 
 /// A ridge figure: per facet, one split violin per distinct `x` (its baseline), the
-/// first series to the left and the second to the right. Each violin is scaled on its
-/// own (both halves by the same factor, so μ and ν at one time compare directly):
-/// histograms at different times can differ in height by an order of magnitude, and a
-/// common scale would flatten the wide ones.
+/// first series to the left and the second to the right. Each half is scaled on its
+/// own so that its widest bin reaches the same width: the halves compare by shape, not
+/// by height. Histograms at one time can differ in height by an order of magnitude (a
+/// diffused point mass next to a wide mixture), and any common scale would reduce the
+/// wide one to a sliver.
 fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     let fail = |m: String| format!("figure `{}`: {m}", spec.id);
     let (lo_col, hi_col) = spec
@@ -402,17 +403,17 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 let widths: Vec<f64> = idx.iter().map(|&i| width_all[i]).collect();
                 halves.push((si, s, edges, widths));
             }
-            let peak = halves
-                .iter()
-                .flat_map(|h| h.3.iter().copied())
-                .filter(|w| w.is_finite())
-                .fold(0.0, f64::max);
-            let scale = if peak > 0.0 {
-                RIDGE_REACH * gap / peak
-            } else {
-                0.0
-            };
             for (si, s, edges, widths) in halves {
+                let peak = widths
+                    .iter()
+                    .copied()
+                    .filter(|w| w.is_finite())
+                    .fold(0.0, f64::max);
+                let scale = if peak > 0.0 {
+                    RIDGE_REACH * gap / peak
+                } else {
+                    0.0
+                };
                 ridges.push(Ridge {
                     label: s.as_ref().map(|v| cell_label(v, spec.series_digits)),
                     baseline: b,
@@ -543,9 +544,9 @@ mod tests {
     }
 
     #[test]
-    fn ridges_split_and_scale_per_baseline() {
-        // Two slots, μ and ν, two bins each; ν at slot 2 is twice as tall as anything
-        // at slot 2, so its widest bin reaches the full 45% of the gap.
+    fn ridges_split_and_scale_per_half() {
+        // Two slots, μ and ν, two bins each; each half's widest bin reaches 45% of the
+        // gap between the slots, the others in proportion.
         let mut phase = Vec::new();
         let mut cols: [Vec<f64>; 4] = Default::default();
         let mut who = Vec::new();
@@ -587,7 +588,9 @@ mod tests {
         assert_eq!(ridges[1].side, Side::Right);
         assert_eq!(ridges[0].edges, vec![0.0, 1.0, 2.0]);
         assert!((ridges[3].widths[0] - 0.45).abs() < 1e-12);
-        assert!((ridges[2].widths[1] - 0.45 * 0.5).abs() < 1e-12);
+        assert!((ridges[3].widths[1] - 0.45 * 0.125).abs() < 1e-12);
+        assert!((ridges[2].widths[1] - 0.45).abs() < 1e-12);
+        assert!((ridges[2].widths[0] - 0.45 * 0.5).abs() < 1e-12);
         assert_eq!(p.panels[0].annotations.len(), 2);
         assert_eq!(p.panels[0].annotations[1].text, "slot = 2.00");
         // Three series cannot split two ways.

@@ -28,8 +28,8 @@
 //! `series` (at most two values) puts the first value to the left of the baseline
 //! and the second to the right; `facet` makes panels; `ridge_label` names a column
 //! whose value is printed above each baseline (e.g. the snapshot time when `x` is a
-//! slot number). Each split violin is scaled so its widest bin reaches 45% of the gap
-//! between neighbouring baselines.
+//! slot number). Each half is scaled so its widest bin reaches 45% of the gap
+//! between neighbouring baselines (halves compare by shape, not height).
 //!
 //! ```yaml
 //! id: fig-ridges

@@ -933,29 +933,22 @@ fn char_atom(c: char) -> Result<String, String> {
     Ok(match c {
         // Brackets do not pair or scale in LaTeX; escaped, they do not in Typst either.
         '(' | ')' | '[' | ']' | '|' => format!("\\{c}"),
-        // Typst reads `/` as a fraction and `,`/`;` as argument separators.
-        '/' | ',' | ';' | '"' | '#' | '$' | '@' | '<' | '>' | '!' | '.' | ':' | '?' => match c {
-            '<' | '>' | '!' | '.' | ':' | '?' => c.to_string(),
-            _ => format!("\\{c}"),
-        },
+        // Typst reads `/` as a fraction, `,`/`;` as argument separators, `"` as text,
+        // `#` as code.
+        '/' | ',' | ';' | '"' | '#' | '$' | '@' => format!("\\{c}"),
+        // Plain in both (atoms are space-separated, so no Typst shorthand such as
+        // `<=` or `:=` can form across two of them).
+        '+' | '-' | '=' | '<' | '>' | '!' | '.' | ':' | '?' => c.to_string(),
         // TeX's math asterisk is the centred ∗.
         '*' => "∗".into(),
-        '-' => "-".into(),
         // TeX's tie: an unbreakable interword space.
         '~' => "#h(0.3333em)".into(),
-        '\\' => "\\\\".into(),
         '`' => "‘".into(),
         c if c.is_alphanumeric() => c.to_string(),
-        c if c.is_whitespace() => String::new(),
-        c => {
-            // Any other symbol typed directly (±, ≤, …) is taken as is; ASCII
-            // punctuation is escaped in case Typst gives it a meaning.
-            if c.is_ascii() {
-                format!("\\{c}")
-            } else {
-                c.to_string()
-            }
-        }
+        // Any other ASCII punctuation is escaped in case Typst gives it a meaning;
+        // other symbols typed directly (±, ≤, …) are taken as they are.
+        c if c.is_ascii() => format!("\\{c}"),
+        c => c.to_string(),
     })
 }
 

@@ -196,6 +196,17 @@ fn item_id(item: &Item) -> &str {
     }
 }
 
+fn item_line(item: &Item) -> usize {
+    match item {
+        Item::Prose(p) => p.line,
+        Item::Experiment(e) => e.line,
+        Item::Figure(f) => f.line,
+        Item::Table(t) => t.line,
+        Item::Check(c) => c.line,
+        Item::Handout(h) => h.line,
+    }
+}
+
 /// A Typst label for an anchor. Ids are already restricted to `[a-z0-9_-]`; anything
 /// else is mapped to `-` so a label can never break out of `<…>`.
 fn label(anchor: &str) -> String {
@@ -350,6 +361,8 @@ impl ChapterCtx<'_, '_> {
             match piece {
                 Ok(p) => {
                     if !p.is_empty() {
+                        // Where the item is in its chapter: `typeset` names it in errors.
+                        let _ = writeln!(s, "// {}:{}", chapter.path.display(), item_line(item));
                         s.push_str(&p);
                         s.push_str("\n\n");
                     }
@@ -372,8 +385,7 @@ impl ChapterCtx<'_, '_> {
         match item {
             Item::Prose(p) => {
                 let text = self.env.expand(chapter, p)?;
-                let s = self.markdown(&text, p.line);
-                Ok(format!("// {}:{}\n{s}", chapter.path.display(), p.line))
+                Ok(self.markdown(&text, p.line))
             }
             Item::Experiment(e) => {
                 let (method, _) = e.spec.method();
@@ -900,14 +912,18 @@ fn markdown_to_typst(
     let mut out = bufs.swap_remove(0);
     for (i, (name, offset)) in footnote_refs.iter().enumerate() {
         let marker = format!("\u{E000}{i}\u{E001}");
+        // pulldown-cmark only reports references to defined footnotes (others stay
+        // text), but a definition can still be missing from this segment's map.
         let replacement = match footnotes.get(name) {
             Some(body) => format!("#footnote[{body}];"),
             None => {
                 warn(
                     warnings,
                     *offset,
-                    format!("PDF: the footnote `[^{name}]` is never defined; shown as written"),
-                    "add a line `[^name]: text` to the chapter",
+                    format!(
+                        "PDF: the footnote `[^{name}]` has no definition here; shown as written"
+                    ),
+                    "define the footnote in the same stretch of prose as its reference",
                 );
                 escape(&format!("[^{name}]"))
             }
@@ -1002,7 +1018,7 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("table.header([a], [b], ),"), "{s}");
-        assert!(s.contains(r"[1], [x\_2], "), "{s}");
+        assert!(s.contains(r"[\1], [x\_2], "), "{s}");
         assert!(s.contains("#list(\n[one],\n[two],\n);"), "{s}");
         assert!(
             s.contains(r#"#raw(block: true, lang: "rust", "let x = \"q\";");"#),
@@ -1023,8 +1039,53 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
         assert!(s.contains("A claim.#footnote[The #emph[source];.];"), "{s}");
         assert!(s.contains(r"\<b\>x\<\/b\>"), "{s}");
+        // An undefined footnote is not a reference to pulldown-cmark: it stays text.
         let (s, w) = convert("Dangling.[^zz]\n");
-        assert_eq!(w.len(), 1, "{s}");
+        assert!(w.is_empty() && s.contains(r"Dangling.\[^zz\]"), "{s}");
+    }
+
+    /// Not a check: writes the Typst source of this repository's report (and its
+    /// figures) for the typesetter's test crate, which has Typst and this crate
+    /// does not yet. `DIFFREPRO_PDF_SAMPLE=DIR cargo test --release --lib
+    /// write_typst_sample -- --ignored`; experiments are cached under `DIR/out`.
+    #[test]
+    #[ignore]
+    fn write_typst_sample() {
+        use crate::pipeline::{compute, draw_figures, provenance, BuildOptions};
+        let dir = std::path::PathBuf::from(
+            std::env::var("DIFFREPRO_PDF_SAMPLE").unwrap_or("/tmp/pdfcore/sample".into()),
+        );
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut opts = BuildOptions::new(root.clone());
+        opts.out = Some(dir.join("out"));
+        let project = crate::project::Project::load(&root).unwrap();
+        let selected: Vec<usize> = (0..project.chapters.len()).collect();
+        let computed = compute(&project, &selected, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let figures =
+            draw_figures(&project, &selected, &computed.results).unwrap_or_else(|e| panic!("{e}"));
+        let prov = provenance(&project, &opts, computed.records.clone());
+        let templates = crate::render::html::Templates::load(&root.join("templates")).unwrap();
+        let inputs = Inputs {
+            project: &project,
+            selected: &selected,
+            results: computed.results.clone(),
+            figures: &figures,
+            outcomes: &computed.outcomes,
+            provenance: &prov,
+            templates: &templates,
+            edition: crate::handout::Edition::Report,
+        };
+        let m = document(&inputs).unwrap_or_else(|e| panic!("{e}"));
+        for w in &m.warnings {
+            eprintln!("warning: {} ({})", w.message, w.location());
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.typ"), &m.source.main).unwrap();
+        for (path, bytes) in &m.source.files {
+            let p = dir.join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
     }
 
     #[test]

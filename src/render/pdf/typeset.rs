@@ -1,0 +1,222 @@
+//! Stage 7, *render* (PDF), second half: a [`PdfSource`] typeset into PDF bytes by
+//! Typst, in process. This is the only module that depends on Typst.
+//!
+//! The Typst `World` here is closed: the fonts are the ones compiled into the binary
+//! (`typst_assets::fonts()`: New Computer Modern text and math, Libertinus Serif, which
+//! the figures use, and DejaVu Sans Mono), the only files are the main source and the
+//! figure SVGs handed over in memory, and there is no package download, no system
+//! font and no clock. So the same source gives the same PDF on every machine: the
+//! generated source sets `document(date: none)`, [`World::today`] has no date to
+//! give, and the PDF's identifier is fixed rather than random.
+//!
+//! Typst's errors are mapped to messages that name the construct (the offending
+//! source text) and, through the `// chapters/…md:LINE` comments the markup writes
+//! before every item, the chapter and line it came from.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use typst::diag::{FileError, FileResult, Severity, SourceDiagnostic, Warned};
+use typst::foundations::{Bytes, Datetime, Duration, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World, WorldExt};
+use typst_pdf::PdfOptions;
+
+use super::source::PdfSource;
+
+/// A typeset report.
+pub struct Pdf {
+    pub bytes: Vec<u8>,
+    /// Typst's warnings (a glyph missing from every font, …), each naming its
+    /// construct like the errors do. The PDF is complete; they are worth reading.
+    pub warnings: Vec<String>,
+}
+
+/// Typeset `src` into a PDF. An error names the construct and, where known, the
+/// chapter and line it came from.
+pub fn typeset(src: &PdfSource) -> Result<Pdf, String> {
+    let world = ReportWorld::new(src)?;
+    let Warned { output, warnings } = typst::compile(&world);
+    let warnings: Vec<String> = warnings
+        .iter()
+        .map(|w| world.describe(w))
+        .collect();
+    // The document type (`typst_layout::PagedDocument`) is inferred from
+    // `typst_pdf::pdf`, which saves a direct dependency on typst-layout.
+    let document = output.map_err(|errors| world.describe_all(&errors))?;
+    let options = PdfOptions {
+        // A fixed identifier instead of one derived from the title, so an edition's
+        // change of title does not matter and every build gives the same bytes.
+        ident: Smart::Custom("diffrepro-report".into()),
+        creator: Smart::Custom(Some(format!(
+            "diffrepro {} (Typst)",
+            env!("CARGO_PKG_VERSION")
+        ))),
+        ..PdfOptions::default()
+    };
+    let bytes =
+        typst_pdf::pdf(&document, &options).map_err(|errors| world.describe_all(&errors))?;
+    Ok(Pdf { bytes, warnings })
+}
+
+/// The embedded fonts, parsed once per process.
+fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
+    static FONTS: OnceLock<(LazyHash<FontBook>, Vec<Font>)> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let fonts: Vec<Font> = typst_assets::fonts()
+            .flat_map(|data| Font::iter(Bytes::new(data)))
+            .collect();
+        (LazyHash::new(FontBook::from_fonts(&fonts)), fonts)
+    })
+}
+
+fn library() -> &'static LazyHash<Library> {
+    static LIBRARY: OnceLock<LazyHash<Library>> = OnceLock::new();
+    LIBRARY.get_or_init(|| LazyHash::new(Library::default()))
+}
+
+/// A file id in the project root, for an absolute virtual path (`/main.typ`).
+fn file_id(path: &str) -> Result<FileId, String> {
+    let vpath =
+        VirtualPath::new(path).map_err(|e| format!("invalid virtual path `{path}`: {e:?}"))?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+}
+
+struct ReportWorld {
+    main_id: FileId,
+    main: Source,
+    files: HashMap<FileId, Bytes>,
+}
+
+impl ReportWorld {
+    fn new(src: &PdfSource) -> Result<ReportWorld, String> {
+        let main_id = file_id("/main.typ")?;
+        let mut files = HashMap::new();
+        for (path, bytes) in &src.files {
+            files.insert(file_id(path)?, Bytes::new(bytes.clone()));
+        }
+        Ok(ReportWorld {
+            main_id,
+            main: Source::new(main_id, src.main.clone()),
+            files,
+        })
+    }
+
+    fn describe_all(&self, diags: &[SourceDiagnostic]) -> String {
+        let errors: Vec<String> = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| self.describe(d))
+            .collect();
+        format!(
+            "typesetting the PDF failed ({} error{}):\n{}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            errors.join("\n")
+        )
+    }
+
+    /// "chapters/x.md:41: <message>, in `<construct>` (hint: …)".
+    fn describe(&self, d: &SourceDiagnostic) -> String {
+        let mut msg = String::new();
+        let range = if d.span.id() == Some(self.main_id) {
+            self.range(d.span)
+        } else {
+            None
+        };
+        if let Some(range) = range {
+            let text = self.main.text();
+            let origin = origin(text, range.start);
+            msg.push_str(&origin);
+            msg.push_str(": ");
+            msg.push_str(&d.message);
+            let _ = std::fmt::Write::write_fmt(
+                &mut msg,
+                format_args!(", in `{}`", construct(text, range)),
+            );
+        } else {
+            msg.push_str(&d.message);
+        }
+        for hint in &d.hints {
+            msg.push_str(" (hint: ");
+            msg.push_str(&hint.v);
+            msg.push(')');
+        }
+        msg
+    }
+}
+
+/// The chapter location written before the item holding `offset`, else the line of
+/// the generated source (the title page, contents and scorecard have no chapter).
+fn origin(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    for line in before.lines().rev() {
+        if let Some(loc) = line.strip_prefix("// ") {
+            if loc.contains(".md:") && !loc.contains(' ') {
+                return loc.to_string();
+            }
+        }
+    }
+    format!(
+        "the generated front matter (line {} of the Typst source)",
+        before.matches('\n').count() + 1
+    )
+}
+
+/// The offending source text, on one line and at most 100 characters.
+fn construct(text: &str, range: std::ops::Range<usize>) -> String {
+    let s = text.get(range).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > 100 {
+        let head: String = s.chars().take(100).collect();
+        format!("{head}…")
+    } else {
+        s
+    }
+}
+
+impl World for ReportWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        library()
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &fonts().0
+    }
+
+    fn main(&self) -> FileId {
+        self.main_id
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main_id {
+            Ok(self.main.clone())
+        } else if self.files.contains_key(&id) {
+            Err(FileError::NotSource)
+        } else {
+            Err(FileError::NotFound(
+                id.get().vpath().as_rootless_path().to_path_buf(),
+            ))
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.main_id {
+            return Ok(Bytes::from_string(self.main.text().to_string()));
+        }
+        self.files.get(&id).cloned().ok_or_else(|| {
+            FileError::NotFound(id.get().vpath().as_rootless_path().to_path_buf())
+        })
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        fonts().1.get(index).cloned()
+    }
+
+    /// No clock: the report is dated by its provenance record, not by the PDF, so
+    /// that two builds of the same chapters give identical bytes.
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        None
+    }
+}
