@@ -116,6 +116,34 @@ fn main() {
         line(&format!("w2: W₂ between sorted clouds of {n}"), ms * 1e3, "µs");
         let ms = best_ms(5, || particles::w2_samples(&a, &b));
         line(&format!("w2: W₂ with sorting, {n}"), ms, "ms");
+        // A cloud one noisy OU step (η = 0.01) after a sorted one, as the engine sorts it.
+        for k in [4, 5, 6] {
+            let base = particles::sample_ou(&ex(k), 0.01, n, 1, 0);
+            let noise = particles::sample_ou(&Measure::Point { at: 0.0 }, 0.01, n, 2, 0);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+            let mut shuffled = noise.clone();
+            for i in (1..n).rev() {
+                let j = diffrepro::measure::sample::uniform_index(&mut rng, i + 1);
+                shuffled.swap(i, j);
+            }
+            let step: Vec<f64> = base
+                .iter()
+                .zip(&shuffled)
+                .map(|(x, z)| (-0.01f64).exp() * x + z)
+                .collect();
+            let ms = best_ms(10, || {
+                let mut v = step.clone();
+                particles::sort_sample(&mut v);
+                v
+            });
+            line(&format!("w2: bucket sort of a cloud after one step, Example {k}"), ms, "ms");
+            let ms = best_ms(10, || {
+                let mut v = step.clone();
+                v.sort_unstable_by(f64::total_cmp);
+                v
+            });
+            line(&format!("w2: comparison sort of the same cloud, Example {k}"), ms, "ms");
+        }
         let m = ex(6);
         let score = OuScore::new(&m, 0.5).expect("t > 0");
         let ms = best_ms(5, || a.iter().map(|&x| score.backward(x, 0.01)).sum::<f64>());

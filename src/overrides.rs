@@ -465,9 +465,10 @@ impl Overrides {
     }
 
     /// Overrides naming an experiment no chapter has: one diagnostic each, with the
-    /// closest ids.
+    /// closest ids. Called once at the end of loading a project; it forgets the ids
+    /// seen, so the next load (`serve` reloads after every edit) starts afresh.
     pub fn unmatched(&self) -> Diagnostics {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|e| e.into_inner()));
         let ids: Vec<String> = seen.iter().cloned().collect();
         let mut diags = Diagnostics::default();
         for o in &self.list {

@@ -34,6 +34,9 @@ pub struct ChapterSpec {
     pub items: Vec<Item>,
 }
 
+// A chapter holds tens of items, so the size spread between variants costs nothing
+// worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Item {
     Prose(Prose),

@@ -92,7 +92,10 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("y", "point y"),
             n("log_density", "ln p_{Y_r}(y)"),
             n("localization", "L_r(y) = Var[rX | Y_r = y]"),
-            n("curvature_fd", "1 + (ln p_{Y_r})''(y), by finite differences"),
+            n(
+                "curvature_fd",
+                "1 + (ln p_{Y_r})''(y), by finite differences",
+            ),
             n("score", "E[rX | Y_r = y] - y (Tweedie)"),
             n("score_fd", "(ln p_{Y_r})'(y), by finite differences"),
             n("posterior_mean", "E[rX | Y_r = y]"),

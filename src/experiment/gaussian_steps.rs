@@ -253,10 +253,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     };
     let s2 = ctx.grid(&raw.s2, "s2", "a variance ≥ 0", |v| v >= 0.0);
     let nu0 = match &raw.nu0 {
-        None => Some(Nu::Law(Gaussian {
-            mean: 0.0,
-            sd: 0.0,
-        })),
+        None => Some(Nu::Law(Gaussian { mean: 0.0, sd: 0.0 })),
         Some(RawNu::Law(l)) => {
             let m = ctx.num_where(&l.mean, "nu0.mean", "a finite number", |_| true);
             let v = ctx.num_where(&l.var, "nu0.var", "a variance ≥ 0", |v| v >= 0.0);
@@ -342,7 +339,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     let (mean, s2, nu0, eta, steps, eta_grid, times, horizon) =
         (mean?, s2?, nu0?, eta?, steps?, eta_grid?, times?, horizon?);
     if let Some(h) = horizon {
-        if let Some(e) = eta_grid.iter().find(|&&e| (h / e).round() > MAX_STEPS as f64) {
+        if let Some(e) = eta_grid
+            .iter()
+            .find(|&&e| (h / e).round() > MAX_STEPS as f64)
+        {
             ctx.error(
                 "eta_grid",
                 format!("η = {e} needs more than {MAX_STEPS} steps to reach the horizon {h}"),
@@ -446,14 +446,13 @@ fn backward_ratio(mu0: Gaussian, nu0: Gaussian, t: f64, eta: f64) -> f64 {
 
 pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
     let eta = s.eta;
-    let laws: Vec<(f64, Gaussian, Gaussian)> = s
-        .s2
-        .iter()
-        .map(|&v| {
-            let mu0 = Gaussian::from_var(s.mean, v);
-            (v, mu0, s.nu0.for_mu(mu0))
-        })
-        .collect();
+    let laws: Vec<(f64, Gaussian, Gaussian)> =
+        s.s2.iter()
+            .map(|&v| {
+                let mu0 = Gaussian::from_var(s.mean, v);
+                (v, mu0, s.nu0.for_mu(mu0))
+            })
+            .collect();
     let mut out = Vec::new();
     for ((role, _), schema) in s.tables.iter().zip(outputs) {
         let mut cols = Columns::new(schema.columns.len());
@@ -545,11 +544,21 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             .collect();
                         if role == "defect" {
                             for [e, d, dd, first] in rows {
-                                cols.push(&[v, t, e, d, d / (e * e), dd, first, (dd - first).abs()]);
+                                cols.push(&[
+                                    v,
+                                    t,
+                                    e,
+                                    d,
+                                    d / (e * e),
+                                    dd,
+                                    first,
+                                    (dd - first).abs(),
+                                ]);
                             }
                         } else {
                             let defects: Vec<f64> = rows.iter().map(|r| r[1]).collect();
-                            let errors: Vec<f64> = rows.iter().map(|r| (r[2] - r[3]).abs()).collect();
+                            let errors: Vec<f64> =
+                                rows.iter().map(|r| (r[2] - r[3]).abs()).collect();
                             cols.push(&[
                                 v,
                                 t,

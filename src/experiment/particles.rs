@@ -121,7 +121,10 @@ fn schema(role: &str, name: &str) -> TableSchema {
     let columns = match role {
         "snapshots" => vec![
             t("phase", "forward or backward"),
-            n("slot", "position of the snapshot time in the list (1, 2, …)"),
+            n(
+                "slot",
+                "position of the snapshot time in the list (1, 2, …)",
+            ),
             n("t", "time of the snapshot (the nearest step)"),
             t("measure", "μ or ν"),
             n("lower", "lower edge of the bin"),
@@ -143,7 +146,10 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("t_from", "time before the step"),
             n("t_to", "time after the step"),
             n("ratio", "W(t_to)/W(t_from) between the clouds"),
-            n("ratio_exact", "the same ratio for the exact laws (NaN where none)"),
+            n(
+                "ratio_exact",
+                "the same ratio for the exact laws (NaN where none)",
+            ),
         ],
         "summary" => vec![
             n("n", "particles per cloud"),
@@ -152,9 +158,18 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("T", "final time Kη"),
             n("w2_initial", "W(μ_0, ν_0) between the initial clouds"),
             n("w2_initial_se", "its standard error"),
-            n("w2_initial_exact", "W(μ_0, ν_0) exactly (NaN where no closed form)"),
-            n("w2_denoised", "W(μ_0, ν̄_0): initial μ-cloud vs the denoised ν-cloud"),
-            n("w2_round_trip", "W(μ_0, μ̄_0): initial μ-cloud vs its own round trip"),
+            n(
+                "w2_initial_exact",
+                "W(μ_0, ν_0) exactly (NaN where no closed form)",
+            ),
+            n(
+                "w2_denoised",
+                "W(μ_0, ν̄_0): initial μ-cloud vs the denoised ν-cloud",
+            ),
+            n(
+                "w2_round_trip",
+                "W(μ_0, μ̄_0): initial μ-cloud vs its own round trip",
+            ),
         ],
         _ => unreachable!("roles are checked by common_tables"),
     };
@@ -189,7 +204,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         ok = false;
     }
     if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error("steps", format!("`steps` must be between 1 and {MAX_STEPS}"));
+        ctx.error(
+            "steps",
+            format!("`steps` must be between 1 and {MAX_STEPS}"),
+        );
         ok = false;
     }
     let bins = raw.bins.unwrap_or(60);
@@ -217,7 +235,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             match (lo, hi) {
                 (Some(lo), Some(hi)) if lo < hi => Some(Some((lo, hi))),
                 (Some(lo), Some(hi)) => {
-                    ctx.error("range", format!("`range` must go from low to high, got [{lo}, {hi}]"));
+                    ctx.error(
+                        "range",
+                        format!("`range` must go from low to high, got [{lo}, {hi}]"),
+                    );
                     None
                 }
                 _ => None,
@@ -243,7 +264,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     if times.len() > MAX_SNAPSHOTS {
         ctx.error(
             "snapshots",
-            format!("at most {MAX_SNAPSHOTS} snapshot times, got {}", times.len()),
+            format!(
+                "at most {MAX_SNAPSHOTS} snapshot times, got {}",
+                times.len()
+            ),
         );
         return None;
     }
@@ -359,7 +383,9 @@ fn w2_standard_error(a: &OuLaw, b: &OuLaw, w: f64, n: usize) -> Option<f64> {
         point_var(b, c) / n
     } else if a.is_smooth() && b.is_smooth() {
         let step = 2.0 * SE_Z_MAX / (SE_POINTS - 1) as f64;
-        let zs: Vec<f64> = (0..SE_POINTS).map(|i| -SE_Z_MAX + step * i as f64).collect();
+        let zs: Vec<f64> = (0..SE_POINTS)
+            .map(|i| -SE_Z_MAX + step * i as f64)
+            .collect();
         let qa: Vec<f64> = zs.iter().map(|&z| a.quantile_at_z(z)).collect();
         let qb: Vec<f64> = zs.iter().map(|&z| b.quantile_at_z(z)).collect();
         let d: Vec<f64> = qa.iter().zip(&qb).map(|(x, y)| x - y).collect();
@@ -403,12 +429,19 @@ fn forward_exact(s: &Spec) -> Vec<(f64, f64)> {
 fn bin_edges(s: &Spec, clouds: &[&[f64]]) -> Vec<f64> {
     let (lo, hi) = s.range.unwrap_or_else(|| {
         let q = |c: &[f64], p: f64| c[((c.len() - 1) as f64 * p).round() as usize];
-        let lo = clouds.iter().map(|c| q(c, 0.001)).fold(f64::INFINITY, f64::min);
+        let lo = clouds
+            .iter()
+            .map(|c| q(c, 0.001))
+            .fold(f64::INFINITY, f64::min);
         let hi = clouds
             .iter()
             .map(|c| q(c, 0.999))
             .fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, hi + 0.5) };
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 0.5, hi + 0.5)
+        };
         let pad = 0.05 * (hi - lo);
         (lo - pad, hi + pad)
     });
@@ -637,8 +670,22 @@ mod tests {
     fn standard_error_of_a_shift_is_the_mean_difference_one() {
         // N(0, 1) against N(m, 1): Ŵ₂² ≈ m² + 2m(ȳ - x̄ - m), so
         // se(Ŵ₂) = se(Ŵ₂²)/(2m) = √(2/n), whatever m.
-        let a = OuLaw::new(&Measure::Normal { mean: 0.0, var: 1.0 }, 0.0).unwrap();
-        let b = OuLaw::new(&Measure::Normal { mean: 0.7, var: 1.0 }, 0.0).unwrap();
+        let a = OuLaw::new(
+            &Measure::Normal {
+                mean: 0.0,
+                var: 1.0,
+            },
+            0.0,
+        )
+        .unwrap();
+        let b = OuLaw::new(
+            &Measure::Normal {
+                mean: 0.7,
+                var: 1.0,
+            },
+            0.0,
+        )
+        .unwrap();
         let n = 10_000;
         let se = w2_standard_error(&a, &b, 0.7, n).unwrap();
         let want = (2.0 / n as f64).sqrt();
@@ -648,7 +695,14 @@ mod tests {
     #[test]
     fn standard_error_against_a_point_is_that_of_a_sample_mean() {
         // X ~ N(0, 1) against δ_0: Ŵ₂² = mean X², Var X² = 2, W = 1.
-        let a = OuLaw::new(&Measure::Normal { mean: 0.0, var: 1.0 }, 0.0).unwrap();
+        let a = OuLaw::new(
+            &Measure::Normal {
+                mean: 0.0,
+                var: 1.0,
+            },
+            0.0,
+        )
+        .unwrap();
         let p = OuLaw::new(&Measure::Point { at: 0.0 }, 0.0).unwrap();
         let se = w2_standard_error(&a, &p, 1.0, 100).unwrap();
         assert!((se - 2f64.sqrt() / 10.0 / 2.0).abs() < 1e-12, "{se}");

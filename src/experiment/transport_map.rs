@@ -91,9 +91,12 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     let id = ctx.id(&raw.id, "id");
     let tables = common_tables(ctx, &raw.tables, ROLES);
     let ms = measures(ctx, &raw.measure, &raw.measures);
-    let ts = ctx.grid(&raw.t, "t", "positive (the map starts at μ_t, t > 0)", |v| {
-        v > 0.0 && v <= 50.0
-    });
+    let ts = ctx.grid(
+        &raw.t,
+        "t",
+        "positive (the map starts at μ_t, t > 0)",
+        |v| v > 0.0 && v <= 50.0,
+    );
     let etas = ctx.grid(&raw.eta, "eta", "in (0, 1]", |v| v > 0.0 && v <= 1.0);
     let us = ctx.grid(&raw.u, "u", "strictly between 0 and 1", |v| {
         v > 0.0 && v < 1.0
@@ -254,7 +257,9 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
     let mut tables = Vec::new();
     let mut schemas = outputs.iter();
     if let Some(name) = &s.map {
-        let schema = schemas.next().ok_or("internal error: no schema for `map`")?;
+        let schema = schemas
+            .next()
+            .ok_or("internal error: no schema for `map`")?;
         let n = keys.len() * s.us.len();
         let mut labels = Vec::with_capacity(n);
         let mut cols: [Vec<f64>; 10] = Default::default();
@@ -295,7 +300,9 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         })
     };
     if s.gaps.is_some() {
-        let schema = schemas.next().ok_or("internal error: no schema for `gaps`")?;
+        let schema = schemas
+            .next()
+            .ok_or("internal error: no schema for `gaps`")?;
         let mut labels = Vec::new();
         let mut cols: [Vec<f64>; 4] = Default::default();
         for (&(mi, t, eta), rows) in keys.iter().zip(&blocks) {
@@ -312,7 +319,9 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         tables.push(b.build(&schema.name)?);
     }
     if s.fit.is_some() {
-        let schema = schemas.next().ok_or("internal error: no schema for `fit`")?;
+        let schema = schemas
+            .next()
+            .ok_or("internal error: no schema for `fit`")?;
         let (i_min, eta_min) = s
             .etas
             .iter()

@@ -151,6 +151,11 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             let xs: Vec<f64> = idx.iter().map(|&i| x_all[i]).collect();
             for (yi, y) in ys_all.iter().enumerate() {
                 let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+                if !ys.iter().any(|v| v.is_finite()) {
+                    // Nothing to draw (e.g. an exact value that exists for one phase
+                    // only): no line and no legend entry.
+                    continue;
+                }
                 let color = if many_series && (ordered || spec.sequential) {
                     sequential(si, series.len())
                 } else if many_series {

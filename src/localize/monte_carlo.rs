@@ -50,10 +50,8 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
         .for_each(|(k, chunk)| {
             let mut rng = base.clone();
             rng.set_word_pos(k as u128 * WORDS_PER_CHUNK);
-            for v in chunk.iter_mut() {
-                *v = m.sample_y(r, &mut rng);
-            }
             // Draws first, then L_r over the whole chunk: the batch kernel vectorises.
+            m.sample_y_batch(r, &mut rng, chunk);
             loc.localization_batch(chunk);
         });
     out

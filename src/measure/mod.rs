@@ -23,6 +23,10 @@ use posterior::{mixture_moments, uniform_moments, Moments};
 use rand::Rng;
 use sample::{standard_normal, uniform_index, uniform_open01};
 
+/// Mixtures up to this many components pick their component without branches in
+/// [`Measure::sample_y_batch`].
+const MAX_BRANCH_FREE: usize = 16;
+
 /// A law of X on the real line.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Measure {
@@ -252,6 +256,64 @@ impl Measure {
     pub fn sample_y<R: Rng + ?Sized>(&self, r: f64, rng: &mut R) -> f64 {
         let x = self.sample_x(rng);
         r * x + standard_normal(rng)
+    }
+
+    /// Fill `out` with draws of Y_r: exactly the values (and the generator words) of
+    /// `out.len()` successive calls of [`Measure::sample_y`], with the measure's kind
+    /// matched once and a mixture's component picked without branches, for the Monte
+    /// Carlo hot loop.
+    pub fn sample_y_batch<R: Rng + ?Sized>(&self, r: f64, rng: &mut R, out: &mut [f64]) {
+        match self {
+            Measure::Point { at } => {
+                let rx = r * at;
+                for y in out.iter_mut() {
+                    *y = rx + standard_normal(rng);
+                }
+            }
+            Measure::Normal { mean, var } => {
+                let sd = var.sqrt();
+                for y in out.iter_mut() {
+                    let x = mean + sd * standard_normal(rng);
+                    *y = r * x + standard_normal(rng);
+                }
+            }
+            Measure::Uniform { low, high } => {
+                let width = high - low;
+                for y in out.iter_mut() {
+                    let x = low + width * uniform_open01(rng);
+                    *y = r * x + standard_normal(rng);
+                }
+            }
+            Measure::Mixture(cs) if cs.len() <= MAX_BRANCH_FREE => {
+                // The component sample_x picks is the first with u < Σ_{j≤i} w_j (the
+                // last if rounding leaves u above the total), i.e. the number of
+                // partial sums among the first n - 1 that are ≤ u.
+                let mut cum = [f64::INFINITY; MAX_BRANCH_FREE];
+                let mut acc = 0.0;
+                for (c, w) in cum.iter_mut().zip(cs) {
+                    acc += w.weight;
+                    *c = acc;
+                }
+                let n = cs.len();
+                let sd: Vec<f64> = cs.iter().map(|c| c.var.sqrt()).collect();
+                for y in out.iter_mut() {
+                    let u = uniform_open01(rng);
+                    let i = cum[..n - 1].iter().map(|&c| usize::from(c <= u)).sum::<usize>();
+                    let c = &cs[i];
+                    let x = if c.var > 0.0 {
+                        c.mean + sd[i] * standard_normal(rng)
+                    } else {
+                        c.mean
+                    };
+                    *y = r * x + standard_normal(rng);
+                }
+            }
+            _ => {
+                for y in out.iter_mut() {
+                    *y = self.sample_y(r, rng);
+                }
+            }
+        }
     }
 
     /// Posterior summary at y without allocating (same kernels as [`Localizer`]).

@@ -445,3 +445,35 @@ fn windowed_kernel_matches_the_full_sum() {
         }
     }
 }
+
+#[test]
+fn batch_draws_and_batch_kernels_equal_the_one_at_a_time_ones() {
+    use rand::Rng;
+    for m in all_kinds() {
+        for r in [0.3, 1.7] {
+            let mut a = ChaCha8Rng::seed_from_u64(9);
+            let mut b = a.clone();
+            let one: Vec<f64> = (0..1000).map(|_| m.sample_y(r, &mut a)).collect();
+            let mut batch = vec![0.0; 1000];
+            m.sample_y_batch(r, &mut b, &mut batch);
+            assert!(
+                one.iter().zip(&batch).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m:?} r={r}"
+            );
+            // The generators are at the same word afterwards.
+            assert_eq!(a.next_u64(), b.next_u64());
+            // Batch L_r and scores: bit-identical to one at a time, including far out.
+            let loc = m.localizer(r);
+            let mut ys = batch.clone();
+            ys.extend([-60.0, -35.5, 0.0, 41.0, 60.0]);
+            let mut l = ys.clone();
+            loc.localization_batch(&mut l);
+            let mut s = ys.clone();
+            loc.score_batch(&mut s);
+            for ((&y, &lb), &sb) in ys.iter().zip(&l).zip(&s) {
+                assert_eq!(lb.to_bits(), loc.localization(y).to_bits(), "{m:?} r={r} y={y}");
+                assert_eq!(sb.to_bits(), loc.score(y).to_bits(), "{m:?} r={r} y={y}");
+            }
+        }
+    }
+}

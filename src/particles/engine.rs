@@ -286,84 +286,100 @@ fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut Vec<f64>, scratch: &mu
 
 /// Buffers reused by [`sort_cloud`] across the steps of a run.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     values: Vec<f64>,
+    keys: Vec<u32>,
     ends: Vec<u32>,
 }
 
-/// Buckets per particle in [`sort_cloud`].
-const PARTICLES_PER_BUCKET: usize = 2;
-/// Buckets longer than this are sorted by `sort_unstable_by` instead of insertion.
-const INSERTION_MAX: usize = 24;
+/// Buckets per particle in [`sort_cloud`] (most buckets then hold 0 or 1 particle).
+const BUCKETS_PER_PARTICLE: usize = 2;
+/// Buckets more crowded than this (outliers stretching the range) are sorted by
+/// `sort_unstable_by` before the final insertion pass, which keeps the worst case
+/// O(n log n).
+const CROWDED: u32 = 32;
 
-/// Sort a cloud ascending (by `f64::total_cmp`; the result is the same array any
-/// correct sort gives). A cloud is a smooth, bounded sample, so one counting pass
-/// into n/2 equal-width buckets between its minimum and maximum, a scatter, and an
-/// insertion sort inside each bucket take O(n), several times faster than a
-/// comparison sort on the 100000-particle clouds of the paper workload. Buckets are
-/// in order because x ↦ ⌊(x - min)·scale⌋ is monotone in floating point; a bucket
-/// crowded by outliers falls back to a comparison sort, and non-finite values to a
-/// plain sort.
-fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
+/// Sort a cloud ascending by `f64::total_cmp` (the result is the array any correct
+/// sort gives). A cloud is a smooth, bounded sample, so a counting pass into 2n
+/// equal-width buckets between its minimum and maximum, a scatter, and one insertion
+/// pass over the whole array (each particle moves at most within its bucket) take
+/// O(n): three times faster than a comparison sort on the 100000-particle clouds of
+/// the paper workload. Buckets are in order because x ↦ ⌊(x - min)·scale⌋ is
+/// monotone in floating point. Non-finite values, tiny clouds and all-equal clouds
+/// go to the comparison sort.
+pub(crate) fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
     let n = cloud.len();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut nan = false;
     for &x in cloud.iter() {
-        lo = lo.min(x);
-        hi = hi.max(x);
+        lo = if x < lo { x } else { lo };
+        hi = if x > hi { x } else { hi };
+        nan |= x.is_nan();
     }
     let spread = hi - lo;
-    if n < 4 * INSERTION_MAX || !spread.is_finite() || cloud.iter().any(|x| x.is_nan()) {
+    // All-equal clouds (ν_0 = δ_0) need the sort only to put -0.0 before 0.0.
+    if n < 64 || n > u32::MAX as usize / 4 || nan || !spread.is_finite() || spread == 0.0 {
         cloud.sort_unstable_by(f64::total_cmp);
         return;
     }
-    if spread == 0.0 {
-        // All equal (e.g. ν_0 = δ_0): sort only to order -0.0 before 0.0.
-        cloud.sort_unstable_by(f64::total_cmp);
-        return;
-    }
-    let buckets = n / PARTICLES_PER_BUCKET;
-    let scale = buckets as f64 / spread;
-    let bucket = |x: f64| (((x - lo) * scale) as usize).min(buckets - 1);
-    let ends = &mut scratch.ends;
+    let buckets = BUCKETS_PER_PARTICLE * n;
+    // Shrunk by 1e-15 so that the maximum lands below `buckets`.
+    let scale = buckets as f64 * (1.0 - 1e-15) / spread;
+    let Scratch { values, keys, ends } = scratch;
+    keys.clear();
+    keys.extend(
+        cloud
+            .iter()
+            .map(|&x| (((x - lo) * scale) as u32).min(buckets as u32 - 1)),
+    );
     ends.clear();
     ends.resize(buckets + 1, 0);
-    for &x in cloud.iter() {
-        ends[bucket(x) + 1] += 1;
+    for &k in keys.iter() {
+        ends[k as usize + 1] += 1;
     }
+    let mut crowded = false;
     for b in 0..buckets {
+        crowded |= ends[b + 1] > CROWDED;
         ends[b + 1] += ends[b];
     }
-    // ends[b] is now where bucket b starts; it advances to where bucket b ends.
-    let out = &mut scratch.values;
-    out.clear();
-    out.resize(n, 0.0);
-    for &x in cloud.iter() {
-        let b = bucket(x);
-        out[ends[b] as usize] = x;
-        ends[b] += 1;
+    // ends[b] is where bucket b starts; the scatter advances it to where b ends.
+    if values.len() != n {
+        values.resize(n, 0.0);
     }
-    let mut start = 0;
-    for &end in &ends[..buckets] {
-        let part = &mut out[start..end as usize];
-        if part.len() <= INSERTION_MAX {
-            insertion_sort(part);
-        } else {
-            part.sort_unstable_by(f64::total_cmp);
+    for (&x, &k) in cloud.iter().zip(keys.iter()) {
+        let e = &mut ends[k as usize];
+        values[*e as usize] = x;
+        *e += 1;
+    }
+    if crowded {
+        let mut start = 0;
+        for &end in &ends[..buckets] {
+            if end - start > CROWDED {
+                values[start as usize..end as usize].sort_unstable_by(f64::total_cmp);
+            }
+            start = end;
         }
-        start = end as usize;
     }
-    std::mem::swap(cloud, out);
+    insertion_pass(values);
+    std::mem::swap(cloud, values);
 }
 
-fn insertion_sort(v: &mut [f64]) {
+/// Insertion sort, fast when every element is already near its place.
+fn insertion_pass(v: &mut [f64]) {
+    let Some(&first) = v.first() else { return };
+    let mut prev = first;
     for i in 1..v.len() {
         let x = v[i];
-        let mut j = i;
-        while j > 0 && v[j - 1].total_cmp(&x).is_gt() {
-            v[j] = v[j - 1];
-            j -= 1;
+        if prev.total_cmp(&x).is_gt() {
+            let mut j = i;
+            while j > 0 && v[j - 1].total_cmp(&x).is_gt() {
+                v[j] = v[j - 1];
+                j -= 1;
+            }
+            v[j] = x;
+        } else {
+            prev = x;
         }
-        v[j] = x;
     }
 }
 

@@ -249,3 +249,46 @@ fn bad_configurations_are_errors() {
     let s = OuScore::new(&n, 0.0).unwrap();
     assert_eq!(s.score(2.0), -2.0);
 }
+
+#[test]
+fn the_bucket_sort_sorts_every_kind_of_cloud() {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let mut normal = |n: usize| -> Vec<f64> {
+        (0..n)
+            .map(|_| crate::measure::sample::standard_normal(&mut rng))
+            .collect()
+    };
+    let mut clouds = vec![
+        normal(100_000),
+        normal(63),
+        normal(64),
+        Vec::new(),
+        vec![0.0; 1000],
+        vec![0.0, -0.0, 0.0, -0.0, 1.0, -1.0],
+    ];
+    // Outliers stretch the range, so the bulk shares a few crowded buckets.
+    let mut outliers = normal(20_000);
+    outliers.extend([1e12, -3e11]);
+    clouds.push(outliers);
+    // Ties, signed zeros among many values, and a two-point cloud.
+    let mut ties: Vec<f64> = normal(5_000).iter().map(|x| (x * 4.0).round()).collect();
+    ties.extend([-0.0; 50]);
+    clouds.push(ties);
+    clouds.push((0..10_000).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect());
+    // Non-finite values take the comparison sort.
+    let mut odd = normal(1_000);
+    odd.extend([f64::INFINITY, f64::NAN, f64::NEG_INFINITY]);
+    clouds.push(odd);
+    for cloud in clouds {
+        let mut want = cloud.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        let mut got = cloud.clone();
+        super::sort_sample(&mut got);
+        assert!(
+            got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()) && got.len() == want.len(),
+            "cloud of {} values",
+            cloud.len()
+        );
+    }
+}

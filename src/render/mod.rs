@@ -360,11 +360,11 @@ fn strip_xml_prolog(svg: &str) -> String {
     }
 }
 
+/// A table block's header, formatted rows (at most [`MAX_TABLE_ROWS`]) and total row count.
+type TableRows = (Vec<String>, Vec<Vec<String>>, usize);
+
 /// Header and formatted rows of a table block (plain or pivoted), and the total row count.
-pub(crate) fn table_rows(
-    b: &TableBlock,
-    t: &Table,
-) -> Result<(Vec<String>, Vec<Vec<String>>, usize), String> {
+pub(crate) fn table_rows(b: &TableBlock, t: &Table) -> Result<TableRows, String> {
     let rows = t.select(&b.filter)?;
     let fmt = |c: &Cell| match c {
         Cell::Number(v) => format_number(*v, b.digits),

@@ -83,6 +83,8 @@ impl<'a> BlockCtx<'a> {
     }
 
     /// Phase one: deserialize the block body into `T`.
+    // A Diagnostic is large, but it is the rare path and is reported once.
+    #[allow(clippy::result_large_err)]
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
         parse_block(self.chapter, self.block)
     }
@@ -175,6 +177,7 @@ impl<'a> BlockCtx<'a> {
 
 /// Deserialize a block's YAML, mapping serde's error to the block's position with a
 /// "did you mean" hint for unknown fields and variants.
+#[allow(clippy::result_large_err)]
 pub fn parse_block<T: DeserializeOwned>(chapter: &Chapter, block: &Block) -> Result<T, Diagnostic> {
     yaml::from_str::<T>(&block.body).map_err(|e| {
         let what = block.kind.name();

@@ -82,7 +82,10 @@ impl OuLaw {
             .collect();
         let sd_max = comps.iter().map(|c| c.sd).fold(0.0, f64::max);
         let lo = comps.iter().map(|c| c.mean).fold(f64::INFINITY, f64::min);
-        let hi = comps.iter().map(|c| c.mean).fold(f64::NEG_INFINITY, f64::max);
+        let hi = comps
+            .iter()
+            .map(|c| c.mean)
+            .fold(f64::NEG_INFINITY, f64::max);
         Ok(OuLaw {
             comps,
             lo,
@@ -307,7 +310,14 @@ mod tests {
     fn ou_law_moments_follow_the_flow() {
         // X_t = e^{-t}X_0 + σ_t Z: mean e^{-t}m, variance e^{-2t}s² + 1 - e^{-2t}.
         let t = 0.7;
-        let law = OuLaw::new(&Measure::Normal { mean: 2.0, var: 0.5 }, t).unwrap();
+        let law = OuLaw::new(
+            &Measure::Normal {
+                mean: 2.0,
+                var: 0.5,
+            },
+            t,
+        )
+        .unwrap();
         let e = (-t).exp();
         let var = e * e * 0.5 + 1.0 - e * e;
         assert!((law.mean_square_about(2.0 * e) - var).abs() < 1e-15);
@@ -317,9 +327,26 @@ mod tests {
     #[test]
     fn w2_matches_the_gaussian_closed_form() {
         // W₂(N(a, s²), N(b, q²))² = (a - b)² + (s - q)².
-        let a = OuLaw::new(&Measure::Normal { mean: 1.0, var: 0.2 }, 0.4).unwrap();
-        let b = OuLaw::new(&Measure::Normal { mean: -2.0, var: 3.0 }, 0.4).unwrap();
-        let (ma, sa) = ((-0.4f64).exp(), (0.2 * (-0.8f64).exp() + ou_noise_var(0.4)).sqrt());
+        let a = OuLaw::new(
+            &Measure::Normal {
+                mean: 1.0,
+                var: 0.2,
+            },
+            0.4,
+        )
+        .unwrap();
+        let b = OuLaw::new(
+            &Measure::Normal {
+                mean: -2.0,
+                var: 3.0,
+            },
+            0.4,
+        )
+        .unwrap();
+        let (ma, sa) = (
+            (-0.4f64).exp(),
+            (0.2 * (-0.8f64).exp() + ou_noise_var(0.4)).sqrt(),
+        );
         let (mb, sb) = (
             -2.0 * (-0.4f64).exp(),
             (3.0 * (-0.8f64).exp() + ou_noise_var(0.4)).sqrt(),

@@ -34,7 +34,8 @@ use crate::project::{ChapterSpec, Item};
 use crate::render::html::{CheckView, PaperRef};
 use crate::render::prose::{ProseEnv, RefTarget};
 use crate::render::{
-    figure_path, number_of, numbering, producer_anchor, table_paths, table_rows, Inputs,
+    chapter_infos, figure_path, number_of, numbering, producer_anchor, table_paths, table_rows,
+    Inputs,
 };
 
 /// The report as Typst source, and what could not be converted exactly.
@@ -121,7 +122,9 @@ struct Origin<'a> {
 pub fn document(inp: &Inputs) -> Result<Markup, Diagnostics> {
     let refs = Arc::new(numbering(inp.project));
     let outcomes = Arc::new(inp.outcomes.clone());
-    let mut env = ProseEnv::new(inp.results.clone(), refs.clone(), outcomes);
+    // The same prose functions as the HTML, including a findings chapter's.
+    let mut env = ProseEnv::new(inp.results.clone(), refs.clone(), outcomes.clone());
+    env.enable_findings(outcomes, refs.clone(), Arc::new(chapter_infos(inp.project)));
     let anchors = anchors(inp, &refs);
     let mut warnings = Vec::new();
     let mut diags = Diagnostics::default();
@@ -296,6 +299,40 @@ fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> String {
         count(Status::Discrepancy),
         count(Status::Failed)
     );
+    // One line per chapter with checks, then every check.
+    s.push_str("#block(width: 100%)[#set text(size: 8.5pt)\n#set par(justify: false)\n");
+    s.push_str("#table(columns: (1fr, auto, auto, auto, auto), align: (x, y) => if x >= 2 { right } else { left },\n");
+    s.push_str("table.hline(stroke: 0.8pt),\ntable.header([Chapter], [In the paper], [Reproduced], [Discrepancies], [Failed]),\ntable.hline(stroke: 0.5pt),\n");
+    for &ci in inp.selected {
+        let ch = &inp.project.chapters[ci];
+        let anchor = format!("chapter-{}", ch.id());
+        let mine: Vec<&CheckView> = rows
+            .iter()
+            .map(|(v, _)| v)
+            .filter(|v| v.chapter_anchor == anchor)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let n = |w: &str| mine.iter().filter(|v| v.status == w).count();
+        let flagged = |w: &str| match n(w) {
+            0 => "0".to_string(),
+            k => format!("#badge({}) {k}", typst_string(w)),
+        };
+        let _ = writeln!(
+            s,
+            "[#link({})[{}. {}];], [{}], [{}], [{}], [{}],",
+            label(&anchor),
+            ci + 1,
+            escape(&ch.chapter.front.title),
+            escape(&ch.chapter.front.paper_refs.join(", ")),
+            n("reproduced"),
+            flagged("discrepancy"),
+            flagged("failed")
+        );
+    }
+    s.push_str("table.hline(stroke: 0.8pt),\n)]\n\n");
+    s.push_str("#heading(level: 2, outlined: false)[Every check]\n\n");
     s.push_str("#block(width: 100%)[#set text(size: 7.6pt)\n#set par(justify: false)\n");
     s.push_str("#table(columns: (auto, auto, 1fr, auto, auto, auto, auto, auto), align: (x, y) => if x >= 3 and x <= 6 { right } else { left },\n");
     s.push_str("table.hline(stroke: 0.8pt),\ntable.header([\\#], [Ch.], [Claim (source)], [Expected], [Computed], [|Difference|], [Tolerance], [Status]),\ntable.hline(stroke: 0.5pt),\n");

@@ -176,6 +176,10 @@ fn construct(text: &str, range: std::ops::Range<usize>) -> String {
     }
 }
 
+fn not_found(id: FileId) -> FileError {
+    FileError::NotFound(id.get().vpath().get_with_slash().into())
+}
+
 impl World for ReportWorld {
     fn library(&self) -> &LazyHash<Library> {
         library()
@@ -195,9 +199,7 @@ impl World for ReportWorld {
         } else if self.files.contains_key(&id) {
             Err(FileError::NotSource)
         } else {
-            Err(FileError::NotFound(
-                id.get().vpath().as_rootless_path().to_path_buf(),
-            ))
+            Err(not_found(id))
         }
     }
 
@@ -205,9 +207,7 @@ impl World for ReportWorld {
         if id == self.main_id {
             return Ok(Bytes::from_string(self.main.text().to_string()));
         }
-        self.files.get(&id).cloned().ok_or_else(|| {
-            FileError::NotFound(id.get().vpath().as_rootless_path().to_path_buf())
-        })
+        self.files.get(&id).cloned().ok_or_else(|| not_found(id))
     }
 
     fn font(&self, index: usize) -> Option<Font> {
