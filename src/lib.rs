@@ -21,6 +21,7 @@ pub mod diagnostic;
 pub mod experiment;
 pub mod figure;
 pub mod handout;
+pub mod limits;
 pub mod list;
 pub mod localize;
 pub mod measure;

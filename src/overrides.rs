@@ -597,6 +597,17 @@ mod tests {
     }
 
     #[test]
+    fn each_load_reports_unmatched_ids_afresh() {
+        let o = Overrides::new(vec![parse("tp.r=[1]").unwrap()]);
+        o.seen.lock().unwrap().insert("tp".to_string());
+        assert!(o.unmatched().is_empty());
+        // A later load that no longer has `tp` (an edit under `serve`) reports it.
+        let d = o.unmatched();
+        assert_eq!(d.len(), 1);
+        assert!(d.0[0].message.contains("no experiment has id `tp`"), "{d}");
+    }
+
+    #[test]
     fn nearby_ranks_by_distance() {
         let c: Vec<String> = [
             "two-point-density",

@@ -384,3 +384,23 @@ fn a_second_concurrent_build_is_refused_and_a_stale_lock_taken_over() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!p.path(".output.lock").exists(), "the lock is released");
 }
+
+#[test]
+fn ceilings_name_the_limit_and_can_be_raised_deliberately() {
+    let p = Project::new("ceiling");
+    p.write(
+        "chapters/h.md",
+        &BASE.replace("u: [0.5]", "u: {from: 0, to: 1.5, n: 150000}"),
+    );
+    let out = p.build();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("ceiling of 100000"), "{err}");
+    assert!(err.contains("--raise-limits"), "{err}");
+    let out = p.run(&["build", "-q", "--raise-limits", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        p.read("output/data/h/h-survival.csv").lines().count(),
+        2 * 150_000 + 1
+    );
+}

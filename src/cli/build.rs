@@ -18,6 +18,10 @@ pub struct Args {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Multiply every ceiling (grid points, rows, samples, particles) by FACTOR, for a
+    /// deliberately large run.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1)]
+    pub raise_limits: usize,
     /// `paper` runs the specs as written; `quick` applies each experiment's `quick:`
     /// overrides (smaller samples and grids) for a fast preview.
     #[arg(long, value_enum, default_value_t = Fidelity::Paper)]
@@ -66,6 +70,7 @@ pub fn run(args: Args) -> ExitCode {
     if let Err(code) = super::set_jobs(args.jobs) {
         return code;
     }
+    crate::limits::raise(args.raise_limits);
     let opts = args.options();
     match pipeline::build(&opts) {
         Ok(s) => {

@@ -34,6 +34,10 @@ pub struct Args {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Multiply every ceiling (grid points, rows, samples, particles) by FACTOR, for a
+    /// deliberately large run.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1)]
+    pub raise_limits: usize,
     /// Override a field of an experiment's spec (as `build --set`), e.g.
     /// --set two-point-fig1-values.r=[1.5]. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = crate::overrides::parse)]
@@ -44,6 +48,7 @@ pub fn run(args: Args) -> ExitCode {
     if let Err(code) = super::set_jobs(args.jobs) {
         return code;
     }
+    crate::limits::raise(args.raise_limits);
     let mut opts = BuildOptions::new(args.project.clone());
     opts.out = args.out.clone();
     opts.fidelity = args.fidelity;

@@ -355,8 +355,8 @@ pub fn measures(
     }
 }
 
-/// Ceiling on Monte Carlo samples per grid point (raise with care: memory is 8 bytes a sample).
-pub const MAX_SAMPLES: usize = 20_000_000;
+/// Default ceiling on Monte Carlo samples per grid point (see `crate::limits`).
+pub const MAX_SAMPLES: usize = crate::limits::SAMPLES;
 
 impl KindSpec {
     /// How the experiment computes (for provenance): method and Monte Carlo samples.

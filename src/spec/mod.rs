@@ -25,8 +25,8 @@ use crate::chapter::{Block, Chapter};
 use crate::diagnostic::{closest, Diagnostic, Diagnostics};
 use crate::yaml;
 
-/// Ceiling on the number of points of any grid, checked before allocating.
-pub const MAX_GRID: usize = 100_000;
+/// Default ceiling on the number of points of any grid (see `crate::limits`).
+pub const MAX_GRID: usize = crate::limits::GRID;
 
 /// Everything phase two needs to report a problem inside one block.
 pub struct BlockCtx<'a> {
@@ -294,10 +294,15 @@ impl Grid {
     pub fn expand(&self) -> Result<Vec<f64>, (String, String)> {
         match self {
             Grid::List(items) => {
-                if items.len() > MAX_GRID {
+                let max = crate::limits::grid();
+                if items.len() > max {
                     return Err((
                         String::new(),
-                        format!("{} values exceed the ceiling of {MAX_GRID}", items.len()),
+                        format!(
+                            "{} values exceed the ceiling of {max}; {}",
+                            items.len(),
+                            crate::limits::HINT
+                        ),
                     ));
                 }
                 items
@@ -312,10 +317,14 @@ impl Grid {
                 if *n == 0 {
                     return Err(("n".into(), "a grid needs n ≥ 1 points".into()));
                 }
-                if *n > MAX_GRID {
+                let max = crate::limits::grid();
+                if *n > max {
                     return Err((
                         "n".into(),
-                        format!("n = {n} exceeds the ceiling of {MAX_GRID} grid points"),
+                        format!(
+                            "n = {n} exceeds the ceiling of {max} grid points; {}",
+                            crate::limits::HINT
+                        ),
                     ));
                 }
                 if !a.is_finite() || !b.is_finite() {

@@ -160,6 +160,9 @@ enum Stop {
     Right,
     /// `\end{…}` closes the environment.
     EndEnv,
+    /// A closing `\big)` (or `\bigr…`, `\Big]`, …) ends a `\big(` group; it is left
+    /// for the caller to read.
+    Big,
 }
 
 struct Conv {
@@ -167,7 +170,8 @@ struct Conv {
     pos: usize,
 }
 
-/// Delimiter tokens that may follow `\left`, `\right`, `\middle` and `\big…`.
+/// Delimiter tokens that may follow `\left`, `\right`, `\middle` and `\big…`, as the
+/// character they show (`""` for the empty delimiter `.`).
 fn delimiter(t: &Tok) -> Option<&'static str> {
     Some(match t {
         Tok::Char('(') => "(",
@@ -176,14 +180,14 @@ fn delimiter(t: &Tok) -> Option<&'static str> {
         Tok::Char(']') => "]",
         Tok::Char('|') => "|",
         Tok::Char('.') => "",
-        Tok::Char('/') => "\\/",
+        Tok::Char('/') => "/",
         Tok::Char('<') => "⟨",
         Tok::Char('>') => "⟩",
         Tok::Cmd(c) => match c.as_str() {
             "{" | "lbrace" => "{",
             "}" | "rbrace" => "}",
             "|" | "Vert" | "lVert" | "rVert" => "‖",
-            "vert" | "lvert" | "rvert" | "mid" => "|",
+            "vert" | "lvert" | "rvert" => "|",
             "langle" => "⟨",
             "rangle" => "⟩",
             "lfloor" => "⌊",
@@ -192,11 +196,60 @@ fn delimiter(t: &Tok) -> Option<&'static str> {
             "rceil" => "⌉",
             "lbrack" => "[",
             "rbrack" => "]",
-            "backslash" => "\\\\",
+            "backslash" => "\\",
             _ => return None,
         },
         _ => return None,
     })
+}
+
+/// A delimiter inside `lr(…)`, by its Typst name: a literal bracket there would pair
+/// with (or close) the brackets of the call itself.
+fn named_delim(d: &str) -> &'static str {
+    match d {
+        "(" => "paren.l",
+        ")" => "paren.r",
+        "[" => "bracket.l",
+        "]" => "bracket.r",
+        "{" => "brace.l",
+        "}" => "brace.r",
+        "|" => "bar.v",
+        "‖" => "bar.v.double",
+        "⟨" => "chevron.l",
+        "⟩" => "chevron.r",
+        "⌊" => "floor.l",
+        "⌋" => "floor.r",
+        "⌈" => "ceil.l",
+        "⌉" => "ceil.r",
+        "/" => "slash",
+        "\\" => "backslash",
+        _ => "",
+    }
+}
+
+/// A delimiter outside `lr(…)`: escaped, so it neither pairs with another bracket
+/// (and scales) nor closes a function call.
+fn escape_delim(d: &str) -> String {
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!("\\{d}")
+    }
+}
+
+fn is_big(name: &str) -> bool {
+    matches!(
+        name.trim_end_matches(['l', 'r', 'm']),
+        "big" | "Big" | "bigg" | "Bigg"
+    )
+}
+
+fn is_closing(d: &str) -> bool {
+    matches!(d, ")" | "]" | "}" | "⟩" | "⌋" | "⌉")
+}
+
+fn is_opening(d: &str) -> bool {
+    matches!(d, "(" | "[" | "{" | "⟨" | "⌊" | "⌈")
 }
 
 /// A command that stands for one symbol, written as its Unicode character.
@@ -460,11 +513,16 @@ impl Conv {
                     Stop::Close => Err("a `{` is never closed by `}`".into()),
                     Stop::Right => Err("a `\\left` has no matching `\\right`".into()),
                     Stop::EndEnv => Err("an environment is never closed by `\\end`".into()),
+                    Stop::Big => Err("a `\\big` delimiter is never closed".into()),
                 };
             };
             match t {
                 Tok::Close if stop == Stop::Close => return Ok(out),
                 Tok::Close => return Err("a `}` closes nothing".into()),
+                Tok::Cmd(c) if stop == Stop::Big && is_big(&c) && self.closes_big(&c) => {
+                    self.pos -= 1;
+                    return Ok(out);
+                }
                 Tok::Cmd(c) if c == "right" => {
                     if stop == Stop::Right {
                         return Ok(out);
@@ -503,6 +561,17 @@ impl Conv {
                 Tok::Space => {}
                 other => self.atom(other, &mut out)?,
             }
+        }
+    }
+
+    /// Whether the `\big…` just read (its delimiter is next) closes a `\big` group.
+    fn closes_big(&self, name: &str) -> bool {
+        let next = self.toks[self.pos..].iter().find(|t| **t != Tok::Space);
+        match (name.chars().last(), next.and_then(delimiter)) {
+            (Some('r'), Some(_)) => true,
+            (Some('l') | Some('m'), _) => false,
+            (_, Some(d)) => !is_opening(d),
+            _ => false,
         }
     }
 
@@ -750,14 +819,11 @@ impl Conv {
                 let close = self.next().as_ref().and_then(delimiter).ok_or(
                     "`\\right` must be followed by a delimiter such as `)`, `]`, `\\}` or `.`",
                 )?;
-                // Inside `lr` the outer pair is balanced by construction, so it can
-                // stay unescaped and scale; an empty side (`\left.`) is left out.
-                let mut s = String::from("lr(");
-                s.push_str(open);
-                let _ = write!(s, " {inner} ");
-                s.push_str(close);
-                s.push(')');
-                out.atom(&s);
+                out.atom(&format!(
+                    "lr({} {inner} {})",
+                    named_delim(open),
+                    named_delim(close)
+                ));
             }
             "middle" => {
                 self.skip_space();
@@ -766,23 +832,48 @@ impl Conv {
                     .as_ref()
                     .and_then(delimiter)
                     .ok_or("`\\middle` must be followed by a delimiter")?;
-                out.atom(&format!("mid({})", escape_delim(d)));
+                out.atom(&format!("mid({})", named_delim(d)));
             }
-            "big" | "Big" | "bigg" | "Bigg" | "bigl" | "Bigl" | "biggl" | "Biggl" | "bigr"
-            | "Bigr" | "biggr" | "Biggr" | "bigm" | "Bigm" | "biggm" | "Biggm" => {
+            big if is_big(big) => {
                 self.skip_space();
                 let d = self
                     .next()
                     .as_ref()
                     .and_then(delimiter)
                     .ok_or_else(|| format!("`\\{name}` must be followed by a delimiter"))?;
-                let scale = match name.trim_end_matches(['l', 'r', 'm']) {
+                // TeX's fixed sizes, as a fraction of the enclosed formula's height.
+                let size = match big.trim_end_matches(['l', 'r', 'm']) {
                     "big" => "120%",
                     "Big" => "160%",
                     "bigg" => "210%",
                     _ => "260%",
                 };
-                out.atom(&format!("lr({}, size: #{scale})", escape_delim(d)));
+                let opens = match big.chars().last() {
+                    Some('l') => true,
+                    Some('r') | Some('m') => false,
+                    _ => !is_closing(d),
+                };
+                // Typst sizes delimiters by what they enclose, so an opening `\big` is
+                // paired with the next closing one; unpaired, it stays a plain
+                // (normal-size) delimiter.
+                if opens {
+                    let save = self.pos;
+                    if let Ok(inner) = self.seq(Stop::Big) {
+                        self.pos += 1; // the closing `\big…`
+                        self.skip_space();
+                        if let Some(close) = self.next().as_ref().and_then(delimiter) {
+                            out.atom(&format!(
+                                "lr({} {} {}, size: #{size})",
+                                named_delim(d),
+                                inner.finish(),
+                                named_delim(close)
+                            ));
+                            return Ok(());
+                        }
+                    }
+                    self.pos = save;
+                }
+                out.atom(&escape_delim(d));
             }
             "begin" => {
                 let env = self.raw_group("\\begin")?;
@@ -870,19 +961,21 @@ impl Conv {
                 .collect();
             format!("mat(delim: {delim}, {})", cells.join("; "))
         } else if env == "cases" {
+            // amsmath separates the value and the condition by a quad.
+            let rows: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    split_unescaped(r, '&')
+                        .into_iter()
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .join(" & quad ")
+                })
+                .collect();
             format!("cases({})", rows.join(", "))
         } else {
             rows.join(" \\ ")
         })
-    }
-}
-
-/// A `\left`/`\right`-style delimiter written outside `lr(…)`: escaped, so it
-/// neither pairs with another bracket nor closes a function call.
-fn escape_delim(d: &str) -> String {
-    match d {
-        "(" | ")" | "[" | "]" | "{" | "}" | "|" => format!("\\{d}"),
-        other => other.to_string(),
     }
 }
 
@@ -1008,11 +1101,29 @@ mod tests {
 
     #[test]
     fn left_right_and_environments() {
-        assert_eq!(t(r"\left( \frac12 \right)"), "lr(( frac(1, 2) ))");
-        assert_eq!(t(r"\left. x \right|_0"), "lr( x |)_(0)");
+        assert_eq!(
+            t(r"\left( \frac12 \right)"),
+            "lr(paren.l frac(1, 2) paren.r)"
+        );
+        assert_eq!(t(r"\left. x \right|_0"), "lr( x bar.v)_(0)");
+        assert_eq!(
+            t(r"\left\{ x \middle| y \right\}"),
+            "lr(brace.l x mid(bar.v) y brace.r)"
+        );
+        // `\big` pairs become sized `lr`s; an unpaired one stays a plain bracket.
+        assert_eq!(
+            t(r"E\big[(\log p)'\big]"),
+            r"E lr(bracket.l \( log p \)' bracket.r, size: #120%)"
+        );
+        assert_eq!(
+            t(r"\Big( a \big( b \big) \Big)"),
+            "lr(paren.l a lr(paren.l b paren.r, size: #120%) paren.r, size: #160%)"
+        );
+        assert_eq!(t(r"\big( x"), r"\( x");
+        assert_eq!(t(r"\{ \langle"), r"\{ \⟨");
         assert_eq!(
             t(r"\begin{cases} 1 & x > 0 \\ 0 & \text{else} \end{cases}"),
-            r#"cases(1 & x > 0, 0 & "else")"#
+            r#"cases(1 & quad x > 0, 0 & quad "else")"#
         );
         assert_eq!(
             t(r"\begin{pmatrix} a & b \\ c & d \end{pmatrix}"),

@@ -39,10 +39,7 @@ pub struct Pdf {
 pub fn typeset(src: &PdfSource) -> Result<Pdf, String> {
     let world = ReportWorld::new(src)?;
     let Warned { output, warnings } = typst::compile(&world);
-    let warnings: Vec<String> = warnings
-        .iter()
-        .map(|w| world.describe(w))
-        .collect();
+    let warnings: Vec<String> = warnings.iter().map(|w| world.describe(w)).collect();
     // The document type (`typst_layout::PagedDocument`) is inferred from
     // `typst_pdf::pdf`, which saves a direct dependency on typst-layout.
     let document = output.map_err(|errors| world.describe_all(&errors))?;
@@ -167,7 +164,12 @@ fn origin(text: &str, offset: usize) -> String {
 
 /// The offending source text, on one line and at most 100 characters.
 fn construct(text: &str, range: std::ops::Range<usize>) -> String {
-    let s = text.get(range).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = text
+        .get(range)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if s.chars().count() > 100 {
         let head: String = s.chars().take(100).collect();
         format!("{head}…")
