@@ -256,21 +256,28 @@ pub fn exercise_count(project: &Project, selected: &[usize]) -> usize {
         .count()
 }
 
+/// The same inputs, for another edition (the PDF edition takes them as they are:
+/// `pdf::markup` honours `edition` too, so a handout PDF is
+/// `pipeline::pdf_report(&for_edition(&inputs, edition), …)`).
+pub fn for_edition<'a>(inp: &Inputs<'a>, edition: Edition) -> Inputs<'a> {
+    Inputs {
+        project: inp.project,
+        selected: inp.selected,
+        results: inp.results.clone(),
+        figures: inp.figures,
+        outcomes: inp.outcomes,
+        provenance: inp.provenance,
+        templates: inp.templates,
+        edition,
+    }
+}
+
 /// The student and teacher handouts, as (file in the output folder, bytes).
 pub fn render_handouts(inp: &Inputs) -> Result<Vec<(PathBuf, Vec<u8>)>, Diagnostics> {
     Edition::HANDOUTS
         .iter()
         .map(|&edition| {
-            let html = crate::render::render_report(&Inputs {
-                project: inp.project,
-                selected: inp.selected,
-                results: inp.results.clone(),
-                figures: inp.figures,
-                outcomes: inp.outcomes,
-                provenance: inp.provenance,
-                templates: inp.templates,
-                edition,
-            })?;
+            let html = crate::render::render_report(&for_edition(inp, edition))?;
             Ok((PathBuf::from(edition.file_name()), html.into_bytes()))
         })
         .collect()

@@ -79,6 +79,26 @@ pub struct BuildOptions {
     pub overrides: crate::overrides::Overrides,
     /// Also write the student and teacher handouts (see `crate::handout`).
     pub handout: bool,
+    /// Which editions of the report to write.
+    pub format: Format,
+}
+
+/// `--format`: the HTML report, the PDF report, or both (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Html,
+    Pdf,
+    #[default]
+    All,
+}
+
+impl Format {
+    pub fn html(self) -> bool {
+        matches!(self, Format::Html | Format::All)
+    }
+    pub fn pdf(self) -> bool {
+        matches!(self, Format::Pdf | Format::All)
+    }
 }
 
 impl BuildOptions {
@@ -93,6 +113,7 @@ impl BuildOptions {
             chapters: Vec::new(),
             overrides: Default::default(),
             handout: false,
+            format: Format::All,
         }
     }
 
@@ -536,7 +557,16 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         templates: &templates,
         edition: crate::handout::Edition::Report,
     };
-    let html = render::render_report(&inputs)?;
+    let mut reports: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if opts.format.html() {
+        reports.push((
+            PathBuf::from("report.html"),
+            render::render_report(&inputs)?.into_bytes(),
+        ));
+    }
+    if opts.format.pdf() {
+        reports.push((PathBuf::from("report.pdf"), pdf_report(&inputs, opts.verbose)?));
+    }
     let handouts = if opts.handout {
         crate::handout::render_handouts(&inputs)?
     } else {
@@ -544,8 +574,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     };
     let out_dir = opts.out_dir();
     let json = |v: &dyn erased::Json| v.to_json();
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (PathBuf::from("report.html"), html.into_bytes()),
+    let mut files: Vec<(PathBuf, Vec<u8>)> = reports;
+    files.extend([
         (
             PathBuf::from("README.md"),
             OUTPUT_README.as_bytes().to_vec(),
@@ -555,7 +585,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
             json(&checks_file(&project, &computed.outcomes, opts.fidelity)),
         ),
         (PathBuf::from("provenance.json"), json(&prov)),
-    ];
+    ]);
     files.extend(handouts);
     for &i in &selected {
         let ch = &project.chapters[i];
@@ -619,6 +649,24 @@ mod erased {
             v
         }
     }
+}
+
+/// The PDF edition: Typst source from the same inputs as the HTML, typeset in process.
+/// Constructs that could not be converted are printed as warnings (the PDF shows them
+/// as source); a Typst error stops the build and names the chapter and construct.
+pub fn pdf_report(inputs: &Inputs, verbose: bool) -> Result<Vec<u8>, Error> {
+    let markup = render::pdf::markup::document(inputs)?;
+    for w in &markup.warnings {
+        eprintln!("warning (PDF): {} ({})", w.message, w.location());
+    }
+    let pdf = render::pdf::typeset::typeset(&markup.source)
+        .map_err(|e| Error::Run(format!("the PDF could not be typeset: {e}")))?;
+    if verbose {
+        for w in &pdf.warnings {
+            eprintln!("warning (PDF): {w}");
+        }
+    }
+    Ok(pdf.bytes)
 }
 
 /// Write `files` (and whatever `extra` writes) into a staging folder next to `out`,

@@ -45,6 +45,9 @@ pub struct Args {
     /// solutions, no checks, no scorecard) and output/handout-teacher.html (everything).
     #[arg(long)]
     pub handout: bool,
+    /// Which report to write: `html`, `pdf` (typeset in process by Typst) or `all`.
+    #[arg(long, value_enum, default_value_t = crate::pipeline::Format::All)]
+    pub format: crate::pipeline::Format,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -62,6 +65,7 @@ impl Args {
             chapters: self.chapters.clone(),
             overrides: crate::overrides::Overrides::new(self.set.clone()),
             handout: self.handout,
+            format: self.format,
         }
     }
 }

@@ -368,7 +368,8 @@ fn influence_variance(qa: &[f64], d: &[f64], weights: &[f64]) -> f64 {
 /// se(Ŵ₂) for two independent samples of size n from `a` and `b` whose exact
 /// distance is `w` (None when it cannot be evaluated or w = 0).
 fn w2_standard_error(a: &OuLaw, b: &OuLaw, w: f64, n: usize) -> Option<f64> {
-    if !(w > 0.0) {
+    // Also rejects NaN.
+    if w.is_nan() || w <= 0.0 {
         return None;
     }
     let n = n as f64;

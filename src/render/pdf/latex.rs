@@ -23,8 +23,6 @@
 //! scale them either; `\left…\right` becomes `lr(…)`, which does) and a comma inside
 //! `frac(…)` never splits its arguments.
 
-use std::fmt::Write as _;
-
 /// Convert one formula (the text between the dollar signs) to Typst math.
 pub fn to_typst(latex: &str) -> Result<String, String> {
     let toks = lex(latex)?;

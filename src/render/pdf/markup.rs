@@ -348,7 +348,7 @@ fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> (String, String) {
         s.push_str("#heading(level: 2)[Checks that did not reproduce]\n\n");
         s.push_str(&check_table(&flagged));
     }
-    s.push_str("Every check, with its expected and computed values, is listed in #link(<every-check>)[the last section]; each check's number links to it in its chapter.\n\n");
+    s.push_str("Every check, with its expected and computed values, is listed in #link(<every-check>)[the last section];. Each check's number links to it in its chapter.\n\n");
     let mut all = String::from("#heading(level: 1)[Every check] <every-check>\n\n");
     all.push_str(&check_table(&rows.iter().collect::<Vec<_>>()));
     (s, all)

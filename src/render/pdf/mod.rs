@@ -12,5 +12,6 @@
 pub mod latex;
 pub mod markup;
 pub mod source;
+pub mod typeset;
 
 pub use source::PdfSource;
