@@ -565,13 +565,25 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         ));
     }
     if opts.format.pdf() {
-        reports.push((PathBuf::from("report.pdf"), pdf_report(&inputs, opts.verbose)?));
+        reports.push((
+            PathBuf::from("report.pdf"),
+            pdf_report(&inputs, opts.verbose)?,
+        ));
     }
-    let handouts = if opts.handout {
+    let mut handouts = if opts.handout && opts.format.html() {
         crate::handout::render_handouts(&inputs)?
     } else {
         Vec::new()
     };
+    if opts.handout && opts.format.pdf() {
+        for edition in crate::handout::Edition::HANDOUTS {
+            let pdf = pdf_report(&crate::handout::for_edition(&inputs, edition), false)?;
+            handouts.push((
+                PathBuf::from(format!("handout-{}.pdf", edition.name())),
+                pdf,
+            ));
+        }
+    }
     let out_dir = opts.out_dir();
     let json = |v: &dyn erased::Json| v.to_json();
     let mut files: Vec<(PathBuf, Vec<u8>)> = reports;

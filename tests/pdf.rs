@@ -55,11 +55,14 @@ tolerance: {abs: 1e-8}
 "#;
 
 fn tool(name: &str, args: &[&str]) -> String {
-    let out = Command::new(name)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} is needed for this test (poppler-utils; .ci/run installs it): {e}"));
-    assert!(out.status.success(), "{name} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
+        panic!("{name} is needed for this test (poppler-utils; .ci/run installs it): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -69,7 +72,10 @@ fn pdf_has_titles_numbers_and_captions() {
     p.write("chapters/pdfch.md", CHAPTER);
     let out = p.run(&["build", "-q", "--format", "pdf"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!p.path("output/report.html").exists(), "--format pdf writes only the PDF");
+    assert!(
+        !p.path("output/report.html").exists(),
+        "--format pdf writes only the PDF"
+    );
     let pdf = p.path("output/report.pdf");
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
@@ -83,9 +89,18 @@ fn pdf_has_titles_numbers_and_captions() {
     assert!((2..=20).contains(&pages), "{pages} pages");
     let text = tool("pdftotext", &["-layout", path, "-"]);
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.contains("Typeset Localization Chapter"), "chapter title");
-    assert!(flat.contains("Survival curves drawn for the portable document"), "figure caption");
-    assert!(flat.contains("Integrated tails in a pivot"), "table caption");
+    assert!(
+        flat.contains("Typeset Localization Chapter"),
+        "chapter title"
+    );
+    assert!(
+        flat.contains("Survival curves drawn for the portable document"),
+        "figure caption"
+    );
+    assert!(
+        flat.contains("Integrated tails in a pivot"),
+        "table caption"
+    );
     // A computed number: the value the prose quotes, from the table.
     let csv = p.read("output/data/pdfch/pdf-tail.csv");
     let h: f64 = csv
@@ -96,10 +111,44 @@ fn pdf_has_titles_numbers_and_captions() {
         .map(|c| c[4].parse().unwrap())
         .unwrap();
     let quoted = format!("{h:.4}");
-    assert!(flat.contains(&quoted), "the computed value {quoted} is in the PDF text");
-    assert!(flat.contains("2411.01629"), "the paper's reference on the title page");
+    assert!(
+        flat.contains(&quoted),
+        "the computed value {quoted} is in the PDF text"
+    );
+    assert!(
+        flat.contains("2411.01629"),
+        "the paper's reference on the title page"
+    );
     // Same inputs, same bytes.
     let again = p.run(&["build", "-q", "--format", "pdf", "--out", "again"]);
     assert!(again.status.success());
     assert_eq!(std::fs::read(p.path("again/report.pdf")).unwrap(), bytes);
+}
+
+#[test]
+fn pdf_handouts_leave_solutions_out_of_the_student_edition() {
+    let p = Project::new("pdf-handout");
+    let chapter = format!(
+        "{CHAPTER}\n```exercise\nCompute the tail at the smallest SNR by hand.\n```\n\n```solution\nThe unmistakable answer is zero because nothing localizes.\n```\n"
+    );
+    p.write("chapters/pdfch.md", &chapter);
+    let out = p.run(&["build", "-q", "--format", "pdf", "--handout"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = |f: &str| {
+        let path = p.path(&format!("output/{f}"));
+        tool("pdftotext", &[path.to_str().unwrap(), "-"])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (student, teacher) = (text("handout-student.pdf"), text("handout-teacher.pdf"));
+    assert!(student.contains("Compute the tail at the smallest SNR by hand"));
+    assert!(
+        !student.contains("unmistakable answer"),
+        "no solution in the student PDF"
+    );
+    assert!(
+        teacher.contains("unmistakable answer"),
+        "the teacher PDF has the solution"
+    );
 }

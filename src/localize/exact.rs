@@ -373,7 +373,7 @@ fn constant_nodes(loc: &Localizer) -> Vec<f64> {
     match loc.kind() {
         Kind::Single(p) => centre_nodes(p, &CENTRE_OFFSETS),
         Kind::Mixture { comps, .. } => centre_nodes(&comps[0], &CENTRE_OFFSETS),
-        Kind::Uniform { .. } => unreachable!("a uniform never has constant localization"),
+        Kind::Uniform(_) => unreachable!("a uniform never has constant localization"),
     }
 }
 
@@ -480,7 +480,8 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
             }
             (lo, hi)
         }
-        Kind::Uniform { lo, hi } => {
+        Kind::Uniform(u) => {
+            let (lo, hi) = (u.lo, u.hi);
             // Truncation edges act on the unit scale of Z; inside a long interval L_r
             // is flat, so inward nodes grow geometrically.
             let half = 0.5 * (hi - lo);

@@ -19,7 +19,7 @@ pub mod special;
 pub use posterior::{Localizer, BATCH};
 pub(crate) use posterior::{Kind, Prep};
 
-use posterior::{mixture_moments, uniform_moments, Moments};
+use posterior::{mixture_moments, uniform_moments, Moments, UniformPrep};
 use rand::Rng;
 use sample::{standard_normal, uniform_index, uniform_open01};
 
@@ -332,7 +332,7 @@ impl Measure {
                 } else {
                     (r * high, r * low)
                 };
-                uniform_moments(lo, hi, y)
+                uniform_moments(&UniformPrep::new(lo, hi), y)
             }
             Measure::Mixture(cs) => {
                 mixture_moments(y, cs.iter().map(|c| Prep::new(r, c.weight, c.mean, c.var)))

@@ -284,6 +284,40 @@ fn truncated_normal_moments_in_the_tails() {
 }
 
 #[test]
+fn truncated_normal_moments_in_the_centre() {
+    // The Gauss–Legendre path (intervals inside [-5, 5], width ≤ 4): (α, β, mean,
+    // variance, ln Z) from mpmath at 60 digits. The rules are chosen so that their error
+    // is below rounding: the tolerances are a few hundred ulps.
+    let cases = [
+        (-1.0, 1.0, 0.0, 0.29112509477279321, -0.38171514630212607),
+        (0.5, 3.5, 1.1391081785606797, 0.26349489724257311, -1.1766660193159196),
+        (-4.9, -1.2, -1.6875378567457916, 0.17718298641832882, -2.1622216703406683),
+        (2.0, 5.0, 2.3731800849531376, 0.11418040202988917, -3.7831969337574272),
+        (-0.3, 0.2, -0.048966998541879793, 0.020659605384467695, -1.62368323886832),
+        (4.2, 4.9, 4.3915453552604509, 0.026129269688069243, -11.260878414286974),
+        (-2.5, 1.4, -0.14479111636096301, 0.70145628232672497, -0.090982514685723703),
+        (1.0, 1.3, 1.1414177632217882, 0.0074334781874126672, -2.7829660716235029),
+        (-5.0, -1.0, -1.525128660943642, 0.1990737454241554, -1.8410234517684078),
+        (-0.01, 0.3, 0.14384254588696079, 0.0079819077667969491, -2.1045478561036206),
+    ];
+    for (a, b, mean, var, ln_z) in cases {
+        for (sign, (lo, hi)) in [(1.0, (a, b)), (-1.0, (-b, -a))] {
+            let (m, v, l) = posterior::truncated_normal(lo, hi);
+            assert!(
+                (m - sign * mean).abs() < 1e-14 * (1.0 + mean.abs()),
+                "[{lo},{hi}] mean {m} vs {}",
+                sign * mean
+            );
+            assert!(((v - var) / var).abs() < 1e-13, "[{lo},{hi}] var {v} vs {var}");
+            assert!(
+                (l - ln_z).abs() < 1e-14 * (1.0 + ln_z.abs()),
+                "[{lo},{hi}] ln Z {l} vs {ln_z}"
+            );
+        }
+    }
+}
+
+#[test]
 fn ou_score_matches_the_gaussian_flow() {
     // μ_0 = N(1, s²) ⇒ μ_t = N(e^{-t}, e^{-2t}s² + 1 - e^{-2t}) (DIGEST §2 intro example).
     let s2 = 0.3;

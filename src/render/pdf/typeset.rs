@@ -222,3 +222,82 @@ impl World for ReportWorld {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SVG: &str = r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg width="300" height="120" viewBox="0 0 300 120" xmlns="http://www.w3.org/2000/svg">
+<rect x="10" y="10" width="280" height="100" fill="none" stroke="black"/>
+<polyline points="10,110 80,60 150,40 290,20" fill="none" stroke="#1f77b4" stroke-width="2"/>
+<text x="150" y="100" font-family="Libertinus Serif, serif" font-size="14">s_r(u) δ</text>
+</svg>"##;
+
+    fn hand_written() -> PdfSource {
+        PdfSource {
+            main: r#"#set document(title: "t", date: none)
+#set text(font: "New Computer Modern")
+= Chapter <chapter-a>
+// chapters/a.md:5
+Text with $L_(r) \( y \) = frac(1, 2)$ and #link(<figure-f>)[Figure 1];.
+#figure(image("/figures/a/f.svg", width: 80%), caption: [A figure.]) <figure-f>
+"#
+            .into(),
+            files: vec![("/figures/a/f.svg".into(), SVG.as_bytes().to_vec())],
+        }
+    }
+
+    #[test]
+    fn typesets_a_source_with_a_figure_the_same_way_twice() {
+        let pdf = typeset(&hand_written()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(pdf.bytes.starts_with(b"%PDF-"), "not a PDF");
+        assert!(pdf.warnings.is_empty(), "{:?}", pdf.warnings);
+        // No clock and no random identifier: the same source gives the same bytes.
+        assert_eq!(typeset(&hand_written()).unwrap().bytes, pdf.bytes);
+    }
+
+    #[test]
+    fn errors_name_the_chapter_line_and_construct() {
+        let mut src = hand_written();
+        src.main
+            .push_str("// chapters/b.md:41\nBad #nosuchfunction(1) here.\n");
+        let e = typeset(&src).err().expect("an unknown function must fail");
+        assert!(e.contains("chapters/b.md:41"), "{e}");
+        assert!(e.contains("nosuchfunction"), "{e}");
+        let mut src = hand_written();
+        src.files.clear();
+        let e = typeset(&src).err().expect("a missing figure must fail");
+        assert!(
+            e.contains("chapters/a.md:5") && e.contains("/figures/a/f.svg"),
+            "{e}"
+        );
+        let src = PdfSource {
+            main: "#let x = (".into(),
+            files: vec![],
+        };
+        let e = typeset(&src).err().expect("a syntax error must fail");
+        assert!(e.contains("front matter"), "{e}");
+    }
+
+    /// Every name the LaTeX converter can write is a Typst built-in that compiles
+    /// without a warning (a renamed or deprecated symbol would show here first).
+    #[test]
+    fn every_converted_construct_compiles_cleanly() {
+        let mut main = String::from("#set page(height: auto)\n");
+        for (i, latex) in super::super::latex::coverage().iter().enumerate() {
+            let typst =
+                super::super::latex::to_typst(latex).unwrap_or_else(|e| panic!("{latex}: {e}"));
+            main.push_str(&format!(
+                "// chapters/coverage.md:{i}\n$ {typst} $ and ${typst}$\n\n"
+            ));
+        }
+        let pdf = typeset(&PdfSource {
+            main,
+            files: vec![],
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(pdf.warnings.is_empty(), "{:#?}", pdf.warnings);
+        std::fs::write("/tmp/pdfcore/coverage.pdf", &pdf.bytes).unwrap();
+    }
+}
