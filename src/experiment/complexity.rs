@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{common_tables, measures, Experiment, KindSpec, MAX_SAMPLES};
+use super::{common_tables, measures, Experiment, KindSpec};
 use crate::localize::{self, Complexity, Estimate, ExactLocalization};
 use crate::measure::Measure;
 use crate::spec::measure::{RawLabelled, RawMeasure};
@@ -161,10 +161,14 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     };
     let monte_carlo = if mc_wanted {
         let samples = raw.samples.unwrap_or(100_000);
-        if samples < 2 || samples > MAX_SAMPLES {
+        let max = crate::limits::samples();
+        if !(2..=max).contains(&samples) {
             ctx.error(
                 "samples",
-                format!("`samples` must be between 2 and {MAX_SAMPLES}, got {samples}"),
+                format!(
+                    "`samples` must be between 2 and {max}, got {samples}; {}",
+                    crate::limits::HINT
+                ),
             );
         }
         let n = raw.delta_grid.unwrap_or(501);
@@ -198,12 +202,13 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     }
     let (measures, points, us, deltas) = (ms_opt?, points?, us?, deltas?);
     let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(1);
-    if cells > crate::spec::MAX_GRID * 10 {
+    if cells > crate::limits::rows() {
         ctx.error(
             "r",
             format!(
-                "the experiment asks for {cells} values; the ceiling is {}",
-                crate::spec::MAX_GRID * 10
+                "the experiment asks for {cells} values; the ceiling is {}; {}",
+                crate::limits::rows(),
+                crate::limits::HINT
             ),
         );
     }

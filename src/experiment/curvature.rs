@@ -140,12 +140,13 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     };
     let (measures, rs, ys) = (ms?, rs?, ys?);
     let rows = measures.len() * rs.len() * ys.len();
-    if rows > crate::spec::MAX_GRID * 10 {
+    if rows > crate::limits::rows() {
         ctx.error(
             "y",
             format!(
-                "the experiment asks for {rows} rows; the ceiling is {}",
-                crate::spec::MAX_GRID * 10
+                "the experiment asks for {rows} rows; the ceiling is {}; {}",
+                crate::limits::rows(),
+                crate::limits::HINT
             ),
         );
         return None;

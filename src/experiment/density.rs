@@ -70,12 +70,13 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     let ys = ctx.grid(&raw.y, "y", "finite", |v| v.abs() < 1e6);
     let (measures, rs, ys) = (ms?, rs?, ys?);
     let cells = measures.len() * rs.len() * ys.len();
-    if cells > crate::spec::MAX_GRID * 10 {
+    if cells > crate::limits::rows() {
         ctx.error(
             "y",
             format!(
-                "the experiment asks for {cells} rows; the ceiling is {}",
-                crate::spec::MAX_GRID * 10
+                "the experiment asks for {cells} rows; the ceiling is {}; {}",
+                crate::limits::rows(),
+                crate::limits::HINT
             ),
         );
         return None;

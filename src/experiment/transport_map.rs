@@ -115,12 +115,13 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     }
     let (measures, ts, etas, us) = (ms?, ts?, etas?, us?);
     let rows = measures.len() * ts.len() * etas.len() * us.len();
-    if rows > crate::spec::MAX_GRID * 10 {
+    if rows > crate::limits::rows() {
         ctx.error(
             "u",
             format!(
-                "the experiment asks for {rows} rows; the ceiling is {}",
-                crate::spec::MAX_GRID * 10
+                "the experiment asks for {rows} rows; the ceiling is {}; {}",
+                crate::limits::rows(),
+                crate::limits::HINT
             ),
         );
         return None;

@@ -118,12 +118,34 @@ where
 /// ratios of erfcx, so nothing underflows however far y is from the interval.
 #[cfg(test)]
 pub(crate) fn truncated_normal(alpha: f64, beta: f64) -> (f64, f64, f64) {
-    truncated_normal_with(alpha, beta, CentralRule::new(beta - alpha).as_ref())
+    let t = truncated_normal_with(alpha, beta, CentralRule::new(beta - alpha).as_ref());
+    (t.mean, t.var, t.ln_part + t.mass_part.ln())
+}
+
+/// Moments of a truncated standard normal; ln Z = `ln_part` + ln(`mass_part`), kept
+/// apart so that callers needing only the mean and variance skip the logarithm.
+struct Truncated {
+    mean: f64,
+    var: f64,
+    ln_part: f64,
+    mass_part: f64,
+}
+
+impl Truncated {
+    #[inline]
+    fn logged(mean: f64, var: f64, ln_mass: f64) -> Self {
+        Truncated {
+            mean,
+            var,
+            ln_part: ln_mass,
+            mass_part: 1.0,
+        }
+    }
 }
 
 /// [`truncated_normal`] with the central rule prepared for the interval's width (the
 /// uniform kernel prepares it once per r).
-fn truncated_normal_with(alpha: f64, beta: f64, rule: Option<&CentralRule>) -> (f64, f64, f64) {
+fn truncated_normal_with(alpha: f64, beta: f64, rule: Option<&CentralRule>) -> Truncated {
     let w = beta - alpha;
     let mid = 0.5 * (alpha + beta);
     if w * mid.abs().max(1.0) < 1e-4 {
@@ -136,18 +158,24 @@ fn truncated_normal_with(alpha: f64, beta: f64, rule: Option<&CentralRule>) -> (
         let var = w2 / 12.0 * (1.0 - mid * mid * w2 / 20.0);
         let ln_mass =
             w.ln() - 0.5 * mid * mid - LN_SQRT_2PI + ((mid * mid - 1.0) * w2 / 24.0).ln_1p();
-        return (mean, var.max(0.0), ln_mass);
+        return Truncated::logged(mean, var.max(0.0), ln_mass);
     }
     if let Some(rule) = rule {
         if alpha >= -CENTRAL && beta <= CENTRAL {
+            #[cfg(target_arch = "x86_64")]
+            if wide_vectors() {
+                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
+                return unsafe { central_truncated_avx2(rule, alpha, beta) };
+            }
             return central_truncated(rule, alpha, beta);
         }
     }
     if alpha >= 0.0 {
-        upper_tail_truncated(alpha, beta)
+        let (m, v, l) = upper_tail_truncated(alpha, beta);
+        Truncated::logged(m, v, l)
     } else if beta <= 0.0 {
         let (m, v, l) = upper_tail_truncated(-beta, -alpha);
-        (-m, v, l)
+        Truncated::logged(-m, v, l)
     } else {
         // The interval contains 0, so the mass is at least min(Φ(β)-½, ½-Φ(α)) and
         // the direct formulas are safe.
@@ -156,7 +184,7 @@ fn truncated_normal_with(alpha: f64, beta: f64, rule: Option<&CentralRule>) -> (
         let pb = norm_pdf(beta) / z;
         let mean = pa - pb;
         let var = 1.0 + alpha * pa - beta * pb - mean * mean;
-        (mean, var.max(0.0), z.ln())
+        Truncated::logged(mean, var.max(0.0), z.ln())
     }
 }
 
@@ -218,16 +246,18 @@ impl CentralRule {
 /// cancellation in the variance, unlike 1 + αφ(α)/Z - βφ(β)/Z - mean², which loses
 /// ~1e-16/var for narrow intervals; and several times cheaper than the erf-based
 /// closed form.
-fn central_truncated(rule: &CentralRule, alpha: f64, beta: f64) -> (f64, f64, f64) {
+#[inline(always)]
+fn central_truncated(rule: &CentralRule, alpha: f64, beta: f64) -> Truncated {
     let mid = 0.5 * (alpha + beta);
     let c = mid * rule.half;
-    let k = rule.pairs;
+    // All eight slots, so the loop vectorises; unused slots have g = 0 and add
+    // exact zeros.
     let mut up = [0.0; 8];
-    for (u, &xi) in up[..k].iter_mut().zip(&rule.xi[..k]) {
+    for (u, &xi) in up.iter_mut().zip(&rule.xi) {
         *u = exp(c * xi);
     }
     let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
-    for ((&u, &xi), &g) in up[..k].iter().zip(&rule.xi[..k]).zip(&rule.g[..k]) {
+    for ((&u, &xi), &g) in up.iter().zip(&rule.xi).zip(&rule.g) {
         // Node m + s carries e^{-cξ} = 1/u, node m - s carries u.
         let down = 1.0 / u;
         let s = rule.half * xi;
@@ -236,12 +266,19 @@ fn central_truncated(rule: &CentralRule, alpha: f64, beta: f64) -> (f64, f64, f6
         m2 += g * s * s * (down + u);
     }
     let es = m1 / m0;
-    let var = (m2 / m0 - es * es).max(0.0);
-    (
-        mid + es,
-        var,
-        -0.5 * mid * mid + (rule.half * m0).ln() - LN_SQRT_2PI,
-    )
+    Truncated {
+        mean: mid + es,
+        var: (m2 / m0 - es * es).max(0.0),
+        ln_part: -0.5 * mid * mid - LN_SQRT_2PI,
+        mass_part: rule.half * m0,
+    }
+}
+
+/// [`central_truncated`] compiled for AVX2 (4-wide exps).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn central_truncated_avx2(rule: &CentralRule, alpha: f64, beta: f64) -> Truncated {
+    central_truncated(rule, alpha, beta)
 }
 
 /// 0 ≤ alpha < beta: Z = Q(α)(1 - ρ) with ρ = Q(β)/Q(α) computed in log space.
@@ -318,14 +355,14 @@ impl UniformPrep {
 /// Uniform(a, b) kernel at fixed r.
 #[inline]
 pub(crate) fn uniform_moments(u: &UniformPrep, y: f64) -> Moments {
-    let (mean, var, ln_mass) = truncated_normal_with(u.lo - y, u.hi - y, u.rule.as_ref());
+    let t = truncated_normal_with(u.lo - y, u.hi - y, u.rule.as_ref());
     // p_{Y_r}(y) = (Φ(rb - y) - Φ(ra - y)) / (r(b - a)); ln √(2π) is added back
     // because `Moments::log_density` subtracts it.
     Moments {
-        shift: mean,
-        var,
-        ln_scale: ln_mass - u.ln_width + LN_SQRT_2PI,
-        sum: 1.0,
+        shift: t.mean,
+        var: t.var,
+        ln_scale: t.ln_part - u.ln_width + LN_SQRT_2PI,
+        sum: t.mass_part,
     }
 }
 

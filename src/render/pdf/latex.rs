@@ -158,9 +158,6 @@ enum Stop {
     Right,
     /// `\end{…}` closes the environment.
     EndEnv,
-    /// A closing `\big)` (or `\bigr…`, `\Big]`, …) ends a `\big(` group; it is left
-    /// for the caller to read.
-    Big,
 }
 
 struct Conv {
@@ -242,14 +239,6 @@ fn is_big(name: &str) -> bool {
     )
 }
 
-fn is_closing(d: &str) -> bool {
-    matches!(d, ")" | "]" | "}" | "⟩" | "⌋" | "⌉")
-}
-
-fn is_opening(d: &str) -> bool {
-    matches!(d, "(" | "[" | "{" | "⟨" | "⌊" | "⌈")
-}
-
 /// Commands that stand for one symbol, written as its Unicode character.
 const SYMBOLS: &[(&str, &str)] = &[
     // Greek (TeX's `\epsilon` is the lunate ϵ, `\varepsilon` the ε of text).
@@ -323,7 +312,8 @@ const SYMBOLS: &[(&str, &str)] = &[
     ("mid", "∣"),
     ("nmid", "∤"),
     ("parallel", "∥"),
-    ("perp", "⊥"),
+    // ⊥ is an ordinary symbol in Unicode (`\bot`); `\perp` is TeX's relation.
+    ("perp", "class(\"relation\", ⊥)"),
     ("prec", "≺"),
     ("succ", "≻"),
     ("preceq", "⪯"),
@@ -534,16 +524,11 @@ impl Conv {
                     Stop::Close => Err("a `{` is never closed by `}`".into()),
                     Stop::Right => Err("a `\\left` has no matching `\\right`".into()),
                     Stop::EndEnv => Err("an environment is never closed by `\\end`".into()),
-                    Stop::Big => Err("a `\\big` delimiter is never closed".into()),
                 };
             };
             match t {
                 Tok::Close if stop == Stop::Close => return Ok(out),
                 Tok::Close => return Err("a `}` closes nothing".into()),
-                Tok::Cmd(c) if stop == Stop::Big && is_big(&c) && self.closes_big(&c) => {
-                    self.pos -= 1;
-                    return Ok(out);
-                }
                 Tok::Cmd(c) if c == "right" => {
                     if stop == Stop::Right {
                         return Ok(out);
@@ -582,17 +567,6 @@ impl Conv {
                 Tok::Space => {}
                 other => self.atom(other, &mut out)?,
             }
-        }
-    }
-
-    /// Whether the `\big…` just read (its delimiter is next) closes a `\big` group.
-    fn closes_big(&self, name: &str) -> bool {
-        let next = self.toks[self.pos..].iter().find(|t| **t != Tok::Space);
-        match (name.chars().last(), next.and_then(delimiter)) {
-            (Some('r'), Some(_)) => true,
-            (Some('l') | Some('m'), _) => false,
-            (_, Some(d)) => !is_opening(d),
-            _ => false,
         }
     }
 
@@ -864,39 +838,16 @@ impl Conv {
                     .as_ref()
                     .and_then(delimiter)
                     .ok_or_else(|| format!("`\\{name}` must be followed by a delimiter"))?;
-                // TeX's fixed sizes, as a fraction of the enclosed formula's height.
+                // TeX's fixed sizes (`lr` with an absolute size scales a lone delimiter).
                 let size = match big.trim_end_matches(['l', 'r', 'm']) {
-                    "big" => "120%",
-                    "Big" => "160%",
-                    "bigg" => "210%",
-                    _ => "260%",
+                    "big" => "1.3em",
+                    "Big" => "1.8em",
+                    "bigg" => "2.4em",
+                    _ => "3em",
                 };
-                let opens = match big.chars().last() {
-                    Some('l') => true,
-                    Some('r') | Some('m') => false,
-                    _ => !is_closing(d),
-                };
-                // Typst sizes delimiters by what they enclose, so an opening `\big` is
-                // paired with the next closing one; unpaired, it stays a plain
-                // (normal-size) delimiter.
-                if opens {
-                    let save = self.pos;
-                    if let Ok(inner) = self.seq(Stop::Big) {
-                        self.pos += 1; // the closing `\big…`
-                        self.skip_space();
-                        if let Some(close) = self.next().as_ref().and_then(delimiter) {
-                            out.atom(&format!(
-                                "lr({} {} {}, size: #{size})",
-                                named_delim(d),
-                                inner.finish(),
-                                named_delim(close)
-                            ));
-                            return Ok(());
-                        }
-                    }
-                    self.pos = save;
+                if !d.is_empty() {
+                    out.atom(&format!("lr({}, size: #{size})", named_delim(d)));
                 }
-                out.atom(&escape_delim(d));
             }
             "begin" => {
                 let env = self.raw_group("\\begin")?;
@@ -1225,16 +1176,11 @@ mod tests {
             t(r"\left\{ x \middle| y \right\}"),
             "lr(brace.l x mid(bar.v) y brace.r)"
         );
-        // `\big` pairs become sized `lr`s; an unpaired one stays a plain bracket.
+        // `\big` and friends: a delimiter of TeX's fixed size.
         assert_eq!(
-            t(r"E\big[(\log p)'\big]"),
-            r"E lr(bracket.l \( log p \)' bracket.r, size: #120%)"
+            t(r"E\big[(\log p)'\Bigr]"),
+            r"E lr(bracket.l, size: #1.3em) \( log p \)' lr(bracket.r, size: #1.8em)"
         );
-        assert_eq!(
-            t(r"\Big( a \big( b \big) \Big)"),
-            "lr(paren.l a lr(paren.l b paren.r, size: #120%) paren.r, size: #160%)"
-        );
-        assert_eq!(t(r"\big( x"), r"\( x");
         assert_eq!(t(r"\{ \langle"), r"\{ \⟨");
         assert_eq!(
             t(r"\begin{cases} 1 & x > 0 \\ 0 & \text{else} \end{cases}"),

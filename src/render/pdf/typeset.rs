@@ -298,6 +298,5 @@ Text with $L_(r) \( y \) = frac(1, 2)$ and #link(<figure-f>)[Figure 1];.
         })
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(pdf.warnings.is_empty(), "{:#?}", pdf.warnings);
-        std::fs::write("/tmp/pdfcore/coverage.pdf", &pdf.bytes).unwrap();
     }
 }
