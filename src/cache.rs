@@ -3,7 +3,7 @@
 //! An entry lives in `output/.cache/<key>/`, where the key is a SHA-256 over
 //! everything the result depends on: the experiment's spec as written (after the
 //! fidelity tier is applied), the bytes of every data file it reads, its seed, the
-//! fidelity tier, the diffrepro version and the rustc version that built it. (Caches
+//! fidelity tier, the diffrepro and rustc versions, and a digest of the diffrepro binary itself, so new code never reuses old results. (Caches
 //! that hash only the code cell and forget data files or the toolchain are the usual
 //! source of stale results; this key has all of them.)
 //!

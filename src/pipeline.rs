@@ -159,7 +159,20 @@ pub fn cache_key(e: &Experiment, fidelity: Fidelity) -> String {
         .part("fidelity", fidelity.name().as_bytes())
         .part("diffrepro", env!("CARGO_PKG_VERSION").as_bytes())
         .part("rustc", provenance::rustc_version().as_bytes())
+        .part("binary", binary_digest().as_bytes())
         .finish()
+}
+
+/// SHA-256 of the running executable: a changed runner (same version number, new
+/// code) must not reuse results computed by the old one.
+fn binary_digest() -> &'static str {
+    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIGEST.get_or_init(|| {
+        std::env::current_exe()
+            .and_then(std::fs::read)
+            .map(|b| crate::cache::sha256_hex(&b))
+            .unwrap_or_else(|_| "unknown".into())
+    })
 }
 
 /// Indices of the chapters whose experiments must run for `selected` chapters:

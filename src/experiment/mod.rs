@@ -367,7 +367,7 @@ impl KindSpec {
                 (Some(mc), false) => ("Monte Carlo".into(), Some(mc.samples)),
                 (None, _) => ("exact".into(), None),
             },
-            #[allow(unreachable_patterns)]
+            KindSpec::Particles(s) => ("Monte Carlo (particles)".into(), Some(s.config.n)),
             _ => ("exact".into(), None),
         }
     }

@@ -101,6 +101,8 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     let us = ctx.grid(&raw.u, "u", "strictly between 0 and 1", |v| {
         v > 0.0 && v < 1.0
     });
+    // The exact OU laws exist for mixture-form measures only: refuse the others here,
+    // at the field, rather than when the experiment runs.
     if let Some(ms) = &ms {
         for (i, (label, m)) in ms.iter().enumerate() {
             if let Err(e) = OuLaw::new(m, 1.0) {

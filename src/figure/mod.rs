@@ -373,7 +373,11 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             .windows(2)
             .map(|w| w[1] - w[0])
             .fold(f64::INFINITY, f64::min);
-        let gap = if gap.is_finite() && gap > 0.0 { gap } else { 1.0 };
+        let gap = if gap.is_finite() && gap > 0.0 {
+            gap
+        } else {
+            1.0
+        };
         let mut ridges = Vec::new();
         let mut annotations = Vec::new();
         for &b in &baselines {
@@ -555,7 +559,10 @@ mod tests {
         let mut phase = Vec::new();
         let mut cols: [Vec<f64>; 4] = Default::default();
         let mut who = Vec::new();
-        for (slot, dens) in [(1.0, [[0.5, 0.5], [1.0, 0.0]]), (2.0, [[0.2, 0.4], [0.8, 0.1]])] {
+        for (slot, dens) in [
+            (1.0, [[0.5, 0.5], [1.0, 0.0]]),
+            (2.0, [[0.2, 0.4], [0.8, 0.1]]),
+        ] {
             for (m, d) in ["μ", "ν"].iter().zip(dens) {
                 for (k, v) in d.iter().enumerate() {
                     phase.push("forward".to_string());

@@ -44,6 +44,11 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
     let mut base = McRng::seed_from_u64(seed);
     base.set_stream(stream);
     let loc = m.localizer(r);
+    if let Some(c) = loc.constant_localization() {
+        // Point masses and normals: L_r(y) is the same number at every y, bit for bit,
+        // so the draws cannot change the sample and are skipped.
+        return vec![c; n];
+    }
     let mut out = vec![0.0; n];
     out.par_chunks_mut(MC_CHUNK)
         .enumerate()
@@ -70,36 +75,41 @@ fn sorted_thresholds(values: &[f64]) -> (Vec<f64>, Vec<usize>) {
 /// and nothing cancels.
 #[derive(Clone)]
 struct Bins {
-    count: Vec<u64>,
-    sum: Vec<f64>,
-    sum_sq: Vec<f64>,
+    bins: Vec<Bin>,
+}
+
+/// One bin's count and sums, together so that a sample touches one cache line.
+#[derive(Clone, Copy, Default)]
+struct Bin {
+    count: u64,
+    sum: f64,
+    sum_sq: f64,
 }
 
 impl Bins {
     fn new(k: usize) -> Self {
         Bins {
-            count: vec![0; k + 1],
-            sum: vec![0.0; k + 1],
-            sum_sq: vec![0.0; k + 1],
+            bins: vec![Bin::default(); k + 1],
         }
     }
 
     #[inline]
     fn add(&mut self, finder: &BinFinder, l: f64) {
         let b = finder.bin(l);
-        self.count[b] += 1;
+        let bin = &mut self.bins[b];
+        bin.count += 1;
         if b > 0 {
             let d = l - finder.sorted[b - 1];
-            self.sum[b] += d;
-            self.sum_sq[b] += d * d;
+            bin.sum += d;
+            bin.sum_sq += d * d;
         }
     }
 
     fn merge(mut self, other: &Bins) -> Self {
-        for b in 0..self.count.len() {
-            self.count[b] += other.count[b];
-            self.sum[b] += other.sum[b];
-            self.sum_sq[b] += other.sum_sq[b];
+        for (a, b) in self.bins.iter_mut().zip(&other.bins) {
+            a.count += b.count;
+            a.sum += b.sum;
+            a.sum_sq += b.sum_sq;
         }
         self
     }
@@ -189,7 +199,7 @@ pub fn survival_mc(samples: &[f64], us: &[f64]) -> Vec<Estimate> {
     // Samples above sorted[j] are exactly those in bins j+1..=k.
     let mut above = 0u64;
     for j in (0..sorted.len()).rev() {
-        above += bins.count[j + 1];
+        above += bins.bins[j + 1].count;
         let p = above as f64 / n;
         out[order[j]] = Estimate {
             value: p,
@@ -235,9 +245,10 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
             s2 += 2.0 * gap * s1 + gap * gap * n_above;
             s1 += gap * n_above;
         }
-        s1 += bins.sum[j + 1];
-        s2 += bins.sum_sq[j + 1];
-        above += bins.count[j + 1];
+        let bin = bins.bins[j + 1];
+        s1 += bin.sum;
+        s2 += bin.sum_sq;
+        above += bin.count;
         let mean = s1 / nf;
         let var = if n > 1 {
             ((s2 / nf - mean * mean) * nf / (nf - 1.0)).max(0.0)
@@ -347,6 +358,31 @@ mod tests {
             .iter()
             .zip(&a)
             .all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    fn constant_localization_needs_no_draws() {
+        // The shortcut for point masses and normals returns what drawing would give.
+        for m in [
+            Measure::Point { at: 0.3 },
+            Measure::Normal { mean: -1.0, var: 2.5 },
+            Measure::Mixture(vec![crate::measure::Component {
+                weight: 1.0,
+                mean: 2.0,
+                var: 0.7,
+            }]),
+        ] {
+            for r in [0.05, 1.3, 40.0] {
+                let fast = sample_localization(&m, r, 5000, 3, 1);
+                let mut rng = McRng::seed_from_u64(3);
+                rng.set_stream(1);
+                let loc = m.localizer(r);
+                for v in &fast {
+                    let y = m.sample_y(r, &mut rng);
+                    assert_eq!(v.to_bits(), loc.localization(y).to_bits(), "{m:?} r={r}");
+                }
+            }
+        }
     }
 
     #[test]

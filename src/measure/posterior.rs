@@ -587,6 +587,19 @@ impl Localizer {
         self.log_density(y).exp()
     }
 
+    /// L_r(y) when it does not depend on y (a point mass or a normal, alone or as a
+    /// one-component mixture): the value the kernel returns at every finite y, bit for
+    /// bit (there the leading weight is e^0 = 1 and the centred mean is exactly 0).
+    pub fn constant_localization(&self) -> Option<f64> {
+        let p = match &self.kind {
+            Kind::Single(p) => p,
+            Kind::Mixture { comps, .. } if comps.len() == 1 => &comps[0],
+            _ => return None,
+        };
+        let (s0, s2) = (p.coef, p.coef * (p.c + 0.0));
+        Some((s2 / s0 - 0.0).max(0.0))
+    }
+
     /// Replace every y in `values` by L_r(y): bit-identical to [`Localizer::localization`]
     /// one value at a time, faster for mixtures (see the module header).
     pub fn localization_batch(&self, values: &mut [f64]) {

@@ -61,22 +61,38 @@ fn ziggurat() -> &'static Ziggurat {
 /// 52 bits a signed position in it; inside the layer's inner rectangle (99% of
 /// draws) that is the answer, else the wedge is tested against the density, and the
 /// base layer's overhang samples the tail beyond R by Marsaglia's exponential method.
-#[inline]
+#[inline(always)]
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     let z = ziggurat();
+    let bits = rng.next_u64();
+    let i = (bits & 0xff) as usize;
+    // 52 bits as a double in [2, 4), shifted to [-1, 1).
+    let u = f64::from_bits((bits >> 12) | 0x4000_0000_0000_0000) - 3.0;
+    let x = u * z.x[i];
+    if x.abs() < z.x[i + 1] {
+        return x;
+    }
+    normal_outside(rng, z, i, u, x)
+}
+
+/// The 1% of ziggurat draws that miss the layer's inner rectangle: the wedge test,
+/// the tail, or a fresh draw.
+#[cold]
+#[inline(never)]
+fn normal_outside<R: Rng + ?Sized>(rng: &mut R, z: &Ziggurat, i: usize, u: f64, x: f64) -> f64 {
+    let (mut i, mut u, mut x) = (i, u, x);
     loop {
-        let bits = rng.next_u64();
-        let i = (bits & 0xff) as usize;
-        // 52 bits as a double in [2, 4), shifted to [-1, 1).
-        let u = f64::from_bits((bits >> 12) | 0x4000_0000_0000_0000) - 3.0;
-        let x = u * z.x[i];
-        if x.abs() < z.x[i + 1] {
-            return x;
-        }
         if i == 0 {
             return normal_tail(rng, u < 0.0);
         }
         if z.f[i + 1] + (z.f[i] - z.f[i + 1]) * uniform_open01(rng) < (-0.5 * x * x).exp() {
+            return x;
+        }
+        let bits = rng.next_u64();
+        i = (bits & 0xff) as usize;
+        u = f64::from_bits((bits >> 12) | 0x4000_0000_0000_0000) - 3.0;
+        x = u * z.x[i];
+        if x.abs() < z.x[i + 1] {
             return x;
         }
     }
