@@ -181,28 +181,63 @@ const INV_SQRT_PI: f64 = 0.564_189_583_547_756_3;
 /// sits in the low mantissa bits (the branch-free rounding of [`exp`]).
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 const ROUND_MAGIC_BITS: u64 = 0x4338_0000_0000_0000;
-/// ln 2 split as in fdlibm: `LN2_HI` has 32 trailing zero bits, so k·LN2_HI is exact.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// 32/ln 2.
+const EXP_N_OVER_LN2: f64 = 46.166_241_308_446_83;
+/// ln2/32 split as in fdlibm (ln2_hi/32 has 32 trailing zero bits, so k·hi is exact
+/// for the |k| < 2¹⁶ that occur).
+const EXP_LN2_N_HI: f64 = 0.021_660_849_386_535_12;
+const EXP_LN2_N_LO: f64 = 5.963_171_653_970_586_6e-12;
+/// 2^(j/32), j = 0..31, each correctly rounded (from mpmath at 50 digits; the tests
+/// check them against exp2).
+const EXP2_FRACTIONS: [f64; 32] = [
+    f64::from_bits(0x3ff0000000000000),
+    f64::from_bits(0x3ff059b0d3158574),
+    f64::from_bits(0x3ff0b5586cf9890f),
+    f64::from_bits(0x3ff11301d0125b51),
+    f64::from_bits(0x3ff172b83c7d517b),
+    f64::from_bits(0x3ff1d4873168b9aa),
+    f64::from_bits(0x3ff2387a6e756238),
+    f64::from_bits(0x3ff29e9df51fdee1),
+    f64::from_bits(0x3ff306fe0a31b715),
+    f64::from_bits(0x3ff371a7373aa9cb),
+    f64::from_bits(0x3ff3dea64c123422),
+    f64::from_bits(0x3ff44e086061892d),
+    f64::from_bits(0x3ff4bfdad5362a27),
+    f64::from_bits(0x3ff5342b569d4f82),
+    f64::from_bits(0x3ff5ab07dd485429),
+    f64::from_bits(0x3ff6247eb03a5585),
+    f64::from_bits(0x3ff6a09e667f3bcd),
+    f64::from_bits(0x3ff71f75e8ec5f74),
+    f64::from_bits(0x3ff7a11473eb0187),
+    f64::from_bits(0x3ff82589994cce13),
+    f64::from_bits(0x3ff8ace5422aa0db),
+    f64::from_bits(0x3ff93737b0cdc5e5),
+    f64::from_bits(0x3ff9c49182a3f090),
+    f64::from_bits(0x3ffa5503b23e255d),
+    f64::from_bits(0x3ffae89f995ad3ad),
+    f64::from_bits(0x3ffb7f76f2fb5e47),
+    f64::from_bits(0x3ffc199bdd85529c),
+    f64::from_bits(0x3ffcb720dcef9069),
+    f64::from_bits(0x3ffd5818dcfba487),
+    f64::from_bits(0x3ffdfc97337b9b5f),
+    f64::from_bits(0x3ffea4afa2a490da),
+    f64::from_bits(0x3fff50765b6e4540),
+];
 
-/// 2^k for an integral double k ∈ [-1022, 1023], from the bits of k + ROUND_MAGIC.
+/// 2^m for an integer m ∈ [-1022, 1023] given as m + 1023 in the low bits.
 #[inline(always)]
-fn pow2_from_rounded(t: f64) -> f64 {
-    f64::from_bits(
-        t.to_bits()
-            .wrapping_sub(ROUND_MAGIC_BITS)
-            .wrapping_add(1023)
-            << 52,
-    )
+fn pow2_biased(biased: u64) -> f64 {
+    f64::from_bits(biased << 52)
 }
 
 /// e^x to within 2 ulp, branch-free so that loops over arrays of x vectorise (the
 /// mixture kernels call it a few hundred million times in the paper workload;
-/// libm's exp is an opaque call). x = k ln 2 + ρ with |ρ| ≤ ln2/2 (Cody–Waite), e^ρ
-/// by its Taylor polynomial of degree 13 (truncation < 5e-18 relative) in Estrin
-/// form, and 2^k applied as two powers of two so that results down to the
-/// subnormals round once, as libm's do. Exact at 0 (e^0 = 1); NaN stays NaN;
-/// overflows to ∞ above 709.78 and underflows to 0 below -745.13.
+/// libm's exp is an opaque call). x = (32m + j) ln2/32 + ρ with |ρ| ≤ ln2/64
+/// (Cody–Waite), e^x = 2^m · 2^(j/32) · e^ρ with 2^(j/32) from a table and e^ρ - 1 by
+/// its Taylor polynomial of degree 6 (truncation < 4e-18 relative); 2^m is applied as
+/// two powers of two so that results down to the subnormals round once, as libm's
+/// do. Exact at 0 (e^0 = 1); NaN stays NaN; overflows to ∞ above 709.78 and
+/// underflows to 0 below -745.13.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
     // Clamp by comparisons (not f64::max) so that NaN passes through.
@@ -213,38 +248,25 @@ pub fn exp(x: f64) -> f64 {
     } else {
         x
     };
-    let t = x * std::f64::consts::LOG2_E + ROUND_MAGIC;
+    let t = x * EXP_N_OVER_LN2 + ROUND_MAGIC;
     let k = t - ROUND_MAGIC;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    const C: [f64; 14] = [
-        1.0,
-        1.0,
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-        1.0 / 40320.0,
-        1.0 / 362880.0,
-        1.0 / 3628800.0,
-        1.0 / 39916800.0,
-        1.0 / 479001600.0,
-        1.0 / 6227020800.0,
-    ];
+    let r = (x - k * EXP_LN2_N_HI) - k * EXP_LN2_N_LO;
+    // e^ρ - 1, kept apart from the 1 so that 2^(j/32)(1 + q) rounds once at the end.
     let r2 = r * r;
-    let r4 = r2 * r2;
-    let r8 = r4 * r4;
-    let q0 = (C[0] + C[1] * r) + (C[2] + C[3] * r) * r2;
-    let q1 = (C[4] + C[5] * r) + (C[6] + C[7] * r) * r2;
-    let q2 = (C[8] + C[9] * r) + (C[10] + C[11] * r) * r2;
-    let q3 = C[12] + C[13] * r;
-    let p = (q0 + q1 * r4) + (q2 + q3 * r4) * r8;
-    // k = k1 + k2 with both halves in the normal exponent range.
-    let t1 = k * 0.5 + ROUND_MAGIC;
-    let k1 = t1 - ROUND_MAGIC;
-    let t2 = (k - k1) + ROUND_MAGIC;
-    p * pow2_from_rounded(t1) * pow2_from_rounded(t2)
+    let q = r
+        + r2 * (0.5 + r * (1.0 / 6.0))
+        + (r2 * r2) * ((1.0 / 24.0 + r * (1.0 / 120.0)) + r2 * (1.0 / 720.0));
+    // k in the low bits of t; biased by 2¹⁶ so that the shifts below see a
+    // non-negative number (|k| < 34500): m1 = ⌊k/64⌋, m2 = ⌊k/32⌋ - m1.
+    let kb = t
+        .to_bits()
+        .wrapping_sub(ROUND_MAGIC_BITS)
+        .wrapping_add(1 << 16);
+    let j = (kb & 31) as usize;
+    let m1 = (kb >> 6).wrapping_sub(1024);
+    let m2 = (kb >> 5).wrapping_sub(2048).wrapping_sub(m1);
+    let f = EXP2_FRACTIONS[j];
+    (f + f * q) * pow2_biased(m1.wrapping_add(1023)) * pow2_biased(m2.wrapping_add(1023))
 }
 
 /// Standard normal density φ(x).
@@ -416,6 +438,9 @@ mod tests {
             }
         }
         assert!(worst <= 2, "worst error {worst} ulp");
+        for (j, v) in EXP2_FRACTIONS.iter().enumerate() {
+            assert!(ulps(*v, (j as f64 / 32.0).exp2()) <= 1, "2^({j}/32)");
+        }
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-800.0), 0.0);
         assert_eq!(exp(800.0), f64::INFINITY);

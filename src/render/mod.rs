@@ -106,11 +106,18 @@ pub struct Inputs<'a> {
     pub edition: crate::handout::Edition,
 }
 
-pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
+/// The numbering and the prose environment (every `{{ … }}` function, findings
+/// included) that each edition of the report renders prose with.
+pub fn prose_env(inp: &Inputs) -> (Arc<BTreeMap<String, RefTarget>>, ProseEnv) {
     let refs = Arc::new(numbering(inp.project));
     let outcomes = Arc::new(inp.outcomes.clone());
     let mut env = ProseEnv::new(inp.results.clone(), refs.clone(), outcomes.clone());
     env.enable_findings(outcomes, refs.clone(), Arc::new(chapter_infos(inp.project)));
+    (refs, env)
+}
+
+pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
+    let (refs, mut env) = prose_env(inp);
     let paths = table_paths(inp.project);
     let mut diags = Diagnostics::default();
     let mut chapters = Vec::new();
