@@ -14,7 +14,9 @@
 //!   b^{μ,η}, W₂ at every step.
 //!
 //! Every function returns what it computed (summaries, not just times), so the work
-//! cannot be skipped and the bench can show that the numbers are the paper's.
+//! cannot be skipped and the bench can show that the numbers are the paper's. (For
+//! Examples 1 and 2, L_r is constant, and `localize::sample_localization` returns the
+//! sample the draws would give without drawing; see there.)
 
 use std::time::{Duration, Instant};
 
@@ -106,7 +108,10 @@ pub struct Sweep {
 }
 
 /// (example, t) and (example, r) jobs in a fixed order, with their random streams.
-fn sweep_jobs(w: &Workload) -> (Vec<(usize, f64, u64)>, Vec<(usize, f64, u64)>) {
+/// (example index, t or r, random stream).
+type Job = (usize, f64, u64);
+
+fn sweep_jobs(w: &Workload) -> (Vec<Job>, Vec<Job>) {
     let examples = sweep_examples();
     let mut t_jobs = Vec::new();
     let mut r_jobs = Vec::new();
@@ -262,7 +267,12 @@ pub fn timed_on<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> (T, Du
 /// Nanoseconds per call of `f(x)` over `inputs`, repeated `rounds` times per pass: the
 /// best of `reps` passes (the minimum is the least disturbed by other processes on a
 /// shared machine). Also returns the sum of the results, so nothing is optimised away.
-pub fn ns_per_call<T>(inputs: &[T], rounds: usize, reps: usize, mut f: impl FnMut(&T) -> f64) -> (f64, f64) {
+pub fn ns_per_call<T>(
+    inputs: &[T],
+    rounds: usize,
+    reps: usize,
+    mut f: impl FnMut(&T) -> f64,
+) -> (f64, f64) {
     let mut best = f64::INFINITY;
     let mut sink = 0.0;
     let calls = (inputs.len() * rounds).max(1) as f64;
@@ -282,14 +292,64 @@ pub fn ns_per_call<T>(inputs: &[T], rounds: usize, reps: usize, mut f: impl FnMu
 /// (the four component exponents -½(y - r m_i)²/v_i² at each y).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LocalizationCost {
+    /// One value at a time (`Localizer::localization`).
     pub ns_localization: f64,
+    /// Per value, over batches (`Localizer::localization_batch`, as Monte Carlo runs it).
+    pub ns_localization_batch: f64,
     pub ns_four_exp: f64,
 }
 
 impl LocalizationCost {
+    /// One L_r(y) at a time against 4 exp().
     pub fn ratio(&self) -> f64 {
         self.ns_localization / self.ns_four_exp
     }
+
+    /// A batched L_r(y) against 4 exp().
+    pub fn batch_ratio(&self) -> f64 {
+        self.ns_localization_batch / self.ns_four_exp
+    }
+}
+
+/// How far the Monte Carlo sweep is from the exact one, per example: the largest
+/// |difference| over the t grid of m*, δ* and ζ*_1, leaving out the times where the
+/// exact δ* is below the δ grid's first step (the grid cannot represent it: there
+/// the grid's m* is h(step)/step, not m*; chapter `uniform` shows this at small t).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SweepAgreement {
+    pub example: u32,
+    pub m_star: f64,
+    pub delta_star: f64,
+    pub zeta_1: f64,
+    /// Times left out.
+    pub below_grid: usize,
+}
+
+/// Compare two sweeps of the same workload point by point; `step` is the δ grid's
+/// spacing.
+pub fn agreement(mc: &Sweep, exact: &Sweep, step: f64) -> Vec<SweepAgreement> {
+    let mut out: Vec<SweepAgreement> = Vec::new();
+    for (a, b) in mc.points.iter().zip(&exact.points) {
+        debug_assert!(a.example == b.example && a.t == b.t);
+        if out.last().is_none_or(|s| s.example != a.example) {
+            out.push(SweepAgreement {
+                example: a.example,
+                m_star: 0.0,
+                delta_star: 0.0,
+                zeta_1: 0.0,
+                below_grid: 0,
+            });
+        }
+        let s = out.last_mut().expect("pushed above");
+        if b.delta_star < step {
+            s.below_grid += 1;
+            continue;
+        }
+        s.m_star = s.m_star.max((a.m_star - b.m_star).abs());
+        s.delta_star = s.delta_star.max((a.delta_star - b.delta_star).abs());
+        s.zeta_1 = s.zeta_1.max((a.zeta[0] - b.zeta[0]).abs());
+    }
+    out
 }
 
 /// Time L_r for Example 6 at r = 1.5 over 4096 values of y ∈ [-12, 12] (where
@@ -314,11 +374,18 @@ pub fn localization_cost(reps: usize) -> LocalizationCost {
         })
         .collect();
     let (ns_localization, _) = ns_per_call(&ys, 4, reps, |&y| loc.localization(y));
+    let mut buf = ys.clone();
+    let (ns_batches, _) = ns_per_call(&[(); 4], 1, reps, |_| {
+        buf.copy_from_slice(&ys);
+        loc.localization_batch(&mut buf);
+        buf[0]
+    });
     let (ns_four_exp, _) = ns_per_call(&args, 4, reps, |a| {
         a[0].exp() + a[1].exp() + a[2].exp() + a[3].exp()
     });
     LocalizationCost {
         ns_localization,
+        ns_localization_batch: ns_batches / ys.len() as f64,
         ns_four_exp,
     }
 }

@@ -12,8 +12,8 @@
 //! The mathematics (`measure`, `localize`) knows nothing of Markdown, Polars or
 //! templates: it takes numbers and returns numbers.
 
-pub mod cache;
 pub mod bench;
+pub mod cache;
 pub mod chapter;
 pub mod check;
 pub mod cli;

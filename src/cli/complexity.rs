@@ -234,7 +234,13 @@ pub fn run(args: Args) -> ExitCode {
 
 /// Check every flag; the error is the whole message to print.
 pub fn validate(args: &Args, project_root: &Path) -> Result<Request, String> {
-    let measure = parse_measure(&args.measure, project_root).map_err(|d| d.to_string())?;
+    let measure = parse_measure(&args.measure, project_root).map_err(|d| {
+        // Each diagnostic as rustc shows it, without the build's "nothing was written".
+        d.0.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
     let mut errors = Vec::new();
     let rs = numbers(
         &args.r,
@@ -416,6 +422,10 @@ pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Measure, Diagnos
             d.line = 0;
             d.column = 0;
             d.source_line = None;
+        }
+        // serde_yaml names an unparsable spot `?`: no field to show then.
+        if d.field.as_deref().is_some_and(|f| f.contains('?')) {
+            d.field = None;
         }
         if d.message.starts_with("bad experiment block") {
             d.message = d.message.replacen("bad experiment block", "bad measure", 1);

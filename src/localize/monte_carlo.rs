@@ -365,7 +365,10 @@ mod tests {
         // The shortcut for point masses and normals returns what drawing would give.
         for m in [
             Measure::Point { at: 0.3 },
-            Measure::Normal { mean: -1.0, var: 2.5 },
+            Measure::Normal {
+                mean: -1.0,
+                var: 2.5,
+            },
             Measure::Mixture(vec![crate::measure::Component {
                 weight: 1.0,
                 mean: 2.0,

@@ -89,6 +89,8 @@ struct Piece<const N: usize> {
     b: f64,
     value: [f64; N],
     error: f64,
+    /// Index of the initial piece this one was split from.
+    origin: usize,
 }
 
 impl<const N: usize> PartialEq for Piece<N> {
@@ -140,13 +142,77 @@ where
     F: FnMut(f64) -> [f64; N],
     I: IntoIterator<Item = (f64, f64)>,
 {
+    let heap = refine(&mut f, pieces, abs_tol, max_pieces);
+    let converged = heap.converged;
+    // Sum in order of position so the total does not depend on the heap's history.
+    let mut pieces = heap.pieces.into_vec();
+    pieces.sort_by(|p, q| p.a.total_cmp(&q.a));
+    let mut value = [0.0; N];
+    let mut error = 0.0;
+    for p in &pieces {
+        for (v, pv) in value.iter_mut().zip(p.value) {
+            *v += pv;
+        }
+        error += p.error;
+    }
+    Quadrature {
+        value,
+        error,
+        converged,
+    }
+}
+
+/// ∫ f over each of the given intervals separately, with one error budget for all of
+/// them (the worst subinterval anywhere is split next): the integrals of a table of
+/// cells. Returns one value per input interval, in input order (empty intervals
+/// give zero), each summed in order of position.
+pub fn integrate_each<const N: usize, F, I>(
+    mut f: F,
+    pieces: I,
+    abs_tol: f64,
+    max_pieces: usize,
+) -> Vec<[f64; N]>
+where
+    F: FnMut(f64) -> [f64; N],
+    I: IntoIterator<Item = (f64, f64)>,
+{
+    let pieces: Vec<(f64, f64)> = pieces.into_iter().collect();
+    let heap = refine(&mut f, pieces.iter().copied(), abs_tol, max_pieces);
+    let mut parts = heap.pieces.into_vec();
+    parts.sort_by(|p, q| p.origin.cmp(&q.origin).then(p.a.total_cmp(&q.a)));
+    let mut out = vec![[0.0; N]; pieces.len()];
+    for p in &parts {
+        for (v, pv) in out[p.origin].iter_mut().zip(p.value) {
+            *v += pv;
+        }
+    }
+    out
+}
+
+struct Refined<const N: usize> {
+    pieces: BinaryHeap<Piece<N>>,
+    converged: bool,
+}
+
+/// The adaptive loop shared by [`integrate_pieces`] and [`integrate_each`].
+fn refine<const N: usize, F, I>(f: &mut F, pieces: I, abs_tol: f64, max_pieces: usize) -> Refined<N>
+where
+    F: FnMut(f64) -> [f64; N],
+    I: IntoIterator<Item = (f64, f64)>,
+{
     let mut heap: BinaryHeap<Piece<N>> = BinaryHeap::new();
     let mut total_err = 0.0;
-    for (a, b) in pieces {
+    for (origin, (a, b)) in pieces.into_iter().enumerate() {
         if b > a {
-            let (value, error) = gk15(&mut f, a, b);
+            let (value, error) = gk15(f, a, b);
             total_err += error;
-            heap.push(Piece { a, b, value, error });
+            heap.push(Piece {
+                a,
+                b,
+                value,
+                error,
+                origin,
+            });
         }
     }
     let mut converged = true;
@@ -171,36 +237,26 @@ where
             total_err -= worst.error;
             continue;
         }
-        let (v1, e1) = gk15(&mut f, worst.a, m);
-        let (v2, e2) = gk15(&mut f, m, worst.b);
+        let (v1, e1) = gk15(f, worst.a, m);
+        let (v2, e2) = gk15(f, m, worst.b);
         total_err += e1 + e2 - worst.error;
         heap.push(Piece {
             a: worst.a,
             b: m,
             value: v1,
             error: e1,
+            origin: worst.origin,
         });
         heap.push(Piece {
             a: m,
             b: worst.b,
             value: v2,
             error: e2,
+            origin: worst.origin,
         });
     }
-    // Sum in order of position so the total does not depend on the heap's history.
-    let mut pieces = heap.into_vec();
-    pieces.sort_by(|p, q| p.a.total_cmp(&q.a));
-    let mut value = [0.0; N];
-    let mut error = 0.0;
-    for p in &pieces {
-        for (v, pv) in value.iter_mut().zip(p.value) {
-            *v += pv;
-        }
-        error += p.error;
-    }
-    Quadrature {
-        value,
-        error,
+    Refined {
+        pieces: heap,
         converged,
     }
 }

@@ -16,8 +16,8 @@ mod posterior;
 pub mod sample;
 pub mod special;
 
-pub use posterior::{Localizer, BATCH};
 pub(crate) use posterior::{Kind, Prep};
+pub use posterior::{Localizer, BATCH};
 
 use posterior::{mixture_moments, uniform_moments, Moments, UniformPrep};
 use rand::Rng;
@@ -298,7 +298,10 @@ impl Measure {
                 let sd: Vec<f64> = cs.iter().map(|c| c.var.sqrt()).collect();
                 for y in out.iter_mut() {
                     let u = uniform_open01(rng);
-                    let i = cum[..n - 1].iter().map(|&c| usize::from(c <= u)).sum::<usize>();
+                    let i = cum[..n - 1]
+                        .iter()
+                        .map(|&c| usize::from(c <= u))
+                        .sum::<usize>();
                     let c = &cs[i];
                     let x = if c.var > 0.0 {
                         c.mean + sd[i] * standard_normal(rng)

@@ -211,7 +211,7 @@ pub(crate) struct CentralRule {
 impl CentralRule {
     /// The rule for width `w`, or None beyond [`CENTRAL_WIDTH`].
     pub(crate) fn new(w: f64) -> Option<Self> {
-        if !(w <= CENTRAL_WIDTH) {
+        if w.is_nan() || w > CENTRAL_WIDTH {
             return None;
         }
         let n = match w {
@@ -419,12 +419,16 @@ pub(crate) fn windowed_moments(y: f64, comps: &[Prep]) -> Moments {
 /// Values per block of the batch kernels (the scratch arrays stay in L1).
 pub const BATCH: usize = 64;
 
-/// [`mixture_moments`] at every y of a block (≤ [`BATCH`] values), writing the shift
-/// E[rX|y] - y and the variance L_r(y). Same operations per value, in the same order.
+/// [`mixture_moments`] at every y of a block (≤ [`BATCH`] values), replacing each y by
+/// L_r(y) (`VAR`) or by the shift E[rX|y] - y. Same operations per value, in the same
+/// order, as the one-at-a-time kernel.
 #[inline(always)]
-fn mixture_block(comps: &[Prep], ys: &[f64], shift: &mut [f64], var: &mut [f64]) {
-    let n = ys.len().min(BATCH);
-    let (ys, shift, var) = (&ys[..n], &mut shift[..n], &mut var[..n]);
+fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
+    let n = values.len().min(BATCH);
+    let values = &mut values[..n];
+    let mut ys = [0.0; BATCH];
+    ys[..n].copy_from_slice(values);
+    let ys = &ys[..n];
     let mut q_max = [f64::NEG_INFINITY; BATCH];
     let mut e_ref = [0.0; BATCH];
     for p in comps {
@@ -447,13 +451,73 @@ fn mixture_block(comps: &[Prep], ys: &[f64], shift: &mut [f64], var: &mut [f64])
             let e = -d * p.inv_v2 - e_ref[j];
             s0[j] += w;
             s1[j] += w * e;
-            s2[j] += w * (p.c + e * e);
+            if VAR {
+                s2[j] += w * (p.c + e * e);
+            }
         }
     }
-    for j in 0..n {
+    for (j, v) in values.iter_mut().enumerate() {
         let m1 = s1[j] / s0[j];
-        shift[j] = e_ref[j] + m1;
-        var[j] = (s2[j] / s0[j] - m1 * m1).max(0.0);
+        *v = if VAR {
+            (s2[j] / s0[j] - m1 * m1).max(0.0)
+        } else {
+            e_ref[j] + m1
+        };
+    }
+}
+
+/// [`uniform_moments`] at every y of a block, replacing each y by L_r(y) (`VAR`) or by
+/// the shift. Values whose interval lies in the central region run the
+/// Gauss–Legendre rule of [`central_truncated`] vectorised across y (the same
+/// operations per value, in the same order); the others go one at a time.
+#[inline(always)]
+fn uniform_block<const VAR: bool>(u: &UniformPrep, values: &mut [f64]) {
+    let Some(rule) = &u.rule else {
+        for v in values.iter_mut() {
+            let m = uniform_moments(u, *v);
+            *v = if VAR { m.var } else { m.shift };
+        }
+        return;
+    };
+    let n = values.len().min(BATCH);
+    let values = &mut values[..n];
+    let mut mid = [0.0; BATCH];
+    let mut c = [0.0; BATCH];
+    let mut central = [false; BATCH];
+    for (j, &y) in values.iter().enumerate() {
+        let (alpha, beta) = (u.lo - y, u.hi - y);
+        let m = 0.5 * (alpha + beta);
+        mid[j] = m;
+        c[j] = m * rule.half;
+        // The conditions of `truncated_normal_with`: not the narrow-interval series,
+        // and inside [-CENTRAL, CENTRAL].
+        let narrow = (beta - alpha) * m.abs().max(1.0) < 1e-4;
+        central[j] = !narrow && alpha >= -CENTRAL && beta <= CENTRAL;
+    }
+    let (mut m0, mut m1, mut m2) = ([0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
+    for k in 0..8 {
+        let (xi, g) = (rule.xi[k], rule.g[k]);
+        let s = rule.half * xi;
+        for j in 0..n {
+            let up = exp(c[j] * xi);
+            let down = 1.0 / up;
+            m0[j] += g * (down + up);
+            m1[j] += g * s * (down - up);
+            m2[j] += g * s * s * (down + up);
+        }
+    }
+    for (j, v) in values.iter_mut().enumerate() {
+        if central[j] {
+            let es = m1[j] / m0[j];
+            *v = if VAR {
+                (m2[j] / m0[j] - es * es).max(0.0)
+            } else {
+                mid[j] + es
+            };
+        } else {
+            let m = uniform_moments(u, *v);
+            *v = if VAR { m.var } else { m.shift };
+        }
     }
 }
 
@@ -476,8 +540,37 @@ fn wide_vectors() -> bool {
 /// [`mixture_block`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn mixture_block_avx2(comps: &[Prep], ys: &[f64], shift: &mut [f64], var: &mut [f64]) {
-    mixture_block(comps, ys, shift, var);
+fn mixture_block_avx2<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
+    mixture_block::<VAR>(comps, values);
+}
+
+/// [`uniform_block`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn uniform_block_avx2<const VAR: bool>(u: &UniformPrep, values: &mut [f64]) {
+    uniform_block::<VAR>(u, values);
+}
+
+#[inline(always)]
+fn mixture_dispatch<const VAR: bool>(wide: bool, comps: &[Prep], block: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide_vectors` checked that this CPU has AVX2.
+        return unsafe { mixture_block_avx2::<VAR>(comps, block) };
+    }
+    let _ = wide;
+    mixture_block::<VAR>(comps, block)
+}
+
+#[inline(always)]
+fn uniform_dispatch<const VAR: bool>(wide: bool, u: &UniformPrep, block: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide_vectors` checked that this CPU has AVX2.
+        return unsafe { uniform_block_avx2::<VAR>(u, block) };
+    }
+    let _ = wide;
+    uniform_block::<VAR>(u, block)
 }
 
 /// The measure at a fixed r, prepared for many evaluations of the posterior of rX
@@ -601,52 +694,41 @@ impl Localizer {
     }
 
     /// Replace every y in `values` by L_r(y): bit-identical to [`Localizer::localization`]
-    /// one value at a time, faster for mixtures (see the module header).
+    /// one value at a time, faster for mixtures and uniforms (see the module header).
     pub fn localization_batch(&self, values: &mut [f64]) {
-        self.batch(values, |_, var| var);
+        self.batch::<true>(values);
     }
 
     /// Replace every y in `values` by the score E[rX | Y_r = y] - y, bit-identical to
     /// [`Localizer::score`].
     pub fn score_batch(&self, values: &mut [f64]) {
-        self.batch(values, |shift, _| shift);
+        self.batch::<false>(values);
     }
 
-    #[inline]
-    fn batch(&self, values: &mut [f64], pick: impl Fn(f64, f64) -> f64) {
-        let comps: &[Prep] = match &self.kind {
-            Kind::Single(p) => std::slice::from_ref(p),
+    fn batch<const VAR: bool>(&self, values: &mut [f64]) {
+        let wide = wide_vectors();
+        match &self.kind {
+            Kind::Single(p) => self.blocks(values, |b| {
+                mixture_dispatch::<VAR>(wide, std::slice::from_ref(p), b)
+            }),
             Kind::Mixture {
                 comps,
                 windowed: false,
-            } => comps,
-            _ => {
+            } => self.blocks(values, |b| mixture_dispatch::<VAR>(wide, comps, b)),
+            Kind::Uniform(u) => self.blocks(values, |b| uniform_dispatch::<VAR>(wide, u, b)),
+            Kind::Mixture { windowed: true, .. } => {
                 for v in values.iter_mut() {
                     let m = self.moments(*v);
-                    *v = pick(m.shift, m.var);
+                    *v = if VAR { m.var } else { m.shift };
                 }
-                return;
             }
-        };
-        let mut shift = [0.0; BATCH];
-        let mut var = [0.0; BATCH];
-        let wide = wide_vectors();
+        }
+    }
+
+    #[inline(always)]
+    fn blocks(&self, values: &mut [f64], mut f: impl FnMut(&mut [f64])) {
         for block in values.chunks_mut(BATCH) {
-            #[cfg(target_arch = "x86_64")]
-            if wide {
-                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
-                unsafe { mixture_block_avx2(comps, block, &mut shift, &mut var) };
-            } else {
-                mixture_block(comps, block, &mut shift, &mut var);
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            {
-                let _ = wide;
-                mixture_block(comps, block, &mut shift, &mut var);
-            }
-            for ((v, &s), &l) in block.iter_mut().zip(&shift).zip(&var) {
-                *v = pick(s, l);
-            }
+            f(block);
         }
     }
 

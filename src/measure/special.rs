@@ -8,6 +8,10 @@
 //! off by 5e-11), too coarse for the 1e-9 targets of the exact code, so erf and erfc
 //! are ported from FreeBSD msun's s_erf.c (via the Rust `libm` crate), and erfcx reuses
 //! the same rational fits without the e^{-x²} factor.
+//!
+//! [`exp`] is a branch-free e^x (≤ 2 ulp) for the posterior kernels' hot loops, where
+//! libm's opaque call would stop vectorisation; the Gauss–Legendre rules serve the
+//! uniform's truncated-normal moments.
 
 // The following constants and the erf/erfc algorithm are from FreeBSD
 // /usr/src/lib/msun/src/s_erf.c:
@@ -240,14 +244,8 @@ fn pow2_biased(biased: u64) -> f64 {
 /// underflows to 0 below -745.13.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
-    // Clamp by comparisons (not f64::max) so that NaN passes through.
-    let x = if x < -746.0 {
-        -746.0
-    } else if x > 710.0 {
-        710.0
-    } else {
-        x
-    };
+    // clamp (unlike f64::max) lets NaN through.
+    let x = x.clamp(-746.0, 710.0);
     let t = x * EXP_N_OVER_LN2 + ROUND_MAGIC;
     let k = t - ROUND_MAGIC;
     let r = (x - k * EXP_LN2_N_HI) - k * EXP_LN2_N_LO;
@@ -363,13 +361,16 @@ pub fn gauss_legendre_32() -> &'static ([f64; 32], [f64; 32]) {
     RULE.get_or_init(gauss_legendre::<32>)
 }
 
+/// An n-point Gauss–Legendre rule by its positive half: (n, [(ξ, λ); n/2] padded).
+pub type HalfRule = (usize, [(f64, f64); 8]);
+
 /// The positive nodes ξ (ascending) and their weights of the 8-, 10-, 12- and
 /// 16-point Gauss–Legendre rules on [-1, 1] (the rules are symmetric), as
 /// `(n, [(ξ, λ); n/2])`, computed once.
-pub fn gauss_legendre_halves() -> &'static [(usize, [(f64, f64); 8]); 4] {
-    static RULES: std::sync::OnceLock<[(usize, [(f64, f64); 8]); 4]> = std::sync::OnceLock::new();
+pub fn gauss_legendre_halves() -> &'static [HalfRule; 4] {
+    static RULES: std::sync::OnceLock<[HalfRule; 4]> = std::sync::OnceLock::new();
     RULES.get_or_init(|| {
-        fn half<const N: usize>() -> (usize, [(f64, f64); 8]) {
+        fn half<const N: usize>() -> HalfRule {
             let (x, w) = gauss_legendre::<N>();
             let mut out = [(0.0, 0.0); 8];
             for (k, o) in out.iter_mut().take(N / 2).enumerate() {
@@ -434,7 +435,10 @@ mod tests {
                 worst = worst.max(ulps(got, want));
             } else {
                 // Subnormal or zero results: one rounding of the same exact value.
-                assert!((got - want).abs() <= 4.0 * f64::from_bits(1), "{x}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 4.0 * f64::from_bits(1),
+                    "{x}: {got} vs {want}"
+                );
             }
         }
         assert!(worst <= 2, "worst error {worst} ulp");

@@ -275,7 +275,11 @@ fn the_bucket_sort_sorts_every_kind_of_cloud() {
     let mut ties: Vec<f64> = normal(5_000).iter().map(|x| (x * 4.0).round()).collect();
     ties.extend([-0.0; 50]);
     clouds.push(ties);
-    clouds.push((0..10_000).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect());
+    clouds.push(
+        (0..10_000)
+            .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+            .collect(),
+    );
     // Non-finite values take the comparison sort.
     let mut odd = normal(1_000);
     odd.extend([f64::INFINITY, f64::NAN, f64::NEG_INFINITY]);
@@ -286,7 +290,10 @@ fn the_bucket_sort_sorts_every_kind_of_cloud() {
         let mut got = cloud.clone();
         super::sort_sample(&mut got);
         assert!(
-            got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()) && got.len() == want.len(),
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+                && got.len() == want.len(),
             "cloud of {} values",
             cloud.len()
         );
