@@ -197,9 +197,10 @@ fn main() {
                 .zip(&shuffled)
                 .map(|(x, z)| (-0.01f64).exp() * x + z)
                 .collect();
+            let mut sorter = particles::SampleSorter::default();
             let ms = best_ms(10, || {
                 let mut v = step.clone();
-                particles::sort_sample(&mut v);
+                sorter.sort(&mut v);
                 v
             });
             line(

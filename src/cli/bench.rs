@@ -35,6 +35,16 @@ pub struct Args {
     pub no_exact: bool,
 }
 
+/// The 1-minute load average (Linux), to tell a quiet machine from a busy one.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -74,6 +84,16 @@ pub fn run(args: Args) -> ExitCode {
         "  (b) Examples 4, 5, 6 against δ_0, {} particles per cloud, η = {}, {} steps forward (exact OU) and back, W₂ at every step",
         w.particles, w.eta, w.steps
     );
+    if let Some(load) = load_average() {
+        println!(
+            "  load average before the run: {load:.2}{}",
+            if load > 1.0 {
+                " (other processes are busy: the timings, the 2-thread ones most, will suffer)"
+            } else {
+                ""
+            }
+        );
+    }
     println!();
 
     // Warm-up: page in the code, the allocator and the tables before timing.

@@ -49,7 +49,18 @@ pub fn w2_samples(a: &[f64], b: &[f64]) -> f64 {
 /// Sort a 1-D sample ascending (by `f64::total_cmp`) in O(n) for smooth samples: the
 /// bucket sort the particle engine uses after every noisy step.
 pub fn sort_sample(v: &mut Vec<f64>) {
-    engine::sort_cloud(v, &mut engine::Scratch::default());
+    SampleSorter::default().sort(v);
+}
+
+/// [`sort_sample`] with its buffers kept between calls, as the engine sorts a cloud
+/// at every step.
+#[derive(Default)]
+pub struct SampleSorter(engine::Scratch);
+
+impl SampleSorter {
+    pub fn sort(&mut self, v: &mut Vec<f64>) {
+        engine::sort_cloud(v, &mut self.0);
+    }
 }
 
 #[cfg(test)]
