@@ -56,13 +56,7 @@ pub struct Spec {
 }
 
 pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = match ctx.parse() {
-        Ok(r) => r,
-        Err(d) => {
-            ctx.diags.push(d);
-            return None;
-        }
-    };
+    let raw: Raw = ctx.parse_or_report()?;
     let id = ctx.id(&raw.id, "id");
     let tables = common_tables(ctx, &raw.tables, ROLES);
     let ms = measures(ctx, &raw.measure, &raw.measures);

@@ -238,13 +238,7 @@ fn schema(role: &str, name: &str) -> TableSchema {
 }
 
 pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = match ctx.parse() {
-        Ok(r) => r,
-        Err(d) => {
-            ctx.diags.push(d);
-            return None;
-        }
-    };
+    let raw: Raw = ctx.parse_or_report()?;
     let id = ctx.id(&raw.id, "id");
     let tables = common_tables(ctx, &raw.tables, ROLES);
     let mean = match &raw.mean {

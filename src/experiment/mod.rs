@@ -233,13 +233,7 @@ fn validate_kind(ctx: &mut BlockCtx) -> Option<Experiment> {
     struct KindOnly {
         kind: Option<String>,
     }
-    let head: KindOnly = match ctx.parse() {
-        Ok(h) => h,
-        Err(d) => {
-            ctx.diags.push(d);
-            return None;
-        }
-    };
+    let head: KindOnly = ctx.parse_or_report()?;
     let Some(kind) = head.kind else {
         ctx.diags.push(
             ctx.block

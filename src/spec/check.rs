@@ -160,13 +160,7 @@ fn selector(ctx: &mut BlockCtx, raw: &RawSelector, path: &str) -> Selector {
 }
 
 pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
-    let raw: RawCheck = match ctx.parse() {
-        Ok(r) => r,
-        Err(d) => {
-            ctx.diags.push(d);
-            return None;
-        }
-    };
+    let raw: RawCheck = ctx.parse_or_report()?;
     let id = ctx.id(&raw.id, "id");
     let computed = selector(ctx, &raw.computed, "computed");
     let expected = match &raw.expected {

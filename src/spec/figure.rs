@@ -204,13 +204,7 @@ impl FigureSpec {
 
 pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
     use crate::figure::plot::LegendPosition;
-    let raw: RawFigure = match ctx.parse() {
-        Ok(r) => r,
-        Err(d) => {
-            ctx.diags.push(d);
-            return None;
-        }
-    };
+    let raw: RawFigure = ctx.parse_or_report()?;
     let id = ctx.id(&raw.id, "id");
     let kind = match raw.kind.as_str() {
         "line" => FigureType::Line,

@@ -89,6 +89,17 @@ impl<'a> BlockCtx<'a> {
         parse_block(self.chapter, self.block)
     }
 
+    /// Phase one, reporting: deserialize the block, or record the error and give `None`.
+    pub fn parse_or_report<T: DeserializeOwned>(&mut self) -> Option<T> {
+        match self.parse() {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
     /// Evaluate a number, reporting at `path` on failure.
     pub fn num(&mut self, n: &Num, path: &str) -> Option<f64> {
         match n.value() {

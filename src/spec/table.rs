@@ -89,13 +89,7 @@ pub struct TableBlock {
 }
 
 pub fn validate(ctx: &mut BlockCtx) -> Option<TableBlock> {
-    let raw: RawTableBlock = match ctx.parse() {
-        Ok(r) => r,
-        Err(d) => {
-            ctx.diags.push(d);
-            return None;
-        }
-    };
+    let raw: RawTableBlock = ctx.parse_or_report()?;
     let id = ctx.id(&raw.id, "id");
     if raw.digits.is_some_and(|d| d > 15) {
         ctx.error("digits", "`digits` must be at most 15");
