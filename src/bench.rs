@@ -1,4 +1,4 @@
-//! The paper workload of issue 3, timed: not a pipeline stage but a yardstick for
+//! The paper workload, timed: not a pipeline stage but a yardstick for
 //! the numerical core (`measure`, `localize`, `particles`), used by `diffrepro bench`
 //! (which prints the figures against their targets) and by `cargo bench`.
 //!
@@ -49,7 +49,7 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The workload of issue 3, as the NumPy reference ran it.
+    /// The paper workload, as the NumPy reference ran it.
     pub fn paper() -> Self {
         Workload {
             samples: 100_000,

@@ -33,6 +33,9 @@ pub struct ExperimentListing {
 pub struct ClaimListing {
     pub id: String,
     pub claim: String,
+    /// What the check rests on, and the paper's item it is about.
+    pub basis: &'static str,
+    pub paper_ref: String,
 }
 
 pub fn listing(p: &Project) -> Listing {
@@ -64,6 +67,8 @@ pub fn listing(p: &Project) -> Listing {
                     .map(|k| ClaimListing {
                         id: k.id.clone(),
                         claim: k.claim.clone(),
+                        basis: k.basis.name(),
+                        paper_ref: k.paper_ref.clone(),
                     })
                     .collect(),
             })
@@ -91,7 +96,10 @@ pub fn text(l: &Listing) -> String {
             s.push_str(&format!("   figures: {}\n", c.figures.join(", ")));
         }
         for k in &c.claims {
-            s.push_str(&format!("   check {}: {}\n", k.id, k.claim));
+            s.push_str(&format!(
+                "   check {} ({}, {}): {}\n",
+                k.id, k.paper_ref, k.basis, k.claim
+            ));
         }
     }
     s

@@ -29,7 +29,7 @@ enum Command {
     Clean(cli::clean::Args),
     /// Localization, survival, integrated tail, m*, δ* and ζ*_M of one measure at given r.
     Complexity(cli::complexity::Args),
-    /// Time the paper workload (issue 3) and print the speed targets beside the figures.
+    /// Time the paper workload and print the speed targets beside the figures.
     Bench(cli::bench::Args),
     /// Scaffold chapters/NAME.md: a chapter with an experiment, figure, check and exercise that builds as is.
     New(cli::new::Args),

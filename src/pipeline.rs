@@ -390,6 +390,8 @@ pub struct ChecksFile<'a> {
     pub reproduced: usize,
     pub discrepancy: usize,
     pub failed: usize,
+    /// The verdict by what the checks rest on.
+    pub by_basis: Vec<check::BasisTally>,
     pub checks: Vec<&'a CheckOutcome>,
 }
 
@@ -410,6 +412,7 @@ pub fn checks_file<'a>(
         reproduced: count(Status::Reproduced),
         discrepancy: count(Status::Discrepancy),
         failed: count(Status::Failed),
+        by_basis: check::tally_by_basis(ordered.iter().copied()),
         checks: ordered,
     }
 }
@@ -458,7 +461,10 @@ pub fn draw_figures(
                 )
             };
             let table = results.table(&f.table).map_err(ctx)?;
-            let plot = figure::build(f, table).map_err(ctx)?;
+            let mut plot = figure::build(f, table).map_err(ctx)?;
+            if let Some(panel) = &f.paper_panel {
+                figure::add_paper_marks(&mut plot, &paper_marks(&project.paper, panel));
+            }
             let svg = figure::draw::render_svg(&plot).map_err(|e| ctx(e.to_string()))?;
             let png = figure::draw::render_png(&plot, figure::PNG_SCALE)
                 .map_err(|e| ctx(e.to_string()))?;
@@ -469,6 +475,29 @@ pub fn draw_figures(
         .into_iter()
         .collect::<Result<BTreeMap<_, _>, _>>()
         .map_err(Error::Run)
+}
+
+/// The points read off the paper's figure panel ("6(c)"), for drawing on ours.
+fn paper_marks(paper: &check::PaperValues, panel: &str) -> Vec<figure::plot::PaperMark> {
+    paper
+        .points_of_panel(panel)
+        .filter_map(|(_, v)| match &v.provenance {
+            check::paper::Provenance::ReadOff {
+                point: Some([x, y]),
+                point_error,
+                ..
+            } => {
+                let [ex, ey] = point_error.unwrap_or([0.0, 0.0]);
+                Some(figure::plot::PaperMark {
+                    x: *x,
+                    y: *y,
+                    x_error: ex,
+                    y_error: ey,
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Held while a build or check writes the output folder and its cache, so that two

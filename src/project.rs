@@ -12,7 +12,7 @@ use crate::chapter::{BlockKind, Chapter, Prose, Segment};
 use crate::check::PaperValues;
 use crate::diagnostic::{display_path, suggest, Diagnostic, Diagnostics};
 use crate::experiment::Experiment;
-use crate::spec::check::{CheckSpec, Expected, Selector, Tolerance};
+use crate::spec::check::{Basis, CheckSpec, Expected, Selector, Tolerance};
 use crate::spec::figure::FigureSpec;
 use crate::spec::table::TableBlock;
 use crate::spec::{BlockCtx, Fidelity};
@@ -414,6 +414,9 @@ fn cross_check(p: &Project) -> Diagnostics {
                 for (c, _) in &sel.filter {
                     column_ref(diags, ch, line, &format!("{prefix}.where"), &s, c, false);
                 }
+                if let Some(c) = sel.reduce.as_ref().and_then(|r| r.reads()) {
+                    column_ref(diags, ch, line, &format!("{prefix}.reduce"), &s, c, true);
+                }
                 Some(s)
             } else {
                 None
@@ -472,10 +475,37 @@ fn cross_check(p: &Project) -> Diagnostics {
                                     ch,
                                     c.line,
                                     "expected.paper",
-                                    format!("data/paper.yaml has no value `{key}`"),
+                                    format!("the paper values (data/paper.yaml, data/read-off/) have no entry `{key}`"),
                                 )
                                 .hint(suggest(key, &keys)),
                             );
+                        }
+                        Expected::Paper(key) => {
+                            let read_off = p.paper.get(key).is_some_and(|v| v.is_read_off());
+                            let figure = c.basis == Basis::PaperFigure;
+                            if read_off != figure {
+                                diags.push(
+                                    at_line(
+                                        ch,
+                                        c.line,
+                                        "basis",
+                                        format!(
+                                            "`{key}` is {}, but the check says `basis: {}`",
+                                            if read_off {
+                                                "read off a figure (data/read-off/)"
+                                            } else {
+                                                "a printed number (data/paper.yaml)"
+                                            },
+                                            c.basis.name()
+                                        ),
+                                    )
+                                    .hint(if read_off {
+                                        "use `basis: paper_figure` and `tolerance: read_off`"
+                                    } else {
+                                        "use `basis: paper_value` and `tolerance: printed`"
+                                    }),
+                                );
+                            }
                         }
                         Expected::Column(sel) => {
                             selector(&mut diags, ch, c.line, "expected", sel);

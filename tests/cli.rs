@@ -80,6 +80,8 @@ digits: 4
 ```check
 id: h-r150
 claim: $h(0, 1.5)$ as printed
+basis: paper_value
+paper_ref: Figure 1
 computed: {{table: tp-tail, column: h, where: {{r: 1.5, delta: 0}}}}
 expected: {{paper: fig1.h0}}
 tolerance: printed
@@ -88,6 +90,8 @@ tolerance: printed
 ```check
 id: survival-closed-form
 claim: survival equals equation (5.1)
+basis: closed_form
+paper_ref: Example 4
 computed: {{table: tp-survival, column: survival}}
 expected: {{closed_form: survival}}
 tolerance: {{abs: 1e-8}}
@@ -264,7 +268,7 @@ fn bad_cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ),
         (
             "bad-column",
-            format!("{f}\n```experiment\nid: e\nkind: complexity\nmeasure: {{point: 0}}\nr: [1]\ntables: {{summary: s}}\n```\n\n```check\nid: c\nclaim: x\ncomputed: {{table: s, column: delta_str}}\nexpected: {{value: 1, source: text}}\ntolerance: {{abs: 0}}\n```\n"),
+            format!("{f}\n```experiment\nid: e\nkind: complexity\nmeasure: {{point: 0}}\nr: [1]\ntables: {{summary: s}}\n```\n\n```check\nid: c\nclaim: x\nbasis: closed_form\npaper_ref: Example 2\ncomputed: {{table: s, column: delta_str}}\nexpected: {{value: 1, source: text}}\ntolerance: {{abs: 0}}\n```\n"),
             "column: delta_str",
             "did you mean `delta_star`?",
         ),

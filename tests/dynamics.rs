@@ -129,6 +129,8 @@ tables: {backward: gs-b, regimes: gs-r, forward: gs-f}
 ```check
 id: gs-cor1
 claim: the backward ratio is the slope
+basis: consistency
+paper_ref: Corollary 1
 computed: {table: gs-b, column: ratio}
 expected: {table: gs-b, column: closed_form}
 tolerance: {abs: 1e-12}

@@ -39,6 +39,8 @@ caption: Survival.
 ```check
 id: check-h
 claim: m* vanishes for a normal
+basis: closed_form
+paper_ref: Example 2
 computed: {table: h-summary, column: m_star}
 expected: {closed_form: m_star}
 tolerance: {abs: 1e-8}
@@ -157,7 +159,11 @@ fn cases() -> Vec<Case> {
         edit("fig-bad-legend", "y: survival", "y: survival\nlegend: middle", Some("legend: middle"), "unknown legend position"),
         // Checks.
         edit("check-missing-column", "column: m_star}", "column: m_str}", Some("column: m_str"), "did you mean `m_star`?"),
-        edit("check-paper-key", "expected: {closed_form: m_star}", "expected: {paper: nowhere}", Some("expected:"), "has no value `nowhere`"),
+        edit("check-paper-key", "expected: {closed_form: m_star}", "expected: {paper: nowhere}", Some("expected:"), "no entry `nowhere`"),
+        edit("check-unknown-basis", "basis: closed_form", "basis: closedform", Some("basis: closedform"), "did you mean `closed_form`?"),
+        edit("check-basis-mismatch", "basis: closed_form", "basis: consistency", Some("basis: consistency"), "does not fit"),
+        edit("check-no-basis", "basis: closed_form\n", "", Some("id: check-h"), "missing field `basis`"),
+        edit("check-bad-crossing", "column: m_star}", "column: m_star, reduce: {crossing: m_star, level: 0, which: middle}}", Some("computed:"), "unknown crossing"),
         edit("check-closed-form", "closed_form: m_star", "closed_form: m_stir", Some("expected:"), "did you mean `m_star`?"),
         edit("check-tolerance-word", "tolerance: {abs: 1e-8}", "tolerance: loose", Some("tolerance: loose"), "unknown tolerance"),
         edit("check-negative-tolerance", "tolerance: {abs: 1e-8}", "tolerance: {abs: -1}", Some("tolerance:"), "zero or positive"),

@@ -48,6 +48,8 @@ digits: 4
 ```check
 id: pdf-check
 claim: survival equals equation (5.1)
+basis: closed_form
+paper_ref: Example 4
 computed: {table: pdf-survival, column: survival}
 expected: {closed_form: survival}
 tolerance: {abs: 1e-8}

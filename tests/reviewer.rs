@@ -40,6 +40,8 @@ caption: Survival, exact and Monte Carlo.
 ```check
 id: rv-delta
 claim: δ* at r = 1
+basis: closed_form
+paper_ref: Example 2
 computed: {{table: rv-summary, column: delta_star, where: {{r: 1}}}}
 expected: {{value: {check_value}, source: \"a stated value\"}}
 tolerance: {{abs: 1e-6}}
@@ -48,6 +50,8 @@ tolerance: {{abs: 1e-6}}
 ```check
 id: rv-mc
 claim: Monte Carlo survival within 4 standard errors
+basis: consistency
+paper_ref: Definition 4
 computed: {{table: rv-survival, column: survival_mc}}
 expected: {{table: rv-survival, column: survival}}
 tolerance: {{se: 4, se_column: survival_se}}

@@ -40,6 +40,8 @@ caption: The largest localization.
 ```check
 id: tp-sup-l
 claim: $\sup_y L_r(y) = (r\mu)^2$
+basis: closed_form
+paper_ref: Example 4
 computed: {table: tp-summary, column: sup_l}
 expected: {closed_form: sup_localization}
 tolerance: {abs: 1e-8}

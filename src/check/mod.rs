@@ -14,7 +14,7 @@ pub mod paper;
 
 use serde::Serialize;
 
-use crate::spec::check::{CheckSpec, Expected, Reduce, Relation, Selector, Tolerance};
+use crate::spec::check::{Basis, CheckSpec, Expected, Reduce, Relation, Selector, Tolerance};
 use crate::table::{format_number, Results, Table};
 pub use paper::PaperValues;
 
@@ -42,6 +42,11 @@ pub struct CheckOutcome {
     pub id: String,
     pub chapter: String,
     pub claim: String,
+    /// What the check rests on: a printed number, a figure feature, a closed form, a
+    /// theorem of the paper, or two computations of ours.
+    pub basis: Basis,
+    /// The paper's item the check is about ("Figure 10(c)", "Theorem 4").
+    pub paper_ref: String,
     /// Where the expected value comes from ("Figure 1", "closed form delta_star", …).
     pub source: String,
     pub status: Status,
@@ -85,6 +90,153 @@ impl CheckOutcome {
     }
 }
 
+/// The verdict for one basis: how many of its checks reproduced, and how many did not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BasisTally {
+    pub basis: Basis,
+    /// "printed values", "figure features", …
+    pub name: &'static str,
+    /// What agreement means for this basis.
+    pub meaning: &'static str,
+    pub total: usize,
+    pub reproduced: usize,
+    pub discrepancy: usize,
+    pub failed: usize,
+}
+
+impl BasisTally {
+    /// "figure features: 52 of 61 reproduced, 9 declared discrepancies".
+    pub fn sentence(&self) -> String {
+        let mut s = format!(
+            "{}: {} of {} reproduced",
+            self.name, self.reproduced, self.total
+        );
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if self.discrepancy > 0 {
+            s += &format!(
+                ", {}",
+                plural(
+                    self.discrepancy,
+                    "declared discrepancy",
+                    "declared discrepancies"
+                )
+            );
+        }
+        if self.failed > 0 {
+            s += &format!(", {} failed", self.failed);
+        }
+        s
+    }
+}
+
+/// The verdict grouped by basis, in the order of [`Basis::ALL`]; bases without checks
+/// are left out.
+pub fn tally_by_basis<'a>(outcomes: impl IntoIterator<Item = &'a CheckOutcome>) -> Vec<BasisTally> {
+    let outcomes: Vec<&CheckOutcome> = outcomes.into_iter().collect();
+    Basis::ALL
+        .iter()
+        .map(|&b| {
+            let mine: Vec<&&CheckOutcome> = outcomes.iter().filter(|o| o.basis == b).collect();
+            let n = |s: Status| mine.iter().filter(|o| o.status == s).count();
+            BasisTally {
+                basis: b,
+                name: b.plural(),
+                meaning: b.meaning(),
+                total: mine.len(),
+                reproduced: n(Status::Reproduced),
+                discrepancy: n(Status::Discrepancy),
+                failed: n(Status::Failed),
+            }
+        })
+        .filter(|t| t.total > 0)
+        .collect()
+}
+
+/// What the checks say about one panel of the paper's figures ("6(c)"), for the line
+/// under our figure's caption.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PanelVerdict {
+    /// `reproduced` (every check passed and at least one compares a feature read off
+    /// the panel), `discrepancy`, `failed`, or `unchecked` (nothing read off it).
+    pub status: &'static str,
+    pub text: String,
+    /// The checks that did not reproduce, for links.
+    pub exceptions: Vec<(String, Status)>,
+}
+
+/// Does `paper_ref` ("Figure 6(c)") name `panel` ("6(c)")? A panel without a letter
+/// ("7") takes every panel of that figure.
+pub fn refers_to_panel(paper_ref: &str, panel: &str) -> bool {
+    let Some(r) = paper_ref.trim().strip_prefix("Figure ") else {
+        return false;
+    };
+    r == panel
+        || (!panel.contains('(')
+            && r.strip_prefix(panel)
+                .is_some_and(|rest| rest.starts_with('(')))
+}
+
+pub fn panel_verdict<'a>(
+    outcomes: impl IntoIterator<Item = &'a CheckOutcome>,
+    panel: &str,
+) -> PanelVerdict {
+    let mine: Vec<&CheckOutcome> = outcomes
+        .into_iter()
+        .filter(|o| refers_to_panel(&o.paper_ref, panel))
+        .collect();
+    let read_off = mine
+        .iter()
+        .filter(|o| o.basis == Basis::PaperFigure)
+        .count();
+    let n = |s: Status| mine.iter().filter(|o| o.status == s).count();
+    let (rep, dis, fail) = (
+        n(Status::Reproduced),
+        n(Status::Discrepancy),
+        n(Status::Failed),
+    );
+    let exceptions: Vec<(String, Status)> = mine
+        .iter()
+        .filter(|o| o.status != Status::Reproduced)
+        .map(|o| (o.id.clone(), o.status))
+        .collect();
+    let status = if fail > 0 {
+        "failed"
+    } else if dis > 0 {
+        "discrepancy"
+    } else if read_off == 0 {
+        "unchecked"
+    } else {
+        "reproduced"
+    };
+    let text = if mine.is_empty() {
+        format!("Nothing on the paper's Figure {panel} is checked: this figure is drawn for comparison, not verified.")
+    } else {
+        let mut t = format!(
+            "Compared with the paper's Figure {panel}: {rep} of {} checks reproduced ({read_off} on features read off the paper's panel)",
+            mine.len()
+        );
+        if dis > 0 {
+            t += &format!(
+                ", {dis} declared discrepanc{}",
+                if dis == 1 { "y" } else { "ies" }
+            );
+        }
+        if fail > 0 {
+            t += &format!(", {fail} failed");
+        }
+        if read_off == 0 {
+            t += "; nothing read off the panel itself is compared";
+        }
+        t + "."
+    };
+    PanelVerdict {
+        status,
+        text,
+        exceptions,
+    }
+}
+
 /// Key columns used to describe a row, in this order, with their display names.
 const KEY_COLUMNS: &[(&str, &str)] = &[
     ("measure", "measure"),
@@ -122,23 +274,79 @@ fn select(results: &Results, s: &Selector) -> Result<(Vec<usize>, Vec<f64>), Str
     Ok((rows.clone(), rows.iter().map(|&i| col[i]).collect()))
 }
 
-fn reduce(r: Reduce, v: &[f64]) -> (usize, f64) {
-    let idx = match r {
-        Reduce::First | Reduce::Mean => 0,
-        Reduce::Last => v.len() - 1,
-        Reduce::Max => (0..v.len())
-            .max_by(|&a, &b| v[a].total_cmp(&v[b]))
-            .unwrap_or(0),
-        Reduce::Min => (0..v.len())
-            .min_by(|&a, &b| v[a].total_cmp(&v[b]))
-            .unwrap_or(0),
+/// Reduce the selected values `v` (of table rows `rows`) to one: the index into `v` of
+/// the row that stands for the result, and the value.
+fn reduce(r: &Reduce, table: &Table, rows: &[usize], v: &[f64]) -> Result<(usize, f64), String> {
+    let largest = |w: &[f64]| {
+        (0..w.len())
+            .filter(|&i| !w[i].is_nan())
+            .max_by(|&a, &b| w[a].total_cmp(&w[b]))
+            .unwrap_or(0)
     };
-    let value = if r == Reduce::Mean {
-        v.iter().sum::<f64>() / v.len() as f64
+    let negated = |w: &[f64]| w.iter().map(|x| -x).collect::<Vec<f64>>();
+    let other = |c: &str| -> Result<Vec<f64>, String> {
+        let col = table.numbers(c)?;
+        Ok(rows.iter().map(|&i| col[i]).collect())
+    };
+    Ok(match r {
+        Reduce::First => (0, v[0]),
+        Reduce::Last => (v.len() - 1, v[v.len() - 1]),
+        Reduce::Mean => (0, v.iter().sum::<f64>() / v.len() as f64),
+        Reduce::Max => {
+            let i = largest(v);
+            (i, v[i])
+        }
+        Reduce::Min => {
+            let i = largest(&negated(v));
+            (i, v[i])
+        }
+        Reduce::ArgMax(c) => {
+            let i = largest(&other(c)?);
+            (i, v[i])
+        }
+        Reduce::ArgMin(c) => {
+            let i = largest(&negated(&other(c)?));
+            (i, v[i])
+        }
+        Reduce::Crossing { of, level, last } => {
+            let g: Vec<f64> = other(of)?.iter().map(|x| x - level).collect();
+            crossing(&g, v, *last).ok_or_else(|| {
+                format!(
+                    "column `{of}` does not cross {} in the selected rows (from {} to {})",
+                    format_number(*level, None),
+                    format_number(g[0] + level, None),
+                    format_number(g[g.len() - 1] + level, None)
+                )
+            })?
+        }
+    })
+}
+
+/// Where `g` (in row order) first (or last) reaches 0: the index of the row before the
+/// crossing and `x` interpolated linearly between that row and the next.
+fn crossing(g: &[f64], x: &[f64], last: bool) -> Option<(usize, f64)> {
+    let at = |i: usize| -> Option<(usize, f64)> {
+        let (a, b) = (g[i], *g.get(i + 1)?);
+        if a.is_nan() || b.is_nan() {
+            return None;
+        }
+        if a == 0.0 {
+            return Some((i, x[i]));
+        }
+        if (a < 0.0) != (b < 0.0) || b == 0.0 {
+            return Some((i, x[i] + (x[i + 1] - x[i]) * a / (a - b)));
+        }
+        None
+    };
+    let n = g.len();
+    if n == 1 {
+        return (g[0] == 0.0).then_some((0, x[0]));
+    }
+    if last {
+        (0..n - 1).rev().find_map(at)
     } else {
-        v[idx]
-    };
-    (idx, value)
+        (0..n - 1).find_map(at)
+    }
 }
 
 /// Evaluate one check against the build's results.
@@ -152,6 +360,8 @@ pub fn evaluate(
         id: spec.id.clone(),
         chapter: chapter.to_string(),
         claim: spec.claim.clone(),
+        basis: spec.basis,
+        paper_ref: spec.paper_ref.clone(),
         source: source_of(spec, paper),
         status: Status::Failed,
         compared: 0,
@@ -215,13 +425,21 @@ fn tolerance_rule(t: &Tolerance, spec: &CheckSpec, paper: &PaperValues) -> Strin
         Tolerance::StandardErrors { k, .. } => {
             format!("{} standard errors", format_number(*k, None))
         }
-        Tolerance::Printed => match &spec.expected {
-            Expected::Paper(key) => match paper.get(key) {
-                Some(e) => format!("half a unit in the printed {}th decimal", e.digits),
-                None => "printed precision".into(),
-            },
-            _ => "printed precision".into(),
-        },
+        Tolerance::Printed | Tolerance::ReadOff => {
+            let entry = match &spec.expected {
+                Expected::Paper(key) => paper.get(key),
+                _ => None,
+            };
+            match entry.map(|e| &e.provenance) {
+                Some(paper::Provenance::Printed { digits }) => {
+                    format!("half a unit in the printed {digits}th decimal")
+                }
+                Some(paper::Provenance::ReadOff { uncertainty, .. }) => {
+                    format!("reading uncertainty {}", format_number(*uncertainty, None))
+                }
+                None => "the paper's precision".into(),
+            }
+        }
     }
 }
 
@@ -240,7 +458,26 @@ fn compare(
         Expected::Paper(key) => {
             let e = paper
                 .get(key)
-                .ok_or_else(|| format!("data/paper.yaml has no entry `{key}`"))?;
+                .ok_or_else(|| format!("the paper values have no entry `{key}`"))?;
+            let wanted = match spec.tolerance {
+                Tolerance::ReadOff => Some(true),
+                Tolerance::Printed => Some(false),
+                _ => None,
+            };
+            if wanted.is_some_and(|w| w != e.is_read_off())
+                || (spec.basis == Basis::PaperFigure) != e.is_read_off()
+            {
+                return Err(format!(
+                    "`{key}` is {} ({}), which does not fit `basis: {}`",
+                    if e.is_read_off() {
+                        "read off a figure"
+                    } else {
+                        "a printed number"
+                    },
+                    e.file.display(),
+                    spec.basis.name()
+                ));
+            }
             vec![e.value; computed.len()]
         }
         Expected::Value { value, .. } => vec![*value; computed.len()],
@@ -292,15 +529,18 @@ fn compare(
         }
         _ => None,
     };
-    if let Some(r) = spec.computed.reduce {
-        let (idx, value) = reduce(r, &computed);
+    if let Some(r) = &spec.computed.reduce {
+        let (idx, value) = reduce(r, table, &rows, &computed)?;
         let (_, e) = if let Expected::Column(sel) = &spec.expected {
-            match sel.reduce {
-                Some(er) => reduce(er, &expected),
+            match &sel.reduce {
+                Some(er) => {
+                    let (erows, _) = select(results, sel)?;
+                    reduce(er, results.table(&sel.table)?, &erows, &expected)?
+                }
                 None => (idx, expected[idx.min(expected.len() - 1)]),
             }
-        } else if r == Reduce::Mean {
-            reduce(Reduce::Mean, &expected)
+        } else if *r == Reduce::Mean {
+            reduce(&Reduce::Mean, table, &rows, &expected)?
         } else {
             (idx, expected[idx])
         };
@@ -315,12 +555,12 @@ fn compare(
         Tolerance::StandardErrors { k, .. } => {
             se.unwrap_or_default().iter().map(|s| k * s).collect()
         }
-        Tolerance::Printed => {
+        Tolerance::Printed | Tolerance::ReadOff => {
             let Expected::Paper(key) = &spec.expected else {
-                return Err("`tolerance: printed` needs a paper value".into());
+                return Err("`tolerance: printed` and `read_off` need a paper value".into());
             };
-            let d = paper.get(key).map(|e| e.digits).unwrap_or(0);
-            vec![0.5 * 10f64.powi(-(d as i32)); computed.len()]
+            let p = paper.get(key).map(|e| e.precision()).unwrap_or(0.0);
+            vec![p; computed.len()]
         }
     };
     // Per row: the excess over the tolerance (≤ 0 agrees). NaN never agrees.
@@ -369,6 +609,95 @@ fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crossings_interpolate_and_respect_direction() {
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let g = [1.0, 0.5, -0.5, -1.0, 1.0];
+        assert_eq!(crossing(&g, &x, false), Some((1, 1.5)));
+        assert_eq!(crossing(&g, &x, true), Some((3, 3.5)));
+        assert_eq!(crossing(&[1.0, 2.0, 0.0], &x[..3], false), Some((1, 2.0)));
+        assert_eq!(crossing(&[1.0, 2.0, 3.0], &x[..3], false), None);
+        assert_eq!(
+            crossing(&[f64::NAN, 2.0, -2.0], &x[..3], false),
+            Some((1, 1.5))
+        );
+    }
+
+    #[test]
+    fn argmax_and_crossing_read_features_off_a_table() {
+        let t = TableBuilder::new()
+            .number("t", vec![0.1, 0.2, 0.3, 0.4])
+            .number("m", vec![0.1, 0.4, 0.2, -0.2])
+            .build("flow")
+            .unwrap();
+        let rows = [0, 1, 2, 3];
+        let ts = t.numbers("t").unwrap();
+        let (i, v) = reduce(&Reduce::ArgMax("m".into()), &t, &rows, &ts).unwrap();
+        assert_eq!((i, v), (1, 0.2));
+        let (_, v) = reduce(&Reduce::ArgMin("m".into()), &t, &rows, &ts).unwrap();
+        assert_eq!(v, 0.4);
+        let c = Reduce::Crossing {
+            of: "m".into(),
+            level: 0.0,
+            last: false,
+        };
+        let (_, v) = reduce(&c, &t, &rows, &ts).unwrap();
+        assert!((v - 0.35).abs() < 1e-12, "{v}");
+        let never = Reduce::Crossing {
+            of: "m".into(),
+            level: 5.0,
+            last: false,
+        };
+        assert!(reduce(&never, &t, &rows, &ts)
+            .unwrap_err()
+            .contains("does not cross"));
+        assert!(reduce(&Reduce::ArgMax("nope".into()), &t, &rows, &ts).is_err());
+    }
+
+    #[test]
+    fn tallies_and_panel_verdicts() {
+        let mk = |id: &str, basis: Basis, r: &str, status: Status| {
+            let mut o = evaluate(
+                &spec(
+                    Expected::Value {
+                        value: 0.1312,
+                        source: "x".into(),
+                    },
+                    Tolerance::Abs(0.0),
+                    None,
+                ),
+                "ch",
+                &results(),
+                &PaperValues::default(),
+            );
+            o.id = id.into();
+            o.basis = basis;
+            o.paper_ref = r.into();
+            o.status = status;
+            o
+        };
+        let os = [
+            mk("a", Basis::PaperFigure, "Figure 6(c)", Status::Reproduced),
+            mk("b", Basis::PaperFigure, "Figure 6(c)", Status::Discrepancy),
+            mk("c", Basis::Theorem, "Figure 6(d)", Status::Reproduced),
+            mk("d", Basis::PaperValue, "Figure 1", Status::Reproduced),
+        ];
+        let t = tally_by_basis(&os);
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            t[1].sentence(),
+            "figure features: 1 of 2 reproduced, 1 declared discrepancy"
+        );
+        let v = panel_verdict(&os, "6(c)");
+        assert_eq!(v.status, "discrepancy");
+        assert_eq!(v.exceptions, vec![("b".to_string(), Status::Discrepancy)]);
+        assert_eq!(panel_verdict(&os, "6(d)").status, "unchecked");
+        assert_eq!(panel_verdict(&os, "6").status, "discrepancy");
+        assert_eq!(panel_verdict(&os, "5(a)").status, "unchecked");
+        assert!(refers_to_panel("Figure 10(c)", "10"));
+        assert!(!refers_to_panel("Figure 10(c)", "1"));
+    }
     use crate::spec::check::{Expected, Relation, Selector, Tolerance};
     use crate::table::{Cell, TableBuilder};
 
@@ -389,6 +718,12 @@ mod tests {
         CheckSpec {
             id: "c".into(),
             claim: "h".into(),
+            basis: match expected {
+                Expected::Paper(_) => Basis::PaperValue,
+                Expected::Column(_) => Basis::Consistency,
+                _ => Basis::ClosedForm,
+            },
+            paper_ref: "Figure 1".into(),
             source: None,
             computed: Selector {
                 table: "tail".into(),

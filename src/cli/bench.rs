@@ -1,22 +1,22 @@
-//! `diffrepro bench`: time the paper workload of issue 3 and print each figure beside
+//! `diffrepro bench`: time the paper workload and print each figure beside
 //! its target. A yardstick for the numerical core, outside the report pipeline: the
 //! workload lives in `crate::bench`; this file runs it on fixed rayon pools (1 and 2
 //! threads, whatever the machine has), checks that both give identical numbers, and
 //! prints the verdicts.
 //!
-//! The NumPy reference times are quoted from issue 3 (a straightforward vectorised
-//! NumPy implementation of exactly this workload on these 2-core machines).
+//! The NumPy reference times were measured once with a straightforward vectorised
+//! NumPy implementation of exactly this workload on these 2-core machines.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::bench::{self, Workload};
 
-/// The NumPy reference of issue 3, in seconds: part (a) (the Monte Carlo sweep) and
+/// The NumPy reference, in seconds: part (a) (the Monte Carlo sweep) and
 /// part (b) (the particles).
 pub const NUMPY_SWEEP_S: f64 = 31.0;
 pub const NUMPY_PARTICLES_S: f64 = 24.0;
-/// Targets of issue 3.
+/// The speed targets.
 pub const TARGET_SPEEDUP_VS_NUMPY: f64 = 20.0;
 pub const AIM_SPEEDUP_VS_NUMPY: f64 = 50.0;
 pub const TARGET_LOCALIZATION_RATIO: f64 = 6.0;
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "diffrepro bench: the paper workload of issue 3{} ({cores} cores available)",
+        "diffrepro bench: the paper workload{} ({cores} cores available)",
         if args.quick {
             ", quick run (a tenth of the samples and particles)"
         } else {
@@ -110,7 +110,7 @@ pub fn run(args: Args) -> ExitCode {
     let total_n = secs(a_n) + secs(b_n);
     let total_1 = secs(a_1) + secs(b_1);
     let numpy = NUMPY_SWEEP_S + NUMPY_PARTICLES_S;
-    println!("wall time, {THREADS} threads                seconds   vs NumPy (issue 3)");
+    println!("wall time, {THREADS} threads                seconds   vs a vectorised NumPy implementation of the same workload");
     let row = |what: &str, s: f64, reference: Option<f64>| match reference {
         Some(r) => println!("  {what:<36} {s:8.3}   {:6.1}x  (NumPy {r} s)", r / s),
         None => println!("  {what:<36} {s:8.3}"),
@@ -171,7 +171,7 @@ pub fn run(args: Args) -> ExitCode {
     }
 
     println!();
-    println!("targets (issue 3)");
+    println!("targets");
     let speedup = numpy / total_n;
     let numpy_verdict = if args.quick {
         "n/a (quick run)"

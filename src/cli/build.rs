@@ -96,6 +96,9 @@ pub fn run(args: Args) -> ExitCode {
                     s.count(Status::Discrepancy),
                     s.count(Status::Failed)
                 );
+                for t in crate::check::tally_by_basis(&s.outcomes) {
+                    eprintln!("  {}", t.sentence());
+                }
                 if !args.set.is_empty() {
                     eprintln!(
                         "note: built with {} override{} (--set); the report says so on its first page",

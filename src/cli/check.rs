@@ -112,15 +112,26 @@ fn scorecard(
             .unwrap_or_else(|| "—".into())
     };
     let mut s = format!(
-        "{:<12} {:<16} {:<34} {:<28} {:>12} {:>12} {:>11} {:>11}\n",
-        "status", "chapter", "check", "source", "expected", "computed", "|diff|", "tolerance"
+        "{:<12} {:<16} {:<34} {:<13} {:<14} {:<28} {:>12} {:>12} {:>11} {:>11}\n",
+        "status",
+        "chapter",
+        "check",
+        "basis",
+        "paper",
+        "source",
+        "expected",
+        "computed",
+        "|diff|",
+        "tolerance"
     );
     for o in checks {
         s.push_str(&format!(
-            "{:<12} {:<16} {:<34} {:<28} {:>12} {:>12} {:>11} {:>11}\n",
+            "{:<12} {:<16} {:<34} {:<13} {:<14} {:<28} {:>12} {:>12} {:>11} {:>11}\n",
             o.status.word(),
             clip(&o.chapter, 16),
             clip(&o.id, 34),
+            o.basis.name(),
+            clip(&o.paper_ref, 14),
             clip(&o.source, 28),
             num(o.expected),
             num(o.computed),
@@ -147,6 +158,12 @@ fn scorecard(
             count(Status::Failed),
             ch.chapter.front.paper_refs.join(", ")
         ));
+    }
+    // The verdict by what the checks rest on: a printed number is not the same
+    // evidence as two computations of ours agreeing.
+    s.push_str("\nby basis:\n");
+    for t in crate::check::tally_by_basis(checks.iter().copied()) {
+        s.push_str(&format!("  {}\n", t.sentence()));
     }
     let total = |st: Status| checks.iter().filter(|o| o.status == st).count();
     s.push_str(&format!(

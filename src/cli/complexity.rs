@@ -28,7 +28,7 @@ use crate::measure::Measure;
 use crate::spec::measure::RawMeasure;
 use crate::spec::{linspace, BlockCtx, Num, MAX_GRID};
 
-/// Levels used when the flags give none (issue 3).
+/// Levels used when the flags give none.
 const DEFAULT_DELTAS: [f64; 2] = [0.0, 0.5];
 const DEFAULT_US: [f64; 2] = [0.5, 1.0];
 const DEFAULT_MS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];

@@ -64,6 +64,8 @@ compare it with 1, the bound every log-concave law obeys.
 ```check
 id: {id}-sup-l
 claim: $\sup_y L_r(y) = r^2$ at every $r$ of the grid
+basis: closed_form
+paper_ref: Definition 4
 computed: {table: {id}-summary, column: sup_l}
 expected: {closed_form: sup_localization}
 tolerance: {abs: 1e-8}

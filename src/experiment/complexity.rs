@@ -264,6 +264,17 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
                     mc,
                     ColumnDecl::number("delta_star_mc", "δ*(r), Monte Carlo on the δ grid"),
                 );
+                add(
+                    mc,
+                    ColumnDecl::number("m_star_mc_se", "standard error of m_star_mc (batch means)"),
+                );
+                add(
+                    mc,
+                    ColumnDecl::number(
+                        "delta_star_mc_se",
+                        "standard error of delta_star_mc (batch means)",
+                    ),
+                );
             }
             "survival" => {
                 add(true, ColumnDecl::number("u", "level u"));
@@ -286,6 +297,10 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
                 add(true, ColumnDecl::number("M", "perturbation class M"));
                 add(exact, ColumnDecl::number("zeta", "ζ*_M(t), exact"));
                 add(mc, ColumnDecl::number("zeta_mc", "ζ*_M(t), Monte Carlo"));
+                add(
+                    mc,
+                    ColumnDecl::number("zeta_mc_se", "standard error of zeta_mc (batch means)"),
+                );
             }
         }
         out.push(TableSchema {
@@ -309,6 +324,9 @@ struct PointResult {
 struct McResult {
     sup_l: f64,
     complexity: Complexity,
+    /// Batch-means standard errors of m* and δ*.
+    complexity_se: Complexity,
+    zeta_se: Vec<f64>,
     survival: Vec<Estimate>,
     dkw: f64,
     tail: Vec<Estimate>,
@@ -320,7 +338,14 @@ const NAN_COMPLEXITY: Complexity = Complexity {
     delta_star: f64::NAN,
 };
 
-fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> PointResult {
+fn compute(
+    s: &Spec,
+    (label, m): &(String, Measure),
+    r: f64,
+    t: f64,
+    seed: u64,
+    stream: u64,
+) -> Result<PointResult, String> {
     let want = |role: &str| s.tables.contains_key(role);
     let exact = s.exact;
     let mut res = PointResult {
@@ -366,14 +391,37 @@ fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> Poi
                         }
                     })
                     .collect();
+            at_t.check_converged(label)?;
         }
+        loc.check_converged(label)?;
     }
     if let Some(mc) = &s.monte_carlo {
         let samples = localize::sample_localization(m, r, mc.samples, seed, stream);
         // ĥ on the δ grid once: m*, δ* and every ζ*_M read from it.
         let on_grid = (want("summary") || !s.ms.is_empty())
             .then(|| localize::tail_mc(&samples, &mc.delta_grid));
+        // Batch means for the standard errors of m*, δ* and every ζ*_M.
+        let se = (on_grid.is_some())
+            .then(|| {
+                localize::batch_means_se(&samples, |batch| {
+                    let h = localize::tail_mc(batch, &mc.delta_grid);
+                    let c = localize::complexity_from_tail(&mc.delta_grid, &h);
+                    let mut v = vec![c.m_star, c.delta_star];
+                    v.extend(
+                        s.ms.iter()
+                            .map(|&bm| localize::zeta_star_from_tail(t, bm, &mc.delta_grid, &h)),
+                    );
+                    v
+                })
+            })
+            .unwrap_or_default();
+        let se_at = |k: usize| se.get(k).copied().unwrap_or(f64::NAN);
         res.mc = Some(McResult {
+            complexity_se: Complexity {
+                m_star: se_at(0),
+                delta_star: se_at(1),
+            },
+            zeta_se: (0..s.ms.len()).map(|j| se_at(2 + j)).collect(),
             sup_l: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             complexity: match (&on_grid, want("summary")) {
                 (Some(h), true) => localize::complexity_from_tail(&mc.delta_grid, h),
@@ -392,7 +440,7 @@ fn compute(s: &Spec, m: &Measure, r: f64, t: f64, seed: u64, stream: u64) -> Poi
                 .collect(),
         });
     }
-    res
+    Ok(res)
 }
 
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
@@ -406,9 +454,9 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         .map(|&(mi, pi)| {
             let (r, t) = s.points[pi];
             let stream = ((mi as u64) << 32) | pi as u64;
-            compute(s, &s.measures[mi].1, r, t, seed, stream)
+            compute(s, &s.measures[mi], r, t, seed, stream)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut tables = Vec::new();
     for schema in outputs {
         let role = s
@@ -442,6 +490,8 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                             push("sup_l_mc", mc.sup_l);
                             push("m_star_mc", mc.complexity.m_star);
                             push("delta_star_mc", mc.complexity.delta_star);
+                            push("m_star_mc_se", mc.complexity_se.m_star);
+                            push("delta_star_mc_se", mc.complexity_se.delta_star);
                         }
                     }
                     "survival" => {
@@ -474,6 +524,7 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                         }
                         if let Some(mc) = mc {
                             push("zeta_mc", mc.zeta[k]);
+                            push("zeta_mc_se", mc.zeta_se[k]);
                         }
                     }
                 }

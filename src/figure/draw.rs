@@ -536,6 +536,9 @@ fn draw_panel<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, l: &PanelLa
             }
         }
     }
+    for m in &p.paper_marks {
+        draw_paper_mark(c, m, &l.x, &l.y, &f)?;
+    }
     for a in &p.annotations {
         if let (Some(x), Some(y)) = (l.x.px(a.x), l.y.px(a.y)) {
             if l.cell.contains((x, y)) {
@@ -705,6 +708,73 @@ fn draw_line<DB: plotters::prelude::DrawingBackend>(
     Ok(())
 }
 
+/// A point read off the paper: error bars, then an open diamond, in ink.
+fn draw_paper_mark<DB: plotters::prelude::DrawingBackend>(
+    c: &Canvas<DB>,
+    m: &PaperMark,
+    x: &Axis,
+    y: &Axis,
+    frame: &Rect,
+) -> Res {
+    let (Some(px), Some(py)) = (x.px(m.x), y.px(m.y)) else {
+        return Ok(());
+    };
+    if !frame.contains((px, py)) {
+        return Ok(());
+    }
+    let bar = |a: Option<f64>, b: Option<f64>, horizontal: bool| -> Res {
+        let (Some(a), Some(b)) = (a, b) else {
+            return Ok(());
+        };
+        let (seg, cap) = if horizontal {
+            (
+                [(a, py), (b, py)],
+                [
+                    [(a, py - 3.0), (a, py + 3.0)],
+                    [(b, py - 3.0), (b, py + 3.0)],
+                ],
+            )
+        } else {
+            (
+                [(px, a), (px, b)],
+                [
+                    [(px - 3.0, a), (px + 3.0, a)],
+                    [(px - 3.0, b), (px + 3.0, b)],
+                ],
+            )
+        };
+        for piece in geom::clip_polyline(&seg, frame) {
+            c.stroke(&piece, INK, 1.0, 1.1)?;
+        }
+        for k in cap {
+            if k.iter().all(|p| frame.contains(*p)) {
+                c.stroke(&k, INK, 1.0, 1.1)?;
+            }
+        }
+        Ok(())
+    };
+    if m.x_error > 0.0 {
+        bar(x.px(m.x - m.x_error), x.px(m.x + m.x_error), true)?;
+    }
+    if m.y_error > 0.0 {
+        bar(y.px(m.y - m.y_error), y.px(m.y + m.y_error), false)?;
+    }
+    paper_diamond(c, (px, py))
+}
+
+fn paper_diamond<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, (px, py): Pt) -> Res {
+    const R: f64 = 4.5;
+    let diamond = [
+        (px, py - R),
+        (px + R, py),
+        (px, py + R),
+        (px - R, py),
+        (px, py - R),
+    ];
+    c.fill(&diamond[..4], WHITE, 1.0)?;
+    c.stroke(&diamond, INK, 1.0, 1.4)
+}
+
 /// The continuous pieces of a line in pixels. A step line holds y[i] on
 /// [x[i], x[i+1]) and rises at x[i+1]; the hold is drawn whenever x[i+1] has a
 /// position, even if y[i+1] is missing.
@@ -814,6 +884,7 @@ enum Swatch {
         dash: Dash,
         markers: bool,
     },
+    PaperMark,
 }
 
 /// Legend entries: labelled bands, ridges, then lines, each label once.
@@ -857,6 +928,9 @@ fn legend_entries(p: &Panel) -> Vec<(&str, Swatch)> {
                 markers: l.markers,
             },
         );
+    }
+    if !p.paper_marks.is_empty() {
+        entries.push((PAPER_MARK_LABEL, Swatch::PaperMark));
     }
     entries
 }
@@ -948,6 +1022,7 @@ fn draw_legend<DB: plotters::prelude::DrawingBackend>(
                         c.disc(((sx0 + sx1) / 2.0, mid_y), 1.2 + width, color)?;
                     }
                 }
+                Swatch::PaperMark => paper_diamond(c, ((sx0 + sx1) / 2.0, mid_y))?,
             }
             c.text(&TextSpec {
                 text: label,
@@ -986,6 +1061,7 @@ mod tests {
             hlines: vec![],
             legend: None,
             annotations: vec![],
+            paper_marks: vec![],
         }
     }
 

@@ -261,6 +261,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
             legend: spec.legend,
             annotations: Vec::new(),
+            paper_marks: Vec::new(),
         });
     }
     Ok(Plot {
@@ -269,6 +270,13 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         panel_width: PANEL_WIDTH,
         panel_height: PANEL_HEIGHT,
     })
+}
+
+/// Put the points read off the paper's panel on every panel of our figure.
+pub fn add_paper_marks(plot: &mut Plot, marks: &[PaperMark]) {
+    for p in &mut plot.panels {
+        p.paper_marks.extend_from_slice(marks);
+    }
 }
 
 /// A dashed grey reference line.
@@ -482,6 +490,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
             legend: spec.legend,
             annotations,
+            paper_marks: Vec::new(),
         });
     }
     Ok(Plot {
@@ -547,6 +556,7 @@ mod tests {
             labels: Default::default(),
             bins: None,
             ridge_label: None,
+            paper_panel: None,
             caption: "c".into(),
             line: 1,
         }

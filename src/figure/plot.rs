@@ -40,7 +40,22 @@ pub struct Panel {
     pub legend: Option<LegendPosition>,
     /// Text labels placed in data coordinates (used e.g. for ridge row labels).
     pub annotations: Vec<Annotation>,
+    /// Points read off the paper's own figure, drawn over everything with error bars.
+    pub paper_marks: Vec<PaperMark>,
 }
+
+/// A feature read off the paper's figure: a point with its reading uncertainty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperMark {
+    pub x: f64,
+    pub y: f64,
+    /// Half-widths of the error bars in data units (0: no bar).
+    pub x_error: f64,
+    pub y_error: f64,
+}
+
+/// The legend label of [`PaperMark`]s.
+pub const PAPER_MARK_LABEL: &str = "read off the paper";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scale {

@@ -26,6 +26,7 @@
 //! normals have constant L_r and are answered exactly. Hands its numbers to the
 //! public functions in `localize` and to the tests that check Monte Carlo against them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use super::quadrature::{integrate, integrate_each, integrate_pieces};
@@ -74,6 +75,26 @@ pub struct ExactLocalization {
     sup: f64,
     /// Integrals over the grid cells, built on the first level set.
     cells: OnceLock<CellTable>,
+    /// Set when an integral ran out of subintervals before meeting its error budget.
+    unconverged: Flag,
+}
+
+/// A flag that any thread may raise (and a clone keeps).
+#[derive(Debug, Default)]
+struct Flag(AtomicBool);
+
+impl Clone for Flag {
+    fn clone(&self) -> Self {
+        Flag(AtomicBool::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl Flag {
+    fn raise_unless(&self, ok: bool) {
+        if !ok {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Running integrals over the grid cells: `cum[k]` = (∫ p, ∫ L_r p) from the first
@@ -109,6 +130,7 @@ impl ExactLocalization {
                 grid_l: Vec::new(),
                 sup: c,
                 cells: OnceLock::new(),
+                unconverged: Flag::default(),
             };
         }
         let nodes = structure_nodes(loc.kind());
@@ -120,6 +142,15 @@ impl ExactLocalization {
             }
         }
         grid_y.push(*nodes.last().expect("structure nodes are never empty"));
+        // Put every place where L_r turns on the grid, so that each grid cell is a
+        // monotone piece of L_r: a level u near a local extremum that falls between
+        // grid points would otherwise show no sign change and be missed.
+        let turns = turning_points(&loc, &grid_y);
+        if !turns.is_empty() {
+            grid_y.extend(turns);
+            grid_y.sort_by(f64::total_cmp);
+            grid_y.dedup();
+        }
         let grid_l: Vec<f64> = grid_y.iter().map(|&y| loc.localization(y)).collect();
         let mut out = ExactLocalization {
             loc,
@@ -129,6 +160,7 @@ impl ExactLocalization {
             grid_l,
             sup: 0.0,
             cells: OnceLock::new(),
+            unconverged: Flag::default(),
         };
         out.sup = out.refine_sup();
         out
@@ -142,6 +174,24 @@ impl ExactLocalization {
     /// r.
     pub fn r(&self) -> f64 {
         self.loc.r()
+    }
+
+    /// Whether every integral so far met its error budget. A value computed after this
+    /// turns false may be off by more than the stated accuracy: callers report it.
+    pub fn converged(&self) -> bool {
+        !self.unconverged.0.load(Ordering::Relaxed)
+    }
+
+    /// An error naming the measure and r when an integral did not converge.
+    pub fn check_converged(&self, measure: &str) -> Result<(), String> {
+        if self.converged() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the quadrature for measure `{measure}` at r = {} did not reach its accuracy ({QUAD_TOL:e}) within {MAX_PIECES} subintervals; its values would be unreliable (a measure with very many atoms or extreme r?)",
+                self.r()
+            ))
+        }
     }
 
     /// ess sup_y L_r(y) (= sup, since Y_r has a positive density on the whole line).
@@ -245,7 +295,7 @@ impl ExactLocalization {
     fn cell_table(&self) -> &CellTable {
         self.cells.get_or_init(|| {
             let loc = &self.loc;
-            let per_cell = integrate_each(
+            let (per_cell, converged) = integrate_each(
                 |y| {
                     let (l, lp) = loc.localization_and_log_density(y);
                     let p = lp.exp();
@@ -255,6 +305,7 @@ impl ExactLocalization {
                 QUAD_TOL,
                 MAX_PIECES,
             );
+            self.unconverged.raise_unless(converged);
             let mut cum = Vec::with_capacity(per_cell.len() + 1);
             let mut acc = [0.0; 2];
             cum.push(acc);
@@ -284,7 +335,7 @@ impl ExactLocalization {
             if y <= x {
                 return [0.0; 2];
             }
-            integrate_pieces(
+            let q = integrate_pieces(
                 |t| {
                     let (l, lp) = loc.localization_and_log_density(t);
                     let p = lp.exp();
@@ -293,8 +344,9 @@ impl ExactLocalization {
                 [(x, y)],
                 QUAD_TOL,
                 MAX_PIECES,
-            )
-            .value
+            );
+            self.unconverged.raise_unless(q.converged);
+            q.value
         };
         if ka == kb {
             if a == g[ka] && b == g[ka + 1] {
@@ -382,7 +434,7 @@ impl ExactLocalization {
             self.nodes.clone()
         };
         let loc = &self.loc;
-        integrate(
+        let q = integrate(
             |y| {
                 let p = loc.density(y);
                 let mut v = f(y);
@@ -394,8 +446,9 @@ impl ExactLocalization {
             &nodes,
             QUAD_TOL,
             MAX_PIECES,
-        )
-        .value
+        );
+        self.unconverged.raise_unless(q.converged);
+        q.value
     }
 
     /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1].
@@ -497,6 +550,46 @@ impl ExactLocalization {
         }
         (lo, value(lo))
     }
+}
+
+/// The local extrema of L_r between the points of `grid`: every cell where dL_r/dy
+/// changes sign, refined by bisection on the slope to neighbouring doubles.
+fn turning_points(loc: &Localizer, grid: &[f64]) -> Vec<f64> {
+    let slope: Vec<f64> = grid.iter().map(|&y| loc.localization_slope(y)).collect();
+    let mut out = Vec::new();
+    for k in 0..grid.len().saturating_sub(1) {
+        let (sa, sb) = (slope[k], slope[k + 1]);
+        if sa == 0.0 || sb == 0.0 || (sa > 0.0) == (sb > 0.0) || sa.is_nan() || sb.is_nan() {
+            continue;
+        }
+        let (mut a, mut b) = (grid[k], grid[k + 1]);
+        let rising_a = sa > 0.0;
+        for _ in 0..200 {
+            let mid = 0.5 * (a + b);
+            if mid <= a || mid >= b {
+                break;
+            }
+            let s = loc.localization_slope(mid);
+            if s == 0.0 {
+                a = mid;
+                b = mid;
+                break;
+            }
+            if (s > 0.0) == rising_a {
+                a = mid;
+            } else {
+                b = mid;
+            }
+        }
+        // The extremum itself, at whichever end of the final bracket is higher (for a
+        // maximum) or lower (for a minimum).
+        let (la, lb) = (loc.localization(a), loc.localization(b));
+        let pick = if rising_a == (la >= lb) { a } else { b };
+        if pick > grid[k] && pick < grid[k + 1] {
+            out.push(pick);
+        }
+    }
+    out
 }
 
 /// Nodes for integrating against a single Gaussian component.

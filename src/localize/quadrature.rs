@@ -165,19 +165,21 @@ where
 /// ∫ f over each of the given intervals separately, with one error budget for all of
 /// them (the worst subinterval anywhere is split next): the integrals of a table of
 /// cells. Returns one value per input interval, in input order (empty intervals
-/// give zero), each summed in order of position.
+/// give zero), each summed in order of position, and whether the error budget was met
+/// within `max_pieces` subintervals.
 pub fn integrate_each<const N: usize, F, I>(
     mut f: F,
     pieces: I,
     abs_tol: f64,
     max_pieces: usize,
-) -> Vec<[f64; N]>
+) -> (Vec<[f64; N]>, bool)
 where
     F: FnMut(f64) -> [f64; N],
     I: IntoIterator<Item = (f64, f64)>,
 {
     let pieces: Vec<(f64, f64)> = pieces.into_iter().collect();
     let heap = refine(&mut f, pieces.iter().copied(), abs_tol, max_pieces);
+    let converged = heap.converged;
     let mut parts = heap.pieces.into_vec();
     parts.sort_by(|p, q| p.origin.cmp(&q.origin).then(p.a.total_cmp(&q.a)));
     let mut out = vec![[0.0; N]; pieces.len()];
@@ -186,7 +188,7 @@ where
             *v += pv;
         }
     }
-    out
+    (out, converged)
 }
 
 struct Refined<const N: usize> {

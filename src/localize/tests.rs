@@ -392,3 +392,157 @@ fn large_empirical_measures_agree_with_monte_carlo() {
         }
     }
 }
+
+/// An oracle written here, independent of the exact engine: the CDF of Y_r for a
+/// Gaussian mixture, L_r from the two-component formula, and bisection for the level
+/// crossings around each local maximum of L_r found on a fine scan.
+mod extrema_oracle {
+    use super::*;
+    use crate::measure::special::norm_cdf;
+
+    fn mixture(m: &Measure) -> Vec<(f64, f64, f64)> {
+        match m {
+            Measure::Mixture(cs) => cs.iter().map(|c| (c.weight, c.mean, c.var)).collect(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// P(Y_r ≤ y) = Σ p_i Φ((y - r m_i)/v_i).
+    fn cdf(cs: &[(f64, f64, f64)], r: f64, y: f64) -> f64 {
+        cs.iter()
+            .map(|&(p, m, v)| p * norm_cdf((y - r * m) / (r * r * v + 1.0).sqrt()))
+            .sum()
+    }
+
+    /// L_r(y) straight from the posterior weights (no log-space tricks: fine for |y| < 30).
+    fn l(cs: &[(f64, f64, f64)], r: f64, y: f64) -> f64 {
+        let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
+        for &(p, m, v) in cs {
+            let v2 = r * r * v + 1.0;
+            let w = p * (-(y - r * m).powi(2) / (2.0 * v2)).exp() / v2.sqrt();
+            let c = r * r * v / v2;
+            let a = r * m + c * (y - r * m);
+            s0 += w;
+            s1 += w * a;
+            s2 += w * (c + a * a);
+        }
+        s2 / s0 - (s1 / s0).powi(2)
+    }
+
+    fn bisect(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
+        let fa = f(a) > 0.0;
+        for _ in 0..200 {
+            let m = 0.5 * (a + b);
+            if (f(m) > 0.0) == fa {
+                a = m;
+            } else {
+                b = m;
+            }
+        }
+        0.5 * (a + b)
+    }
+
+    /// s_r(u) for u just below a local maximum of L_r: the probability of the small
+    /// intervals around each peak whose height exceeds u (peaks found on a scan of
+    /// step 1e-3 and refined by golden section on the formula).
+    fn survival_near_peaks(cs: &[(f64, f64, f64)], r: f64, below: f64) -> Vec<(f64, f64, f64)> {
+        let f = |y: f64| l(cs, r, y);
+        let ys: Vec<f64> = (0..=60000).map(|i| -30.0 + i as f64 * 1e-3).collect();
+        let mut out = Vec::new();
+        for k in 1..ys.len() - 1 {
+            let (a, b, c) = (f(ys[k - 1]), f(ys[k]), f(ys[k + 1]));
+            if b >= a && b > c {
+                // Golden section on [ys[k-1], ys[k+1]].
+                let (mut lo, mut hi) = (ys[k - 1], ys[k + 1]);
+                for _ in 0..200 {
+                    let m1 = lo + (hi - lo) * 0.381966;
+                    let m2 = hi - (hi - lo) * 0.381966;
+                    if f(m1) < f(m2) {
+                        lo = m1;
+                    } else {
+                        hi = m2;
+                    }
+                }
+                let yp = 0.5 * (lo + hi);
+                let peak = f(yp);
+                let u = peak - below;
+                let g = |y: f64| f(y) - u;
+                // The crossing on each side within 0.5 of the peak (L_r is far lower there).
+                let left = bisect(g, yp - 0.5, yp);
+                let right = bisect(g, yp, yp + 0.5);
+                out.push((u, yp, cdf(cs, r, right) - cdf(cs, r, left)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn survival_is_exact_next_to_every_local_maximum() {
+        // Examples 5 and 6 over r in [0.25, 5]: at u within 1e-5 (and 1e-7) of each
+        // local maximum of L_r, the engine's s_r(u) must count the thin interval(s)
+        // around the peak. The oracle sums the probability of each peak's interval; a
+        // level below several peaks counts all of them.
+        for k in [5, 6] {
+            let m = example(k);
+            let cs = mixture(&m);
+            for r in [0.25, 0.6, 1.0, 1.5, 2.2, 3.0, 5.0] {
+                for below in [1e-5, 1e-7] {
+                    let peaks = survival_near_peaks(&cs, r, below);
+                    for &(u, yp, _) in &peaks {
+                        // Every peak higher than u contributes its interval.
+                        let expected: f64 = peaks
+                            .iter()
+                            .filter(|p| p.0 + below > u)
+                            .map(|p| {
+                                if (p.0 - u).abs() < 1e-15 {
+                                    p.2
+                                } else {
+                                    // A higher peak at this level: its wider interval.
+                                    let g = |y: f64| l(&cs, r, y) - u;
+                                    let left = bisect(g, p.1 - 0.5, p.1);
+                                    let right = bisect(g, p.1, p.1 + 0.5);
+                                    cdf(&cs, r, right) - cdf(&cs, r, left)
+                                }
+                            })
+                            .sum();
+                        let got = survival(&m, r, u);
+                        assert!(
+                            (got - expected).abs() < 1e-9,
+                            "Example {k}, r = {r}, u = {u} (peak at y = {yp}): {got} vs {expected}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn example5_peak_off_the_grid_is_found() {
+        // At r = 1.5 the peak of L_r for ½δ₀ + ½N(0, 1) (0.99985 at y ≈ ±2.536) falls
+        // between structure nodes; just below it s_r(u) is about 1e-3, not 0.
+        let m = example(5);
+        let r = 1.5;
+        let sup = sup_localization(&m, r);
+        let s = survival(&m, r, sup - 1e-5);
+        assert!(s > 1e-4, "s_r just below the peak: {s}");
+    }
+
+    #[test]
+    fn slope_is_the_derivative_of_the_localization() {
+        for k in [3, 4, 5, 6] {
+            let m = example(k);
+            for r in [0.5, 1.5, 3.0] {
+                let loc = crate::measure::Localizer::new(&m, r);
+                for y in [-3.1, -0.7, 0.2, 1.3, 2.9] {
+                    let h = 1e-5;
+                    let fd = (loc.localization(y + h) - loc.localization(y - h)) / (2.0 * h);
+                    let s = loc.localization_slope(y);
+                    assert!(
+                        (s - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                        "Ex {k}, r {r}, y {y}: {s} vs {fd}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -113,6 +113,39 @@ where
     }
 }
 
+/// dL_r/dy for a Gaussian mixture: rX | Y_r = y is an exponential family with natural
+/// parameter y (its density is ∝ p_{rX}(x) e^{xy - x²/2}), so the derivative of its
+/// variance is its third central moment. Component i contributes N(a_i, c_i), whose
+/// raw moments about the leading component's mean are e, c + e² and e³ + 3ce.
+pub(crate) fn mixture_slope<I>(y: f64, comps: I) -> f64
+where
+    I: Iterator<Item = Prep> + Clone,
+{
+    let mut q_max = f64::NEG_INFINITY;
+    let mut e_ref = 0.0;
+    for p in comps.clone() {
+        let d = y - p.center;
+        let q = -0.5 * d * d * p.inv_v2;
+        if q > q_max {
+            q_max = q;
+            e_ref = -d * p.inv_v2;
+        }
+    }
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+    for p in comps {
+        let d = y - p.center;
+        let q = -0.5 * d * d * p.inv_v2;
+        let w = p.coef * exp(q - q_max);
+        let e = -d * p.inv_v2 - e_ref;
+        s0 += w;
+        s1 += w * e;
+        s2 += w * (p.c + e * e);
+        s3 += w * e * (e * e + 3.0 * p.c);
+    }
+    let (m1, m2, m3) = (s1 / s0, s2 / s0, s3 / s0);
+    m3 - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
+}
+
 /// Moments of the standard normal truncated to [alpha, beta]: (mean, variance,
 /// ln(Φ(beta) - Φ(alpha))). Far tails are handled through inverse Mills ratios and
 /// ratios of erfcx, so nothing underflows however far y is from the interval.
@@ -660,6 +693,19 @@ impl Localizer {
     #[inline]
     pub fn localization(&self, y: f64) -> f64 {
         self.moments(y).var
+    }
+
+    /// dL_r/dy: the third central moment of rX given Y_r = y for mixtures (exact), a
+    /// central difference for the uniform. Used to find where L_r turns.
+    pub fn localization_slope(&self, y: f64) -> f64 {
+        match &self.kind {
+            Kind::Single(_) => 0.0,
+            Kind::Mixture { comps, .. } => mixture_slope(y, comps.iter().copied()),
+            Kind::Uniform(_) => {
+                let h = 1e-5 * (1.0 + y.abs());
+                (self.localization(y + h) - self.localization(y - h)) / (2.0 * h)
+            }
+        }
     }
 
     /// (log p_{Y_r})'(y) = E[rX | Y_r = y] - y (Tweedie).

@@ -7,7 +7,7 @@
 //! particle code position every chunk of draws at a fixed word offset far beyond
 //! what the chunk can use, so a chunk's draws are a fixed function of (seed, stream,
 //! chunk) whatever the thread count. The ziggurat replaced Box-Muller because the
-//! cosine and logarithm per draw dominated the paper workload (issue 3).
+//! cosine and logarithm per draw dominated the paper workload.
 //! No rand_distr: the ziggurat is short and its tables are computed once here.
 
 use rand::Rng;

@@ -86,6 +86,8 @@ pub struct ScorecardView {
     pub reproduced: usize,
     pub discrepancy: usize,
     pub failed: usize,
+    /// The verdict by what the checks rest on (printed values, figure features, …).
+    pub bases: Vec<crate::check::BasisTally>,
     /// One line per chapter with checks: the summary per paper result.
     pub chapters: Vec<ChapterScore>,
     pub rows: Vec<CheckView>,
@@ -131,6 +133,27 @@ pub struct FigureView {
     pub spec_location: String,
     /// Anchor of the experiment that produced the figure's table.
     pub experiment_anchor: String,
+    /// The paper's panel this figure corresponds to ("6(c)"), and what its checks say.
+    pub paper_panel: Option<String>,
+    pub verdict: Option<VerdictView>,
+}
+
+/// The line under a figure's caption: whether the paper's panel reproduces.
+#[derive(Serialize, Clone)]
+pub struct VerdictView {
+    /// `reproduced`, `discrepancy`, `failed` or `unchecked`.
+    pub status: &'static str,
+    pub text: String,
+    /// Checks on the panel that did not reproduce.
+    pub exceptions: Vec<CheckLink>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct CheckLink {
+    pub id: String,
+    pub anchor: String,
+    pub label: String,
+    pub status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -156,6 +179,10 @@ pub struct CheckView {
     pub id: String,
     pub status: &'static str,
     pub claim_html: String,
+    /// What the check rests on (`paper_value`, `paper_figure`, `closed_form`,
+    /// `theorem`, `consistency`) and the paper's item it is about.
+    pub basis: &'static str,
+    pub paper_ref: String,
     pub source: String,
     pub expected: String,
     pub computed: String,
@@ -189,6 +216,8 @@ impl CheckView {
             id: o.id.clone(),
             status: o.status.word(),
             claim_html,
+            basis: o.basis.name(),
+            paper_ref: o.paper_ref.clone(),
             source: o.source.clone(),
             expected: f(o.expected),
             computed: f(o.computed),

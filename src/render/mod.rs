@@ -195,6 +195,7 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
             reproduced: count(Status::Reproduced),
             discrepancy: count(Status::Discrepancy),
             failed: count(Status::Failed),
+            bases: crate::check::tally_by_basis(inp.outcomes.values()),
             chapters: chapter_scores,
             rows: score_rows,
         },
@@ -281,6 +282,12 @@ fn render_chapter(
                         parquet: paths[&f.table].1.clone(),
                         spec_location: format!("{}:{}", chapter.path.display(), f.line),
                         experiment_anchor: producer_anchor(inp.project, &f.table),
+                        paper_panel: f.paper_panel.clone(),
+                        verdict: inp
+                            .edition
+                            .shows_checks()
+                            .then(|| figure_verdict(inp, refs, f))
+                            .flatten(),
                     };
                     inp.templates
                         .render("figure.html", "figure", &view)
@@ -334,6 +341,34 @@ fn render_chapter(
         }
     }
     diags.finish(body)
+}
+
+/// What the checks on the paper's panel of figure `f` say, with links to the checks
+/// that did not reproduce.
+pub(crate) fn figure_verdict(
+    inp: &Inputs,
+    refs: &BTreeMap<String, RefTarget>,
+    f: &crate::spec::figure::FigureSpec,
+) -> Option<VerdictView> {
+    let panel = f.paper_panel.as_deref()?;
+    let v = crate::check::panel_verdict(inp.outcomes.values(), panel);
+    Some(VerdictView {
+        status: v.status,
+        text: v.text,
+        exceptions: v
+            .exceptions
+            .iter()
+            .map(|(id, st)| CheckLink {
+                id: id.clone(),
+                anchor: format!("check-{id}"),
+                label: refs
+                    .get(id)
+                    .map(|r| r.label.clone())
+                    .unwrap_or_else(|| id.clone()),
+                status: st.word(),
+            })
+            .collect(),
+    })
 }
 
 /// Every chapter's id, title, anchor and paper references, for findings.

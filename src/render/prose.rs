@@ -13,8 +13,8 @@
 //!   `computed`, `expected`, `difference`, `tolerance`);
 //! - `rows(table="T")`: the number of rows of a table;
 //! - filter `fixed(digits=2)`: a number with exactly that many decimals;
-//! - for a findings chapter: `count(status=…)`, `findings(status=…)` and
-//!   `scoreboard()` summarise every check of the report (see [`ProseEnv::enable_findings`]).
+//! - for a findings chapter: `count(status=…)`, `findings(status=…)`, `by_basis()`
+//!   and `scoreboard()` summarise every check of the report (see [`ProseEnv::enable_findings`]).
 //!
 //! Only expressions are supported (no `{% %}` statements), each rendered on its own,
 //! so an error points at the exact expression. Raw HTML in prose is shown as text,
@@ -271,9 +271,11 @@ impl ProseEnv {
                     continue;
                 }
                 md.push_str(&format!(
-                    "- [Check {n}](#check-{}) ({}, {}): {} — expected {} ({}), computed {}, difference {} against a tolerance of {}.",
+                    "- [Check {n}](#check-{}) ({}, {}; {}, {}): {} — expected {} ({}), computed {}, difference {} against a tolerance of {}.",
                     c.id,
                     title(&c.chapter),
+                    c.paper_ref,
+                    c.basis.plural().trim_end_matches('s'),
                     c.status.word(),
                     c.claim.trim(),
                     num(c.expected),
@@ -295,6 +297,20 @@ impl ProseEnv {
             }
             Ok(Value::String(format!("\n{md}\n")))
         });
+        let o = outcomes.clone();
+        self.tera
+            .register_function("by_basis", move |_: &HashMap<String, Value>| {
+                let mut md = String::from(
+                    "\n| What the checks rest on | Checks | Reproduced | Discrepancies | Failed |\n|---|---:|---:|---:|---:|\n",
+                );
+                for t in crate::check::tally_by_basis(o.values()) {
+                    md.push_str(&format!(
+                        "| **{}**: {} | {} | {} | {} | {} |\n",
+                        t.name, t.meaning, t.total, t.reproduced, t.discrepancy, t.failed
+                    ));
+                }
+                Ok(Value::String(md + "\n"))
+            });
         let (o, ch) = (outcomes, chapters);
         self.tera.register_function("scoreboard", move |_: &HashMap<String, Value>| {
             let mut md = String::from(

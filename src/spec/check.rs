@@ -6,6 +6,8 @@
 //! computed: {table: two-point-tail, column: h, where: {r: 1.5, delta: 0}}
 //! expected: {paper: fig1.h0.r150}        # a value quoted in data/paper.yaml
 //! tolerance: printed                     # half a unit in the paper's last printed digit
+//! basis: paper_value                     # what the check rests on (see `Basis`)
+//! paper_ref: Figure 1                    # the paper's item it is about
 //! ```
 //!
 //! `expected` is one of `{paper: KEY}`, `{value: X, source: "..."}`,
@@ -14,6 +16,16 @@
 //! Monte Carlo). `tolerance` is `{abs: X}`, `{rel: X}`, `{se: K, se_column: C}`
 //! (K standard errors, per row) or `printed`. `relation` is `eq` (default), `le`
 //! or `ge`. A declared `discrepancy: "why"` marks a disagreement the chapter explains.
+//!
+//! `reduce` is `max`, `min`, `mean`, `first`, `last`, `{argmax: COL}` / `{argmin: COL}`
+//! (the selected column where COL is largest / smallest) or
+//! `{crossing: COL, level: X, which: first|last}` (the selected column, interpolated
+//! linearly where COL first / last crosses X in row order): these read a figure's
+//! features (where a curve peaks, where it changes sign) off our tables.
+//!
+//! Every check says what it rests on (`basis`) and which item of the paper it is about
+//! (`paper_ref`), so that the verdict can be read by basis: agreeing with a number the
+//! paper prints is not the same evidence as two computations of ours agreeing.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +40,8 @@ use crate::table::Cell;
 pub struct RawCheck {
     pub id: String,
     pub claim: String,
+    pub basis: String,
+    pub paper_ref: String,
     #[serde(default)]
     pub source: Option<String>,
     pub computed: RawSelector,
@@ -47,7 +61,28 @@ pub struct RawSelector {
     #[serde(default, rename = "where")]
     pub filter: Option<BTreeMap<String, CellValue>>,
     #[serde(default)]
-    pub reduce: Option<String>,
+    pub reduce: Option<RawReduce>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "one of max, min, mean, first, last, {argmax: COL}, {argmin: COL} or {crossing: COL, level: X}"
+)]
+pub enum RawReduce {
+    Word(String),
+    ArgMax {
+        argmax: String,
+    },
+    ArgMin {
+        argmin: String,
+    },
+    Crossing {
+        crossing: String,
+        level: Num,
+        #[serde(default)]
+        which: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -74,6 +109,72 @@ pub enum RawTolerance {
     Se { se: Num, se_column: String },
 }
 
+/// What a check rests on. The verdict is reported per basis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// A number the paper prints.
+    PaperValue,
+    /// A feature read off a panel of the paper's figures.
+    PaperFigure,
+    /// An exact formula.
+    ClosedForm,
+    /// An inequality or statement of the paper, tried where it is not trivially true.
+    Theorem,
+    /// Two computations of ours that must agree.
+    Consistency,
+}
+
+impl Basis {
+    pub const ALL: [Basis; 5] = [
+        Basis::PaperValue,
+        Basis::PaperFigure,
+        Basis::ClosedForm,
+        Basis::Theorem,
+        Basis::Consistency,
+    ];
+    pub const NAMES: [&'static str; 5] = [
+        "paper_value",
+        "paper_figure",
+        "closed_form",
+        "theorem",
+        "consistency",
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(s: &str) -> Option<Basis> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == s)
+            .map(|i| Self::ALL[i])
+    }
+
+    /// How the verdict names the group, e.g. "printed values: 12 of 12 reproduced".
+    pub fn plural(self) -> &'static str {
+        match self {
+            Basis::PaperValue => "printed values",
+            Basis::PaperFigure => "figure features",
+            Basis::ClosedForm => "closed forms",
+            Basis::Theorem => "theorems",
+            Basis::Consistency => "consistency of our computations",
+        }
+    }
+
+    /// One sentence on what agreement means, for the report.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Basis::PaperValue => "a number printed in the paper, within half a unit of its last printed digit",
+            Basis::PaperFigure => "a feature read off a panel of the paper's figures, within the uncertainty of the reading",
+            Basis::ClosedForm => "an exact formula (the paper's or a standard one) evaluated beside our numerics",
+            Basis::Theorem => "an inequality or statement of the paper, tried where it is not trivially true",
+            Basis::Consistency => "two independent computations of ours that must agree (exact against Monte Carlo, formula against finite differences)",
+        }
+    }
+}
+
 /// Which rows of which column, and how to reduce them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Selector {
@@ -83,13 +184,34 @@ pub struct Selector {
     pub reduce: Option<Reduce>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Reduce {
     Max,
     Min,
     Mean,
     First,
     Last,
+    /// The selected column where this column is largest.
+    ArgMax(String),
+    /// The selected column where this column is smallest.
+    ArgMin(String),
+    /// The selected column, interpolated where `of` crosses `level`.
+    Crossing {
+        of: String,
+        level: f64,
+        last: bool,
+    },
+}
+
+impl Reduce {
+    /// The other column a reduction reads, if any.
+    pub fn reads(&self) -> Option<&str> {
+        match self {
+            Reduce::ArgMax(c) | Reduce::ArgMin(c) => Some(c),
+            Reduce::Crossing { of, .. } => Some(of),
+            _ => None,
+        }
+    }
 }
 
 pub const REDUCERS: &[&str] = &["max", "min", "mean", "first", "last"];
@@ -112,6 +234,8 @@ pub enum Tolerance {
     },
     /// Half a unit in the last digit the paper printed.
     Printed,
+    /// The uncertainty recorded with a feature read off the paper's figure.
+    ReadOff,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +249,8 @@ pub enum Relation {
 pub struct CheckSpec {
     pub id: String,
     pub claim: String,
+    pub basis: Basis,
+    pub paper_ref: String,
     pub source: Option<String>,
     pub computed: Selector,
     pub expected: Expected,
@@ -135,20 +261,54 @@ pub struct CheckSpec {
 }
 
 fn selector(ctx: &mut BlockCtx, raw: &RawSelector, path: &str) -> Selector {
-    let reduce = match raw.reduce.as_deref() {
+    let field = format!("{path}.reduce");
+    let reduce = match &raw.reduce {
         None => None,
-        Some("max") => Some(Reduce::Max),
-        Some("min") => Some(Reduce::Min),
-        Some("mean") => Some(Reduce::Mean),
-        Some("first") => Some(Reduce::First),
-        Some("last") => Some(Reduce::Last),
-        Some(other) => {
-            ctx.error_hint(
-                &format!("{path}.reduce"),
-                format!("unknown reduction `{other}`"),
-                crate::diagnostic::suggest(other, REDUCERS),
-            );
-            None
+        Some(RawReduce::Word(w)) => match w.as_str() {
+            "max" => Some(Reduce::Max),
+            "min" => Some(Reduce::Min),
+            "mean" => Some(Reduce::Mean),
+            "first" => Some(Reduce::First),
+            "last" => Some(Reduce::Last),
+            other => {
+                ctx.error_hint(
+                    &field,
+                    format!("unknown reduction `{other}`"),
+                    format!(
+                        "{}; or {{argmax: COL}}, {{argmin: COL}}, {{crossing: COL, level: X}}",
+                        crate::diagnostic::suggest(other, REDUCERS)
+                    ),
+                );
+                None
+            }
+        },
+        Some(RawReduce::ArgMax { argmax }) => Some(Reduce::ArgMax(argmax.clone())),
+        Some(RawReduce::ArgMin { argmin }) => Some(Reduce::ArgMin(argmin.clone())),
+        Some(RawReduce::Crossing {
+            crossing,
+            level,
+            which,
+        }) => {
+            let last = match which.as_deref() {
+                None | Some("first") => false,
+                Some("last") => true,
+                Some(other) => {
+                    ctx.error_hint(
+                        &format!("{field}.which"),
+                        format!("unknown crossing `{other}`"),
+                        "use `which: first` or `which: last`",
+                    );
+                    false
+                }
+            };
+            let level = ctx.num_where(level, &format!("{field}.level"), "a finite number", |_| {
+                true
+            });
+            level.map(|level| Reduce::Crossing {
+                of: crossing.clone(),
+                level,
+                last,
+            })
         }
     };
     Selector {
@@ -162,6 +322,28 @@ fn selector(ctx: &mut BlockCtx, raw: &RawSelector, path: &str) -> Selector {
 pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
     let raw: RawCheck = ctx.parse_or_report()?;
     let id = ctx.id(&raw.id, "id");
+    let basis = match Basis::parse(&raw.basis) {
+        Some(b) => b,
+        None => {
+            ctx.error_hint(
+                "basis",
+                format!("unknown basis `{}`", raw.basis),
+                format!(
+                    "{}; the basis says what the check rests on: {}",
+                    crate::diagnostic::suggest(&raw.basis, &Basis::NAMES),
+                    Basis::NAMES.join(", ")
+                ),
+            );
+            return None;
+        }
+    };
+    if raw.paper_ref.trim().is_empty() {
+        ctx.error_hint(
+            "paper_ref",
+            "`paper_ref` is empty",
+            "name the paper's item the check is about, e.g. \"Figure 6(c)\" or \"Theorem 4\"",
+        );
+    }
     let computed = selector(ctx, &raw.computed, "computed");
     let expected = match &raw.expected {
         RawExpected::Paper { paper } => Expected::Paper(paper.clone()),
@@ -196,11 +378,20 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
             }
             Tolerance::Printed
         }
+        RawTolerance::Word(w) if w == "read_off" => {
+            if !matches!(expected, Expected::Paper(_)) {
+                ctx.error(
+                    "tolerance",
+                    "`tolerance: read_off` needs `expected: {paper: KEY}` with KEY read off a figure",
+                );
+            }
+            Tolerance::ReadOff
+        }
         RawTolerance::Word(w) => {
             ctx.error_hint(
                 "tolerance",
                 format!("unknown tolerance `{w}`"),
-                "use {abs: X}, {rel: X}, {se: K, se_column: C} or printed",
+                "use {abs: X}, {rel: X}, {se: K, se_column: C}, printed or read_off",
             );
             return None;
         }
@@ -228,6 +419,30 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
             Relation::Eq
         }
     };
+    // The basis and the expected value must tell the same story.
+    let fits = match basis {
+        Basis::PaperValue => {
+            matches!(expected, Expected::Paper(_)) && tolerance != Tolerance::ReadOff
+        }
+        Basis::PaperFigure => {
+            matches!(expected, Expected::Paper(_)) && tolerance == Tolerance::ReadOff
+        }
+        Basis::Consistency => matches!(expected, Expected::Column(_)),
+        Basis::ClosedForm | Basis::Theorem => !matches!(expected, Expected::Paper(_)),
+    };
+    if !fits {
+        let how = match basis {
+            Basis::PaperValue => "`basis: paper_value` compares with a printed number: `expected: {paper: KEY}` (a key of data/paper.yaml), usually with `tolerance: printed`",
+            Basis::PaperFigure => "`basis: paper_figure` compares with a feature read off a figure: `expected: {paper: KEY}` (a key of data/read-off/) with `tolerance: read_off`",
+            Basis::Consistency => "`basis: consistency` compares two computations of ours: `expected: {table: T, column: C}`",
+            Basis::ClosedForm | Basis::Theorem => "a value quoted from the paper is `basis: paper_value` or `paper_figure`; use `{closed_form: NAME}`, `{value: X, source: ...}` or a column here",
+        };
+        ctx.error_hint(
+            "basis",
+            format!("`basis: {}` does not fit `expected`", basis.name()),
+            how,
+        );
+    }
     if let Some(d) = &raw.discrepancy {
         if d.trim().is_empty() {
             ctx.error(
@@ -239,6 +454,8 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
     Some(CheckSpec {
         id,
         claim: raw.claim,
+        basis,
+        paper_ref: raw.paper_ref.trim().to_string(),
         source: raw.source,
         computed,
         expected,

@@ -20,6 +20,8 @@
 //! columns: 3                  # panels per row
 //! palette: sequential          # or categorical (default; numeric series are always sequential)
 //! caption: Survival functions of the localization.
+//! paper_panel: "2(a)"          # optional: the paper's panel this figure corresponds to;
+//!                              # its read-off points are drawn, its checks summarised
 //! ```
 //!
 //! A `ridge` figure draws half-histograms ("split violins") standing on vertical
@@ -105,6 +107,8 @@ pub struct RawFigure {
     pub bins: Option<[String; 2]>,
     #[serde(default)]
     pub ridge_label: Option<String>,
+    #[serde(default)]
+    pub paper_panel: Option<String>,
     pub caption: String,
 }
 
@@ -174,6 +178,8 @@ pub struct FigureSpec {
     pub bins: Option<(String, String)>,
     /// Ridge only: a column printed above each baseline.
     pub ridge_label: Option<String>,
+    /// The paper's figure panel this one corresponds to, e.g. "6(c)".
+    pub paper_panel: Option<String>,
     pub caption: String,
     pub line: usize,
 }
@@ -370,6 +376,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         labels: raw.labels,
         bins,
         ridge_label: raw.ridge_label,
+        paper_panel: raw.paper_panel.map(|p| p.trim().to_string()),
         caption: raw.caption,
         line: ctx.block.fence_line,
     })
