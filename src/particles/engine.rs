@@ -14,7 +14,10 @@
 //! O(n) on these smooth clouds). Maps run over chunks of particles with the batch
 //! score kernel, and the μ and ν clouds move in parallel. Randomness is
 //! counter-based ChaCha8: stream 0/1 draw μ_0/ν_0, stream 2/3 the forward noise of
-//! μ/ν; particle chunk c at step k starts at a fixed word position. Results are
+//! μ/ν; particle chunk c at step k starts at a fixed word position. Independent
+//! replicates of a run ([`run_particles_replicate`]) use the streams 4r, …, 4r + 3 of
+//! the same seed, so replicate 0 is [`run_particles`] and replicates never share a
+//! draw. Results are
 //! bit-identical on any number of threads. Hands [`ParticleRun`] (W₂ per step,
 //! snapshots for the ridge plots, the denoising summary) to the experiment runners.
 
@@ -389,6 +392,19 @@ pub fn run_particles(
     nu0: &Measure,
     cfg: &ParticleConfig,
 ) -> Result<ParticleRun, ParticleError> {
+    run_particles_replicate(mu0, nu0, cfg, 0)
+}
+
+/// [`run_particles`] on the random streams of replicate `replicate`: streams
+/// 4·replicate + {0, 1, 2, 3} of `cfg.seed`. Replicates are independent runs of the
+/// same experiment (for Monte Carlo standard errors); replicate 0 is `run_particles`.
+pub fn run_particles_replicate(
+    mu0: &Measure,
+    nu0: &Measure,
+    cfg: &ParticleConfig,
+    replicate: u64,
+) -> Result<ParticleRun, ParticleError> {
+    let stream = |s: u64| 4 * replicate + s;
     mu0.validate().map_err(|source| ParticleError::Measure {
         which: "mu_0",
         source,
@@ -414,8 +430,8 @@ pub fn run_particles(
             .any(|&s| (s - t).abs() <= 0.5 * eta)
     };
 
-    let mu_start = initial_cloud(mu0, cfg.n, cfg.seed, 0);
-    let nu_start = initial_cloud(nu0, cfg.n, cfg.seed, 1);
+    let mu_start = initial_cloud(mu0, cfg.n, cfg.seed, stream(0));
+    let nu_start = initial_cloud(nu0, cfg.n, cfg.seed, stream(1));
     let (mut mu, mut nu) = (mu_start.clone(), nu_start.clone());
     let mut snapshots = Vec::new();
     let mut snap = |phase: Phase, t: f64, mu: &[f64], nu: &[f64]| {
@@ -430,9 +446,9 @@ pub fn run_particles(
     };
 
     let mut noise_mu = Rng::seed_from_u64(cfg.seed);
-    noise_mu.set_stream(2);
+    noise_mu.set_stream(stream(2));
     let mut noise_nu = Rng::seed_from_u64(cfg.seed);
-    noise_nu.set_stream(3);
+    noise_nu.set_stream(stream(3));
     let mut forward = vec![StepRecord {
         t: 0.0,
         w2: w2_sorted(&mu, &nu),

@@ -18,7 +18,7 @@ mod engine;
 mod gaussian;
 
 pub use engine::{
-    round_trip_displacement, run_particles, sample_ou, OuScore, ParticleConfig, ParticleError,
+    round_trip_displacement, run_particles, run_particles_replicate, sample_ou, OuScore, ParticleConfig, ParticleError,
     ParticleRun, Phase, Snapshot, StepRecord,
 };
 pub use gaussian::{
