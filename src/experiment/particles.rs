@@ -237,6 +237,18 @@ fn schema(role: &str, name: &str) -> TableSchema {
                 "w2_round_trip_limit",
                 "W(μ_0, b_[K]#μ_T) between the exact laws: the n → ∞ limit of w2_round_trip",
             ),
+            n(
+                "zeta_sum",
+                "η Σ_{k=1..K} ζ_{kη}, ζ_t = (1 - sup_y L_{r(t)}(y))/σ_t² the curvature bound of μ_t",
+            ),
+            n(
+                "cor2_ratio",
+                "(w2_denoised_limit / w2_initial_exact)²: Cor. 2's squared ratio between exact laws",
+            ),
+            n(
+                "cor2_bound",
+                "exp(-2 zeta_sum): Cor. 2's bound without its O(η²) term",
+            ),
         ],
         "stats" => vec![
             t("phase", "forward or backward"),
@@ -1137,6 +1149,14 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     // The initial clouds are i.i.d. whatever the forward mode.
                     Forward::Map => forward_exact_at_zero(s),
                 };
+                let zeta_sum: f64 = (1..=cfg.steps)
+                    .into_par_iter()
+                    .map(|k| {
+                        let t = k as f64 * eta;
+                        (1.0 - crate::localize::sup_localization(mu0, snr(t))) / ou_noise_var(t)
+                    })
+                    .sum::<f64>()
+                    * eta;
                 let values = [
                     cfg.n as f64,
                     eta,
@@ -1153,6 +1173,9 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     reps.iter().map(|r| r[1]).sum::<f64>() / reps.len() as f64,
                     limits.0,
                     limits.1,
+                    zeta_sum,
+                    (limits.0 / exact).powi(2),
+                    (-2.0 * zeta_sum).exp(),
                 ];
                 let mut b = TableBuilder::new();
                 for (decl, v) in schema.columns.iter().zip(values) {
