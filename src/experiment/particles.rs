@@ -914,6 +914,19 @@ fn one_step_tables(s: &Spec, role: &str, schema: &TableSchema) -> Result<Table, 
     b.build(&schema.name)
 }
 
+/// η Σ_{k=1..K} ζ_{kη}, with ζ_t = -sup (log p_{μ_t})'' = (1 - sup_y L_{r(t)}(y))/σ_t²
+/// the curvature bound of μ_t (Cor. 2's exponent is -2 times this).
+fn curvature_sum(mu0: &Measure, eta: f64, steps: usize) -> f64 {
+    (1..=steps)
+        .into_par_iter()
+        .map(|k| {
+            let t = k as f64 * eta;
+            (1.0 - crate::localize::sup_localization(mu0, snr(t))) / ou_noise_var(t)
+        })
+        .sum::<f64>()
+        * eta
+}
+
 /// Midpoint rule in z on [-9, 9] (z = 0 a cell boundary, where the quantile function
 /// of a symmetric pair of atoms jumps).
 const LIMIT_Z_MAX: f64 = 9.0;
@@ -1149,14 +1162,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     // The initial clouds are i.i.d. whatever the forward mode.
                     Forward::Map => forward_exact_at_zero(s),
                 };
-                let zeta_sum: f64 = (1..=cfg.steps)
-                    .into_par_iter()
-                    .map(|k| {
-                        let t = k as f64 * eta;
-                        (1.0 - crate::localize::sup_localization(mu0, snr(t))) / ou_noise_var(t)
-                    })
-                    .sum::<f64>()
-                    * eta;
+                let zeta_sum = curvature_sum(mu0, eta, cfg.steps);
                 let values = [
                     cfg.n as f64,
                     eta,
@@ -1364,6 +1370,35 @@ mod tests {
         }
         let want = g.w2(&g.at(steps as f64 * eta).push(&map));
         assert!((round_trip - want).abs() < 1e-8, "{round_trip} vs {want}");
+    }
+
+    #[test]
+    fn curvature_sum_of_a_gaussian_is_the_sum_of_its_curvatures() {
+        // μ_0 = N(1, 0.3): ζ_t = 1/v_t exactly (L_r is constant), so the sum is the
+        // Gaussian engine's Σ curvature(kη) times η.
+        let g = Gaussian::from_var(1.0, 0.3);
+        let (eta, steps) = (0.01, 150);
+        let want: f64 = (1..=steps).map(|k| g.curvature(k as f64 * eta)).sum::<f64>() * eta;
+        let got = curvature_sum(&Measure::Normal { mean: 1.0, var: 0.3 }, eta, steps);
+        assert!((got - want).abs() < 1e-7 * want, "{got} vs {want}");
+    }
+
+    #[test]
+    fn curvature_sum_of_two_atoms_matches_the_closed_form() {
+        // ½δ_{-1} + ½δ_{+1}: sup L_r = r², so ζ_t = (1 - r(t)²)/σ_t² with
+        // r² = 1/(e^{2t} - 1), σ_t² = 1 - e^{-2t}.
+        let m = Measure::paper_example(4).unwrap();
+        let (eta, steps) = (0.01, 150);
+        let want: f64 = (1..=steps)
+            .map(|k| {
+                let t = k as f64 * eta;
+                let r2 = 1.0 / (2.0 * t).exp_m1();
+                (1.0 - r2) / -(-2.0 * t).exp_m1()
+            })
+            .sum::<f64>()
+            * eta;
+        let got = curvature_sum(&m, eta, steps);
+        assert!((got - want).abs() < 1e-6 * want.abs(), "{got} vs {want}");
     }
 
     #[test]
