@@ -442,17 +442,15 @@ mod extrema_oracle {
         0.5 * (a + b)
     }
 
-    /// s_r(u) for u just below a local maximum of L_r: the probability of the small
-    /// intervals around each peak whose height exceeds u (peaks found on a scan of
-    /// step 1e-3 and refined by golden section on the formula).
-    fn survival_near_peaks(cs: &[(f64, f64, f64)], r: f64, below: f64) -> Vec<(f64, f64, f64)> {
+    /// The interior local maxima of L_r on [-25, 25]: a scan of step 1e-3 refined by
+    /// golden section on the formula.
+    fn peaks(cs: &[(f64, f64, f64)], r: f64) -> Vec<f64> {
         let f = |y: f64| l(cs, r, y);
-        let ys: Vec<f64> = (0..=60000).map(|i| -30.0 + i as f64 * 1e-3).collect();
+        let ys: Vec<f64> = (0..=50000).map(|i| -25.0 + i as f64 * 1e-3).collect();
         let mut out = Vec::new();
         for k in 1..ys.len() - 1 {
             let (a, b, c) = (f(ys[k - 1]), f(ys[k]), f(ys[k + 1]));
             if b >= a && b > c {
-                // Golden section on [ys[k-1], ys[k+1]].
                 let (mut lo, mut hi) = (ys[k - 1], ys[k + 1]);
                 for _ in 0..200 {
                     let m1 = lo + (hi - lo) * 0.381966;
@@ -464,48 +462,64 @@ mod extrema_oracle {
                     }
                 }
                 let yp = 0.5 * (lo + hi);
-                let peak = f(yp);
-                let u = peak - below;
-                let g = |y: f64| f(y) - u;
-                // The crossing on each side within 0.5 of the peak (L_r is far lower there).
-                let left = bisect(g, yp - 0.5, yp);
-                let right = bisect(g, yp, yp + 0.5);
-                out.push((u, yp, cdf(cs, r, right) - cdf(cs, r, left)));
+                // Only true peaks, not the rounding ripple of a flat tail: L_r must
+                // fall by more than 1e-5 within 0.5 on both sides.
+                let top = f(yp) - 1e-5;
+                if f(yp - 0.5) < top && f(yp + 0.5) < top {
+                    out.push(yp);
+                }
             }
         }
         out
     }
 
+    /// s_r(u) = P(L_r(Y_r) > u): the level set from sign changes of L_r - u on the
+    /// scan (with the peaks added, so a thin interval around a peak is seen), each
+    /// crossing refined by bisection, and the probability of every interval from the
+    /// CDF. Beyond ±25 the level set is taken to continue as at the ends.
+    fn survival_oracle(cs: &[(f64, f64, f64)], r: f64, u: f64, peaks: &[f64]) -> f64 {
+        let g = |y: f64| l(cs, r, y) - u;
+        let mut ys: Vec<f64> = (0..=50000).map(|i| -25.0 + i as f64 * 1e-3).collect();
+        ys.extend_from_slice(peaks);
+        ys.sort_by(f64::total_cmp);
+        let mut s = 0.0;
+        let gs: Vec<f64> = ys.iter().map(|&y| g(y)).collect();
+        let mut start = if gs[0] > 0.0 {
+            Some(f64::NEG_INFINITY)
+        } else {
+            None
+        };
+        for (k, w) in ys.windows(2).enumerate() {
+            if (gs[k] > 0.0) != (gs[k + 1] > 0.0) {
+                let y = bisect(g, w[0], w[1]);
+                match start.take() {
+                    Some(a) => s += cdf(cs, r, y) - if a.is_finite() { cdf(cs, r, a) } else { 0.0 },
+                    None => start = Some(y),
+                }
+            }
+        }
+        if let Some(a) = start {
+            s += 1.0 - if a.is_finite() { cdf(cs, r, a) } else { 0.0 };
+        }
+        s
+    }
+
     #[test]
     fn survival_is_exact_next_to_every_local_maximum() {
-        // Examples 5 and 6 over r in [0.25, 5]: at u within 1e-5 (and 1e-7) of each
-        // local maximum of L_r, the engine's s_r(u) must count the thin interval(s)
-        // around the peak. The oracle sums the probability of each peak's interval; a
-        // level below several peaks counts all of them.
+        // Examples 5 and 6 over r in [0.25, 5]: at u within 1e-5 and 1e-7 of each
+        // local maximum of L_r the engine's s_r(u) must count the thin interval(s)
+        // around the peak, to 1e-9.
         for k in [5, 6] {
             let m = example(k);
             let cs = mixture(&m);
             for r in [0.25, 0.6, 1.0, 1.5, 2.2, 3.0, 5.0] {
-                for below in [1e-5, 1e-7] {
-                    let peaks = survival_near_peaks(&cs, r, below);
-                    for &(u, yp, _) in &peaks {
-                        // Every peak higher than u contributes its interval.
-                        let expected: f64 = peaks
-                            .iter()
-                            .filter(|p| p.0 + below > u)
-                            .map(|p| {
-                                if (p.0 - u).abs() < 1e-15 {
-                                    p.2
-                                } else {
-                                    // A higher peak at this level: its wider interval.
-                                    let g = |y: f64| l(&cs, r, y) - u;
-                                    let left = bisect(g, p.1 - 0.5, p.1);
-                                    let right = bisect(g, p.1, p.1 + 0.5);
-                                    cdf(&cs, r, right) - cdf(&cs, r, left)
-                                }
-                            })
-                            .sum();
-                        let got = survival(&m, r, u);
+                let ps = peaks(&cs, r);
+                let ex = ExactLocalization::new(&m, r);
+                for &yp in &ps {
+                    for below in [1e-5, 1e-7] {
+                        let u = l(&cs, r, yp) - below;
+                        let expected = survival_oracle(&cs, r, u, &ps);
+                        let got = ex.survival(u);
                         assert!(
                             (got - expected).abs() < 1e-9,
                             "Example {k}, r = {r}, u = {u} (peak at y = {yp}): {got} vs {expected}"
