@@ -392,6 +392,8 @@ pub struct ChecksFile<'a> {
     pub failed: usize,
     /// The verdict by what the checks rest on.
     pub by_basis: Vec<check::BasisTally>,
+    /// Candidate explanations of disagreements, counted apart.
+    pub candidates: check::CandidateTally,
     pub checks: Vec<&'a CheckOutcome>,
 }
 
@@ -413,6 +415,7 @@ pub fn checks_file<'a>(
         discrepancy: count(Status::Discrepancy),
         failed: count(Status::Failed),
         by_basis: check::tally_by_basis(ordered.iter().copied()),
+        candidates: check::CandidateTally::of(ordered.iter().copied()),
         checks: ordered,
     }
 }

@@ -47,6 +47,9 @@ pub struct CheckOutcome {
     pub basis: Basis,
     /// The paper's item the check is about ("Figure 10(c)", "Theorem 4").
     pub paper_ref: String,
+    /// The candidate explanation this check tries, if it is one (not part of the verdict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
     /// Where the expected value comes from ("Figure 1", "closed form delta_star", …).
     pub source: String,
     pub status: Status,
@@ -130,10 +133,47 @@ impl BasisTally {
     }
 }
 
+/// Candidate explanations tried: how many, and how many reproduce the paper's value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CandidateTally {
+    pub tried: usize,
+    pub matching: usize,
+    pub failed: usize,
+}
+
+impl CandidateTally {
+    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a CheckOutcome>) -> CandidateTally {
+        let c: Vec<&CheckOutcome> = outcomes
+            .into_iter()
+            .filter(|o| o.candidate.is_some())
+            .collect();
+        CandidateTally {
+            tried: c.len(),
+            matching: c.iter().filter(|o| o.status == Status::Reproduced).count(),
+            failed: c.iter().filter(|o| o.status == Status::Failed).count(),
+        }
+    }
+
+    /// "candidate explanations of disagreements: 35 tried, 22 reproduce the paper's value".
+    pub fn sentence(&self) -> String {
+        let mut s = format!(
+            "candidate explanations of disagreements (variant computations, not part of the verdict): {} tried, {} reproduce the paper's value",
+            self.tried, self.matching
+        );
+        if self.failed > 0 {
+            s += &format!(", {} failed", self.failed);
+        }
+        s
+    }
+}
+
 /// The verdict grouped by basis, in the order of [`Basis::ALL`]; bases without checks
-/// are left out.
+/// are left out, and so are candidate explanations (see [`CandidateTally`]).
 pub fn tally_by_basis<'a>(outcomes: impl IntoIterator<Item = &'a CheckOutcome>) -> Vec<BasisTally> {
-    let outcomes: Vec<&CheckOutcome> = outcomes.into_iter().collect();
+    let outcomes: Vec<&CheckOutcome> = outcomes
+        .into_iter()
+        .filter(|o| o.candidate.is_none())
+        .collect();
     Basis::ALL
         .iter()
         .map(|&b| {
@@ -181,10 +221,22 @@ pub fn panel_verdict<'a>(
     outcomes: impl IntoIterator<Item = &'a CheckOutcome>,
     panel: &str,
 ) -> PanelVerdict {
-    let mine: Vec<&CheckOutcome> = outcomes
+    let all: Vec<&CheckOutcome> = outcomes
         .into_iter()
         .filter(|o| refers_to_panel(&o.paper_ref, panel))
         .collect();
+    let candidates = CandidateTally::of(all.iter().copied());
+    // Links under the figure: every direct check that did not reproduce, and any
+    // candidate check that failed outright.
+    let exceptions: Vec<(String, Status)> = all
+        .iter()
+        .filter(|o| match o.candidate {
+            None => o.status != Status::Reproduced,
+            Some(_) => o.status == Status::Failed,
+        })
+        .map(|o| (o.id.clone(), o.status))
+        .collect();
+    let mine: Vec<&CheckOutcome> = all.into_iter().filter(|o| o.candidate.is_none()).collect();
     let read_off = mine
         .iter()
         .filter(|o| o.basis == Basis::PaperFigure)
@@ -195,12 +247,7 @@ pub fn panel_verdict<'a>(
         n(Status::Discrepancy),
         n(Status::Failed),
     );
-    let exceptions: Vec<(String, Status)> = mine
-        .iter()
-        .filter(|o| o.status != Status::Reproduced)
-        .map(|o| (o.id.clone(), o.status))
-        .collect();
-    let status = if fail > 0 {
+    let status = if fail > 0 || candidates.failed > 0 {
         "failed"
     } else if dis > 0 {
         "discrepancy"
@@ -227,6 +274,15 @@ pub fn panel_verdict<'a>(
         }
         if read_off == 0 {
             t += "; nothing read off the panel itself is compared";
+        }
+        if candidates.tried > 0 {
+            t += &format!(
+                "; {} candidate explanation check{} tried, {} reproduce{} the paper",
+                candidates.tried,
+                if candidates.tried == 1 { "" } else { "s" },
+                candidates.matching,
+                if candidates.matching == 1 { "s" } else { "" }
+            );
         }
         t + "."
     };
@@ -362,6 +418,7 @@ pub fn evaluate(
         claim: spec.claim.clone(),
         basis: spec.basis,
         paper_ref: spec.paper_ref.clone(),
+        candidate: spec.candidate.clone(),
         source: source_of(spec, paper),
         status: Status::Failed,
         compared: 0,
@@ -735,6 +792,7 @@ mod tests {
             tolerance,
             relation: Relation::Eq,
             discrepancy: discrepancy.map(String::from),
+            candidate: None,
             line: 1,
         }
     }

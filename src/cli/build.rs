@@ -99,6 +99,10 @@ pub fn run(args: Args) -> ExitCode {
                 for t in crate::check::tally_by_basis(&s.outcomes) {
                     eprintln!("  {}", t.sentence());
                 }
+                let cand = crate::check::CandidateTally::of(&s.outcomes);
+                if cand.tried > 0 {
+                    eprintln!("  {}", cand.sentence());
+                }
                 if !args.set.is_empty() {
                     eprintln!(
                         "note: built with {} override{} (--set); the report says so on its first page",

@@ -165,6 +165,10 @@ fn scorecard(
     for t in crate::check::tally_by_basis(checks.iter().copied()) {
         s.push_str(&format!("  {}\n", t.sentence()));
     }
+    let cand = crate::check::CandidateTally::of(checks.iter().copied());
+    if cand.tried > 0 {
+        s.push_str(&format!("  {}\n", cand.sentence()));
+    }
     let total = |st: Status| checks.iter().filter(|o| o.status == st).count();
     s.push_str(&format!(
         "\n{} checks: {} reproduced, {} declared discrepancies, {} failed\n",

@@ -88,6 +88,8 @@ pub struct ScorecardView {
     pub failed: usize,
     /// The verdict by what the checks rest on (printed values, figure features, …).
     pub bases: Vec<crate::check::BasisTally>,
+    /// Candidate explanations of disagreements (variant computations), counted apart.
+    pub candidates: crate::check::CandidateTally,
     /// One line per chapter with checks: the summary per paper result.
     pub chapters: Vec<ChapterScore>,
     pub rows: Vec<CheckView>,
@@ -183,6 +185,8 @@ pub struct CheckView {
     /// `theorem`, `consistency`) and the paper's item it is about.
     pub basis: &'static str,
     pub paper_ref: String,
+    /// The candidate explanation the check tries, if it is one.
+    pub candidate: Option<String>,
     pub source: String,
     pub expected: String,
     pub computed: String,
@@ -218,6 +222,7 @@ impl CheckView {
             claim_html,
             basis: o.basis.name(),
             paper_ref: o.paper_ref.clone(),
+            candidate: o.candidate.clone(),
             source: o.source.clone(),
             expected: f(o.expected),
             computed: f(o.computed),

@@ -196,6 +196,7 @@ pub fn render_report(inp: &Inputs) -> Result<String, Diagnostics> {
             discrepancy: count(Status::Discrepancy),
             failed: count(Status::Failed),
             bases: crate::check::tally_by_basis(inp.outcomes.values()),
+            candidates: crate::check::CandidateTally::of(inp.outcomes.values()),
             chapters: chapter_scores,
             rows: score_rows,
         },

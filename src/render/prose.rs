@@ -309,6 +309,13 @@ impl ProseEnv {
                         t.name, t.meaning, t.total, t.reproduced, t.discrepancy, t.failed
                     ));
                 }
+                let cand = crate::check::CandidateTally::of(o.values());
+                if cand.tried > 0 {
+                    md.push_str(&format!(
+                        "\nBesides these, {} checks try candidate explanations of disagreements (a variant computation against the paper's value); {} of them reproduce the paper's value.\n",
+                        cand.tried, cand.matching
+                    ));
+                }
                 Ok(Value::String(md + "\n"))
             });
         let (o, ch) = (outcomes, chapters);

@@ -10,6 +10,10 @@
 //! paper_ref: Figure 1                    # the paper's item it is about
 //! ```
 //!
+//! A check with `candidate: "what it tries"` compares a *variant* computation (another
+//! grid, another reading of a parameter) with the paper's value, to test an explanation
+//! of a disagreement; such checks are counted apart from the verdict.
+//!
 //! `expected` is one of `{paper: KEY}`, `{value: X, source: "..."}`,
 //! `{closed_form: NAME}` (evaluated row by row, see `check::closed_form`) or
 //! `{table: T, column: C, where: ...}` (another computed column, e.g. exact vs
@@ -51,6 +55,8 @@ pub struct RawCheck {
     pub relation: Option<String>,
     #[serde(default)]
     pub discrepancy: Option<String>,
+    #[serde(default)]
+    pub candidate: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -257,6 +263,9 @@ pub struct CheckSpec {
     pub tolerance: Tolerance,
     pub relation: Relation,
     pub discrepancy: Option<String>,
+    /// Set when the check tries a candidate explanation of a disagreement (a variant
+    /// computation against the paper's value): counted apart from the verdict.
+    pub candidate: Option<String>,
     pub line: usize,
 }
 
@@ -443,6 +452,20 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
             how,
         );
     }
+    if let Some(c) = &raw.candidate {
+        if c.trim().is_empty() {
+            ctx.error(
+                "candidate",
+                "a candidate check names the explanation it tries, e.g. `candidate: \"noise variance 1/2\"`",
+            );
+        } else if !matches!(basis, Basis::PaperValue | Basis::PaperFigure) {
+            ctx.error_hint(
+                "candidate",
+                "a candidate explanation is tried against the paper's own value",
+                "use it with `basis: paper_value` or `basis: paper_figure`",
+            );
+        }
+    }
     if let Some(d) = &raw.discrepancy {
         if d.trim().is_empty() {
             ctx.error(
@@ -462,6 +485,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
         tolerance,
         relation,
         discrepancy: raw.discrepancy,
+        candidate: raw.candidate.map(|c| c.trim().to_string()),
         line: ctx.block.fence_line,
     })
 }

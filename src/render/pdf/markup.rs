@@ -351,6 +351,16 @@ fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> (String, String) {
             escape(t.meaning)
         );
     }
+    let cand = crate::check::CandidateTally::of(inp.outcomes.values());
+    if cand.tried > 0 {
+        let _ = writeln!(
+            s,
+            "- #strong[candidate explanations] of disagreements: {} variant computations tried against the paper's values, {} reproduce them{}. #text(fill: muted)[Not part of the verdict: they test why a disagreement arises.]",
+            cand.tried,
+            cand.matching,
+            if cand.failed > 0 { format!(", {} failed", cand.failed) } else { String::new() }
+        );
+    }
     s.push('\n');
     s.push_str("#block(width: 100%)[#set text(size: 8.5pt)\n#set par(justify: false)\n");
     s.push_str("#table(columns: (1.4fr, 1fr, auto, auto, auto), align: (x, y) => if x >= 2 { right } else { left },\n");
@@ -722,11 +732,23 @@ fn header_cell(h: &str) -> String {
 
 /// A check as a coloured box: status, number, claim, then the numbers that decide it.
 fn check_box(v: &CheckView, claim: &str) -> String {
+    let candidate = v
+        .candidate
+        .as_ref()
+        .map(|c| {
+            format!(
+                "#text(fill: muted)[\\[candidate explanation: {}\\]] ",
+                escape(c)
+            )
+        })
+        .unwrap_or_default();
     let mut s = format!(
-        "#check-box({})[#badge({}) #h(0.3em) #strong[Check {}.] {claim}\n#check-numbers[",
+        "#check-box({})[#badge({}) #h(0.3em) #strong[Check {}.] {candidate}{claim} #text(fill: muted)[({}; {})]\n#check-numbers[",
         typst_string(v.status),
         typst_string(v.status),
-        v.number
+        v.number,
+        escape(&v.paper_ref),
+        escape(&v.basis.replace('_', " "))
     );
     let _ = write!(
         s,
