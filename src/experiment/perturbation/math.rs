@@ -649,4 +649,34 @@ mod tests {
         let r = rates(&law, &p, 1e-4 * p.max_amplitude(&law), 1e-3);
         assert!(2.0 - 2.0 * zeta - r.rate < 0.05, "{}", r.rate);
     }
+
+    #[test]
+    fn sharp_level_profiles_are_integrated_to_their_edges() {
+        // A level-set profile with τ = 0.001 is nearly a step; its integrals must match
+        // a fine midpoint sum (the structure nodes of L_r alone miss its edges).
+        let law = OuMarginal::new(&ex(5), 0.2);
+        let q = law.quantile(2.0);
+        let p = Profile::new(&law, Shape::Level { q, tau: 0.001 });
+        let v = law.expect_with(&p.breakpoints(&law), 1e-12, |x| {
+            let f = p.value(&law, x);
+            [f * f, f * f * law.score_slope(x)]
+        });
+        let (lo, hi) = (law.grid_y[0], law.grid_y[law.grid_y.len() - 1]);
+        let n = 2_000_000;
+        let h = (hi - lo) / n as f64;
+        let (mut a, mut b) = (0.0, 0.0);
+        for k in 0..n {
+            let y = lo + (k as f64 + 0.5) * h;
+            let x = law.sigma * y;
+            let w = law.exact.localizer().density(y) * h;
+            let f = p.value(&law, x);
+            a += f * f * w;
+            b += f * f * law.score_slope(x) * w;
+        }
+        assert!((v[0] - a).abs() < 1e-7, "{} vs {a}", v[0]);
+        assert!((v[1] - b).abs() < 1e-6, "{} vs {b}", v[1]);
+        // And with exact integrals the bound holds at this profile's own M.
+        let r = rates(&law, &p, 1e-4 * p.max_amplitude(&law), 1e-3);
+        assert!(r.rate_limit <= 2.0 - 2.0 * law.zeta_star(r.m) + 1e-9);
+    }
 }
