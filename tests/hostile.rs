@@ -159,7 +159,7 @@ fn cases() -> Vec<Case> {
         edit("fig-bad-legend", "y: survival", "y: survival\nlegend: middle", Some("legend: middle"), "unknown legend position"),
         // Checks.
         edit("check-missing-column", "column: m_star}", "column: m_str}", Some("column: m_str"), "did you mean `m_star`?"),
-        edit("check-paper-key", "expected: {closed_form: m_star}", "expected: {paper: nowhere}", Some("expected:"), "no entry `nowhere`"),
+        edit("check-paper-key", "basis: closed_form\npaper_ref: Example 2\ncomputed: {table: h-summary, column: m_star}\nexpected: {closed_form: m_star}", "basis: paper_value\npaper_ref: Example 2\ncomputed: {table: h-summary, column: m_star}\nexpected: {paper: nowhere}", Some("expected:"), "no entry `nowhere`"),
         edit("check-unknown-basis", "basis: closed_form", "basis: closedform", Some("basis: closedform"), "did you mean `closed_form`?"),
         edit("check-basis-mismatch", "basis: closed_form", "basis: consistency", Some("basis: consistency"), "does not fit"),
         edit("check-no-basis", "basis: closed_form\n", "", Some("id: check-h"), "missing field `basis`"),
