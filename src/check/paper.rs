@@ -153,12 +153,12 @@ impl PaperValues {
         let mut diags = Diagnostics::default();
         let read = |rel: &Path| {
             std::fs::read_to_string(root.join(rel))
-                .map_err(|e| Diagnostic::new(rel, format!("cannot read: {e}")))
+                .map_err(|e| Box::new(Diagnostic::new(rel, format!("cannot read: {e}"))))
         };
         if root.join(PAPER_FILE).exists() {
             match read(Path::new(PAPER_FILE)) {
                 Ok(text) => diags.extend(out.add_printed(&text).err().unwrap_or_default()),
-                Err(d) => diags.push(d),
+                Err(d) => diags.push(*d),
             }
         }
         let dir = root.join(READ_OFF_DIR);
@@ -175,7 +175,7 @@ impl PaperValues {
                     Ok(text) => {
                         diags.extend(out.add_read_off(&rel, &text).err().unwrap_or_default())
                     }
-                    Err(d) => diags.push(d),
+                    Err(d) => diags.push(*d),
                 }
             }
         }

@@ -401,20 +401,20 @@ fn compute(
         let on_grid = (want("summary") || !s.ms.is_empty())
             .then(|| localize::tail_mc(&samples, &mc.delta_grid));
         // Batch means for the standard errors of m*, δ* and every ζ*_M.
-        let se = (on_grid.is_some())
-            .then(|| {
-                localize::batch_means_se(&samples, |batch| {
-                    let h = localize::tail_mc(batch, &mc.delta_grid);
-                    let c = localize::complexity_from_tail(&mc.delta_grid, &h);
-                    let mut v = vec![c.m_star, c.delta_star];
-                    v.extend(
-                        s.ms.iter()
-                            .map(|&bm| localize::zeta_star_from_tail(t, bm, &mc.delta_grid, &h)),
-                    );
-                    v
-                })
+        let se = if on_grid.is_some() {
+            localize::batch_means_se(&samples, |batch| {
+                let h = localize::tail_mc(batch, &mc.delta_grid);
+                let c = localize::complexity_from_tail(&mc.delta_grid, &h);
+                let mut v = vec![c.m_star, c.delta_star];
+                v.extend(
+                    s.ms.iter()
+                        .map(|&bm| localize::zeta_star_from_tail(t, bm, &mc.delta_grid, &h)),
+                );
+                v
             })
-            .unwrap_or_default();
+        } else {
+            Vec::new()
+        };
         let se_at = |k: usize| se.get(k).copied().unwrap_or(f64::NAN);
         res.mc = Some(McResult {
             complexity_se: Complexity {

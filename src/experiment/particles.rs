@@ -345,7 +345,9 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         ok = false;
     }
     let mode_bandwidths = match &raw.mode_bandwidth {
-        Some(g) => ctx.grid(g, "mode_bandwidth", "a width > 0", |v| v > 0.0 && v.is_finite()),
+        Some(g) => ctx.grid(g, "mode_bandwidth", "a width > 0", |v| {
+            v > 0.0 && v.is_finite()
+        }),
         None => Some(vec![0.1]),
     };
     if let Some(bw) = &mode_bandwidths {
@@ -368,7 +370,9 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         }
         None => Some(None),
         Some(o) => {
-            let ts = ctx.grid(&o.t, "one_step.t", "a time ≥ 0.05", |v| v >= 0.05 && v.is_finite());
+            let ts = ctx.grid(&o.t, "one_step.t", "a time ≥ 0.05", |v| {
+                v >= 0.05 && v.is_finite()
+            });
             let es = ctx.grid(&o.eta, "one_step.eta", "a step in (0, 0.05]", |v| {
                 v > 0.0 && v <= 0.05
             });
@@ -435,15 +439,8 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         None => Some(Vec::new()),
     };
     let one_step = one_step?;
-    let (mu0, nu0, eta, forward, range, times, mode_bandwidths) = (
-        mu0?,
-        nu0?,
-        eta?,
-        forward?,
-        range?,
-        times?,
-        mode_bandwidths?,
-    );
+    let (mu0, nu0, eta, forward, range, times, mode_bandwidths) =
+        (mu0?, nu0?, eta?, forward?, range?, times?, mode_bandwidths?);
     if !ok {
         return None;
     }
@@ -805,7 +802,11 @@ fn one_step(mu0: &Measure, nu0: &Measure, t: f64, eta: f64) -> Result<OneStep, S
     let (mut before, mut after, mut fisher, mut total) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..ONE_STEP_POINTS {
         let z = -ONE_STEP_Z_MAX + dz * i as f64;
-        let end = if i == 0 || i + 1 == ONE_STEP_POINTS { 0.5 } else { 1.0 };
+        let end = if i == 0 || i + 1 == ONE_STEP_POINTS {
+            0.5
+        } else {
+            1.0
+        };
         let w = end * norm_pdf(z);
         let q = mu_t.quantile_at_z(z);
         let d0 = q - nu_t.quantile_at_z(z);
@@ -867,7 +868,10 @@ fn one_step_tables(s: &Spec, role: &str, schema: &TableSchema) -> Result<Table, 
             ("zeta", rows.iter().map(|r| r.zeta).collect()),
             ("bound", rows.iter().map(bound).collect()),
             ("excess", rows.iter().map(|r| ratio(r) - bound(r)).collect()),
-            ("rate", rows.iter().map(|r| (1.0 - ratio(r)) / r.eta).collect()),
+            (
+                "rate",
+                rows.iter().map(|r| (1.0 - ratio(r)) / r.eta).collect(),
+            ),
             ("fisher", rows.iter().map(|r| r.fisher).collect()),
         ];
         let mut b = TableBuilder::new();
@@ -1006,8 +1010,8 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             ..cfg.clone()
         };
         for r in 1..=s.replicates {
-            let rr = run_particles_replicate(mu0, nu0, &quiet, r as u64)
-                .map_err(|e| e.to_string())?;
+            let rr =
+                run_particles_replicate(mu0, nu0, &quiet, r as u64).map_err(|e| e.to_string())?;
             reps.push([rr.w2_initial, rr.w2_denoised, rr.w2_round_trip]);
         }
     }
@@ -1017,7 +1021,12 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         }
         let k = reps.len() as f64;
         let m = reps.iter().map(|r| r[col]).sum::<f64>() / k;
-        (reps.iter().map(|r| (r[col] - m) * (r[col] - m)).sum::<f64>() / (k - 1.0)).sqrt()
+        (reps
+            .iter()
+            .map(|r| (r[col] - m) * (r[col] - m))
+            .sum::<f64>()
+            / (k - 1.0))
+            .sqrt()
     };
     let eta = cfg.eta;
 
@@ -1255,10 +1264,8 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             }
             "one_step" | "one_step_fit" => one_step_tables(s, role, schema)?,
             "replicates" => {
-                let mut b = TableBuilder::new().number(
-                    "replicate",
-                    (0..reps.len()).map(|r| r as f64).collect(),
-                );
+                let mut b = TableBuilder::new()
+                    .number("replicate", (0..reps.len()).map(|r| r as f64).collect());
                 for (j, name) in ["w2_initial", "w2_denoised", "w2_round_trip"]
                     .iter()
                     .enumerate()
@@ -1339,8 +1346,18 @@ mod tests {
             let got = r.w_after / r.w_before;
             assert!((got - want).abs() < 1e-10, "{got} vs {want}");
             let v = g.at(t).var();
-            assert!((r.zeta - 1.0 / v).abs() < 1e-7 / v, "{} vs {}", r.zeta, 1.0 / v);
-            assert!((r.fisher - 1.0 / v).abs() < 1e-9 / v, "{} vs {}", r.fisher, 1.0 / v);
+            assert!(
+                (r.zeta - 1.0 / v).abs() < 1e-7 / v,
+                "{} vs {}",
+                r.zeta,
+                1.0 / v
+            );
+            assert!(
+                (r.fisher - 1.0 / v).abs() < 1e-9 / v,
+                "{} vs {}",
+                r.fisher,
+                1.0 / v
+            );
         }
     }
 
@@ -1350,7 +1367,10 @@ mod tests {
         // the Gaussian engine's chained ratio times W(μ_0, ν_0).
         let (eta, steps) = (0.01, 150);
         let s = spec(
-            Measure::Normal { mean: 1.0, var: 0.3 },
+            Measure::Normal {
+                mean: 1.0,
+                var: 0.3,
+            },
             Measure::Point { at: 0.0 },
             eta,
             steps,
@@ -1378,8 +1398,18 @@ mod tests {
         // Gaussian engine's Σ curvature(kη) times η.
         let g = Gaussian::from_var(1.0, 0.3);
         let (eta, steps) = (0.01, 150);
-        let want: f64 = (1..=steps).map(|k| g.curvature(k as f64 * eta)).sum::<f64>() * eta;
-        let got = curvature_sum(&Measure::Normal { mean: 1.0, var: 0.3 }, eta, steps);
+        let want: f64 = (1..=steps)
+            .map(|k| g.curvature(k as f64 * eta))
+            .sum::<f64>()
+            * eta;
+        let got = curvature_sum(
+            &Measure::Normal {
+                mean: 1.0,
+                var: 0.3,
+            },
+            eta,
+            steps,
+        );
         assert!((got - want).abs() < 1e-7 * want, "{got} vs {want}");
     }
 
@@ -1448,7 +1478,10 @@ mod tests {
         let cloud = [-2.0, -0.1, 0.1, 0.2, 3.0];
         let st = cloud_stats(&cloud, 0.1);
         assert!((st.mean - 0.24).abs() < 1e-12);
-        let var = (2.24f64.powi(2) + 0.34f64.powi(2) + 0.14f64.powi(2) + 0.04f64.powi(2)
+        let var = (2.24f64.powi(2)
+            + 0.34f64.powi(2)
+            + 0.14f64.powi(2)
+            + 0.04f64.powi(2)
             + 2.76f64.powi(2))
             / 5.0;
         assert!((st.sd - var.sqrt()).abs() < 1e-12);

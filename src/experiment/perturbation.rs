@@ -159,7 +159,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         "tau",
         "positive",
         |v| v > 0.0,
-        !raw.level_m.is_none(),
+        raw.level_m.is_some(),
     );
     let ms = grid(
         ctx,

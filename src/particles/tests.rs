@@ -312,7 +312,11 @@ fn replicates_are_independent_and_replicate_0_is_the_run() {
     let b = run_particles_replicate(&mu0, &nu0, &cfg, 0).unwrap();
     assert_eq!(a, b);
     let vals: Vec<f64> = (1..=6)
-        .map(|r| run_particles_replicate(&mu0, &nu0, &cfg, r).unwrap().w2_denoised)
+        .map(|r| {
+            run_particles_replicate(&mu0, &nu0, &cfg, r)
+                .unwrap()
+                .w2_denoised
+        })
         .collect();
     assert!(vals.iter().all(|&v| v != a.w2_denoised));
     let (m, sd) = mean_sd(&vals);
