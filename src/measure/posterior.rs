@@ -73,6 +73,24 @@ impl Moments {
     }
 }
 
+/// The largest exponent q_i = -½(y - r m_i)²/v_i² over the components, and the
+/// posterior mean shift -d/v² of the component that attains it (the reference the
+/// kernels centre their moments on).
+#[inline]
+fn leading<I: Iterator<Item = Prep>>(y: f64, comps: I) -> (f64, f64) {
+    let mut q_max = f64::NEG_INFINITY;
+    let mut e_ref = 0.0;
+    for p in comps {
+        let d = y - p.center;
+        let q = -0.5 * d * d * p.inv_v2;
+        if q > q_max {
+            q_max = q;
+            e_ref = -d * p.inv_v2;
+        }
+    }
+    (q_max, e_ref)
+}
+
 /// Mixture kernel. Two passes over the components: the first finds the largest
 /// exponent q_i = -½(y - r m_i)²/v_i² (so every weight is exp(q_i - q_max)·p_i/v_i
 /// with no overflow and a sum bounded below by the leading term, no logarithm needed),
@@ -84,16 +102,7 @@ pub(crate) fn mixture_moments<I>(y: f64, comps: I) -> Moments
 where
     I: Iterator<Item = Prep> + Clone,
 {
-    let mut q_max = f64::NEG_INFINITY;
-    let mut e_ref = 0.0;
-    for p in comps.clone() {
-        let d = y - p.center;
-        let q = -0.5 * d * d * p.inv_v2;
-        if q > q_max {
-            q_max = q;
-            e_ref = -d * p.inv_v2;
-        }
-    }
+    let (q_max, e_ref) = leading(y, comps.clone());
     let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
     for p in comps {
         let d = y - p.center;
@@ -121,16 +130,7 @@ pub(crate) fn mixture_slope<I>(y: f64, comps: I) -> f64
 where
     I: Iterator<Item = Prep> + Clone,
 {
-    let mut q_max = f64::NEG_INFINITY;
-    let mut e_ref = 0.0;
-    for p in comps.clone() {
-        let d = y - p.center;
-        let q = -0.5 * d * d * p.inv_v2;
-        if q > q_max {
-            q_max = q;
-            e_ref = -d * p.inv_v2;
-        }
-    }
+    let (q_max, e_ref) = leading(y, comps.clone());
     let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
     for p in comps {
         let d = y - p.center;
