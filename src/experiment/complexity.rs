@@ -271,6 +271,20 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
                 add(
                     mc,
                     ColumnDecl::number(
+                        "s1_mc_upper95",
+                        "95% upper bound on s_r(1) from the draws (Clopper–Pearson; ≈ 3/n when no draw has L_r > 1, so m*_mc = 0 is then a bound, not a zero)",
+                    ),
+                );
+                add(
+                    mc,
+                    ColumnDecl::number(
+                        "delta_star_mc_from_max",
+                        "1 when m*_mc = 0, so that δ*_mc is read off the largest sampled L_r (biased upwards: the sample maximum undershoots sup L_r)",
+                    ),
+                );
+                add(
+                    mc,
+                    ColumnDecl::number(
                         "delta_star_mc_se",
                         "standard error of delta_star_mc (batch means)",
                     ),
@@ -327,6 +341,8 @@ struct McResult {
     /// Batch-means standard errors of m* and δ*.
     complexity_se: Complexity,
     zeta_se: Vec<f64>,
+    /// 95% upper bound on s_r(1) = P(L_r > 1) from the draws (Clopper–Pearson).
+    s1_upper: f64,
     survival: Vec<Estimate>,
     dkw: f64,
     tail: Vec<Estimate>,
@@ -416,7 +432,9 @@ fn compute(
             Vec::new()
         };
         let se_at = |k: usize| se.get(k).copied().unwrap_or(f64::NAN);
+        let above_one = samples.iter().filter(|&&l| l > 1.0).count();
         res.mc = Some(McResult {
+            s1_upper: localize::upper_bound_95(above_one, samples.len()),
             complexity_se: Complexity {
                 m_star: se_at(0),
                 delta_star: se_at(1),
@@ -491,6 +509,15 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                             push("m_star_mc", mc.complexity.m_star);
                             push("delta_star_mc", mc.complexity.delta_star);
                             push("m_star_mc_se", mc.complexity_se.m_star);
+                            push("s1_mc_upper95", mc.s1_upper);
+                            push(
+                                "delta_star_mc_from_max",
+                                if mc.complexity.m_star == 0.0 {
+                                    1.0
+                                } else {
+                                    0.0
+                                },
+                            );
                             push("delta_star_mc_se", mc.complexity_se.delta_star);
                         }
                     }

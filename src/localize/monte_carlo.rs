@@ -263,6 +263,16 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
     out
 }
 
+/// One-sided 95% upper confidence bound (Clopper–Pearson) for a probability of which
+/// `k` of `n` draws showed the event. With k = 0 it is 1 - 0.05^{1/n} ≈ 3/n: what a
+/// sample that never saw an event can still say about it (a bound, not a zero).
+pub fn upper_bound_95(k: usize, n: usize) -> f64 {
+    if n == 0 || k >= n {
+        return 1.0;
+    }
+    statrs::function::beta::inv_beta_reg(k as f64 + 1.0, (n - k) as f64, 0.95)
+}
+
 /// Batches for the batch-means standard errors of m*, δ* and ζ*_M.
 pub const BATCHES: usize = 20;
 
@@ -345,6 +355,14 @@ pub fn zeta_star_from_tail(t: f64, big_m: f64, delta_grid: &[f64], h: &[Estimate
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clopper_pearson_upper_bounds() {
+        // Oracles from scipy.stats.beta.ppf(0.95, k + 1, n - k).
+        assert!((upper_bound_95(5, 100) - 0.102_253_377_643_274_5).abs() < 1e-9);
+        assert!((upper_bound_95(0, 1000) - 0.002_991_249_545_095_3).abs() < 1e-12);
+        assert_eq!(upper_bound_95(7, 7), 1.0);
+    }
 
     #[test]
     fn batch_means_se_matches_the_standard_error_of_a_mean() {
