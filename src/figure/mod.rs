@@ -105,6 +105,12 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .collect::<Result<_, _>>()?;
     let facet_cells = spec.facet.as_ref().map(|f| table.cells(f)).transpose()?;
     let series_cells = spec.series.as_ref().map(|s| table.cells(s)).transpose()?;
+    // Standard errors per drawn y column (a band of ±2 SE around it).
+    let se_cols: Vec<Option<Vec<f64>>> = spec
+        .ys
+        .iter()
+        .map(|y| spec.errors.get(y).map(|c| table.numbers(c)).transpose())
+        .collect::<Result<_, _>>()?;
     let shade_cols: Vec<Vec<f64>> = spec
         .shade
         .iter()
@@ -188,6 +194,17 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     (None, true) => Some(y_name),
                     (None, false) => None,
                 };
+                if let Some(se) = &se_cols[yi] {
+                    let half: Vec<f64> = idx.iter().map(|&i| 2.0 * se[i]).collect();
+                    bands.push(Band {
+                        label: None,
+                        xs: xs.clone(),
+                        lower: ys.iter().zip(&half).map(|(y, h)| y - h).collect(),
+                        upper: ys.iter().zip(&half).map(|(y, h)| y + h).collect(),
+                        color,
+                        opacity: 0.22,
+                    });
+                }
                 lines.push(Line {
                     label,
                     xs: xs.clone(),
@@ -557,6 +574,7 @@ mod tests {
             bins: None,
             ridge_label: None,
             paper_panel: None,
+            errors: Default::default(),
             caption: "c".into(),
             line: 1,
         }
@@ -638,6 +656,26 @@ mod tests {
         assert!(band.upper[0].is_nan() && band.upper[1] == 0.4 && band.upper[2].is_nan());
         assert!(p.panels[1].bands[0].upper.iter().all(|v| v.is_nan()));
         assert_eq!(p.panels[0].y_range.0, 0.0);
+    }
+
+    #[test]
+    fn standard_errors_become_a_band_of_two_se() {
+        let t = TableBuilder::new()
+            .number("r", vec![1.0, 1.0])
+            .number("y", vec![0.0, 1.0])
+            .number("density", vec![0.5, 0.7])
+            .number("se", vec![0.01, 0.02])
+            .number("loc", vec![0.0, 0.0])
+            .build("d")
+            .unwrap();
+        let mut s = spec();
+        s.facet = None;
+        s.shade.clear();
+        s.errors.insert("density".into(), "se".into());
+        let p = build(&s, &t).unwrap();
+        let band = &p.panels[0].bands[0];
+        assert!((band.lower[0] - 0.48).abs() < 1e-12 && (band.upper[1] - 0.74).abs() < 1e-12);
+        assert_eq!(band.color, p.panels[0].lines[0].color);
     }
 
     #[test]

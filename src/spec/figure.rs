@@ -20,6 +20,8 @@
 //! columns: 3                  # panels per row
 //! palette: sequential          # or categorical (default; numeric series are always sequential)
 //! caption: Survival functions of the localization.
+//! errors: {survival_mc: survival_se}   # optional: a band of ±2 standard errors
+//!                              # (the second column) around a drawn y column
 //! paper_panel: "2(a)"          # optional: the paper's panel this figure corresponds to;
 //!                              # its read-off points are drawn, its checks summarised
 //! ```
@@ -109,6 +111,8 @@ pub struct RawFigure {
     pub ridge_label: Option<String>,
     #[serde(default)]
     pub paper_panel: Option<String>,
+    #[serde(default)]
+    pub errors: BTreeMap<String, String>,
     pub caption: String,
 }
 
@@ -180,6 +184,8 @@ pub struct FigureSpec {
     pub ridge_label: Option<String>,
     /// The paper's figure panel this one corresponds to, e.g. "6(c)".
     pub paper_panel: Option<String>,
+    /// y column → its standard-error column: drawn as a band of ±2 standard errors.
+    pub errors: BTreeMap<String, String>,
     pub caption: String,
     pub line: usize,
 }
@@ -203,6 +209,10 @@ impl FigureSpec {
         }
         if let Some(l) = &self.ridge_label {
             v.push(("ridge_label", l));
+        }
+        for (y, se) in &self.errors {
+            v.push(("y", y));
+            v.push(("y", se));
         }
         v
     }
@@ -348,6 +358,15 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
             );
         }
     }
+    for y in raw.errors.keys() {
+        if !ys.contains(y) {
+            ctx.error_hint(
+                "errors",
+                format!("`errors` names `{y}`, which the figure does not draw"),
+                format!("give standard errors for drawn columns: {}", ys.join(", ")),
+            );
+        }
+    }
     let filter = conditions(ctx, &raw.filter);
     Some(FigureSpec {
         id,
@@ -377,6 +396,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         bins,
         ridge_label: raw.ridge_label,
         paper_panel: raw.paper_panel.map(|p| p.trim().to_string()),
+        errors: raw.errors,
         caption: raw.caption,
         line: ctx.block.fence_line,
     })
