@@ -9,21 +9,18 @@ use std::process::{Command, Output};
 /// A temporary project folder, removed when dropped.
 struct Project {
     dir: PathBuf,
+    _tmp: tempfile::TempDir,
 }
 
 impl Project {
     fn new(name: &str) -> Project {
-        let dir = std::env::temp_dir().join(format!(
-            "diffrepro-dyn-{}-{}-{}",
-            name,
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("diffrepro-dyn-{name}-"))
+            .tempdir()
+            .expect("a temporary folder");
+        let dir = tmp.path().to_path_buf();
         std::fs::create_dir_all(dir.join("chapters")).unwrap();
-        Project { dir }
+        Project { dir, _tmp: tmp }
     }
 
     fn chapter(&self, body: &str) -> &Self {
@@ -53,12 +50,6 @@ impl Project {
 
     fn table(&self, name: &str) -> Csv {
         Csv::parse(&self.read(&format!("output/data/dyn/{name}.csv")))
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

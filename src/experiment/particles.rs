@@ -93,9 +93,9 @@ const ROLES: &[&str] = &[
     "one_step_fit",
 ];
 
-/// Ceilings checked before anything is allocated: particles per cloud, steps,
+/// Ceilings checked before anything is allocated (particles per cloud through
+/// `crate::limits`, which `--raise-limits` scales), steps,
 /// snapshot times and histogram bins (memory is 32·n bytes per snapshot time).
-const MAX_PARTICLES: usize = 2_000_000;
 const MAX_STEPS: usize = 10_000;
 const MAX_SNAPSHOTS: usize = 50;
 const MAX_BINS: usize = 1_000;
@@ -322,10 +322,12 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
     let mut ok = true;
-    if raw.n == 0 || raw.n > MAX_PARTICLES {
-        ctx.error(
+    let max_particles = crate::limits::particles();
+    if raw.n == 0 || raw.n > max_particles {
+        ctx.error_hint(
             "n",
-            format!("`n` must be between 1 and {MAX_PARTICLES} particles"),
+            format!("`n` must be between 1 and {max_particles} particles"),
+            crate::limits::HINT,
         );
         ok = false;
     }

@@ -5,24 +5,21 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// A temporary project folder, removed when dropped.
+/// A temporary project folder (a `tempfile::TempDir`, removed when dropped).
 pub struct Project {
     pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
 }
 
 impl Project {
     pub fn new(name: &str) -> Project {
-        let dir = std::env::temp_dir().join(format!(
-            "diffrepro-test-{}-{}-{}",
-            name,
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("diffrepro-test-{name}-"))
+            .tempdir()
+            .expect("a temporary folder");
+        let dir = tmp.path().to_path_buf();
         std::fs::create_dir_all(dir.join("chapters")).unwrap();
-        Project { dir }
+        Project { dir, _tmp: tmp }
     }
 
     pub fn write(&self, rel: &str, text: &str) -> &Self {
@@ -50,12 +47,6 @@ impl Project {
 
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
