@@ -560,3 +560,65 @@ mod extrema_oracle {
         }
     }
 }
+
+/// The uniform law of Example 3 against a semi-closed form written here (the engine
+/// evaluates the truncated normal through Mills ratios and erfcx; this oracle uses the
+/// textbook formula with Φ directly): rX | Y_r = y is N(y, 1) truncated to
+/// [-r, r], whose variance is largest at y = 0 and falls with |y|, so
+/// {L_r > u} = {|Y_r| < c} with L_r(c) = u, and P(|Y_r| < c) = F(c) - F(-c) with
+/// F(y) = (G(y + r) - G(y - r))/(2r), G(z) = zΦ(z) + φ(z).
+mod uniform_oracle {
+    use super::*;
+    use crate::measure::special::norm_cdf;
+
+    fn phi(z: f64) -> f64 {
+        (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+    }
+    fn cdf(z: f64) -> f64 {
+        norm_cdf(z)
+    }
+    /// Var of N(y, 1) truncated to [-r, r].
+    fn l(r: f64, y: f64) -> f64 {
+        let (a, b) = (-r - y, r - y);
+        let z = cdf(b) - cdf(a);
+        let m = (phi(a) - phi(b)) / z;
+        1.0 + (a * phi(a) - b * phi(b)) / z - m * m
+    }
+    fn big_f(r: f64, y: f64) -> f64 {
+        let g = |z: f64| z * cdf(z) + phi(z);
+        (g(y + r) - g(y - r)) / (2.0 * r)
+    }
+
+    #[test]
+    fn uniform_sup_and_survival_match_the_semi_closed_form() {
+        let m = example(3);
+        for r in [0.25, 0.5, 1.0, 2.0, 5.0] {
+            let ex = ExactLocalization::new(&m, r);
+            let sup = l(r, 0.0);
+            assert!((ex.sup_localization() - sup).abs() < 1e-10, "r = {r}: sup");
+            // Levels from the far tail of L_r (|y| = r + 4) up to just below the top.
+            let low = l(r, r + 4.0);
+            for k in 1..=9 {
+                let u = low + (sup - low) * k as f64 / 10.0;
+                for u in [u, sup - 1e-6] {
+                    let (mut a, mut b) = (0.0, r + 4.0);
+                    for _ in 0..200 {
+                        let c = 0.5 * (a + b);
+                        if l(r, c) > u {
+                            a = c;
+                        } else {
+                            b = c;
+                        }
+                    }
+                    let c = 0.5 * (a + b);
+                    let expected = big_f(r, c) - big_f(r, -c);
+                    let got = ex.survival(u);
+                    assert!(
+                        (got - expected).abs() < 1e-8,
+                        "r = {r}, u = {u}: {got} vs {expected}"
+                    );
+                }
+            }
+        }
+    }
+}
