@@ -596,7 +596,7 @@ impl ChapterCtx<'_, '_> {
                     None => String::new(),
                 };
                 Ok(format!(
-                    "#figure(image({}, width: 100%), kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}{verdict} #linebreak() #note[Data: #raw({}){made_by} · figure spec: #raw({})]]) {}",
+                    "#figure(image({}, width: 100%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}{verdict} #linebreak() #note[Data: #raw({}){made_by} · figure spec: #raw({})]]) {}",
                     typst_string(&path),
                     number_of(self.refs, &f.id),
                     typst_string(&data),
