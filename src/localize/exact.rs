@@ -22,7 +22,12 @@
 //! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
 //! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by bisection (robust where golden
 //! section on a flat minimum is not). ζ*_M maximises the concave δ - M h(δ), whose
-//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. Point masses and
+//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. Both bisections
+//! are replayed rather than run: Illinois steps bracket the root between points where
+//! the sign is beyond doubt, and only the midpoints inside that bracket are computed
+//! (same points, same signs, same result, with fewer level sets). The level-set
+//! crossings binary-search the monotone runs of the grid instead of scanning every
+//! cell (the same cells in the same order). Point masses and
 //! normals have constant L_r and are answered exactly. Hands its numbers to the
 //! public functions in `localize` and to the tests that check Monte Carlo against them.
 
@@ -72,6 +77,9 @@ pub struct ExactLocalization {
     nodes: Vec<f64>,
     grid_y: Vec<f64>,
     grid_l: Vec<f64>,
+    /// The grid split into maximal monotone runs of the computed `grid_l` (see
+    /// [`monotone_runs`]); None when some grid value is NaN.
+    runs: Option<Vec<Run>>,
     sup: f64,
     /// Integrals over the grid cells, built on the first level set.
     cells: OnceLock<CellTable>,
@@ -128,6 +136,7 @@ impl ExactLocalization {
                 nodes: Vec::new(),
                 grid_y: Vec::new(),
                 grid_l: Vec::new(),
+                runs: None,
                 sup: c,
                 cells: OnceLock::new(),
                 unconverged: Flag::default(),
@@ -152,12 +161,14 @@ impl ExactLocalization {
             grid_y.dedup();
         }
         let grid_l: Vec<f64> = grid_y.iter().map(|&y| loc.localization(y)).collect();
+        let runs = monotone_runs(&grid_l);
         let mut out = ExactLocalization {
             loc,
             constant,
             nodes,
             grid_y,
             grid_l,
+            runs,
             sup: 0.0,
             cells: OnceLock::new(),
             unconverged: Flag::default(),
@@ -233,14 +244,37 @@ impl ExactLocalization {
     /// neighbouring doubles.
     pub fn crossings(&self, u: f64) -> Vec<f64> {
         let mut out = Vec::new();
-        for k in 0..self.grid_y.len().saturating_sub(1) {
-            let above_a = self.grid_l[k] > u;
-            if above_a != (self.grid_l[k + 1] > u) {
-                out.push(self.refine_crossing(
-                    u,
-                    (self.grid_y[k], self.grid_l[k] - u),
-                    (self.grid_y[k + 1], self.grid_l[k + 1] - u),
-                ));
+        let mut push = |k: usize| {
+            out.push(self.refine_crossing(
+                u,
+                (self.grid_y[k], self.grid_l[k] - u),
+                (self.grid_y[k + 1], self.grid_l[k + 1] - u),
+            ));
+        };
+        match &self.runs {
+            // On a monotone run "L_r > u" switches at most once, at the cell a binary
+            // search finds: the same cells, in the same order, as the scan below.
+            Some(runs) => {
+                for run in runs {
+                    let (s, e) = (run.start as usize, run.end as usize);
+                    let vals = &self.grid_l[s..=e];
+                    let j = if run.rising {
+                        vals.partition_point(|&l| l <= u)
+                    } else {
+                        vals.partition_point(|&l| l > u)
+                    };
+                    if j > 0 && j < vals.len() {
+                        push(s + j - 1);
+                    }
+                }
+            }
+            None => {
+                for k in 0..self.grid_y.len().saturating_sub(1) {
+                    let above_a = self.grid_l[k] > u;
+                    if above_a != (self.grid_l[k + 1] > u) {
+                        push(k);
+                    }
+                }
             }
         }
         out
@@ -472,19 +506,14 @@ impl ExactLocalization {
                 delta_star: 1.0,
             };
         }
-        // g(0) = -h(0) < 0 < g(1), g non-decreasing.
-        let (mut lo, mut hi) = (0.0, 1.0);
-        let mut h_lo = f64::NAN;
-        while hi - lo > 1e-13 {
-            let mid = 0.5 * (lo + hi);
-            let (gm, hm) = g(mid);
-            if gm <= 0.0 {
-                lo = mid;
-                h_lo = hm;
-            } else {
-                hi = mid;
-            }
-        }
+        // g(0) = -h(0) < 0 < g(1), g non-decreasing: bisection to width 1e-13, replayed
+        // (the same points and signs, most of them inferred; see `replay_bisection`).
+        let (lo, hi, h_lo) = replay_bisection(1e-13, SIGN_MARGIN, g, g1);
+        let h_lo = match h_lo {
+            Some(h) => h,
+            None if lo > 0.0 => self.level_set(1.0 - lo).tail,
+            None => f64::NAN,
+        };
         if lo == 0.0 {
             // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
             let h = self.level_set(1.0 - hi).tail;
@@ -531,25 +560,183 @@ impl ExactLocalization {
                 });
         }
         // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
-        let rising = |delta: f64| big_m * self.survival(1.0 - delta) <= 1.0;
+        // F rises at δ iff M s(1 - δ) ≤ 1, i.e. iff this excess is ≤ 0 (the same test:
+        // x - 1 ≤ 0 exactly when x ≤ 1).
+        let excess = |delta: f64| (big_m * self.survival(1.0 - delta) - 1.0, ());
         let value = |delta: f64| delta - big_m * self.integrated_tail(delta);
-        if !rising(0.0) {
+        if excess(0.0).0 > 0.0 {
             return (0.0, value(0.0));
         }
-        if rising(1.0) {
+        let e1 = excess(1.0).0;
+        if e1 <= 0.0 {
             return (1.0, value(1.0));
         }
-        let (mut lo, mut hi) = (0.0, 1.0);
-        while hi - lo > 1e-12 {
-            let mid = 0.5 * (lo + hi);
-            if rising(mid) {
+        // Bisection to width 1e-12, replayed as in `complexity`.
+        let (lo, _, _) = replay_bisection(1e-12, SIGN_MARGIN * big_m.max(1.0), excess, e1);
+        (lo, value(lo))
+    }
+}
+
+/// |g| (and |M s - 1|, per unit of M) beyond which the computed sign is trusted to be
+/// the true one: 10x the 1e-9 accuracy of s and h, 1000x the budget of one integral.
+const SIGN_MARGIN: f64 = 1e-8;
+
+/// Bisection of [0, 1] for the last point where the non-decreasing f is ≤ 0, halving
+/// while the width exceeds `tol`, with f(1) = `f1` > 0; returns (lo, hi) and f's
+/// payload at lo when f was evaluated there. The bisection is replayed, not run: a
+/// few Illinois steps and probes first find points a < b with f(a) ≤ -`margin` and
+/// f(b) ≥ `margin`; a midpoint left of a (right of b) then has the sign of f(a)
+/// (f(b)) as long as f is computed to within margin/2, so only the midpoints between
+/// a and b are evaluated — the same points, with the same computed signs, as the
+/// plain bisection, which this therefore reproduces to the last bit.
+fn replay_bisection<P>(
+    tol: f64,
+    margin: f64,
+    mut f: impl FnMut(f64) -> (f64, P),
+    f1: f64,
+) -> (f64, f64, Option<P>) {
+    // Evidence: the sign of f is known left of `neg` and right of `pos`.
+    let (mut neg, mut pos) = (0.0f64, 1.0f64);
+    let mut seen: Vec<(f64, f64, P)> = Vec::new();
+    let mut eval = |x: f64, neg: &mut f64, pos: &mut f64, seen: &mut Vec<(f64, f64, P)>| {
+        let (v, p) = f(x);
+        if v <= -margin {
+            *neg = neg.max(x);
+        } else if v >= margin {
+            *pos = pos.min(x);
+        }
+        seen.push((x, v, p));
+        v
+    };
+    // Illinois on f from the bracket [0, 1] (f(0) ≤ 0 is not evaluated: bisection
+    // never looks at 0; a value of -margin stands in for it).
+    if f1.is_finite() {
+        let (mut a, mut fa, mut b, mut fb) = (0.0f64, -margin, 1.0f64, f1);
+        let mut last = 0i8;
+        let mut x = 0.5;
+        let mut fx = f64::NAN;
+        for _ in 0..10 {
+            let frac = fa / (fa - fb);
+            x = if frac.is_finite() && frac > 0.0 && frac < 1.0 {
+                a + (b - a) * frac
+            } else {
+                0.5 * (a + b)
+            };
+            if !(x > a && x < b) {
+                break;
+            }
+            fx = eval(x, &mut neg, &mut pos, &mut seen);
+            if !fx.is_finite() || fx.abs() < margin {
+                break;
+            }
+            if fx <= 0.0 {
+                (a, fa) = (x, fx);
+                if last == -1 {
+                    fb *= 0.5;
+                }
+                last = -1;
+            } else {
+                (b, fb) = (x, fx);
+                if last == 1 {
+                    fa *= 0.5;
+                }
+                last = 1;
+            }
+        }
+        // Probe either side of the estimate at a distance set by the secant slope,
+        // widening until the probe is clear of the margin (or leaves the bracket).
+        let slope = (fb - fa) / (b - a);
+        if fx.is_finite() && fx.abs() < margin && slope.is_finite() && slope > 0.0 {
+            let mut d = 4.0 * margin / slope;
+            while x - d > neg && d < 1.0 {
+                if eval(x - d, &mut neg, &mut pos, &mut seen) <= -margin {
+                    break;
+                }
+                d *= 8.0;
+            }
+            let mut d = 4.0 * margin / slope;
+            while x + d < pos && d < 1.0 {
+                if eval(x + d, &mut neg, &mut pos, &mut seen) >= margin {
+                    break;
+                }
+                d *= 8.0;
+            }
+        }
+    }
+    // The replay.
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    let mut payload = None;
+    while hi - lo > tol {
+        let mid = 0.5 * (lo + hi);
+        if mid <= neg {
+            lo = mid;
+            payload = None;
+        } else if mid >= pos {
+            hi = mid;
+        } else {
+            let (v, p) = match seen.iter().position(|s| s.0 == mid) {
+                Some(i) => {
+                    let s = seen.swap_remove(i);
+                    (s.1, s.2)
+                }
+                None => f(mid),
+            };
+            if v <= 0.0 {
                 lo = mid;
+                payload = Some(p);
             } else {
                 hi = mid;
             }
         }
-        (lo, value(lo))
     }
+    (lo, hi, payload)
+}
+
+/// A maximal run grid_l[start..=end] of the computed grid values that is
+/// non-decreasing (`rising`) or non-increasing; consecutive runs share an end point,
+/// so every grid cell lies in exactly one run.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start: u32,
+    end: u32,
+    rising: bool,
+}
+
+/// Split the grid values into maximal monotone runs (greedily, left to right), or
+/// None if a value is NaN (the crossings then scan every cell).
+fn monotone_runs(l: &[f64]) -> Option<Vec<Run>> {
+    if l.iter().any(|v| v.is_nan()) || l.len() < 2 || l.len() > u32::MAX as usize {
+        return None;
+    }
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start + 1 < l.len() {
+        // The direction is set by the first strict step; a flat start is both.
+        let mut end = start + 1;
+        let mut dir = 0i8;
+        while end < l.len() {
+            let step = l[end].partial_cmp(&l[end - 1]).expect("no NaN");
+            let d = match step {
+                std::cmp::Ordering::Greater => 1,
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Equal => 0,
+            };
+            if dir == 0 {
+                dir = d;
+            } else if d != 0 && d != dir {
+                break;
+            }
+            end += 1;
+        }
+        let end = end - 1;
+        runs.push(Run {
+            start: start as u32,
+            end: end as u32,
+            rising: dir >= 0,
+        });
+        start = end;
+    }
+    Some(runs)
 }
 
 /// The local extrema of L_r between the points of `grid`: every cell where dL_r/dy

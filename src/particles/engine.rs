@@ -291,7 +291,6 @@ fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut Vec<f64>, scratch: &mu
 #[derive(Default)]
 pub(crate) struct Scratch {
     values: Vec<f64>,
-    keys: Vec<u32>,
     ends: Vec<u32>,
 }
 
@@ -328,17 +327,15 @@ pub(crate) fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
     let buckets = BUCKETS_PER_PARTICLE * n;
     // Shrunk by 1e-15 so that the maximum lands below `buckets`.
     let scale = buckets as f64 * (1.0 - 1e-15) / spread;
-    let Scratch { values, keys, ends } = scratch;
-    keys.clear();
-    keys.extend(
-        cloud
-            .iter()
-            .map(|&x| (((x - lo) * scale) as u32).min(buckets as u32 - 1)),
-    );
+    let Scratch { values, ends } = scratch;
+    // The bucket of x, computed afresh in the counting pass and in the scatter (cheaper
+    // than storing n keys and reading them back).
+    let top = buckets as u32 - 1;
+    let key = |x: f64| (((x - lo) * scale) as u32).min(top) as usize;
     ends.clear();
     ends.resize(buckets + 1, 0);
-    for &k in keys.iter() {
-        ends[k as usize + 1] += 1;
+    for &x in cloud.iter() {
+        ends[key(x) + 1] += 1;
     }
     let mut crowded = false;
     for b in 0..buckets {
@@ -349,8 +346,8 @@ pub(crate) fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
     if values.len() != n {
         values.resize(n, 0.0);
     }
-    for (&x, &k) in cloud.iter().zip(keys.iter()) {
-        let e = &mut ends[k as usize];
+    for &x in cloud.iter() {
+        let e = &mut ends[key(x)];
         values[*e as usize] = x;
         *e += 1;
     }
