@@ -22,10 +22,7 @@
 //! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
 //! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by bisection (robust where golden
 //! section on a flat minimum is not). ζ*_M maximises the concave δ - M h(δ), whose
-//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. Both bisections
-//! are replayed rather than run: Illinois steps bracket the root between points where
-//! the sign is beyond doubt, and only the midpoints inside that bracket are computed
-//! (same points, same signs, same result, with fewer level sets). The level-set
+//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. The level-set
 //! crossings binary-search the monotone runs of the grid instead of scanning every
 //! cell (the same cells in the same order). Point masses and
 //! normals have constant L_r and are answered exactly. Hands its numbers to the
@@ -506,14 +503,19 @@ impl ExactLocalization {
                 delta_star: 1.0,
             };
         }
-        // g(0) = -h(0) < 0 < g(1), g non-decreasing: bisection to width 1e-13, replayed
-        // (the same points and signs, most of them inferred; see `replay_bisection`).
-        let (lo, hi, h_lo) = replay_bisection(1e-13, SIGN_MARGIN, g, g1);
-        let h_lo = match h_lo {
-            Some(h) => h,
-            None if lo > 0.0 => self.level_set(1.0 - lo).tail,
-            None => f64::NAN,
-        };
+        // g(0) = -h(0) < 0 < g(1), g non-decreasing.
+        let (mut lo, mut hi) = (0.0, 1.0);
+        let mut h_lo = f64::NAN;
+        while hi - lo > 1e-13 {
+            let mid = 0.5 * (lo + hi);
+            let (gm, hm) = g(mid);
+            if gm <= 0.0 {
+                lo = mid;
+                h_lo = hm;
+            } else {
+                hi = mid;
+            }
+        }
         if lo == 0.0 {
             // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
             let h = self.level_set(1.0 - hi).tail;
@@ -560,136 +562,25 @@ impl ExactLocalization {
                 });
         }
         // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
-        // F rises at δ iff M s(1 - δ) ≤ 1, i.e. iff this excess is ≤ 0 (the same test:
-        // x - 1 ≤ 0 exactly when x ≤ 1).
-        let excess = |delta: f64| (big_m * self.survival(1.0 - delta) - 1.0, ());
+        let rising = |delta: f64| big_m * self.survival(1.0 - delta) <= 1.0;
         let value = |delta: f64| delta - big_m * self.integrated_tail(delta);
-        if excess(0.0).0 > 0.0 {
+        if !rising(0.0) {
             return (0.0, value(0.0));
         }
-        let e1 = excess(1.0).0;
-        if e1 <= 0.0 {
+        if rising(1.0) {
             return (1.0, value(1.0));
         }
-        // Bisection to width 1e-12, replayed as in `complexity`.
-        let (lo, _, _) = replay_bisection(1e-12, SIGN_MARGIN * big_m.max(1.0), excess, e1);
-        (lo, value(lo))
-    }
-}
-
-/// |g| (and |M s - 1|, per unit of M) beyond which the computed sign is trusted to be
-/// the true one: 10x the 1e-9 accuracy of s and h, 1000x the budget of one integral.
-const SIGN_MARGIN: f64 = 1e-8;
-
-/// Bisection of [0, 1] for the last point where the non-decreasing f is ≤ 0, halving
-/// while the width exceeds `tol`, with f(1) = `f1` > 0; returns (lo, hi) and f's
-/// payload at lo when f was evaluated there. The bisection is replayed, not run: a
-/// few Illinois steps and probes first find points a < b with f(a) ≤ -`margin` and
-/// f(b) ≥ `margin`; a midpoint left of a (right of b) then has the sign of f(a)
-/// (f(b)) as long as f is computed to within margin/2, so only the midpoints between
-/// a and b are evaluated — the same points, with the same computed signs, as the
-/// plain bisection, which this therefore reproduces to the last bit.
-fn replay_bisection<P>(
-    tol: f64,
-    margin: f64,
-    mut f: impl FnMut(f64) -> (f64, P),
-    f1: f64,
-) -> (f64, f64, Option<P>) {
-    // Evidence: the sign of f is known left of `neg` and right of `pos`.
-    let (mut neg, mut pos) = (0.0f64, 1.0f64);
-    let mut seen: Vec<(f64, f64, P)> = Vec::new();
-    let mut eval = |x: f64, neg: &mut f64, pos: &mut f64, seen: &mut Vec<(f64, f64, P)>| {
-        let (v, p) = f(x);
-        if v <= -margin {
-            *neg = neg.max(x);
-        } else if v >= margin {
-            *pos = pos.min(x);
-        }
-        seen.push((x, v, p));
-        v
-    };
-    // Illinois on f from the bracket [0, 1] (f(0) ≤ 0 is not evaluated: bisection
-    // never looks at 0; a value of -margin stands in for it).
-    if f1.is_finite() {
-        let (mut a, mut fa, mut b, mut fb) = (0.0f64, -margin, 1.0f64, f1);
-        let mut last = 0i8;
-        let mut x = 0.5;
-        let mut fx = f64::NAN;
-        for _ in 0..10 {
-            let frac = fa / (fa - fb);
-            x = if frac.is_finite() && frac > 0.0 && frac < 1.0 {
-                a + (b - a) * frac
-            } else {
-                0.5 * (a + b)
-            };
-            if !(x > a && x < b) {
-                break;
-            }
-            fx = eval(x, &mut neg, &mut pos, &mut seen);
-            if !fx.is_finite() || fx.abs() < margin {
-                break;
-            }
-            if fx <= 0.0 {
-                (a, fa) = (x, fx);
-                if last == -1 {
-                    fb *= 0.5;
-                }
-                last = -1;
-            } else {
-                (b, fb) = (x, fx);
-                if last == 1 {
-                    fa *= 0.5;
-                }
-                last = 1;
-            }
-        }
-        // Probe either side of the estimate at a distance set by the secant slope,
-        // widening until the probe is clear of the margin (or leaves the bracket).
-        let slope = (fb - fa) / (b - a);
-        if fx.is_finite() && fx.abs() < margin && slope.is_finite() && slope > 0.0 {
-            let mut d = 4.0 * margin / slope;
-            while x - d > neg && d < 1.0 {
-                if eval(x - d, &mut neg, &mut pos, &mut seen) <= -margin {
-                    break;
-                }
-                d *= 8.0;
-            }
-            let mut d = 4.0 * margin / slope;
-            while x + d < pos && d < 1.0 {
-                if eval(x + d, &mut neg, &mut pos, &mut seen) >= margin {
-                    break;
-                }
-                d *= 8.0;
-            }
-        }
-    }
-    // The replay.
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    let mut payload = None;
-    while hi - lo > tol {
-        let mid = 0.5 * (lo + hi);
-        if mid <= neg {
-            lo = mid;
-            payload = None;
-        } else if mid >= pos {
-            hi = mid;
-        } else {
-            let (v, p) = match seen.iter().position(|s| s.0 == mid) {
-                Some(i) => {
-                    let s = seen.swap_remove(i);
-                    (s.1, s.2)
-                }
-                None => f(mid),
-            };
-            if v <= 0.0 {
+        let (mut lo, mut hi) = (0.0, 1.0);
+        while hi - lo > 1e-12 {
+            let mid = 0.5 * (lo + hi);
+            if rising(mid) {
                 lo = mid;
-                payload = Some(p);
             } else {
                 hi = mid;
             }
         }
+        (lo, value(lo))
     }
-    (lo, hi, payload)
 }
 
 /// A maximal run grid_l[start..=end] of the computed grid values that is
