@@ -76,7 +76,8 @@ use crate::localize::{ou_noise_var, snr};
 use crate::measure::special::norm_pdf;
 use crate::measure::Measure;
 use crate::particles::{
-    run_gaussian, run_particles, run_particles_replicate, Forward, Gaussian, ParticleConfig, Phase,
+    run_gaussian, run_particles, run_particles_replicate, Forward, Gaussian, ParticleConfig,
+    ParticleRun, Phase, Snapshot,
 };
 use crate::spec::measure::RawMeasure;
 use crate::spec::{BlockCtx, Grid, Num};
@@ -767,6 +768,14 @@ fn kde_modes(sorted: &[f64], h: f64) -> (f64, f64, f64) {
     (best.0, upper.0, lower.0)
 }
 
+/// The snapshot of both clouds taken at time `t` of phase `p`.
+fn snapshot_at(run: &ParticleRun, p: Phase, t: f64) -> Result<&Snapshot, String> {
+    run.snapshots
+        .iter()
+        .find(|sn| sn.phase == p && sn.t == t)
+        .ok_or_else(|| format!("internal error: no {} snapshot at t = {t}", phase_name(p)))
+}
+
 fn phase_name(p: Phase) -> &'static str {
     match p {
         Phase::Forward => "forward",
@@ -1074,13 +1083,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 for p in [Phase::Forward, Phase::Backward] {
                     for (slot, &k) in s.snapshot_steps.iter().enumerate() {
                         let t = k as f64 * eta;
-                        let snap = run
-                            .snapshots
-                            .iter()
-                            .find(|sn| sn.phase == p && sn.t == t)
-                            .ok_or_else(|| {
-                                format!("internal error: no {} snapshot at t = {t}", phase_name(p))
-                            })?;
+                        let snap = snapshot_at(&run, p, t)?;
                         for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
                             for (i, d) in histogram(cloud, &edges).into_iter().enumerate() {
                                 phase.push(phase_name(p).to_string());
@@ -1207,13 +1210,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 for p in [Phase::Forward, Phase::Backward] {
                     for (slot, &k) in s.snapshot_steps.iter().enumerate() {
                         let t = k as f64 * eta;
-                        let snap = run
-                            .snapshots
-                            .iter()
-                            .find(|sn| sn.phase == p && sn.t == t)
-                            .ok_or_else(|| {
-                                format!("internal error: no {} snapshot at t = {t}", phase_name(p))
-                            })?;
+                        let snap = snapshot_at(&run, p, t)?;
                         for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
                             for &h in &s.mode_bandwidths {
                                 let st = cloud_stats(cloud, h);
