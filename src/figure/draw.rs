@@ -694,11 +694,13 @@ fn draw_line<DB: plotters::prelude::DrawingBackend>(
         .zip(&line.ys)
         .map(|(&a, &b)| Some((x.px(a)?, y.px(b)?)))
         .collect();
-    for run in line_runs(line, x, &mapped) {
-        stroke_dashed(c, &run, frame, line.color, line.width, line.dash)?;
+    if line.width > 0.0 {
+        for run in line_runs(line, x, &mapped) {
+            stroke_dashed(c, &run, frame, line.color, line.width, line.dash)?;
+        }
     }
     if line.markers {
-        let r = 1.2 + line.width;
+        let r = marker_radius(line.width);
         for p in mapped.iter().flatten() {
             if frame.contains(*p) {
                 c.disc(*p, r, line.color)?;
@@ -773,6 +775,16 @@ fn paper_diamond<DB: plotters::prelude::DrawingBackend>(c: &Canvas<DB>, (px, py)
     ];
     c.fill(&diamond[..4], WHITE, 1.0)?;
     c.stroke(&diamond, INK, 1.0, 1.4)
+}
+
+/// Markers on a line sit a little wider than it; alone (a scatter plot) they are discs
+/// of about 5 pixels.
+fn marker_radius(width: f64) -> f64 {
+    if width > 0.0 {
+        1.2 + width
+    } else {
+        2.4
+    }
 }
 
 /// The continuous pieces of a line in pixels. A step line holds y[i] on
@@ -1015,11 +1027,13 @@ fn draw_legend<DB: plotters::prelude::DrawingBackend>(
                     markers,
                 } => {
                     let seg = [(sx0, mid_y), (sx1, mid_y)];
-                    for d in geom::dashes(&seg, &dash_pattern(dash, width)) {
-                        c.stroke(&d, color, 1.0, width)?;
+                    if width > 0.0 {
+                        for d in geom::dashes(&seg, &dash_pattern(dash, width)) {
+                            c.stroke(&d, color, 1.0, width)?;
+                        }
                     }
                     if markers {
-                        c.disc(((sx0 + sx1) / 2.0, mid_y), 1.2 + width, color)?;
+                        c.disc(((sx0 + sx1) / 2.0, mid_y), marker_radius(width), color)?;
                     }
                 }
                 Swatch::PaperMark => paper_diamond(c, ((sx0 + sx1) / 2.0, mid_y))?,

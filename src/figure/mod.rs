@@ -211,9 +211,13 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     ys: ys.clone(),
                     color,
                     dash: DASHES[yi % DASHES.len()],
-                    width: if yi == 0 { 1.8 } else { 1.4 },
+                    width: match spec.kind {
+                        FigureType::Scatter => 0.0,
+                        _ if yi == 0 => 1.8,
+                        _ => 1.4,
+                    },
                     step: spec.kind == FigureType::Step,
-                    markers: false,
+                    markers: spec.kind == FigureType::Scatter,
                 });
                 if yi == 0 {
                     for (k, sh) in spec.shade.iter().enumerate() {
@@ -656,6 +660,24 @@ mod tests {
         assert!(band.upper[0].is_nan() && band.upper[1] == 0.4 && band.upper[2].is_nan());
         assert!(p.panels[1].bands[0].upper.iter().all(|v| v.is_nan()));
         assert_eq!(p.panels[0].y_range.0, 0.0);
+    }
+
+    #[test]
+    fn scatter_draws_markers_without_a_line() {
+        let t = TableBuilder::new()
+            .number("r", vec![1.0, 1.0])
+            .number("y", vec![0.0, 1.0])
+            .number("density", vec![0.5, 0.7])
+            .number("loc", vec![0.0, 0.0])
+            .build("d")
+            .unwrap();
+        let mut s = spec();
+        s.kind = FigureType::Scatter;
+        s.facet = None;
+        s.shade.clear();
+        let p = build(&s, &t).unwrap();
+        let l = &p.panels[0].lines[0];
+        assert!(l.markers && l.width == 0.0 && !l.step);
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub struct Line {
     pub ys: Vec<f64>,
     pub color: Rgb,
     pub dash: Dash,
-    /// Line width in CSS pixels.
+    /// Line width in CSS pixels; 0 draws no line (markers only: a scatter plot).
     pub width: f64,
     /// Draw as a right-continuous step function (the value holds until the next x).
     pub step: bool,

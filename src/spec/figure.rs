@@ -2,7 +2,7 @@
 //!
 //! ```yaml
 //! id: fig-survival
-//! type: step                  # line | step | density | ridge
+//! type: step                  # line | step | scatter | density | ridge
 //! table: two-point-survival
 //! x: u
 //! y: survival                 # or a list: [survival, survival_mc] (later ones dashed)
@@ -56,7 +56,7 @@ use super::table::{conditions, CellValue};
 use super::{BlockCtx, Num};
 use crate::table::Cell;
 
-pub const FIGURE_TYPES: &[&str] = &["line", "step", "density", "ridge"];
+pub const FIGURE_TYPES: &[&str] = &["line", "step", "scatter", "density", "ridge"];
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +136,8 @@ pub struct RawShade {
 pub enum FigureType {
     Line,
     Step,
+    /// One marker per row, no connecting line.
+    Scatter,
     Density,
     /// Split half-histograms on vertical baselines.
     Ridge,
@@ -225,6 +227,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
     let kind = match raw.kind.as_str() {
         "line" => FigureType::Line,
         "step" => FigureType::Step,
+        "scatter" => FigureType::Scatter,
         "density" => FigureType::Density,
         "ridge" => FigureType::Ridge,
         other => {
