@@ -516,14 +516,10 @@ fn compare(
             let e = paper
                 .get(key)
                 .ok_or_else(|| format!("the paper values have no entry `{key}`"))?;
-            let wanted = match spec.tolerance {
-                Tolerance::ReadOff => Some(true),
-                Tolerance::Printed => Some(false),
-                _ => None,
-            };
-            if wanted.is_some_and(|w| w != e.is_read_off())
-                || (spec.basis == Basis::PaperFigure) != e.is_read_off()
-            {
+            // The project validator already refuses this; a spec built by hand may not
+            // have been through it. (The spec validator ties `read_off` to
+            // `paper_figure`, so the basis decides the tolerance too.)
+            if (spec.basis == Basis::PaperFigure) != e.is_read_off() {
                 return Err(format!(
                     "`{key}` is {} ({}), which does not fit `basis: {}`",
                     if e.is_read_off() {

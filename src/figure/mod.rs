@@ -662,19 +662,29 @@ mod tests {
         assert_eq!(p.panels[0].y_range.0, 0.0);
     }
 
-    #[test]
-    fn scatter_draws_markers_without_a_line() {
-        let t = TableBuilder::new()
-            .number("r", vec![1.0, 1.0])
+    /// Two rows of the density columns `spec()` reads, plus whatever `b` already has.
+    fn two_points(b: TableBuilder) -> Table {
+        b.number("r", vec![1.0, 1.0])
             .number("y", vec![0.0, 1.0])
             .number("density", vec![0.5, 0.7])
             .number("loc", vec![0.0, 0.0])
             .build("d")
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `spec()` as one panel without shading.
+    fn one_panel() -> FigureSpec {
         let mut s = spec();
-        s.kind = FigureType::Scatter;
         s.facet = None;
         s.shade.clear();
+        s
+    }
+
+    #[test]
+    fn scatter_draws_markers_without_a_line() {
+        let t = two_points(TableBuilder::new());
+        let mut s = one_panel();
+        s.kind = FigureType::Scatter;
         let p = build(&s, &t).unwrap();
         let l = &p.panels[0].lines[0];
         assert!(l.markers && l.width == 0.0 && !l.step);
@@ -682,17 +692,8 @@ mod tests {
 
     #[test]
     fn standard_errors_become_a_band_of_two_se() {
-        let t = TableBuilder::new()
-            .number("r", vec![1.0, 1.0])
-            .number("y", vec![0.0, 1.0])
-            .number("density", vec![0.5, 0.7])
-            .number("se", vec![0.01, 0.02])
-            .number("loc", vec![0.0, 0.0])
-            .build("d")
-            .unwrap();
-        let mut s = spec();
-        s.facet = None;
-        s.shade.clear();
+        let t = two_points(TableBuilder::new().number("se", vec![0.01, 0.02]));
+        let mut s = one_panel();
         s.errors.insert("density".into(), "se".into());
         let p = build(&s, &t).unwrap();
         let band = &p.panels[0].bands[0];

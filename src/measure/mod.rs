@@ -106,6 +106,30 @@ fn non_negative(what: impl Fn() -> String, value: f64) -> Result<(), MeasureErro
 }
 
 impl Measure {
+    /// Mean and variance of X ~ μ, exact (an empirical measure's kernel width adds its
+    /// variance).
+    pub fn mean_and_variance(&self) -> (f64, f64) {
+        match self {
+            Measure::Point { at } => (*at, 0.0),
+            Measure::Normal { mean, var } => (*mean, *var),
+            Measure::Uniform { low, high } => (0.5 * (low + high), (high - low).powi(2) / 12.0),
+            Measure::Mixture(cs) => {
+                let mean: f64 = cs.iter().map(|c| c.weight * c.mean).sum();
+                let second: f64 = cs
+                    .iter()
+                    .map(|c| c.weight * (c.var + c.mean * c.mean))
+                    .sum();
+                (mean, second - mean * mean)
+            }
+            Measure::Empirical { points, bandwidth } => {
+                let n = points.len() as f64;
+                let mean = points.iter().sum::<f64>() / n;
+                let var = points.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+                (mean, var + bandwidth * bandwidth)
+            }
+        }
+    }
+
     /// ½δ_{-μ} + ½δ_{+μ}, the paper's Example 4 for μ = 1.
     pub fn two_point(mu: f64) -> Self {
         Measure::Mixture(vec![

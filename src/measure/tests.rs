@@ -395,7 +395,7 @@ fn sampling_moments() {
     // 5 standard errors (n = 100 000).
     let n = 100_000;
     for m in all_kinds() {
-        let (mean, var) = moments(&m);
+        let (mean, var) = m.mean_and_variance();
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let xs: Vec<f64> = (0..n).map(|_| m.sample_x(&mut rng)).collect();
         let ys: Vec<f64> = (0..n).map(|_| m.sample_y(2.0, &mut rng)).collect();
@@ -412,28 +412,6 @@ fn sampling_moments() {
                 (vh - s2).abs() <= 5.0 * s2 * (10.0 / n as f64).sqrt() + 1e-12,
                 "{m:?}: var {vh} vs {s2}"
             );
-        }
-    }
-}
-
-fn moments(m: &Measure) -> (f64, f64) {
-    match m {
-        Measure::Point { at } => (*at, 0.0),
-        Measure::Normal { mean, var } => (*mean, *var),
-        Measure::Uniform { low, high } => (0.5 * (low + high), (high - low) * (high - low) / 12.0),
-        Measure::Mixture(cs) => {
-            let mean: f64 = cs.iter().map(|c| c.weight * c.mean).sum();
-            let second: f64 = cs
-                .iter()
-                .map(|c| c.weight * (c.var + c.mean * c.mean))
-                .sum();
-            (mean, second - mean * mean)
-        }
-        Measure::Empirical { points, bandwidth } => {
-            let n = points.len() as f64;
-            let mean = points.iter().sum::<f64>() / n;
-            let var = points.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-            (mean, var + bandwidth * bandwidth)
         }
     }
 }

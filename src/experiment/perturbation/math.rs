@@ -28,29 +28,6 @@ const GRID: usize = 20_001;
 /// Uniform quadrature nodes over the bulk for [`OuMarginal::expect_with`].
 const NODES: usize = 400;
 
-/// Mean and variance of X ~ μ (exact).
-pub fn moments(m: &Measure) -> (f64, f64) {
-    match m {
-        Measure::Point { at } => (*at, 0.0),
-        Measure::Normal { mean, var } => (*mean, *var),
-        Measure::Uniform { low, high } => (0.5 * (low + high), (high - low).powi(2) / 12.0),
-        Measure::Mixture(cs) => {
-            let mean: f64 = cs.iter().map(|c| c.weight * c.mean).sum();
-            let second: f64 = cs
-                .iter()
-                .map(|c| c.weight * (c.var + c.mean * c.mean))
-                .sum();
-            (mean, second - mean * mean)
-        }
-        Measure::Empirical { points, bandwidth } => {
-            let n = points.len() as f64;
-            let mean = points.iter().sum::<f64>() / n;
-            let var = points.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-            (mean, var + bandwidth * bandwidth)
-        }
-    }
-}
-
 /// The y range (y = x/σ_t) outside which p_{Y_r} is below e^{-50} of its bulk.
 fn y_extent(m: &Measure, r: f64) -> (f64, f64) {
     const K: f64 = 10.0;
@@ -92,7 +69,7 @@ impl OuMarginal {
     pub fn new(m: &Measure, t: f64) -> Self {
         let r = snr(t);
         let sigma2 = ou_noise_var(t);
-        let (m0, v0) = moments(m);
+        let (m0, v0) = m.mean_and_variance();
         let decay = (-t).exp();
         let (lo, hi) = y_extent(m, r);
         let grid_y = crate::spec::linspace(lo, hi, GRID, false);
