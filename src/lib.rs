@@ -27,6 +27,7 @@ pub mod localize;
 pub mod measure;
 pub mod overrides;
 pub mod particles;
+pub mod plane;
 pub mod pipeline;
 pub mod project;
 pub mod provenance;

@@ -482,104 +482,29 @@ impl ExactLocalization {
         q.value
     }
 
-    /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1].
+    /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1]
+    /// (`levels::complexity`, bisection to 1e-13).
     pub fn complexity(&self) -> Complexity {
-        if self.is_log_concave_like() {
-            // Prop. 5: h = 0 exactly on [0, 1 - sup L], m = 0 there and > 0 after.
-            return Complexity {
-                m_star: 0.0,
-                delta_star: (1.0 - self.sup).clamp(0.0, 1.0),
-            };
-        }
-        let g = |delta: f64| {
-            let ls = self.level_set(1.0 - delta);
-            (delta * ls.survival - ls.tail, ls.tail)
-        };
-        let (g1, h1) = g(1.0);
-        if g1 <= 0.0 {
-            // m non-increasing on (0, 1]: the minimum is at δ = 1.
-            return Complexity {
-                m_star: h1,
-                delta_star: 1.0,
-            };
-        }
-        // g(0) = -h(0) < 0 < g(1), g non-decreasing.
-        let (mut lo, mut hi) = (0.0, 1.0);
-        let mut h_lo = f64::NAN;
-        while hi - lo > 1e-13 {
-            let mid = 0.5 * (lo + hi);
-            let (gm, hm) = g(mid);
-            if gm <= 0.0 {
-                lo = mid;
-                h_lo = hm;
-            } else {
-                hi = mid;
-            }
-        }
-        if lo == 0.0 {
-            // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
-            let h = self.level_set(1.0 - hi).tail;
-            return Complexity {
-                m_star: h / hi,
-                delta_star: hi,
-            };
-        }
-        Complexity {
-            m_star: h_lo / lo,
-            delta_star: lo,
-        }
+        super::levels::complexity(self, 1e-13)
     }
 
-    /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M).
+    /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M),
+    /// `levels::best_gap` with bisection to 1e-12.
     /// M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and -∞ otherwise; M < 0 or NaN gives NaN.
     pub fn best_gap(&self, big_m: f64) -> (f64, f64) {
-        if big_m.is_nan() || big_m < 0.0 {
-            return (f64::NAN, f64::NAN);
-        }
-        if big_m == 0.0 {
-            return (1.0, 1.0);
-        }
-        if big_m == f64::INFINITY {
-            return if self.is_log_concave_like() {
-                let d = (1.0 - self.sup).clamp(0.0, 1.0);
-                (d, d)
-            } else {
-                (0.0, f64::NEG_INFINITY)
-            };
-        }
-        if let Some(c) = self.constant {
-            // δ - M (c - 1 + δ)₊ is piecewise linear: its maximum is at a kink or an end.
-            let f = |d: f64| d - big_m * (c - 1.0 + d).max(0.0);
-            return [0.0, (1.0 - c).clamp(0.0, 1.0), 1.0]
-                .into_iter()
-                .map(|d| (d, f(d)))
-                .fold((f64::NAN, f64::NEG_INFINITY), |acc, x| {
-                    if x.1 > acc.1 {
-                        x
-                    } else {
-                        acc
-                    }
-                });
-        }
-        // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
-        let rising = |delta: f64| big_m * self.survival(1.0 - delta) <= 1.0;
-        let value = |delta: f64| delta - big_m * self.integrated_tail(delta);
-        if !rising(0.0) {
-            return (0.0, value(0.0));
-        }
-        if rising(1.0) {
-            return (1.0, value(1.0));
-        }
-        let (mut lo, mut hi) = (0.0, 1.0);
-        while hi - lo > 1e-12 {
-            let mid = 0.5 * (lo + hi);
-            if rising(mid) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        (lo, value(lo))
+        super::levels::best_gap(self, big_m, 1e-12)
+    }
+}
+
+impl super::levels::LevelSets for ExactLocalization {
+    fn sup(&self) -> f64 {
+        self.sup
+    }
+    fn constant(&self) -> Option<f64> {
+        self.constant
+    }
+    fn level_set(&self, u: f64) -> LevelSet {
+        ExactLocalization::level_set(self, u)
     }
 }
 

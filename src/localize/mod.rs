@@ -15,9 +15,13 @@
 //! - [`closed_form`]: the formulas of DIGEST §3 (point mass, normal, two point masses,
 //!   the intro example), used as test oracles and for figure overlays.
 //! - `quadrature`: adaptive Gauss–Kronrod, shared by the above.
+//! - [`levels`]: m*, δ* and ζ*_M from level sets, shared with the plane (`crate::plane`).
+//! - [`kernel`]: every requested value at one r, for the `complexity` command and
+//!   experiment alike.
 
 pub mod closed_form;
 mod exact;
+pub mod levels;
 mod monte_carlo;
 pub mod quadrature;
 

@@ -10,10 +10,25 @@
 //!
 //! `var: 0` in a mixture is a point mass; weights must be positive and sum to 1
 //! within 1e-9. Validation hands a checked [`Measure`] to the runners.
+//!
+//! The same keys describe measures in R^d (`space.rs` validates them into a
+//! `plane::SpaceMeasure`): vectors where the line has numbers, `cov` where it has
+//! `var` (or `var: s` for s times the identity), `columns` for an empirical cloud, and
+//! `product` for a product of 1-D laws:
+//!
+//! ```yaml
+//! point: [0, 1]
+//! normal: {mean: [0, 0], cov: [[2, 0.5], [0.5, 1]]}
+//! mixture: [{weight: 0.5, mean: [1, 1], var: 0}, {weight: 0.5, mean: [-1, -1], cov: [[1, 0], [0, 2]]}]
+//! empirical: {path: data/points.csv, columns: [x, y], bandwidth: 0.1}
+//! product: [{mixture: [...]}, {normal: {mean: 0, var: 1}}]
+//! ```
 
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use serde::Deserialize;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use super::{BlockCtx, Num};
 use crate::measure::{Component, Measure};
@@ -28,11 +43,52 @@ pub const MAX_POINTS: usize = 1_000_000;
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(try_from = "MeasureFields")]
 pub enum RawMeasure {
-    Point(Num),
+    Point(Coords),
     Normal(RawNormal),
     Uniform(RawUniform),
     Mixture(Vec<RawComponent>),
     Empirical(RawEmpirical),
+    /// A product of 1-D laws, one per coordinate (R^d only).
+    Product(Vec<RawMeasure>),
+}
+
+/// A location: a number on the line, or a vector `[x1, ..., xd]` in R^d.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Coords {
+    Scalar(Num),
+    Vector(Vec<Num>),
+}
+
+impl<'de> Deserialize<'de> for Coords {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Coords, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Coords;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, an expression such as \"1/sqrt(2)\", or a list of them")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Coords, E> {
+                Ok(Coords::Scalar(Num::Value(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Coords, E> {
+                Ok(Coords::Scalar(Num::Value(v as f64)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Coords, E> {
+                Ok(Coords::Scalar(Num::Value(v as f64)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Coords, E> {
+                Ok(Coords::Scalar(Num::Expr(v.to_string())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Coords, A::Error> {
+                let mut out = Vec::new();
+                while let Some(n) = seq.next_element::<Num>()? {
+                    out.push(n);
+                }
+                Ok(Coords::Vector(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A measure is a map with exactly one key naming its family (serde_yaml 0.9 reads
@@ -40,11 +96,12 @@ pub enum RawMeasure {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MeasureFields {
-    point: Option<Num>,
+    point: Option<Coords>,
     normal: Option<RawNormal>,
     uniform: Option<RawUniform>,
     mixture: Option<Vec<RawComponent>>,
     empirical: Option<RawEmpirical>,
+    product: Option<Vec<RawMeasure>>,
 }
 
 impl TryFrom<MeasureFields> for RawMeasure {
@@ -66,6 +123,9 @@ impl TryFrom<MeasureFields> for RawMeasure {
         if let Some(v) = f.empirical {
             found.push(RawMeasure::Empirical(v));
         }
+        if let Some(v) = f.product {
+            found.push(RawMeasure::Product(v));
+        }
         match found.len() {
             1 => Ok(found.pop().expect("one element")),
             0 => Err(
@@ -83,8 +143,9 @@ impl TryFrom<MeasureFields> for RawMeasure {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNormal {
-    pub mean: Num,
-    pub var: Num,
+    pub mean: Coords,
+    pub var: Option<Num>,
+    pub cov: Option<Vec<Vec<Num>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -98,15 +159,17 @@ pub struct RawUniform {
 #[serde(deny_unknown_fields)]
 pub struct RawComponent {
     pub weight: Num,
-    pub mean: Num,
-    pub var: Num,
+    pub mean: Coords,
+    pub var: Option<Num>,
+    pub cov: Option<Vec<Vec<Num>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEmpirical {
     pub path: String,
-    pub column: String,
+    pub column: Option<String>,
+    pub columns: Option<Vec<String>>,
     #[serde(default)]
     pub bandwidth: Option<Num>,
 }
@@ -127,13 +190,16 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
     let any = |_: f64| true;
     match raw {
         RawMeasure::Point(at) => {
+            let at = scalar(ctx, at, &format!("{path}.point"))?;
             let at = ctx.num_where(at, &format!("{path}.point"), "a finite number", any)?;
             Some(Measure::Point { at })
         }
         RawMeasure::Normal(n) => {
             let p = format!("{path}.normal");
-            let mean = ctx.num_where(&n.mean, &format!("{p}.mean"), "a finite number", any);
-            let var = ctx.num_where(&n.var, &format!("{p}.var"), "a positive number", positive);
+            let mean = scalar(ctx, &n.mean, &format!("{p}.mean"))
+                .and_then(|m| ctx.num_where(m, &format!("{p}.mean"), "a finite number", any));
+            let var = variance(ctx, &n.var, &n.cov, &p)
+                .and_then(|v| ctx.num_where(v, &format!("{p}.var"), "a positive number", positive));
             Some(Measure::Normal {
                 mean: mean?,
                 var: var?,
@@ -163,13 +229,16 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
             for (i, c) in items.iter().enumerate() {
                 let q = format!("{p}[{i}]");
                 let w = ctx.num_where(&c.weight, &format!("{q}.weight"), "positive", positive);
-                let m = ctx.num_where(&c.mean, &format!("{q}.mean"), "a finite number", any);
-                let v = ctx.num_where(
-                    &c.var,
-                    &format!("{q}.var"),
-                    "zero (a point mass) or positive",
-                    nonneg,
-                );
+                let m = scalar(ctx, &c.mean, &format!("{q}.mean"))
+                    .and_then(|m| ctx.num_where(m, &format!("{q}.mean"), "a finite number", any));
+                let v = variance(ctx, &c.var, &c.cov, &q).and_then(|v| {
+                    ctx.num_where(
+                        v,
+                        &format!("{q}.var"),
+                        "zero (a point mass) or positive",
+                        nonneg,
+                    )
+                });
                 match (w, m, v) {
                     (Some(weight), Some(mean), Some(var)) => {
                         comps.push(Component { weight, mean, var })
@@ -191,8 +260,31 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
             }
             Some(Measure::Mixture(comps))
         }
+        RawMeasure::Product(_) => {
+            ctx.error_hint(
+                &format!("{path}.product"),
+                "a product of laws lives in R^d; this experiment works on the real line",
+                LINE_ONLY_HINT,
+            );
+            None
+        }
         RawMeasure::Empirical(e) => {
             let p = format!("{path}.empirical");
+            let column = match (&e.column, &e.columns) {
+                (Some(c), None) => c,
+                (_, Some(_)) => {
+                    ctx.error_hint(
+                        &format!("{p}.columns"),
+                        "`columns` makes a cloud in R^d; this experiment works on the real line: name one `column`",
+                        LINE_ONLY_HINT,
+                    );
+                    return None;
+                }
+                (None, None) => {
+                    ctx.error(&p, "an empirical measure needs `column` (the name of a CSV column)");
+                    return None;
+                }
+            };
             let bandwidth = match &e.bandwidth {
                 Some(b) => {
                     ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", nonneg)?
@@ -206,7 +298,7 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
                     return None;
                 }
             };
-            match read_column(&file, &e.path, &e.column) {
+            match read_column(&file, &e.path, column) {
                 Ok(points) => Some(Measure::Empirical { points, bandwidth }),
                 Err(msg) => {
                     let field = if msg.contains("column") {
@@ -218,6 +310,52 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
                     None
                 }
             }
+        }
+    }
+}
+
+/// Where d-dimensional measures are accepted, for the hint of a line-only field.
+pub const LINE_ONLY_HINT: &str =
+    "d-dimensional measures are accepted by `kind: plane` experiments and by `diffrepro complexity`";
+
+/// The number of a location that must be on the line.
+fn scalar<'a>(ctx: &mut BlockCtx, c: &'a Coords, path: &str) -> Option<&'a Num> {
+    match c {
+        Coords::Scalar(n) => Some(n),
+        Coords::Vector(v) => {
+            ctx.error_hint(
+                path,
+                format!(
+                    "`{path}` is a vector of {} numbers; this experiment works on the real line",
+                    v.len()
+                ),
+                LINE_ONLY_HINT,
+            );
+            None
+        }
+    }
+}
+
+/// The `var` of a law on the line (`cov` belongs to R^d).
+fn variance<'a>(
+    ctx: &mut BlockCtx,
+    var: &'a Option<Num>,
+    cov: &Option<Vec<Vec<Num>>>,
+    path: &str,
+) -> Option<&'a Num> {
+    if cov.is_some() {
+        ctx.error_hint(
+            &format!("{path}.cov"),
+            "`cov` is a covariance matrix in R^d; on the real line give `var`",
+            LINE_ONLY_HINT,
+        );
+        return None;
+    }
+    match var {
+        Some(v) => Some(v),
+        None => {
+            ctx.error(path, format!("`{path}` needs `var` (the variance)"));
+            None
         }
     }
 }

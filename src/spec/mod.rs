@@ -14,6 +14,7 @@ pub mod check;
 pub mod expr;
 pub mod figure;
 pub mod measure;
+pub mod space;
 pub mod table;
 
 use std::path::Path;

@@ -1,0 +1,131 @@
+//! m*, δ* and the numerator of ζ*_M from any exact description of the law of L_r:
+//! a supremum and level sets (s_r(u), E[(L_r - u)₊]). The 1-D quadrature
+//! (`ExactLocalization`) and the plane's nested quadrature (`plane::exact`) both hand
+//! their level sets here, so the definitions of Def. 5, Prop. 5 and Thm. 4 are coded
+//! once, whatever the dimension.
+//!
+//! m* and δ* use Prop. 5 and the first-order condition: with
+//! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g is non-decreasing, so
+//! δ* = sup{δ : g(δ) ≤ 0} is found by bisection. ζ*_M maximises the concave
+//! δ - M h(δ), whose derivative 1 - M s_r(1-δ) is non-increasing; again a bisection.
+
+use super::exact::{LevelSet, LOG_CONCAVE_SLACK};
+use super::Complexity;
+
+/// An exact description of the law of L_r at one r.
+pub trait LevelSets {
+    /// ess sup_y L_r(y).
+    fn sup(&self) -> f64;
+    /// L_r when it does not depend on y.
+    fn constant(&self) -> Option<f64>;
+    /// s_r(u) and E[(L_r - u)₊].
+    fn level_set(&self, u: f64) -> LevelSet;
+
+    /// Whether s_r(1) = 0 (sup L_r ≤ 1 up to [`LOG_CONCAVE_SLACK`]).
+    fn is_log_concave_like(&self) -> bool {
+        self.sup() <= 1.0 + LOG_CONCAVE_SLACK
+    }
+}
+
+/// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1], with the
+/// bisection on δ stopped at width `tol`.
+pub fn complexity<L: LevelSets + ?Sized>(l: &L, tol: f64) -> Complexity {
+    let sup = l.sup();
+    if l.is_log_concave_like() {
+        // Prop. 5: h = 0 exactly on [0, 1 - sup L], m = 0 there and > 0 after.
+        return Complexity {
+            m_star: 0.0,
+            delta_star: (1.0 - sup).clamp(0.0, 1.0),
+        };
+    }
+    let g = |delta: f64| {
+        let ls = l.level_set(1.0 - delta);
+        (delta * ls.survival - ls.tail, ls.tail)
+    };
+    let (g1, h1) = g(1.0);
+    if g1 <= 0.0 {
+        // m non-increasing on (0, 1]: the minimum is at δ = 1.
+        return Complexity {
+            m_star: h1,
+            delta_star: 1.0,
+        };
+    }
+    // g(0) = -h(0) < 0 < g(1), g non-decreasing.
+    let (mut lo, mut hi) = (0.0, 1.0);
+    let mut h_lo = f64::NAN;
+    while hi - lo > tol {
+        let mid = 0.5 * (lo + hi);
+        let (gm, hm) = g(mid);
+        if gm <= 0.0 {
+            lo = mid;
+            h_lo = hm;
+        } else {
+            hi = mid;
+        }
+    }
+    if lo == 0.0 {
+        // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
+        let h = l.level_set(1.0 - hi).tail;
+        return Complexity {
+            m_star: h / hi,
+            delta_star: hi,
+        };
+    }
+    Complexity {
+        m_star: h_lo / lo,
+        delta_star: lo,
+    }
+}
+
+/// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M), with
+/// the bisection stopped at width `tol`. M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and
+/// -∞ otherwise; M < 0 or NaN gives NaN. Returns (δ, value).
+pub fn best_gap<L: LevelSets + ?Sized>(l: &L, big_m: f64, tol: f64) -> (f64, f64) {
+    if big_m.is_nan() || big_m < 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    if big_m == 0.0 {
+        return (1.0, 1.0);
+    }
+    if big_m == f64::INFINITY {
+        return if l.is_log_concave_like() {
+            let d = (1.0 - l.sup()).clamp(0.0, 1.0);
+            (d, d)
+        } else {
+            (0.0, f64::NEG_INFINITY)
+        };
+    }
+    if let Some(c) = l.constant() {
+        // δ - M (c - 1 + δ)₊ is piecewise linear: its maximum is at a kink or an end.
+        let f = |d: f64| d - big_m * (c - 1.0 + d).max(0.0);
+        return [0.0, (1.0 - c).clamp(0.0, 1.0), 1.0]
+            .into_iter()
+            .map(|d| (d, f(d)))
+            .fold((f64::NAN, f64::NEG_INFINITY), |acc, x| {
+                if x.1 > acc.1 {
+                    x
+                } else {
+                    acc
+                }
+            });
+    }
+    // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
+    let rising = |delta: f64| big_m * l.level_set(1.0 - delta).survival <= 1.0;
+    let value = |delta: f64| delta - big_m * l.level_set(1.0 - delta).tail;
+    if !rising(0.0) {
+        return (0.0, value(0.0));
+    }
+    if rising(1.0) {
+        return (1.0, value(1.0));
+    }
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while hi - lo > tol {
+        let mid = 0.5 * (lo + hi);
+        if rising(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo, value(lo))
+}
