@@ -1,10 +1,12 @@
 //! `diffrepro complexity`: ad-hoc questions about one measure, outside any chapter.
 //!
 //! For each requested SNR r it prints t = t(r), ess sup L_r, s_r(u), h(δ, r), m*(r),
-//! δ*(r) and ζ*_M at t(r), exact (`localize::ExactLocalization`, one set-up per r) or
-//! by Monte Carlo (`localize::sample_localization` and the grid summaries, one random
-//! stream per r: stream k for the k-th `--r`, as an experiment's k-th grid point, so
-//! the same seed gives the numbers a chapter would). It is a leaf of the pipeline: it
+//! δ*(r) and ζ*_M at t(r), exact or by Monte Carlo, through `localize::kernel`, the
+//! function the `complexity` and `plane` experiments call (one random stream per r:
+//! stream k for the k-th `--r`, as an experiment's k-th grid point, so the same seed
+//! gives the numbers a chapter would). The measure may live on the line or in R^d
+//! (`mean: [1, 1]`, `cov: [[...]]`): exact values exist on the line, in the plane and
+//! for single Gaussians; Monte Carlo everywhere up to d = 16. It is a leaf of the pipeline: it
 //! reads flags, validates them with the chapters' own rules and messages, and hands
 //! a table or JSON to stdout.
 //!
@@ -23,8 +25,9 @@ use super::EXIT_INPUT;
 use crate::chapter::{Block, BlockKind, Chapter, FrontMatter};
 use crate::diagnostic::Diagnostics;
 use crate::experiment::MAX_SAMPLES;
-use crate::localize::{self, Estimate, ExactLocalization};
-use crate::measure::Measure;
+use crate::localize::kernel::{self, Levels, McSettings, Want};
+use crate::localize::{self, Estimate};
+use crate::plane::Law;
 use crate::spec::measure::RawMeasure;
 use crate::spec::{linspace, BlockCtx, Num, MAX_GRID};
 
@@ -93,7 +96,7 @@ pub struct Args {
 /// A validated request, ready to compute.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
-    pub measure: Measure,
+    pub measure: Law,
     pub rs: Vec<f64>,
     pub deltas: Vec<f64>,
     pub us: Vec<f64>,
@@ -209,7 +212,13 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(EXIT_INPUT);
         }
     };
-    let results = compute(&req);
+    let results = match compute(&req) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+    };
     let report = Report {
         measure: args.measure.trim().to_string(),
         method: match args.method {
@@ -242,6 +251,14 @@ pub fn validate(args: &Args, project_root: &Path) -> Result<Request, String> {
             .join("\n")
     })?;
     let mut errors = Vec::new();
+    if let (Method::Exact, Law::Space(m)) = (args.method, &measure) {
+        if m.dim != 2 && !m.is_gaussian() {
+            errors.push(format!(
+                "error: --method exact covers measures on the line, in the plane (d = 2) and single Gaussians; this mixture is in d = {}: use --method mc",
+                m.dim
+            ));
+        }
+    }
     let rs = numbers(
         &args.r,
         "--r",
@@ -371,7 +388,7 @@ fn numbers(
 /// The chapters' measure schema on a flag's text: the text becomes the value of
 /// `measure:` in a synthetic one-block chapter, so `spec::measure::validate` applies
 /// its own rules and messages; positions are then mapped back onto the flag's text.
-pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Measure, Diagnostics> {
+pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Law, Diagnostics> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Wrapper {
@@ -404,7 +421,7 @@ pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Measure, Diagnos
     };
     let mut ctx = BlockCtx::new(&chapter, &block, project_root);
     let measure = match ctx.parse::<Wrapper>() {
-        Ok(w) => crate::spec::measure::validate(&mut ctx, &w.measure, "measure"),
+        Ok(w) => crate::spec::space::validate_law(&mut ctx, &w.measure, "measure"),
         Err(d) => {
             ctx.diags.push(d);
             None
@@ -442,103 +459,95 @@ pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Measure, Diagnos
 }
 
 /// Compute every requested value, in parallel over r (each r has its own random
-/// stream, so the numbers do not depend on the thread count).
-pub fn compute(req: &Request) -> Vec<PointReport> {
+/// stream, so the numbers do not depend on the thread count). The exact method can
+/// fail (an integral that misses its accuracy); the message names r.
+pub fn compute(req: &Request) -> Result<Vec<PointReport>, String> {
     req.rs
         .par_iter()
         .enumerate()
-        .map(|(k, &r)| match &req.monte_carlo {
-            None => exact_point(req, r),
-            Some(mc) => mc_point(req, mc, r, k as u64),
-        })
+        .map(|(k, &r)| point(req, r, k as u64))
         .collect()
 }
 
-fn exact_point(req: &Request, r: f64) -> PointReport {
+fn point(req: &Request, r: f64, stream: u64) -> Result<PointReport, String> {
     let t = localize::time_of_snr(r);
-    let loc = ExactLocalization::new(&req.measure, r);
-    let c = loc.complexity();
-    let sigma2 = localize::ou_noise_var(t);
-    PointReport {
+    let levels = Levels {
+        us: req.us.clone(),
+        deltas: req.deltas.clone(),
+        ms: req.ms.clone(),
+    };
+    let want = Want {
+        summary: true,
+        survival: true,
+        tail: true,
+        zeta: true,
+    };
+    let base = |sup_l: f64, m_star: f64, delta_star: f64| PointReport {
         r: Number(r),
         t: Number(t),
-        sup_l: Number(loc.sup_localization()),
-        m_star: Number(c.m_star),
-        delta_star: Number(c.delta_star),
-        survival: req
-            .us
-            .iter()
-            .map(|&u| SurvivalAt {
-                u: Number(u),
-                value: Value::exact(loc.survival(u)),
-            })
-            .collect(),
-        h: req
-            .deltas
-            .iter()
-            .map(|&d| TailAt {
-                delta: Number(d),
-                value: Value::exact(loc.integrated_tail(d)),
-            })
-            .collect(),
-        zeta: req
-            .ms
-            .iter()
-            .map(|&m| ZetaAt {
-                m: Number(m),
-                value: Number(loc.best_gap(m).1 / sigma2),
-            })
-            .collect(),
+        sup_l: Number(sup_l),
+        m_star: Number(m_star),
+        delta_star: Number(delta_star),
+        survival: Vec::new(),
+        h: Vec::new(),
+        zeta: Vec::new(),
         dkw: None,
-    }
-}
-
-fn mc_point(req: &Request, mc: &McOptions, r: f64, stream: u64) -> PointReport {
-    let t = localize::time_of_snr(r);
-    let samples = localize::sample_localization(&req.measure, r, mc.samples, mc.seed, stream);
-    let on_grid = localize::tail_mc(&samples, &mc.delta_grid);
-    let c = localize::complexity_from_tail(&mc.delta_grid, &on_grid);
-    let survival = localize::survival_mc(&samples, &req.us);
-    let tail = localize::tail_mc(&samples, &req.deltas);
-    PointReport {
-        r: Number(r),
-        t: Number(t),
-        sup_l: Number(samples.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
-        m_star: Number(c.m_star),
-        delta_star: Number(c.delta_star),
-        survival: req
-            .us
+    };
+    let survival = |vals: Vec<Value>| {
+        req.us
             .iter()
-            .zip(survival)
-            .map(|(&u, e)| SurvivalAt {
+            .zip(vals)
+            .map(|(&u, value)| SurvivalAt {
                 u: Number(u),
-                value: Value::estimate(e),
+                value,
             })
-            .collect(),
-        h: req
-            .deltas
+            .collect()
+    };
+    let tail = |vals: Vec<Value>| {
+        req.deltas
             .iter()
-            .zip(tail)
-            .map(|(&d, e)| TailAt {
+            .zip(vals)
+            .map(|(&d, value)| TailAt {
                 delta: Number(d),
-                value: Value::estimate(e),
+                value,
             })
-            .collect(),
-        zeta: req
-            .ms
+            .collect()
+    };
+    let zeta = |vals: &[f64]| {
+        req.ms
             .iter()
-            .map(|&m| ZetaAt {
+            .zip(vals)
+            .map(|(&m, &v)| ZetaAt {
                 m: Number(m),
-                value: Number(localize::zeta_star_from_tail(
-                    t,
-                    m,
-                    &mc.delta_grid,
-                    &on_grid,
-                )),
+                value: Number(v),
             })
-            .collect(),
-        dkw: Some(Number(localize::dkw_half_width(samples.len(), 0.05))),
-    }
+            .collect()
+    };
+    Ok(match &req.monte_carlo {
+        None => {
+            let ex = kernel::exact(&req.measure, MEASURE_FILE, r, t, &levels, want)?;
+            let mut p = base(ex.sup_l, ex.complexity.m_star, ex.complexity.delta_star);
+            p.survival = survival(ex.survival.iter().map(|&v| Value::exact(v)).collect());
+            p.h = tail(ex.tail.iter().map(|&v| Value::exact(v)).collect());
+            p.zeta = zeta(&ex.zeta);
+            p
+        }
+        Some(mc) => {
+            let settings = McSettings {
+                samples: mc.samples,
+                seed: mc.seed,
+                stream,
+                delta_grid: mc.delta_grid.clone(),
+            };
+            let v = kernel::monte_carlo(&req.measure, r, t, &levels, want, &settings);
+            let mut p = base(v.sup_l, v.complexity.m_star, v.complexity.delta_star);
+            p.survival = survival(v.survival.iter().map(|&e| Value::estimate(e)).collect());
+            p.h = tail(v.tail.iter().map(|&e| Value::estimate(e)).collect());
+            p.zeta = zeta(&v.zeta);
+            p.dkw = Some(Number(v.dkw));
+            p
+        }
+    })
 }
 
 /// Six significant digits, plain where that reads well, scientific otherwise.
@@ -683,6 +692,7 @@ pub fn text(rep: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Measure;
 
     #[test]
     fn measure_errors_point_into_the_flag_text() {
@@ -720,18 +730,18 @@ mod tests {
         let m = parse_measure("{uniform: {low: -1, high: \"sqrt(4)\"}}", Path::new(".")).unwrap();
         assert_eq!(
             m,
-            Measure::Uniform {
+            Law::Line(Measure::Uniform {
                 low: -1.0,
                 high: 2.0
-            }
+            })
         );
         let m = parse_measure("normal:\n  mean: 1\n  var: 2", Path::new(".")).unwrap();
         assert_eq!(
             m,
-            Measure::Normal {
+            Law::Line(Measure::Normal {
                 mean: 1.0,
                 var: 2.0
-            }
+            })
         );
     }
 

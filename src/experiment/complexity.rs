@@ -28,8 +28,10 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{common_tables, measures, Experiment, KindSpec};
-use crate::localize::{self, Complexity, Estimate, ExactLocalization};
+use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
+use crate::localize;
 use crate::measure::Measure;
+use crate::plane::Law;
 use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{linspace, BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
@@ -327,138 +329,47 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
 
 /// Everything computed at one (measure, grid point).
 struct PointResult {
-    sup_l: f64,
-    complexity: Complexity,
-    survival: Vec<f64>,
-    tail: Vec<f64>,
-    zeta: Vec<f64>,
-    mc: Option<McResult>,
+    exact: Option<ExactValues>,
+    mc: Option<McValues>,
 }
 
-struct McResult {
-    sup_l: f64,
-    complexity: Complexity,
-    /// Batch-means standard errors of m* and δ*.
-    complexity_se: Complexity,
-    zeta_se: Vec<f64>,
-    /// 95% upper bound on s_r(1) = P(L_r > 1) from the draws (Clopper–Pearson).
-    s1_upper: f64,
-    survival: Vec<Estimate>,
-    dkw: f64,
-    tail: Vec<Estimate>,
-    zeta: Vec<f64>,
-}
-
-const NAN_COMPLEXITY: Complexity = Complexity {
-    m_star: f64::NAN,
-    delta_star: f64::NAN,
-};
-
+/// The shared kernel (`localize::kernel`) at one grid point.
 fn compute(
     s: &Spec,
-    (label, m): &(String, Measure),
+    label: &str,
+    law: &Law,
     r: f64,
     t: f64,
     seed: u64,
     stream: u64,
 ) -> Result<PointResult, String> {
-    let want = |role: &str| s.tables.contains_key(role);
-    let exact = s.exact;
-    let mut res = PointResult {
-        sup_l: f64::NAN,
-        complexity: NAN_COMPLEXITY,
-        survival: Vec::new(),
-        tail: Vec::new(),
-        zeta: Vec::new(),
-        mc: None,
+    let want_role = |role: &str| s.tables.contains_key(role);
+    let want = Want {
+        summary: want_role("summary"),
+        survival: want_role("survival"),
+        tail: want_role("tail"),
+        zeta: want_role("zeta"),
     };
-    if exact {
-        // One set-up of (μ, r) serves every level u, δ and M at this grid point.
-        let loc = ExactLocalization::new(m, r);
-        if want("summary") {
-            res.sup_l = loc.sup_localization();
-            res.complexity = loc.complexity();
-        }
-        if want("survival") {
-            res.survival = s.us.iter().map(|&u| loc.survival(u)).collect();
-        }
-        if want("tail") {
-            res.tail = s.deltas.iter().map(|&d| loc.integrated_tail(d)).collect();
-        }
-        if want("zeta") {
-            // ζ*_M(t) lives at r(t); on an r grid that is r up to rounding, and a
-            // second set-up keeps the values identical to `localize::zeta_star`.
-            let r_t = localize::snr(t);
-            let other;
-            let at_t = if r_t == r {
-                &loc
-            } else {
-                other = ExactLocalization::new(m, r_t);
-                &other
-            };
-            let sigma2 = localize::ou_noise_var(t);
-            res.zeta =
-                s.ms.iter()
-                    .map(|&bm| {
-                        if t > 0.0 {
-                            at_t.best_gap(bm).1 / sigma2
-                        } else {
-                            f64::NAN
-                        }
-                    })
-                    .collect();
-            at_t.check_converged(label)?;
-        }
-        loc.check_converged(label)?;
-    }
-    if let Some(mc) = &s.monte_carlo {
-        let samples = localize::sample_localization(m, r, mc.samples, seed, stream);
-        // ĥ on the δ grid once: m*, δ* and every ζ*_M read from it.
-        let on_grid = (want("summary") || !s.ms.is_empty())
-            .then(|| localize::tail_mc(&samples, &mc.delta_grid));
-        // Batch means for the standard errors of m*, δ* and every ζ*_M.
-        let se = if on_grid.is_some() {
-            localize::batch_means_se(&samples, |batch| {
-                let h = localize::tail_mc(batch, &mc.delta_grid);
-                let c = localize::complexity_from_tail(&mc.delta_grid, &h);
-                let mut v = vec![c.m_star, c.delta_star];
-                v.extend(
-                    s.ms.iter()
-                        .map(|&bm| localize::zeta_star_from_tail(t, bm, &mc.delta_grid, &h)),
-                );
-                v
-            })
-        } else {
-            Vec::new()
+    let levels = Levels {
+        us: s.us.clone(),
+        deltas: s.deltas.clone(),
+        ms: s.ms.clone(),
+    };
+    let exact = if s.exact {
+        Some(kernel::exact(law, label, r, t, &levels, want)?)
+    } else {
+        None
+    };
+    let mc = s.monte_carlo.as_ref().map(|mc| {
+        let settings = McSettings {
+            samples: mc.samples,
+            seed,
+            stream,
+            delta_grid: mc.delta_grid.clone(),
         };
-        let se_at = |k: usize| se.get(k).copied().unwrap_or(f64::NAN);
-        let above_one = samples.iter().filter(|&&l| l > 1.0).count();
-        res.mc = Some(McResult {
-            s1_upper: localize::upper_bound_95(above_one, samples.len()),
-            complexity_se: Complexity {
-                m_star: se_at(0),
-                delta_star: se_at(1),
-            },
-            zeta_se: (0..s.ms.len()).map(|j| se_at(2 + j)).collect(),
-            sup_l: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            complexity: match (&on_grid, want("summary")) {
-                (Some(h), true) => localize::complexity_from_tail(&mc.delta_grid, h),
-                _ => NAN_COMPLEXITY,
-            },
-            survival: localize::survival_mc(&samples, &s.us),
-            dkw: localize::dkw_half_width(samples.len(), 0.05),
-            tail: localize::tail_mc(&samples, &s.deltas),
-            zeta: s
-                .ms
-                .iter()
-                .map(|&bm| {
-                    let h = on_grid.as_ref().expect("computed when M values are given");
-                    localize::zeta_star_from_tail(t, bm, &mc.delta_grid, h)
-                })
-                .collect(),
-        });
-    }
-    Ok(res)
+        kernel::monte_carlo(law, r, t, &levels, want, &settings)
+    });
+    Ok(PointResult { exact, mc })
 }
 
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
@@ -467,12 +378,17 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         .collect();
     // Each (measure, point) gets its own random stream, so the numbers do not depend
     // on how rayon schedules the work.
+    let laws: Vec<Law> = s
+        .measures
+        .iter()
+        .map(|(_, m)| Law::Line(m.clone()))
+        .collect();
     let results: Vec<PointResult> = jobs
         .par_iter()
         .map(|&(mi, pi)| {
             let (r, t) = s.points[pi];
             let stream = ((mi as u64) << 32) | pi as u64;
-            compute(s, &s.measures[mi], r, t, seed, stream)
+            compute(s, &s.measures[mi].0, &laws[mi], r, t, seed, stream)
         })
         .collect::<Result<_, _>>()?;
     let mut tables = Vec::new();
@@ -499,11 +415,14 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                 push("r", r);
                 push("t", t);
                 let mc = res.mc.as_ref();
+                let ex = res.exact.as_ref();
                 match role {
                     "summary" => {
-                        push("sup_l", res.sup_l);
-                        push("m_star", res.complexity.m_star);
-                        push("delta_star", res.complexity.delta_star);
+                        if let Some(ex) = ex {
+                            push("sup_l", ex.sup_l);
+                            push("m_star", ex.complexity.m_star);
+                            push("delta_star", ex.complexity.delta_star);
+                        }
                         if let Some(mc) = mc {
                             push("sup_l_mc", mc.sup_l);
                             push("m_star_mc", mc.complexity.m_star);
@@ -523,8 +442,8 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                     }
                     "survival" => {
                         push("u", level);
-                        if s.exact {
-                            push("survival", res.survival[k]);
+                        if let Some(ex) = ex {
+                            push("survival", ex.survival[k]);
                         }
                         if let Some(mc) = mc {
                             push("survival_mc", mc.survival[k].value);
@@ -534,8 +453,8 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                     }
                     "tail" => {
                         push("delta", level);
-                        if s.exact {
-                            let h = res.tail[k];
+                        if let Some(ex) = ex {
+                            let h = ex.tail[k];
                             push("h", h);
                             push("m", if level > 0.0 { h / level } else { f64::NAN });
                         }
@@ -546,8 +465,8 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                     }
                     _ => {
                         push("M", level);
-                        if s.exact {
-                            push("zeta", res.zeta[k]);
+                        if let Some(ex) = ex {
+                            push("zeta", ex.zeta[k]);
                         }
                         if let Some(mc) = mc {
                             push("zeta_mc", mc.zeta[k]);

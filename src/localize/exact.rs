@@ -485,14 +485,14 @@ impl ExactLocalization {
     /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1]
     /// (`levels::complexity`, bisection to 1e-13).
     pub fn complexity(&self) -> Complexity {
-        super::levels::complexity(self, 1e-13)
+        super::levels::complexity(self, super::levels::Search::Bisect(1e-13))
     }
 
     /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M),
     /// `levels::best_gap` with bisection to 1e-12.
     /// M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and -∞ otherwise; M < 0 or NaN gives NaN.
     pub fn best_gap(&self, big_m: f64) -> (f64, f64) {
-        super::levels::best_gap(self, big_m, 1e-12)
+        super::levels::best_gap(self, big_m, super::levels::Search::Bisect(1e-12))
     }
 }
 

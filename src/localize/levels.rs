@@ -12,6 +12,82 @@
 use super::exact::{LevelSet, LOG_CONCAVE_SLACK};
 use super::Complexity;
 
+/// How the monotone searches for δ* and the ζ*_M maximiser close in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Search {
+    /// Plain bisection down to this bracket width (each step one level set).
+    Bisect(f64),
+    /// The Illinois variant of regula falsi on the continuous monotone function
+    /// behind the search, down to this bracket width or until that function is
+    /// within 1e-10 of 0 (where the quadrature cannot tell its sign anyway; the
+    /// optimum is flat there, so m* and ζ*_M move at second order): a dozen level
+    /// sets where bisection needs thirty, for level sets that are expensive (the plane).
+    Illinois(f64),
+}
+
+/// Close in on where a non-decreasing f (the first of the pair it returns) turns
+/// positive, from f(lo) ≤ 0 < f(hi). Returns the final bracket (lo', hi') with
+/// f(lo') ≤ 0 < f(hi') and hi' - lo' within the search's width, plus the second value
+/// f returned at lo' (NaN if lo' was never evaluated).
+fn last_nonpositive(
+    mut f: impl FnMut(f64) -> (f64, f64),
+    (mut lo, mut f_lo): (f64, f64),
+    (mut hi, mut f_hi): (f64, f64),
+    search: Search,
+) -> (f64, f64, f64) {
+    let mut aux_lo = f64::NAN;
+    match search {
+        Search::Bisect(tol) => {
+            while hi - lo > tol {
+                let mid = 0.5 * (lo + hi);
+                let (fm, am) = f(mid);
+                if fm <= 0.0 {
+                    lo = mid;
+                    aux_lo = am;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        Search::Illinois(tol) => {
+            let mut last = 0i8;
+            for _ in 0..200 {
+                if hi - lo <= tol {
+                    break;
+                }
+                let secant = lo + (hi - lo) * (f_lo / (f_lo - f_hi));
+                // Fall back to the midpoint when the secant hugs an end of the bracket.
+                let x = if secant.is_finite() && secant > lo && secant < hi {
+                    secant
+                } else {
+                    0.5 * (lo + hi)
+                };
+                let (fx, ax) = f(x);
+                if fx.abs() <= 1e-10 {
+                    return (x, x, ax);
+                }
+                if fx <= 0.0 {
+                    lo = x;
+                    f_lo = fx;
+                    aux_lo = ax;
+                    if last == -1 {
+                        f_hi *= 0.5;
+                    }
+                    last = -1;
+                } else {
+                    hi = x;
+                    f_hi = fx;
+                    if last == 1 {
+                        f_lo *= 0.5;
+                    }
+                    last = 1;
+                }
+            }
+        }
+    }
+    (lo, hi, aux_lo)
+}
+
 /// An exact description of the law of L_r at one r.
 pub trait LevelSets {
     /// ess sup_y L_r(y).
@@ -28,8 +104,8 @@ pub trait LevelSets {
 }
 
 /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1], with the
-/// bisection on δ stopped at width `tol`.
-pub fn complexity<L: LevelSets + ?Sized>(l: &L, tol: f64) -> Complexity {
+/// search on δ stopped at width `tol`.
+pub fn complexity<L: LevelSets + ?Sized>(l: &L, search: Search) -> Complexity {
     let sup = l.sup();
     if l.is_log_concave_like() {
         // Prop. 5: h = 0 exactly on [0, 1 - sup L], m = 0 there and > 0 after.
@@ -51,18 +127,11 @@ pub fn complexity<L: LevelSets + ?Sized>(l: &L, tol: f64) -> Complexity {
         };
     }
     // g(0) = -h(0) < 0 < g(1), g non-decreasing.
-    let (mut lo, mut hi) = (0.0, 1.0);
-    let mut h_lo = f64::NAN;
-    while hi - lo > tol {
-        let mid = 0.5 * (lo + hi);
-        let (gm, hm) = g(mid);
-        if gm <= 0.0 {
-            lo = mid;
-            h_lo = hm;
-        } else {
-            hi = mid;
-        }
-    }
+    let g0 = match search {
+        Search::Bisect(_) => -1.0,
+        Search::Illinois(_) => g(0.0).0,
+    };
+    let (lo, hi, h_lo) = last_nonpositive(g, (0.0, g0), (1.0, g1), search);
     if lo == 0.0 {
         // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
         let h = l.level_set(1.0 - hi).tail;
@@ -78,9 +147,9 @@ pub fn complexity<L: LevelSets + ?Sized>(l: &L, tol: f64) -> Complexity {
 }
 
 /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M), with
-/// the bisection stopped at width `tol`. M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and
+/// the search stopped at width `tol`. M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and
 /// -∞ otherwise; M < 0 or NaN gives NaN. Returns (δ, value).
-pub fn best_gap<L: LevelSets + ?Sized>(l: &L, big_m: f64, tol: f64) -> (f64, f64) {
+pub fn best_gap<L: LevelSets + ?Sized>(l: &L, big_m: f64, search: Search) -> (f64, f64) {
     if big_m.is_nan() || big_m < 0.0 {
         return (f64::NAN, f64::NAN);
     }
@@ -110,22 +179,21 @@ pub fn best_gap<L: LevelSets + ?Sized>(l: &L, big_m: f64, tol: f64) -> (f64, f64
             });
     }
     // F'(δ) = 1 - M s(1 - δ) is non-increasing; F is maximal where it changes sign.
-    let rising = |delta: f64| big_m * l.level_set(1.0 - delta).survival <= 1.0;
-    let value = |delta: f64| delta - big_m * l.level_set(1.0 - delta).tail;
-    if !rising(0.0) {
-        return (0.0, value(0.0));
+    // The search runs on f(δ) = M s(1 - δ) - 1 (non-decreasing; "rising" is f ≤ 0).
+    let f = |delta: f64| {
+        let ls = l.level_set(1.0 - delta);
+        (big_m * ls.survival - 1.0, ls.tail)
+    };
+    let value = |delta: f64, tail: f64| delta - big_m * tail;
+    let (f0, t0) = f(0.0);
+    if f0 > 0.0 {
+        return (0.0, value(0.0, t0));
     }
-    if rising(1.0) {
-        return (1.0, value(1.0));
+    let (f1, t1) = f(1.0);
+    if f1 <= 0.0 {
+        return (1.0, value(1.0, t1));
     }
-    let (mut lo, mut hi) = (0.0, 1.0);
-    while hi - lo > tol {
-        let mid = 0.5 * (lo + hi);
-        if rising(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo, value(lo))
+    let (lo, _, t_lo) = last_nonpositive(f, (0.0, f0), (1.0, f1), search);
+    let t_lo = if t_lo.is_nan() { t0 } else { t_lo };
+    (lo, value(lo, t_lo))
 }

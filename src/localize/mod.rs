@@ -21,6 +21,7 @@
 
 pub mod closed_form;
 mod exact;
+pub mod kernel;
 pub mod levels;
 mod monte_carlo;
 pub mod quadrature;

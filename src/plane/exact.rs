@@ -22,7 +22,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::measure::{SpaceLocalizer, SpaceMeasure};
-use crate::localize::levels::{self, LevelSets};
+use crate::localize::levels::{self, LevelSets, Search};
 use crate::localize::quadrature::{integrate, integrate_pieces};
 use crate::localize::{Complexity, LevelSet};
 use crate::measure::special::norm_interval;
@@ -33,7 +33,7 @@ pub const OUTER_TOL: f64 = 1e-9;
 const INNER_TOL: f64 = 1e-11;
 /// Subintervals per integral.
 const MAX_PIECES: usize = 20_000;
-/// Bisection width for δ* and the ζ*_M maximiser.
+/// Bracket width for δ* and the ζ*_M maximiser (regula falsi).
 const DELTA_TOL: f64 = 1e-8;
 /// Components whose log-weight along a slice falls this far below the largest are
 /// dropped from the slice's structure (their weight is below e^-25).
@@ -517,12 +517,12 @@ impl ExactSpace {
     }
 
     pub fn complexity(&self) -> Complexity {
-        levels::complexity(self, DELTA_TOL)
+        levels::complexity(self, Search::Illinois(DELTA_TOL))
     }
 
     /// (δ, sup_δ (δ - M h(δ, r))).
     pub fn best_gap(&self, big_m: f64) -> (f64, f64) {
-        levels::best_gap(self, big_m, DELTA_TOL)
+        levels::best_gap(self, big_m, Search::Illinois(DELTA_TOL))
     }
 }
 

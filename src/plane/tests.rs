@@ -206,12 +206,19 @@ fn timing() {
             })
             .collect(),
     );
-    for r in [0.5, 1.5, 4.0] {
+    let four = SpaceMeasure::product(&[Measure::two_point(1.0), Measure::two_point(1.0)], 10).unwrap();
+    for (m, r) in [(&ring, 0.5), (&ring, 1.5), (&ring, 4.0), (&four, 1.5)] {
+        let ring = m;
         let t0 = std::time::Instant::now();
         let ex = ExactSpace::new(&ring, r).unwrap();
         let t1 = t0.elapsed();
         let ls = ex.level_set(0.8);
         let t2 = t0.elapsed();
         eprintln!("r={r} sup={} setup {t1:?} level {:?} {ls:?} slices {}", ex.sup_localization(), t2 - t1, ex.slices());
+        let c = ex.complexity();
+        let t3 = t0.elapsed();
+        eprintln!("   complexity {c:?} {:?} slices {}", t3 - t2, ex.slices());
+        let g = ex.best_gap(2.0);
+        eprintln!("   gap {g:?} {:?} slices {}", t0.elapsed() - t3, ex.slices());
     }
 }

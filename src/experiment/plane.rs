@@ -1,0 +1,667 @@
+//! Kind `plane`: the multi-scale complexity of measures in R^d over a grid of r or t,
+//! exact (in the plane, and for Gaussians) and/or by Monte Carlo (d ≤ 16), with exact
+//! oracles beside them, and L_r over a grid of the plane for maps.
+//!
+//! ```yaml
+//! id: ring
+//! kind: plane
+//! measure: {mixture: [{weight: 0.5, mean: [1, 0], var: 0.05}, {weight: 0.5, mean: [-1, 0], var: 0.05}]}
+//! r: [0.5, 1.5]                 # or t: {from: 0.05, to: 1.5, n: 30}
+//! u: [0.5, 1]                   # s_r(u)
+//! delta: [0, 0.5]               # h(δ, r)
+//! m: [1, 2, 5]                  # ζ*_M(t)
+//! method: both                  # exact | monte_carlo | both
+//! samples: 100000
+//! seed: 3
+//! oracle: product               # product | line | gaussian: *_oracle columns
+//! map: {x: {from: -3, to: 3, n: 61}, y: {from: -3, to: 3, n: 61}}   # for the map table (d = 2)
+//! tables: {summary: NAME, survival: NAME, tail: NAME, zeta: NAME, map: NAME}
+//! ```
+//!
+//! Every value comes from `localize::kernel`, the function behind the `complexity`
+//! command and experiment. The oracles compute the same quantities another way:
+//! - `product` (μ = ⊗ μ_k, declared with `product:`): L_r = max_k L_r^(k) of
+//!   independent coordinates, so s_r(u) = 1 - Π(1 - s_k(u)) from the 1-D exact code
+//!   and h(δ) = ∫_{1-δ}^∞ s_r(v) dv;
+//! - `line` (means on a line, every covariance s²I with one s): in coordinates along
+//!   and across the line L_r(y) = max(L¹_r(⟨y, e⟩), r²s²/(r²s² + 1)), L¹ the 1-D
+//!   localization of the projected law;
+//! - `gaussian` (one component): L_r ≡ r²λ_max/(r²λ_max + 1).
+//!
+//! Tables: `summary` (measure, r, t, sup_l, m_star, delta_star, + `_mc`, + `_oracle`),
+//! `survival`, `tail`, `zeta` as in `complexity` (+ `_oracle` columns), and `map`
+//! (measure, r, t, x1, x2, localization, above_one, band) with L_r(y) in the coordinates of
+//! Y_r divided by r (so maps at different r share the axes of X).
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::{common_tables, Experiment, KindSpec};
+use crate::localize::kernel::{self, Levels, McSettings, Want};
+use crate::localize::levels::{self, LevelSets, Search};
+use crate::localize::quadrature::integrate_scalar;
+use crate::localize::{self, ExactLocalization, LevelSet};
+use crate::measure::{Component, Measure};
+use crate::plane::linalg::sym_eig_max;
+use crate::plane::{Law, SpaceMeasure};
+use crate::spec::measure::{RawLabelled, RawMeasure};
+use crate::spec::{linspace, BlockCtx, Grid, Num};
+use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+
+const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map"];
+const ORACLES: &[&str] = &["product", "line", "gaussian"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMap {
+    x: Grid,
+    y: Grid,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    id: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    measure: Option<RawMeasure>,
+    #[serde(default)]
+    measures: Option<Vec<RawLabelled>>,
+    #[serde(default)]
+    r: Option<Grid>,
+    #[serde(default)]
+    t: Option<Grid>,
+    #[serde(default)]
+    u: Option<Grid>,
+    #[serde(default)]
+    delta: Option<Grid>,
+    #[serde(default)]
+    m: Option<Vec<Num>>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    samples: Option<usize>,
+    #[serde(default)]
+    delta_grid: Option<usize>,
+    #[serde(default)]
+    oracle: Option<String>,
+    #[serde(default)]
+    map: Option<RawMap>,
+    tables: BTreeMap<String, String>,
+}
+
+/// Which exact oracle stands beside the computed values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Oracle {
+    Product,
+    Line,
+    Gaussian,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub measures: Vec<(String, Law)>,
+    pub points: Vec<(f64, f64)>,
+    pub us: Vec<f64>,
+    pub deltas: Vec<f64>,
+    pub ms: Vec<f64>,
+    pub exact: bool,
+    pub monte_carlo: Option<(usize, Vec<f64>)>,
+    pub oracle: Option<Oracle>,
+    pub map: Option<(Vec<f64>, Vec<f64>)>,
+    pub tables: BTreeMap<String, String>,
+}
+
+impl Spec {
+    /// (method, samples) for provenance.
+    pub fn method(&self) -> (String, Option<usize>) {
+        match (&self.monte_carlo, self.exact) {
+            (Some((n, _)), true) => ("exact and Monte Carlo".into(), Some(*n)),
+            (Some((n, _)), false) => ("Monte Carlo".into(), Some(*n)),
+            (None, _) => ("exact".into(), None),
+        }
+    }
+}
+
+fn laws(ctx: &mut BlockCtx, single: &Option<RawMeasure>, many: &Option<Vec<RawLabelled>>) -> Option<Vec<(String, Law)>> {
+    match (single, many) {
+        (Some(m), None) => Some(vec![(
+            "μ".to_string(),
+            crate::spec::space::validate_law(ctx, m, "measure")?,
+        )]),
+        (None, Some(list)) if !list.is_empty() => {
+            let mut out = Vec::new();
+            for (i, l) in list.iter().enumerate() {
+                if out.iter().any(|(label, _): &(String, Law)| label == &l.label) {
+                    ctx.error(&format!("measures[{i}].label"), format!("measure label `{}` is used twice", l.label));
+                }
+                if let Some(m) = crate::spec::space::validate_law(ctx, &l.measure, &format!("measures[{i}].measure")) {
+                    out.push((l.label.clone(), m));
+                }
+            }
+            (out.len() == list.len()).then_some(out)
+        }
+        (None, Some(_)) => {
+            ctx.error("measures", "`measures` is empty");
+            None
+        }
+        (Some(_), Some(_)) => {
+            ctx.error("measures", "give `measure` or `measures`, not both");
+            None
+        }
+        (None, None) => {
+            ctx.error_hint("id", "the experiment names no measure", "add e.g. `measure: {normal: {mean: [0, 0], cov: [[1, 0], [0, 2]]}}`");
+            None
+        }
+    }
+}
+
+pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
+    let raw: Raw = ctx.parse_or_report()?;
+    let id = ctx.id(&raw.id, "id");
+    let tables = common_tables(ctx, &raw.tables, ROLES);
+    let measures = laws(ctx, &raw.measure, &raw.measures);
+    let points = match (&raw.r, &raw.t) {
+        (Some(r), None) => ctx
+            .grid(r, "r", "positive", |v| v > 0.0)
+            .map(|rs| rs.into_iter().map(|r| (r, localize::time_of_snr(r))).collect::<Vec<_>>()),
+        (None, Some(t)) => ctx
+            .grid(t, "t", "positive", |v| v > 0.0)
+            .map(|ts| ts.into_iter().map(|t| (localize::snr(t), t)).collect::<Vec<_>>()),
+        (Some(_), Some(_)) => {
+            ctx.error("t", "give a grid of `r` or of `t`, not both");
+            None
+        }
+        (None, None) => {
+            ctx.error_hint("id", "the experiment has no grid", "add `r: [0.5, 1, 2]` or `t: {from: 0.05, to: 1.5, n: 30}`");
+            None
+        }
+    };
+    let us = match &raw.u {
+        Some(g) => ctx.grid(g, "u", "zero or positive", |v| v >= 0.0),
+        None => Some(Vec::new()),
+    };
+    let deltas = match &raw.delta {
+        Some(g) => ctx.grid(g, "delta", "in [0, 1]", |v| (0.0..=1.0).contains(&v)),
+        None => Some(Vec::new()),
+    };
+    let mut ms = Vec::new();
+    for (i, n) in raw.m.iter().flatten().enumerate() {
+        if let Some(v) = ctx.num(n, &format!("m[{i}]")) {
+            if v.is_nan() || v <= 0.0 {
+                ctx.error(&format!("m[{i}]"), format!("M must be positive (or inf), got {v}"));
+            } else {
+                ms.push(v);
+            }
+        }
+    }
+    let (exact, mc_wanted) = match raw.method.as_deref() {
+        None | Some("exact") => (true, false),
+        Some("monte_carlo") => (false, true),
+        Some("both") => (true, true),
+        Some(other) => {
+            ctx.error_hint(
+                "method",
+                format!("unknown method `{other}`"),
+                crate::diagnostic::suggest(other, &["exact", "monte_carlo", "both"]),
+            );
+            (true, false)
+        }
+    };
+    let monte_carlo = if mc_wanted {
+        let samples = raw.samples.unwrap_or(100_000);
+        let max = crate::limits::samples();
+        if !(2..=max).contains(&samples) {
+            ctx.error("samples", format!("`samples` must be between 2 and {max}, got {samples}; {}", crate::limits::HINT));
+        }
+        let n = raw.delta_grid.unwrap_or(501);
+        if !(2..=100_001).contains(&n) {
+            ctx.error("delta_grid", "`delta_grid` must be between 2 and 100001 points");
+        }
+        Some((samples, linspace(0.0, 1.0, n.max(2), false)))
+    } else {
+        if raw.samples.is_some() {
+            ctx.error("samples", "`samples` needs `method: monte_carlo` or `method: both`");
+        }
+        None
+    };
+    let oracle = match raw.oracle.as_deref() {
+        None => None,
+        Some("product") => Some(Oracle::Product),
+        Some("line") => Some(Oracle::Line),
+        Some("gaussian") => Some(Oracle::Gaussian),
+        Some(other) => {
+            ctx.error_hint("oracle", format!("unknown oracle `{other}`"), crate::diagnostic::suggest(other, ORACLES));
+            None
+        }
+    };
+    let map = match &raw.map {
+        Some(m) => {
+            let x = ctx.grid(&m.x, "map.x", "finite", |_| true);
+            let y = ctx.grid(&m.y, "map.y", "finite", |_| true);
+            match (x, y) {
+                (Some(x), Some(y)) => Some((x, y)),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    if tables.contains_key("map") && raw.map.is_none() {
+        ctx.error("tables.map", "a `map` table needs a `map: {x: GRID, y: GRID}`");
+    }
+    if tables.contains_key("survival") && raw.u.is_none() {
+        ctx.error("tables.survival", "a `survival` table needs levels `u`");
+    }
+    if tables.contains_key("tail") && raw.delta.is_none() {
+        ctx.error("tables.tail", "a `tail` table needs a `delta` grid");
+    }
+    if tables.contains_key("zeta") && raw.m.is_none() {
+        ctx.error("tables.zeta", "a `zeta` table needs values of `m`");
+    }
+    let (measures, points, us, deltas) = (measures?, points?, us?, deltas?);
+    for (i, (label, law)) in measures.iter().enumerate() {
+        let field = if raw.measure.is_some() { "measure".to_string() } else { format!("measures[{i}].measure") };
+        if let Some(o) = oracle {
+            if let Err(msg) = oracle_applies(o, law) {
+                ctx.error(&field, format!("measure `{label}`: {msg}"));
+            }
+        }
+        if exact {
+            if let Law::Space(m) = law {
+                if m.dim != 2 && !m.is_gaussian() {
+                    ctx.error_hint(&field, format!("measure `{label}` is a mixture in d = {}: exact values exist in the plane and for single Gaussians", m.dim), "use `method: monte_carlo`");
+                }
+            }
+        }
+        if map.is_some() && law.dim() != 2 {
+            ctx.error(&field, format!("measure `{label}` is in d = {}; a map needs the plane", law.dim()));
+        }
+    }
+    let map_cells = map.as_ref().map_or(0, |(x, y)| x.len() * y.len());
+    let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(map_cells).max(1);
+    if cells > crate::limits::rows() {
+        ctx.error("r", format!("the experiment asks for {cells} values; the ceiling is {}; {}", crate::limits::rows(), crate::limits::HINT));
+    }
+    let spec = Spec { measures, points, us, deltas, ms, exact, monte_carlo, oracle, map, tables };
+    let outputs = schemas(&spec);
+    Some(Experiment {
+        id,
+        kind: "plane",
+        source: ctx.block.body.clone(),
+        seed: raw.seed.unwrap_or(0),
+        outputs,
+        spec: KindSpec::Plane(spec),
+        line: ctx.block.fence_line,
+    })
+}
+
+/// The 1-D data of the `line` oracle: the projected law and the constant across.
+fn line_reduction(m: &SpaceMeasure) -> Result<(Measure, f64), String> {
+    let d = m.dim;
+    let s2 = m.comps[0].cov[0];
+    for c in &m.comps {
+        for i in 0..d {
+            for j in 0..d {
+                let want = if i == j { s2 } else { 0.0 };
+                if (c.cov[i * d + j] - want).abs() > 1e-12 * (1.0 + s2) {
+                    return Err("the `line` oracle needs every covariance to be the same multiple of the identity (`var: s`)".into());
+                }
+            }
+        }
+    }
+    let m0 = &m.comps[0].mean;
+    let far = m
+        .comps
+        .iter()
+        .map(|c| c.mean.iter().zip(m0).map(|(a, b)| a - b).collect::<Vec<f64>>())
+        .max_by(|a, b| norm(a).total_cmp(&norm(b)))
+        .expect("a mixture has components");
+    let len = norm(&far);
+    let e: Vec<f64> = if len > 0.0 { far.iter().map(|v| v / len).collect() } else { vec![0.0; d] };
+    let mut comps = Vec::new();
+    for c in &m.comps {
+        let v: Vec<f64> = c.mean.iter().zip(m0).map(|(a, b)| a - b).collect();
+        let along: f64 = v.iter().zip(&e).map(|(a, b)| a * b).sum();
+        let across: f64 = v.iter().zip(&e).map(|(a, b)| (a - along * b).powi(2)).sum::<f64>().sqrt();
+        if across > 1e-12 * (1.0 + len) {
+            return Err("the `line` oracle needs every mean on one line".into());
+        }
+        comps.push(Component { weight: c.weight, mean: along, var: s2 });
+    }
+    Ok((Measure::Mixture(comps), s2))
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+fn oracle_applies(o: Oracle, law: &Law) -> Result<(), String> {
+    let Law::Space(m) = law else {
+        return Err("an oracle needs a measure in R^d".into());
+    };
+    match o {
+        Oracle::Product => m.factors.as_ref().map(|_| ()).ok_or_else(|| "the `product` oracle needs a measure written as `product: [...]`".to_string()),
+        Oracle::Line => line_reduction(m).map(|_| ()),
+        Oracle::Gaussian => {
+            if m.is_gaussian() {
+                Ok(())
+            } else {
+                Err("the `gaussian` oracle needs a single Gaussian".into())
+            }
+        }
+    }
+}
+
+/// The law of L_r computed the oracle's way.
+enum OracleLaw {
+    Product(Vec<ExactLocalization>),
+    /// 1-D law and the constant c = r²s²/(r²s² + 1) across the line.
+    Line(Box<ExactLocalization>, f64),
+    Constant(f64),
+}
+
+impl OracleLaw {
+    fn new(o: Oracle, m: &SpaceMeasure, r: f64) -> Self {
+        match o {
+            Oracle::Product => OracleLaw::Product(
+                m.factors.as_ref().expect("checked").iter().map(|f| ExactLocalization::new(f, r)).collect(),
+            ),
+            Oracle::Line => {
+                let (one, s2) = line_reduction(m).expect("checked");
+                OracleLaw::Line(Box::new(ExactLocalization::new(&one, r)), r * r * s2 / (r * r * s2 + 1.0))
+            }
+            Oracle::Gaussian => {
+                let lmax = sym_eig_max(&m.comps[0].cov, m.dim);
+                OracleLaw::Constant(r * r * lmax / (r * r * lmax + 1.0))
+            }
+        }
+    }
+}
+
+impl LevelSets for OracleLaw {
+    fn sup(&self) -> f64 {
+        match self {
+            OracleLaw::Product(f) => f.iter().map(|e| e.sup_localization()).fold(0.0, f64::max),
+            OracleLaw::Line(e, c) => e.sup_localization().max(*c),
+            OracleLaw::Constant(c) => *c,
+        }
+    }
+    fn constant(&self) -> Option<f64> {
+        match self {
+            OracleLaw::Constant(c) => Some(*c),
+            _ => None,
+        }
+    }
+    fn level_set(&self, u: f64) -> LevelSet {
+        match self {
+            OracleLaw::Constant(c) => LevelSet { survival: if *c > u { 1.0 } else { 0.0 }, tail: (c - u).max(0.0) },
+            OracleLaw::Line(e, c) => {
+                if u >= *c {
+                    e.level_set(u)
+                } else {
+                    // max(L¹, c) > u everywhere; E[max(L¹, c)] - u = (c - u) + E[(L¹ - c)₊].
+                    LevelSet { survival: 1.0, tail: (c - u) + e.level_set(*c).tail }
+                }
+            }
+            OracleLaw::Product(f) => {
+                let s = |v: f64| 1.0 - f.iter().map(|e| 1.0 - e.survival(v)).product::<f64>();
+                let top = self.sup();
+                let tail = if u >= top {
+                    0.0
+                } else if u >= 0.0 {
+                    integrate_scalar(s, u, top, 1e-12)
+                } else {
+                    -u + integrate_scalar(s, 0.0, top, 1e-12)
+                };
+                LevelSet { survival: if u < 0.0 { 1.0 } else { s(u) }, tail }
+            }
+        }
+    }
+}
+
+fn base_columns() -> Vec<ColumnDecl> {
+    vec![
+        ColumnDecl::text("measure", "label of the measure"),
+        ColumnDecl::number("r", "signal-to-noise ratio r"),
+        ColumnDecl::number("t", "OU time t = ½ log(1 + 1/r²)"),
+    ]
+}
+
+fn schemas(s: &Spec) -> Vec<TableSchema> {
+    let (exact, mc, or) = (s.exact, s.monte_carlo.is_some(), s.oracle.is_some());
+    let mut out = Vec::new();
+    for role in ROLES {
+        let Some(name) = s.tables.get(*role) else { continue };
+        let mut cols = base_columns();
+        let mut add = |cond: bool, n: &str, d: &str| {
+            if cond {
+                cols.push(ColumnDecl::number(n, d))
+            }
+        };
+        match *role {
+            "summary" => {
+                add(exact, "sup_l", "ess sup of L_r, exact");
+                add(exact, "m_star", "m*(r), exact");
+                add(exact, "delta_star", "δ*(r), exact");
+                add(mc, "sup_l_mc", "largest sampled L_r");
+                add(mc, "m_star_mc", "m*(r), Monte Carlo on the δ grid");
+                add(mc, "delta_star_mc", "δ*(r), Monte Carlo on the δ grid");
+                add(mc, "m_star_mc_se", "standard error of m_star_mc (batch means)");
+                add(mc, "s1_mc_upper95", "95% upper bound on s_r(1) from the draws (Clopper–Pearson)");
+                add(or, "sup_l_oracle", "ess sup of L_r, oracle");
+                add(or, "m_star_oracle", "m*(r), oracle");
+                add(or, "delta_star_oracle", "δ*(r), oracle");
+            }
+            "survival" => {
+                add(true, "u", "level u");
+                add(exact, "survival", "s_r(u), exact");
+                add(mc, "survival_mc", "s_r(u), Monte Carlo");
+                add(mc, "survival_se", "standard error of survival_mc");
+                add(or, "survival_oracle", "s_r(u), oracle");
+            }
+            "tail" => {
+                add(true, "delta", "δ");
+                add(exact, "h", "h(δ, r), exact");
+                add(mc, "h_mc", "h(δ, r), Monte Carlo");
+                add(mc, "h_se", "standard error of h_mc");
+                add(or, "h_oracle", "h(δ, r), oracle");
+            }
+            "zeta" => {
+                add(true, "M", "perturbation class M");
+                add(exact, "zeta", "ζ*_M(t), exact");
+                add(mc, "zeta_mc", "ζ*_M(t), Monte Carlo");
+                add(mc, "zeta_mc_se", "standard error of zeta_mc (batch means)");
+                add(or, "zeta_oracle", "ζ*_M(t), oracle");
+            }
+            _ => {
+                add(true, "x1", "first coordinate of x = y/r (the point y = r x of Y_r)");
+                add(true, "x2", "second coordinate of x = y/r");
+                add(true, "localization", "L_r(r x)");
+                add(true, "above_one", "1 where L_r(r x) > 1, else 0");
+                add(true, "band", "L_r(r x) rounded down to a multiple of 0.25 (colour bands of a map)");
+            }
+        }
+        out.push(TableSchema { name: name.clone(), columns: cols });
+    }
+    out
+}
+
+struct PointResult {
+    exact: Option<kernel::ExactValues>,
+    mc: Option<kernel::McValues>,
+    oracle: Option<kernel::ExactValues>,
+    map: Vec<f64>,
+}
+
+fn oracle_values(o: Oracle, m: &SpaceMeasure, r: f64, t: f64, s: &Spec) -> kernel::ExactValues {
+    let law = OracleLaw::new(o, m, r);
+    let at_t = OracleLaw::new(o, m, localize::snr(t));
+    let search = Search::Bisect(1e-12);
+    let sigma2 = localize::ou_noise_var(t);
+    kernel::ExactValues {
+        sup_l: law.sup(),
+        complexity: levels::complexity(&law, search),
+        survival: s.us.iter().map(|&u| law.level_set(u).survival).collect(),
+        tail: s.deltas.iter().map(|&d| law.level_set(1.0 - d).tail).collect(),
+        zeta: s.ms.iter().map(|&bm| levels::best_gap(&at_t, bm, search).1 / sigma2).collect(),
+    }
+}
+
+fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, String> {
+    let (label, law) = &s.measures[mi];
+    let (r, t) = s.points[pi];
+    let want_role = |role: &str| s.tables.contains_key(role);
+    let want = Want {
+        summary: want_role("summary"),
+        survival: want_role("survival"),
+        tail: want_role("tail"),
+        zeta: want_role("zeta"),
+    };
+    let levels_ = Levels { us: s.us.clone(), deltas: s.deltas.clone(), ms: s.ms.clone() };
+    let exact = if s.exact && (want.summary || want.survival || want.tail || want.zeta) {
+        Some(kernel::exact(law, label, r, t, &levels_, want)?)
+    } else {
+        None
+    };
+    let stream = ((mi as u64) << 32) | pi as u64;
+    let mc = s.monte_carlo.as_ref().map(|(samples, grid)| {
+        let settings = McSettings { samples: *samples, seed, stream, delta_grid: grid.clone() };
+        kernel::monte_carlo(law, r, t, &levels_, want, &settings)
+    });
+    let oracle = match (s.oracle, law) {
+        (Some(o), Law::Space(m)) => Some(oracle_values(o, m, r, t, s)),
+        _ => None,
+    };
+    let map = match (&s.map, law) {
+        (Some((xs, ys)), Law::Space(m)) if want_role("map") => {
+            let loc = m.localizer(r);
+            xs.iter()
+                .flat_map(|&x| ys.iter().map(move |&y| (x, y)))
+                .map(|(x, y)| loc.localization2([r * x, r * y]).0)
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(PointResult { exact, mc, oracle, map })
+}
+
+pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
+    let jobs: Vec<(usize, usize)> = (0..s.measures.len())
+        .flat_map(|mi| (0..s.points.len()).map(move |pi| (mi, pi)))
+        .collect();
+    let results: Vec<PointResult> = jobs
+        .par_iter()
+        .map(|&(mi, pi)| compute(s, mi, pi, seed))
+        .collect::<Result<_, _>>()?;
+    let mut tables = Vec::new();
+    for schema in outputs {
+        let role = s.tables.iter().find(|(_, n)| **n == schema.name).map(|(r, _)| r.as_str()).unwrap_or("");
+        let map_pairs: Vec<(f64, f64)> = match &s.map {
+            Some((xs, ys)) => xs.iter().flat_map(|&x| ys.iter().map(move |&y| (x, y))).collect(),
+            None => Vec::new(),
+        };
+        let rows = match role {
+            "survival" => s.us.len(),
+            "tail" => s.deltas.len(),
+            "zeta" => s.ms.len(),
+            "map" => map_pairs.len(),
+            _ => 1,
+        };
+        let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut labels = Vec::new();
+        for (&(mi, pi), res) in jobs.iter().zip(&results) {
+            let (r, t) = s.points[pi];
+            for k in 0..rows {
+                labels.push(s.measures[mi].0.clone());
+                let mut push = |c: &'static str, v: f64| cols.entry(c).or_default().push(v);
+                push("r", r);
+                push("t", t);
+                let (ex, mc, or) = (res.exact.as_ref(), res.mc.as_ref(), res.oracle.as_ref());
+                match role {
+                    "summary" => {
+                        if let Some(ex) = ex {
+                            push("sup_l", ex.sup_l);
+                            push("m_star", ex.complexity.m_star);
+                            push("delta_star", ex.complexity.delta_star);
+                        }
+                        if let Some(mc) = mc {
+                            push("sup_l_mc", mc.sup_l);
+                            push("m_star_mc", mc.complexity.m_star);
+                            push("delta_star_mc", mc.complexity.delta_star);
+                            push("m_star_mc_se", mc.complexity_se.m_star);
+                            push("s1_mc_upper95", mc.s1_upper);
+                        }
+                        if let Some(or) = or {
+                            push("sup_l_oracle", or.sup_l);
+                            push("m_star_oracle", or.complexity.m_star);
+                            push("delta_star_oracle", or.complexity.delta_star);
+                        }
+                    }
+                    "survival" => {
+                        push("u", s.us[k]);
+                        if let Some(ex) = ex {
+                            push("survival", ex.survival[k]);
+                        }
+                        if let Some(mc) = mc {
+                            push("survival_mc", mc.survival[k].value);
+                            push("survival_se", mc.survival[k].se);
+                        }
+                        if let Some(or) = or {
+                            push("survival_oracle", or.survival[k]);
+                        }
+                    }
+                    "tail" => {
+                        push("delta", s.deltas[k]);
+                        if let Some(ex) = ex {
+                            push("h", ex.tail[k]);
+                        }
+                        if let Some(mc) = mc {
+                            push("h_mc", mc.tail[k].value);
+                            push("h_se", mc.tail[k].se);
+                        }
+                        if let Some(or) = or {
+                            push("h_oracle", or.tail[k]);
+                        }
+                    }
+                    "zeta" => {
+                        push("M", s.ms[k]);
+                        if let Some(ex) = ex {
+                            push("zeta", ex.zeta[k]);
+                        }
+                        if let Some(mc) = mc {
+                            push("zeta_mc", mc.zeta[k]);
+                            push("zeta_mc_se", mc.zeta_se[k]);
+                        }
+                        if let Some(or) = or {
+                            push("zeta_oracle", or.zeta[k]);
+                        }
+                    }
+                    _ => {
+                        let (x, y) = map_pairs[k];
+                        let l = res.map[k];
+                        push("x1", x);
+                        push("x2", y);
+                        push("localization", l);
+                        push("above_one", if l > 1.0 { 1.0 } else { 0.0 });
+                        push("band", (4.0 * l).floor() / 4.0);
+                    }
+                }
+            }
+        }
+        let mut b = TableBuilder::new().text("measure", labels);
+        for c in schema.columns.iter().skip(1) {
+            let values = cols.remove(c.name.as_str()).unwrap_or_default();
+            b = b.number(&c.name, values);
+        }
+        tables.push(b.build(&schema.name)?);
+    }
+    Ok(tables)
+}
