@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{common_tables, measures, Experiment, KindSpec};
-use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
 use crate::localize;
+use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
 use crate::measure::Measure;
 use crate::plane::Law;
 use crate::spec::measure::{RawLabelled, RawMeasure};

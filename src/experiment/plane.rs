@@ -131,7 +131,11 @@ impl Spec {
     }
 }
 
-fn laws(ctx: &mut BlockCtx, single: &Option<RawMeasure>, many: &Option<Vec<RawLabelled>>) -> Option<Vec<(String, Law)>> {
+fn laws(
+    ctx: &mut BlockCtx,
+    single: &Option<RawMeasure>,
+    many: &Option<Vec<RawLabelled>>,
+) -> Option<Vec<(String, Law)>> {
     match (single, many) {
         (Some(m), None) => Some(vec![(
             "μ".to_string(),
@@ -140,10 +144,20 @@ fn laws(ctx: &mut BlockCtx, single: &Option<RawMeasure>, many: &Option<Vec<RawLa
         (None, Some(list)) if !list.is_empty() => {
             let mut out = Vec::new();
             for (i, l) in list.iter().enumerate() {
-                if out.iter().any(|(label, _): &(String, Law)| label == &l.label) {
-                    ctx.error(&format!("measures[{i}].label"), format!("measure label `{}` is used twice", l.label));
+                if out
+                    .iter()
+                    .any(|(label, _): &(String, Law)| label == &l.label)
+                {
+                    ctx.error(
+                        &format!("measures[{i}].label"),
+                        format!("measure label `{}` is used twice", l.label),
+                    );
                 }
-                if let Some(m) = crate::spec::space::validate_law(ctx, &l.measure, &format!("measures[{i}].measure")) {
+                if let Some(m) = crate::spec::space::validate_law(
+                    ctx,
+                    &l.measure,
+                    &format!("measures[{i}].measure"),
+                ) {
                     out.push((l.label.clone(), m));
                 }
             }
@@ -158,7 +172,11 @@ fn laws(ctx: &mut BlockCtx, single: &Option<RawMeasure>, many: &Option<Vec<RawLa
             None
         }
         (None, None) => {
-            ctx.error_hint("id", "the experiment names no measure", "add e.g. `measure: {normal: {mean: [0, 0], cov: [[1, 0], [0, 2]]}}`");
+            ctx.error_hint(
+                "id",
+                "the experiment names no measure",
+                "add e.g. `measure: {normal: {mean: [0, 0], cov: [[1, 0], [0, 2]]}}`",
+            );
             None
         }
     }
@@ -170,18 +188,26 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     let tables = common_tables(ctx, &raw.tables, ROLES);
     let measures = laws(ctx, &raw.measure, &raw.measures);
     let points = match (&raw.r, &raw.t) {
-        (Some(r), None) => ctx
-            .grid(r, "r", "positive", |v| v > 0.0)
-            .map(|rs| rs.into_iter().map(|r| (r, localize::time_of_snr(r))).collect::<Vec<_>>()),
-        (None, Some(t)) => ctx
-            .grid(t, "t", "positive", |v| v > 0.0)
-            .map(|ts| ts.into_iter().map(|t| (localize::snr(t), t)).collect::<Vec<_>>()),
+        (Some(r), None) => ctx.grid(r, "r", "positive", |v| v > 0.0).map(|rs| {
+            rs.into_iter()
+                .map(|r| (r, localize::time_of_snr(r)))
+                .collect::<Vec<_>>()
+        }),
+        (None, Some(t)) => ctx.grid(t, "t", "positive", |v| v > 0.0).map(|ts| {
+            ts.into_iter()
+                .map(|t| (localize::snr(t), t))
+                .collect::<Vec<_>>()
+        }),
         (Some(_), Some(_)) => {
             ctx.error("t", "give a grid of `r` or of `t`, not both");
             None
         }
         (None, None) => {
-            ctx.error_hint("id", "the experiment has no grid", "add `r: [0.5, 1, 2]` or `t: {from: 0.05, to: 1.5, n: 30}`");
+            ctx.error_hint(
+                "id",
+                "the experiment has no grid",
+                "add `r: [0.5, 1, 2]` or `t: {from: 0.05, to: 1.5, n: 30}`",
+            );
             None
         }
     };
@@ -197,7 +223,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     for (i, n) in raw.m.iter().flatten().enumerate() {
         if let Some(v) = ctx.num(n, &format!("m[{i}]")) {
             if v.is_nan() || v <= 0.0 {
-                ctx.error(&format!("m[{i}]"), format!("M must be positive (or inf), got {v}"));
+                ctx.error(
+                    &format!("m[{i}]"),
+                    format!("M must be positive (or inf), got {v}"),
+                );
             } else {
                 ms.push(v);
             }
@@ -220,16 +249,28 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         let samples = raw.samples.unwrap_or(100_000);
         let max = crate::limits::samples();
         if !(2..=max).contains(&samples) {
-            ctx.error("samples", format!("`samples` must be between 2 and {max}, got {samples}; {}", crate::limits::HINT));
+            ctx.error(
+                "samples",
+                format!(
+                    "`samples` must be between 2 and {max}, got {samples}; {}",
+                    crate::limits::HINT
+                ),
+            );
         }
         let n = raw.delta_grid.unwrap_or(501);
         if !(2..=100_001).contains(&n) {
-            ctx.error("delta_grid", "`delta_grid` must be between 2 and 100001 points");
+            ctx.error(
+                "delta_grid",
+                "`delta_grid` must be between 2 and 100001 points",
+            );
         }
         Some((samples, linspace(0.0, 1.0, n.max(2), false)))
     } else {
         if raw.samples.is_some() {
-            ctx.error("samples", "`samples` needs `method: monte_carlo` or `method: both`");
+            ctx.error(
+                "samples",
+                "`samples` needs `method: monte_carlo` or `method: both`",
+            );
         }
         None
     };
@@ -239,7 +280,11 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         Some("line") => Some(Oracle::Line),
         Some("gaussian") => Some(Oracle::Gaussian),
         Some(other) => {
-            ctx.error_hint("oracle", format!("unknown oracle `{other}`"), crate::diagnostic::suggest(other, ORACLES));
+            ctx.error_hint(
+                "oracle",
+                format!("unknown oracle `{other}`"),
+                crate::diagnostic::suggest(other, ORACLES),
+            );
             None
         }
     };
@@ -255,7 +300,10 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         None => None,
     };
     if tables.contains_key("map") && raw.map.is_none() {
-        ctx.error("tables.map", "a `map` table needs a `map: {x: GRID, y: GRID}`");
+        ctx.error(
+            "tables.map",
+            "a `map` table needs a `map: {x: GRID, y: GRID}`",
+        );
     }
     if tables.contains_key("survival") && raw.u.is_none() {
         ctx.error("tables.survival", "a `survival` table needs levels `u`");
@@ -268,7 +316,11 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     }
     let (measures, points, us, deltas) = (measures?, points?, us?, deltas?);
     for (i, (label, law)) in measures.iter().enumerate() {
-        let field = if raw.measure.is_some() { "measure".to_string() } else { format!("measures[{i}].measure") };
+        let field = if raw.measure.is_some() {
+            "measure".to_string()
+        } else {
+            format!("measures[{i}].measure")
+        };
         if let Some(o) = oracle {
             if let Err(msg) = oracle_applies(o, law) {
                 ctx.error(&field, format!("measure `{label}`: {msg}"));
@@ -282,15 +334,45 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             }
         }
         if map.is_some() && law.dim() != 2 {
-            ctx.error(&field, format!("measure `{label}` is in d = {}; a map needs the plane", law.dim()));
+            ctx.error(
+                &field,
+                format!(
+                    "measure `{label}` is in d = {}; a map needs the plane",
+                    law.dim()
+                ),
+            );
         }
     }
     let map_cells = map.as_ref().map_or(0, |(x, y)| x.len() * y.len());
-    let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(map_cells).max(1);
+    let cells = measures.len()
+        * points.len()
+        * us.len()
+            .max(deltas.len())
+            .max(ms.len())
+            .max(map_cells)
+            .max(1);
     if cells > crate::limits::rows() {
-        ctx.error("r", format!("the experiment asks for {cells} values; the ceiling is {}; {}", crate::limits::rows(), crate::limits::HINT));
+        ctx.error(
+            "r",
+            format!(
+                "the experiment asks for {cells} values; the ceiling is {}; {}",
+                crate::limits::rows(),
+                crate::limits::HINT
+            ),
+        );
     }
-    let spec = Spec { measures, points, us, deltas, ms, exact, monte_carlo, oracle, map, tables };
+    let spec = Spec {
+        measures,
+        points,
+        us,
+        deltas,
+        ms,
+        exact,
+        monte_carlo,
+        oracle,
+        map,
+        tables,
+    };
     let outputs = schemas(&spec);
     Some(Experiment {
         id,
@@ -321,20 +403,39 @@ fn line_reduction(m: &SpaceMeasure) -> Result<(Measure, f64), String> {
     let far = m
         .comps
         .iter()
-        .map(|c| c.mean.iter().zip(m0).map(|(a, b)| a - b).collect::<Vec<f64>>())
+        .map(|c| {
+            c.mean
+                .iter()
+                .zip(m0)
+                .map(|(a, b)| a - b)
+                .collect::<Vec<f64>>()
+        })
         .max_by(|a, b| norm(a).total_cmp(&norm(b)))
         .expect("a mixture has components");
     let len = norm(&far);
-    let e: Vec<f64> = if len > 0.0 { far.iter().map(|v| v / len).collect() } else { vec![0.0; d] };
+    let e: Vec<f64> = if len > 0.0 {
+        far.iter().map(|v| v / len).collect()
+    } else {
+        vec![0.0; d]
+    };
     let mut comps = Vec::new();
     for c in &m.comps {
         let v: Vec<f64> = c.mean.iter().zip(m0).map(|(a, b)| a - b).collect();
         let along: f64 = v.iter().zip(&e).map(|(a, b)| a * b).sum();
-        let across: f64 = v.iter().zip(&e).map(|(a, b)| (a - along * b).powi(2)).sum::<f64>().sqrt();
+        let across: f64 = v
+            .iter()
+            .zip(&e)
+            .map(|(a, b)| (a - along * b).powi(2))
+            .sum::<f64>()
+            .sqrt();
         if across > 1e-12 * (1.0 + len) {
             return Err("the `line` oracle needs every mean on one line".into());
         }
-        comps.push(Component { weight: c.weight, mean: along, var: s2 });
+        comps.push(Component {
+            weight: c.weight,
+            mean: along,
+            var: s2,
+        });
     }
     Ok((Measure::Mixture(comps), s2))
 }
@@ -348,7 +449,9 @@ fn oracle_applies(o: Oracle, law: &Law) -> Result<(), String> {
         return Err("an oracle needs a measure in R^d".into());
     };
     match o {
-        Oracle::Product => m.factors.as_ref().map(|_| ()).ok_or_else(|| "the `product` oracle needs a measure written as `product: [...]`".to_string()),
+        Oracle::Product => m.factors.as_ref().map(|_| ()).ok_or_else(|| {
+            "the `product` oracle needs a measure written as `product: [...]`".to_string()
+        }),
         Oracle::Line => line_reduction(m).map(|_| ()),
         Oracle::Gaussian => {
             if m.is_gaussian() {
@@ -372,11 +475,19 @@ impl OracleLaw {
     fn new(o: Oracle, m: &SpaceMeasure, r: f64) -> Self {
         match o {
             Oracle::Product => OracleLaw::Product(
-                m.factors.as_ref().expect("checked").iter().map(|f| ExactLocalization::new(f, r)).collect(),
+                m.factors
+                    .as_ref()
+                    .expect("checked")
+                    .iter()
+                    .map(|f| ExactLocalization::new(f, r))
+                    .collect(),
             ),
             Oracle::Line => {
                 let (one, s2) = line_reduction(m).expect("checked");
-                OracleLaw::Line(Box::new(ExactLocalization::new(&one, r)), r * r * s2 / (r * r * s2 + 1.0))
+                OracleLaw::Line(
+                    Box::new(ExactLocalization::new(&one, r)),
+                    r * r * s2 / (r * r * s2 + 1.0),
+                )
             }
             Oracle::Gaussian => {
                 let lmax = sym_eig_max(&m.comps[0].cov, m.dim);
@@ -402,13 +513,19 @@ impl LevelSets for OracleLaw {
     }
     fn level_set(&self, u: f64) -> LevelSet {
         match self {
-            OracleLaw::Constant(c) => LevelSet { survival: if *c > u { 1.0 } else { 0.0 }, tail: (c - u).max(0.0) },
+            OracleLaw::Constant(c) => LevelSet {
+                survival: if *c > u { 1.0 } else { 0.0 },
+                tail: (c - u).max(0.0),
+            },
             OracleLaw::Line(e, c) => {
                 if u >= *c {
                     e.level_set(u)
                 } else {
                     // max(L¹, c) > u everywhere; E[max(L¹, c)] - u = (c - u) + E[(L¹ - c)₊].
-                    LevelSet { survival: 1.0, tail: (c - u) + e.level_set(*c).tail }
+                    LevelSet {
+                        survival: 1.0,
+                        tail: (c - u) + e.level_set(*c).tail,
+                    }
                 }
             }
             OracleLaw::Product(f) => {
@@ -421,7 +538,10 @@ impl LevelSets for OracleLaw {
                 } else {
                     -u + integrate_scalar(s, 0.0, top, 1e-12)
                 };
-                LevelSet { survival: if u < 0.0 { 1.0 } else { s(u) }, tail }
+                LevelSet {
+                    survival: if u < 0.0 { 1.0 } else { s(u) },
+                    tail,
+                }
             }
         }
     }
@@ -439,7 +559,9 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
     let (exact, mc, or) = (s.exact, s.monte_carlo.is_some(), s.oracle.is_some());
     let mut out = Vec::new();
     for role in ROLES {
-        let Some(name) = s.tables.get(*role) else { continue };
+        let Some(name) = s.tables.get(*role) else {
+            continue;
+        };
         let mut cols = base_columns();
         let mut add = |cond: bool, n: &str, d: &str| {
             if cond {
@@ -454,8 +576,16 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
                 add(mc, "sup_l_mc", "largest sampled L_r");
                 add(mc, "m_star_mc", "m*(r), Monte Carlo on the δ grid");
                 add(mc, "delta_star_mc", "δ*(r), Monte Carlo on the δ grid");
-                add(mc, "m_star_mc_se", "standard error of m_star_mc (batch means)");
-                add(mc, "s1_mc_upper95", "95% upper bound on s_r(1) from the draws (Clopper–Pearson)");
+                add(
+                    mc,
+                    "m_star_mc_se",
+                    "standard error of m_star_mc (batch means)",
+                );
+                add(
+                    mc,
+                    "s1_mc_upper95",
+                    "95% upper bound on s_r(1) from the draws (Clopper–Pearson)",
+                );
                 add(or, "sup_l_oracle", "ess sup of L_r, oracle");
                 add(or, "m_star_oracle", "m*(r), oracle");
                 add(or, "delta_star_oracle", "δ*(r), oracle");
@@ -482,14 +612,25 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
                 add(or, "zeta_oracle", "ζ*_M(t), oracle");
             }
             _ => {
-                add(true, "x1", "first coordinate of x = y/r (the point y = r x of Y_r)");
+                add(
+                    true,
+                    "x1",
+                    "first coordinate of x = y/r (the point y = r x of Y_r)",
+                );
                 add(true, "x2", "second coordinate of x = y/r");
                 add(true, "localization", "L_r(r x)");
                 add(true, "above_one", "1 where L_r(r x) > 1, else 0");
-                add(true, "band", "L_r(r x) rounded down to a multiple of 0.25 (colour bands of a map)");
+                add(
+                    true,
+                    "band",
+                    "L_r(r x) rounded down to a multiple of 0.25 (colour bands of a map)",
+                );
             }
         }
-        out.push(TableSchema { name: name.clone(), columns: cols });
+        out.push(TableSchema {
+            name: name.clone(),
+            columns: cols,
+        });
     }
     out
 }
@@ -510,8 +651,16 @@ fn oracle_values(o: Oracle, m: &SpaceMeasure, r: f64, t: f64, s: &Spec) -> kerne
         sup_l: law.sup(),
         complexity: levels::complexity(&law, search),
         survival: s.us.iter().map(|&u| law.level_set(u).survival).collect(),
-        tail: s.deltas.iter().map(|&d| law.level_set(1.0 - d).tail).collect(),
-        zeta: s.ms.iter().map(|&bm| levels::best_gap(&at_t, bm, search).1 / sigma2).collect(),
+        tail: s
+            .deltas
+            .iter()
+            .map(|&d| law.level_set(1.0 - d).tail)
+            .collect(),
+        zeta: s
+            .ms
+            .iter()
+            .map(|&bm| levels::best_gap(&at_t, bm, search).1 / sigma2)
+            .collect(),
     }
 }
 
@@ -525,7 +674,11 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
         tail: want_role("tail"),
         zeta: want_role("zeta"),
     };
-    let levels_ = Levels { us: s.us.clone(), deltas: s.deltas.clone(), ms: s.ms.clone() };
+    let levels_ = Levels {
+        us: s.us.clone(),
+        deltas: s.deltas.clone(),
+        ms: s.ms.clone(),
+    };
     let exact = if s.exact && (want.summary || want.survival || want.tail || want.zeta) {
         Some(kernel::exact(law, label, r, t, &levels_, want)?)
     } else {
@@ -533,7 +686,12 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
     };
     let stream = ((mi as u64) << 32) | pi as u64;
     let mc = s.monte_carlo.as_ref().map(|(samples, grid)| {
-        let settings = McSettings { samples: *samples, seed, stream, delta_grid: grid.clone() };
+        let settings = McSettings {
+            samples: *samples,
+            seed,
+            stream,
+            delta_grid: grid.clone(),
+        };
         kernel::monte_carlo(law, r, t, &levels_, want, &settings)
     });
     let oracle = match (s.oracle, law) {
@@ -550,7 +708,12 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
         }
         _ => Vec::new(),
     };
-    Ok(PointResult { exact, mc, oracle, map })
+    Ok(PointResult {
+        exact,
+        mc,
+        oracle,
+        map,
+    })
 }
 
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
@@ -563,9 +726,17 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         .collect::<Result<_, _>>()?;
     let mut tables = Vec::new();
     for schema in outputs {
-        let role = s.tables.iter().find(|(_, n)| **n == schema.name).map(|(r, _)| r.as_str()).unwrap_or("");
+        let role = s
+            .tables
+            .iter()
+            .find(|(_, n)| **n == schema.name)
+            .map(|(r, _)| r.as_str())
+            .unwrap_or("");
         let map_pairs: Vec<(f64, f64)> = match &s.map {
-            Some((xs, ys)) => xs.iter().flat_map(|&x| ys.iter().map(move |&y| (x, y))).collect(),
+            Some((xs, ys)) => xs
+                .iter()
+                .flat_map(|&x| ys.iter().map(move |&y| (x, y)))
+                .collect(),
             None => Vec::new(),
         };
         let rows = match role {

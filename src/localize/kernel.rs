@@ -189,13 +189,22 @@ pub fn exact(
 pub fn sample(law: &Law, r: f64, samples: usize, seed: u64, stream: u64) -> Vec<f64> {
     match law {
         Law::Line(m) => super::sample_localization(m, r, samples, seed, stream),
-        Law::Space(m) => crate::plane::monte_carlo::sample_localization(m, r, samples, seed, stream),
+        Law::Space(m) => {
+            crate::plane::monte_carlo::sample_localization(m, r, samples, seed, stream)
+        }
     }
 }
 
 /// Monte Carlo estimates of `law` at (r, t), as the paper computed them. ζ*_M and
 /// their standard errors are computed whenever M values are given.
-pub fn monte_carlo(law: &Law, r: f64, t: f64, levels: &Levels, want: Want, mc: &McSettings) -> McValues {
+pub fn monte_carlo(
+    law: &Law,
+    r: f64,
+    t: f64,
+    levels: &Levels,
+    want: Want,
+    mc: &McSettings,
+) -> McValues {
     let samples = sample(law, r, mc.samples, mc.seed, mc.stream);
     // ĥ on the δ grid once: m*, δ* and every ζ*_M read from it.
     let on_grid =

@@ -190,7 +190,10 @@ impl ExactSpace {
             hi[1] = hi[1].max(c.c2 + 6.0 * sd2);
         }
         let n = 241;
-        let h = [(hi[0] - lo[0]) / (n - 1) as f64, (hi[1] - lo[1]) / (n - 1) as f64];
+        let h = [
+            (hi[0] - lo[0]) / (n - 1) as f64,
+            (hi[1] - lo[1]) / (n - 1) as f64,
+        ];
         let grid: Vec<f64> = (0..n * n)
             .map(|k| self.l(lo[0] + h[0] * (k / n) as f64, lo[1] + h[1] * (k % n) as f64))
             .collect();
@@ -283,7 +286,11 @@ impl ExactSpace {
         };
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for &(_, m, s) in &act {
-            nodes.extend(CENTRE_OFFSETS.iter().flat_map(|k| [(m - k * s, s), (m + k * s, s)]));
+            nodes.extend(
+                CENTRE_OFFSETS
+                    .iter()
+                    .flat_map(|k| [(m - k * s, s), (m + k * s, s)]),
+            );
             lo = lo.min(m - REACH * s);
             hi = hi.max(m + REACH * s);
         }
@@ -386,7 +393,12 @@ impl ExactSpace {
             if k > 0 {
                 let was = vals[k - 1] > u;
                 let cut = if above != was {
-                    Some(self.crossing(y1, u, (grid[k - 1], vals[k - 1] - u), (grid[k], vals[k] - u)))
+                    Some(self.crossing(
+                        y1,
+                        u,
+                        (grid[k - 1], vals[k - 1] - u),
+                        (grid[k], vals[k] - u),
+                    ))
                 } else {
                     None
                 };
@@ -440,7 +452,13 @@ impl ExactSpace {
 
     /// Where L_r(y₁, ·) = u between a and b (fa, fb the values of L - u there, on
     /// opposite sides), by the Illinois variant of regula falsi.
-    fn crossing(&self, y1: f64, u: f64, (mut a, mut fa): (f64, f64), (mut b, mut fb): (f64, f64)) -> f64 {
+    fn crossing(
+        &self,
+        y1: f64,
+        u: f64,
+        (mut a, mut fa): (f64, f64),
+        (mut b, mut fb): (f64, f64),
+    ) -> f64 {
         let above_a = fa > 0.0;
         let mut last = 0i8;
         for _ in 0..200 {
@@ -496,14 +514,21 @@ impl ExactSpace {
             .map(|c| c.v11.sqrt())
             .fold(f64::INFINITY, f64::min);
         let mut pts = self.outer.clone();
-        pts.insert(0, lo - (REACH - OUTER_OFFSETS[OUTER_OFFSETS.len() - 1] + 1.0) * min_sd);
+        pts.insert(
+            0,
+            lo - (REACH - OUTER_OFFSETS[OUTER_OFFSETS.len() - 1] + 1.0) * min_sd,
+        );
         pts.push(hi + min_sd);
         let q = integrate(|y1| self.slice(y1, u), &pts, OUTER_TOL, MAX_PIECES);
         if !q.converged {
             self.unconverged.store(true, Ordering::Relaxed);
         }
         LevelSet {
-            survival: if u < 0.0 { 1.0 } else { q.value[0].clamp(0.0, 1.0) },
+            survival: if u < 0.0 {
+                1.0
+            } else {
+                q.value[0].clamp(0.0, 1.0)
+            },
             tail: q.value[1].max(0.0),
         }
     }

@@ -282,12 +282,7 @@ pub fn check_covariance(a: &[f64], d: usize) -> Result<Vec<f64>, CovError> {
         for j in 0..i {
             let (x, y) = (a[i * d + j], a[j * d + i]);
             if (x - y).abs() > 1e-12 * scale {
-                return Err(CovError::NotSymmetric {
-                    i,
-                    j,
-                    a: x,
-                    b: y,
-                });
+                return Err(CovError::NotSymmetric { i, j, a: x, b: y });
             }
         }
     }

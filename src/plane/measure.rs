@@ -263,7 +263,8 @@ impl SpaceLocalizer {
                 for k in 0..d {
                     v[k * d + k] += 1.0;
                 }
-                let (v_inv, log_det) = inverse_and_log_det(&v, d).expect("r²Σ + I is positive definite");
+                let (v_inv, log_det) =
+                    inverse_and_log_det(&v, d).expect("r²Σ + I is positive definite");
                 let mut cm: Vec<f64> = v_inv.iter().map(|x| -x).collect();
                 for k in 0..d {
                     cm[k * d + k] += 1.0;
@@ -391,8 +392,7 @@ impl SpaceLocalizer {
                 }
             }
         }
-        let log_density =
-            qmax + sum.ln() - 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln();
+        let log_density = qmax + sum.ln() - 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln();
         SpacePosterior {
             mean,
             cov,

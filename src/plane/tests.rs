@@ -30,15 +30,26 @@ fn exact_plane_matches_a_product_of_one_dimensional_laws() {
     let m = SpaceMeasure::product(&[f1.clone(), f2.clone()], 100).unwrap();
     for r in [0.8, 1.5] {
         let ex = ExactSpace::new(&m, r).unwrap();
-        let one = [ExactLocalization::new(&f1, r), ExactLocalization::new(&f2, r)];
+        let one = [
+            ExactLocalization::new(&f1, r),
+            ExactLocalization::new(&f2, r),
+        ];
         let sup = one[0].sup_localization().max(one[1].sup_localization());
         assert!((ex.sup_localization() - sup).abs() < 1e-9, "r={r}");
         for u in [0.2, 0.6, 1.0, 1.3] {
             let ls = ex.level_set(u);
             let (s, h) = product_oracle(&one, u);
             // The target is 1e-6; the nested quadrature's budget is 1e-9.
-            assert!((ls.survival - s).abs() < 1e-7, "r={r} u={u}: {} vs {s}", ls.survival);
-            assert!((ls.tail - h).abs() < 1e-7, "r={r} u={u}: {} vs {h}", ls.tail);
+            assert!(
+                (ls.survival - s).abs() < 1e-7,
+                "r={r} u={u}: {} vs {s}",
+                ls.survival
+            );
+            assert!(
+                (ls.tail - h).abs() < 1e-7,
+                "r={r} u={u}: {} vs {h}",
+                ls.tail
+            );
         }
         ex.check_converged("product").unwrap();
     }
@@ -73,7 +84,10 @@ fn exact_plane_matches_collinear_point_masses() {
         }
         let (c2, c1) = (ex.complexity(), e1.complexity());
         assert!((c2.m_star - c1.m_star).abs() < 1e-6, "{c2:?} {c1:?}");
-        assert!((c2.delta_star - c1.delta_star).abs() < 1e-6, "{c2:?} {c1:?}");
+        assert!(
+            (c2.delta_star - c1.delta_star).abs() < 1e-6,
+            "{c2:?} {c1:?}"
+        );
         let (g2, g1) = (ex.best_gap(2.0).1, e1.best_gap(2.0).1);
         assert!((g2 - g1).abs() < 1e-6);
     }
@@ -138,16 +152,29 @@ fn monte_carlo_agrees_with_exact_within_four_standard_errors() {
     let mc = localize::survival_mc(&samples, &us);
     for (u, e) in us.iter().zip(&mc) {
         let s = ex.survival(*u);
-        assert!((e.value - s).abs() < 4.0 * e.se, "u={u}: {} ± {} vs {s}", e.value, e.se);
+        assert!(
+            (e.value - s).abs() < 4.0 * e.se,
+            "u={u}: {} ± {} vs {s}",
+            e.value,
+            e.se
+        );
     }
     let h = localize::tail_mc(&samples, &[0.5])[0];
     let want = ex.integrated_tail(0.5);
-    assert!((h.value - want).abs() < 4.0 * h.se, "{} ± {} vs {want}", h.value, h.se);
+    assert!(
+        (h.value - want).abs() < 4.0 * h.se,
+        "{} ± {} vs {want}",
+        h.value,
+        h.se
+    );
     // d = 3 and 8: products of 1-D laws against the product oracle.
     let f = [
         Measure::two_point(1.0),
         Measure::Mixture(vec![comp(0.5, -1.0, 0.3), comp(0.5, 1.0, 0.3)]),
-        Measure::Normal { mean: 0.0, var: 2.0 },
+        Measure::Normal {
+            mean: 0.0,
+            var: 2.0,
+        },
     ];
     for d in [3usize, 8] {
         let factors: Vec<Measure> = (0..d).map(|k| f[k % 3].clone()).collect();
@@ -160,9 +187,19 @@ fn monte_carlo_agrees_with_exact_within_four_standard_errors() {
         for u in [0.9, 1.0, 1.2] {
             let (s, h) = product_oracle(&one, u);
             let e = localize::survival_mc(&samples, &[u])[0];
-            assert!((e.value - s).abs() <= 4.0 * e.se + 1e-12, "d={d} u={u}: {} ± {} vs {s}", e.value, e.se);
+            assert!(
+                (e.value - s).abs() <= 4.0 * e.se + 1e-12,
+                "d={d} u={u}: {} ± {} vs {s}",
+                e.value,
+                e.se
+            );
             let t = localize::tail_mc(&samples, &[1.0 - u])[0];
-            assert!((t.value - h).abs() <= 4.0 * t.se + 1e-12, "d={d} u={u}: {} ± {} vs {h}", t.value, t.se);
+            assert!(
+                (t.value - h).abs() <= 4.0 * t.se + 1e-12,
+                "d={d} u={u}: {} ± {} vs {h}",
+                t.value,
+                t.se
+            );
         }
     }
 }
@@ -206,7 +243,8 @@ fn timing() {
             })
             .collect(),
     );
-    let four = SpaceMeasure::product(&[Measure::two_point(1.0), Measure::two_point(1.0)], 10).unwrap();
+    let four =
+        SpaceMeasure::product(&[Measure::two_point(1.0), Measure::two_point(1.0)], 10).unwrap();
     for (m, r) in [(&ring, 0.5), (&ring, 1.5), (&ring, 4.0), (&four, 1.5)] {
         let ring = m;
         let t0 = std::time::Instant::now();
@@ -214,11 +252,20 @@ fn timing() {
         let t1 = t0.elapsed();
         let ls = ex.level_set(0.8);
         let t2 = t0.elapsed();
-        eprintln!("r={r} sup={} setup {t1:?} level {:?} {ls:?} slices {}", ex.sup_localization(), t2 - t1, ex.slices());
+        eprintln!(
+            "r={r} sup={} setup {t1:?} level {:?} {ls:?} slices {}",
+            ex.sup_localization(),
+            t2 - t1,
+            ex.slices()
+        );
         let c = ex.complexity();
         let t3 = t0.elapsed();
         eprintln!("   complexity {c:?} {:?} slices {}", t3 - t2, ex.slices());
         let g = ex.best_gap(2.0);
-        eprintln!("   gap {g:?} {:?} slices {}", t0.elapsed() - t3, ex.slices());
+        eprintln!(
+            "   gap {g:?} {:?} slices {}",
+            t0.elapsed() - t3,
+            ex.slices()
+        );
     }
 }

@@ -281,7 +281,10 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
                     return None;
                 }
                 (None, None) => {
-                    ctx.error(&p, "an empirical measure needs `column` (the name of a CSV column)");
+                    ctx.error(
+                        &p,
+                        "an empirical measure needs `column` (the name of a CSV column)",
+                    );
                     return None;
                 }
             };

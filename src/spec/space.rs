@@ -73,7 +73,9 @@ impl Dim {
             Some((d, first)) if *d != n => {
                 ctx.error(
                     path,
-                    format!("dimensions disagree: `{path}` has {n} coordinates but `{first}` has {d}"),
+                    format!(
+                        "dimensions disagree: `{path}` has {n} coordinates but `{first}` has {d}"
+                    ),
                 );
                 false
             }
@@ -112,11 +114,17 @@ fn covariance(
 ) -> Option<Vec<f64>> {
     match (var, cov) {
         (Some(_), Some(_)) => {
-            ctx.error(&format!("{path}.cov"), "give `var` (a multiple of the identity) or `cov`, not both");
+            ctx.error(
+                &format!("{path}.cov"),
+                "give `var` (a multiple of the identity) or `cov`, not both",
+            );
             None
         }
         (None, None) => {
-            ctx.error(path, format!("`{path}` needs `cov` (a d×d matrix) or `var` (s times the identity)"));
+            ctx.error(
+                path,
+                format!("`{path}` needs `cov` (a d×d matrix) or `var` (s times the identity)"),
+            );
             None
         }
         (Some(v), None) => {
@@ -148,7 +156,12 @@ fn covariance(
             let mut m = Vec::with_capacity(d * d);
             for (i, row) in rows.iter().enumerate() {
                 for (j, n) in row.iter().enumerate() {
-                    m.push(ctx.num_where(n, &format!("{p}[{i}][{j}]"), "a finite number", |_| true)?);
+                    m.push(ctx.num_where(
+                        n,
+                        &format!("{p}[{i}][{j}]"),
+                        "a finite number",
+                        |_| true,
+                    )?);
                 }
             }
             match check_covariance(&m, d) {
@@ -201,7 +214,10 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
         RawMeasure::Product(factors) => {
             let p = format!("{path}.product");
             if factors.len() < 2 {
-                ctx.error(&p, "a product needs at least two factors (one 1-D law per coordinate)");
+                ctx.error(
+                    &p,
+                    "a product needs at least two factors (one 1-D law per coordinate)",
+                );
                 return None;
             }
             if !dim.see(ctx, factors.len(), &p) {
@@ -232,18 +248,28 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
         RawMeasure::Empirical(e) => {
             let p = format!("{path}.empirical");
             let Some(cols) = &e.columns else {
-                ctx.error(&format!("{p}.columns"), "an empirical measure in R^d needs `columns: [x, y, ...]`");
+                ctx.error(
+                    &format!("{p}.columns"),
+                    "an empirical measure in R^d needs `columns: [x, y, ...]`",
+                );
                 return None;
             };
             if e.column.is_some() {
-                ctx.error(&format!("{p}.column"), "give `column` (on the line) or `columns` (in R^d), not both");
+                ctx.error(
+                    &format!("{p}.column"),
+                    "give `column` (on the line) or `columns` (in R^d), not both",
+                );
                 return None;
             }
             if !dim.see(ctx, cols.len(), &format!("{p}.columns")) {
                 return None;
             }
             let bandwidth = match &e.bandwidth {
-                Some(b) => ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", |v| v >= 0.0)?,
+                Some(b) => {
+                    ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", |v| {
+                        v >= 0.0
+                    })?
+                }
                 None => 0.0,
             };
             let file = match confined_path(ctx.project_root, &e.path) {
@@ -258,7 +284,11 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
                 match super::measure::read_column(&file, &e.path, c) {
                     Ok(v) => columns.push(v),
                     Err(msg) => {
-                        let field = if msg.contains("column") { format!("{p}.columns") } else { format!("{p}.path") };
+                        let field = if msg.contains("column") {
+                            format!("{p}.columns")
+                        } else {
+                            format!("{p}.path")
+                        };
                         ctx.error(&field, msg);
                         return None;
                     }
@@ -286,13 +316,21 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
     }
 }
 
-fn mixture(ctx: &mut BlockCtx, items: &[RawComponent], p: &str, dim: &mut Dim) -> Option<SpaceMeasure> {
+fn mixture(
+    ctx: &mut BlockCtx,
+    items: &[RawComponent],
+    p: &str,
+    dim: &mut Dim,
+) -> Option<SpaceMeasure> {
     if items.is_empty() {
         ctx.error(p, "a mixture needs at least one component");
         return None;
     }
     if items.len() > MAX_COMPONENTS {
-        ctx.error(p, format!("a mixture in R^d has at most {MAX_COMPONENTS} components"));
+        ctx.error(
+            p,
+            format!("a mixture in R^d has at most {MAX_COMPONENTS} components"),
+        );
         return None;
     }
     let mut comps = Vec::with_capacity(items.len());
@@ -306,7 +344,9 @@ fn mixture(ctx: &mut BlockCtx, items: &[RawComponent], p: &str, dim: &mut Dim) -
             None => None,
         };
         match (w, mean, cov) {
-            (Some(weight), Some(mean), Some(cov)) => comps.push(SpaceComponent { weight, mean, cov }),
+            (Some(weight), Some(mean), Some(cov)) => {
+                comps.push(SpaceComponent { weight, mean, cov })
+            }
             _ => ok = false,
         }
     }
