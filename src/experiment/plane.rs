@@ -716,6 +716,8 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
     })
 }
 
+// Rows of every role are numbered k; the level vectors and the map share that index.
+#[allow(clippy::needless_range_loop)]
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
     let jobs: Vec<(usize, usize)> = (0..s.measures.len())
         .flat_map(|mi| (0..s.points.len()).map(move |pi| (mi, pi)))

@@ -12,6 +12,9 @@
 //! [`SpaceLocalizer`] freezes (μ, r) for the hot loops; it hands L_r, the score and
 //! the density to `plane::monte_carlo`, `plane::exact` and `plane::particles`.
 
+// Matrix code indexes rows and columns by number; iterators would hide the algebra.
+#![allow(clippy::needless_range_loop)]
+
 use rand::Rng;
 
 use super::linalg::{cholesky_semi, inverse_and_log_det, sym_eig_max};
