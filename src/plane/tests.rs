@@ -39,7 +39,7 @@ fn exact_plane_matches_a_product_of_one_dimensional_laws() {
         for u in [0.2, 0.6, 1.0, 1.3] {
             let ls = ex.level_set(u);
             let (s, h) = product_oracle(&one, u);
-            // The target is 1e-6; the nested quadrature's budget is 1e-9.
+            // The target accuracy is 1e-6; the nested quadrature's budget is 1e-9.
             assert!(
                 (ls.survival - s).abs() < 1e-7,
                 "r={r} u={u}: {} vs {s}",
