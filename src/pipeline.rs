@@ -1,13 +1,11 @@
 //! The driver: load → run experiments → draw figures → evaluate checks → render →
 //! write. Each stage is a function of the previous stage's plain data; this file only
-//! sequences them and owns the output folder.
-//!
-//! The output is written into a staging folder beside the target and swapped in only
-//! when everything succeeded, so a failed or interrupted build leaves the previous
-//! report complete and untouched.
+//! sequences them. The output folder (lock, staging, swap) is `crate::output`, the
+//! result cache `crate::cache`, and everything said along the way goes to the
+//! `crate::reporter::Reporter` the caller hands in.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,6 +20,7 @@ use crate::project::{ChapterSpec, Project};
 use crate::provenance::{self, ExperimentRecord, Provenance};
 use crate::render::{self, html::Templates, DrawnFigure, Inputs};
 use crate::spec::Fidelity;
+use crate::reporter::Reporter;
 use crate::table::Results;
 
 /// What can stop a build, with its exit code.
@@ -55,6 +54,12 @@ impl std::fmt::Display for Error {
     }
 }
 
+impl From<crate::output::Error> for Error {
+    fn from(e: crate::output::Error) -> Self {
+        Error::Output(e.to_string())
+    }
+}
+
 impl From<Diagnostics> for Error {
     fn from(d: Diagnostics) -> Self {
         Error::Input(d)
@@ -81,6 +86,8 @@ pub struct BuildOptions {
     pub handout: bool,
     /// Which editions of the report to write.
     pub format: Format,
+    /// Where progress, notes and warnings go.
+    pub reporter: Arc<dyn Reporter>,
 }
 
 /// `--format`: the HTML report, the PDF report, or both (the default).
@@ -114,6 +121,7 @@ impl BuildOptions {
             overrides: Default::default(),
             handout: false,
             format: Format::All,
+            reporter: Arc::new(crate::reporter::Collect::default()),
         }
     }
 
@@ -221,7 +229,7 @@ pub fn compute(
         })
         .collect();
     type Run = (Vec<crate::table::Table>, f64, String, String);
-    let progress = Progress::new(experiments.len(), opts.verbose);
+    let progress = Progress::new(experiments.len(), opts);
     let runs: Vec<Result<Run, String>> = experiments
         .par_iter()
         .map(|(ch, e)| {
@@ -263,7 +271,8 @@ pub fn compute(
             let secs = start.elapsed().as_secs_f64();
             if let Err(err) = cache.store(&key, &e.id, &tables) {
                 // A cache that cannot be written costs time, never correctness.
-                eprintln!("warning: cannot cache experiment `{}`: {err}", e.id);
+                opts.reporter
+                    .warn(&format!("cannot cache experiment `{}`: {err}", e.id));
             }
             Ok((tables, secs, "ran".to_string(), reason))
         })
@@ -276,7 +285,8 @@ pub fn compute(
     for ((ch, e), run) in experiments.iter().zip(runs) {
         let (tables, secs, status, reason) = run.map_err(Error::Run)?;
         if opts.explain {
-            eprintln!("  {status:<6} {:<34} {:>7.2} s  {reason}", e.id, secs);
+            opts.reporter
+                .note(&format!("  {status:<6} {:<34} {:>7.2} s  {reason}", e.id, secs));
         }
         let entry = per_chapter.entry(ch.id()).or_default();
         if status == "ran" {
@@ -308,7 +318,9 @@ pub fn compute(
     }
     if opts.verbose {
         for (ch, (ran, cached, secs)) in &per_chapter {
-            eprintln!("  chapter {ch:<28} {ran} ran, {cached} cached, {secs:.2} s");
+            opts.reporter.note(&format!(
+                "  chapter {ch:<28} {ran} ran, {cached} cached, {secs:.2} s"
+            ));
         }
     }
     let mut outcomes = BTreeMap::new();
@@ -329,48 +341,40 @@ pub fn compute(
     })
 }
 
-/// A one-line progress bar on a terminal; silent when stderr is not one (logs and
-/// CI get the per-chapter lines instead).
-struct Progress {
+/// Counts finished experiments for the reporter's progress bar (shown only when the
+/// user asked for detail).
+struct Progress<'a> {
     total: usize,
     done: std::sync::atomic::AtomicUsize,
-    live: bool,
+    reporter: Option<&'a dyn Reporter>,
 }
 
-struct Tick<'a>(&'a Progress);
+struct Tick<'a, 'b>(&'a Progress<'b>);
 
-impl Drop for Tick<'_> {
+impl Drop for Tick<'_, '_> {
     fn drop(&mut self) {
         let p = self.0;
         let n = p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if p.live {
-            let width = 30;
-            let filled = width * n / p.total.max(1);
-            eprint!(
-                "\r  experiments [{}{}] {n}/{}",
-                "#".repeat(filled),
-                " ".repeat(width - filled),
-                p.total
-            );
+        if let Some(r) = p.reporter {
+            r.progress(n, p.total);
         }
     }
 }
 
-impl Progress {
-    fn new(total: usize, verbose: bool) -> Progress {
-        use std::io::IsTerminal;
+impl<'a> Progress<'a> {
+    fn new(total: usize, opts: &'a BuildOptions) -> Progress<'a> {
         Progress {
             total,
             done: std::sync::atomic::AtomicUsize::new(0),
-            live: verbose && total > 0 && std::io::stderr().is_terminal(),
+            reporter: opts.verbose.then_some(opts.reporter.as_ref()),
         }
     }
-    fn tick_on_drop(&self) -> Tick<'_> {
+    fn tick_on_drop(&self) -> Tick<'_, 'a> {
         Tick(self)
     }
     fn finish(&self) {
-        if self.live {
-            eprintln!();
+        if let Some(r) = self.reporter {
+            r.progress_end();
         }
     }
 }
@@ -503,90 +507,10 @@ fn paper_marks(paper: &check::PaperValues, panel: &str) -> Vec<figure::plot::Pap
         .collect()
 }
 
-/// Held while a build or check writes the output folder and its cache, so that two
-/// runs started at once do not corrupt each other. The lock file sits beside the
-/// output folder and holds the owner's pid; a lock whose process is gone (a build
-/// killed with Ctrl-C) is taken over.
-pub struct OutputLock {
-    path: PathBuf,
-}
-
-impl OutputLock {
-    pub fn acquire(out: &Path) -> Result<OutputLock, Error> {
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
-        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-        let path = parent.join(format!(".{name}.lock"));
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = write!(f, "{}", std::process::id());
-                    return Ok(OutputLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                    let alive = owner
-                        .trim()
-                        .parse::<u32>()
-                        .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                    if alive {
-                        return Err(Error::Output(format!(
-                            "another diffrepro run (pid {}) is writing {}; wait for it to finish (or remove {} if it is gone)",
-                            owner.trim(),
-                            out.display(),
-                            path.display()
-                        )));
-                    }
-                    // Stale: its owner died. Take it over.
-                    let _ = std::fs::remove_file(&path);
-                    clean_leftovers(parent, name);
-                }
-                Err(e) => return Err(Error::Output(format!("{}: {e}", path.display()))),
-            }
-        }
-        Err(Error::Output(format!(
-            "cannot take the lock {}",
-            path.display()
-        )))
-    }
-}
-
-impl Drop for OutputLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Remove staging and old folders left by interrupted builds of `name` in `parent`.
-pub fn clean_leftovers(parent: &Path, name: &str) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(parent) {
-        for e in rd.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if f.starts_with(&format!(".{name}.staging-"))
-                || f.starts_with(&format!(".{name}.old-"))
-            {
-                let _ = std::fs::remove_dir_all(e.path());
-                removed.push(e.path());
-            }
-        }
-    }
-    removed
-}
-
 /// The whole build.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
-    let _lock = OutputLock::acquire(&opts.out_dir())?;
+    let _lock = crate::output::OutputLock::acquire(&opts.out_dir())?;
     let selected = project.chapter_filter(&opts.chapters)?;
     let templates = Templates::load(&opts.project.join("templates"))?;
     let computed = compute(&project, &selected, opts)?;
@@ -612,7 +536,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     if opts.format.pdf() {
         reports.push((
             PathBuf::from("report.pdf"),
-            pdf_report(&inputs, opts.verbose)?,
+            pdf_report(&inputs, opts)?,
         ));
     }
     let mut handouts = if opts.handout && opts.format.html() {
@@ -622,7 +546,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     };
     if opts.handout && opts.format.pdf() {
         for edition in crate::handout::Edition::HANDOUTS {
-            let pdf = pdf_report(&crate::handout::for_edition(&inputs, edition), false)?;
+            let pdf = pdf_report(&crate::handout::for_edition(&inputs, edition), opts)?;
             handouts.push((
                 PathBuf::from(format!("handout-{}.pdf", edition.name())),
                 pdf,
@@ -635,7 +559,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     files.extend([
         (
             PathBuf::from("README.md"),
-            OUTPUT_README.as_bytes().to_vec(),
+            crate::output::README.as_bytes().to_vec(),
         ),
         (
             PathBuf::from("checks.json"),
@@ -659,7 +583,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         }
     }
     let paths = render::table_paths(&project);
-    write_output(&out_dir, &files, |stage| {
+    crate::output::write(&out_dir, &files, |stage| {
         for (name, t) in &computed.results.tables {
             let (csv, pq) = &paths[name];
             let csv = stage.join(csv);
@@ -711,95 +635,18 @@ mod erased {
 /// The PDF edition: Typst source from the same inputs as the HTML, typeset in process.
 /// Constructs that could not be converted are printed as warnings (the PDF shows them
 /// as source); a Typst error stops the build and names the chapter and construct.
-pub fn pdf_report(inputs: &Inputs, verbose: bool) -> Result<Vec<u8>, Error> {
+pub fn pdf_report(inputs: &Inputs, opts: &BuildOptions) -> Result<Vec<u8>, Error> {
     let markup = render::pdf::markup::document(inputs)?;
     for w in &markup.warnings {
-        eprintln!("warning (PDF): {} ({})", w.message, w.location());
+        opts.reporter
+            .warn(&format!("(PDF) {} ({})", w.message, w.location()));
     }
     let pdf = render::pdf::typeset::typeset(&markup.source)
         .map_err(|e| Error::Run(format!("the PDF could not be typeset: {e}")))?;
-    if verbose {
+    if opts.verbose {
         for w in &pdf.warnings {
-            eprintln!("warning (PDF): {w}");
+            opts.reporter.warn(&format!("(PDF) {w}"));
         }
     }
     Ok(pdf.bytes)
 }
-
-/// Write `files` (and whatever `extra` writes) into a staging folder next to `out`,
-/// then swap it in. On any error the staging folder is removed and `out` is untouched.
-pub fn write_output(
-    out: &Path,
-    files: &[(PathBuf, Vec<u8>)],
-    extra: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), Error> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
-    let name = out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Output(format!("{} is not a folder name", out.display())))?;
-    let pid = std::process::id();
-    let stage = parent.join(format!(".{name}.staging-{pid}"));
-    let old = parent.join(format!(".{name}.old-{pid}"));
-    let _ = std::fs::remove_dir_all(&stage);
-    let result = (|| -> Result<(), String> {
-        std::fs::create_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
-        for (rel, bytes) in files {
-            let p = stage.join(rel);
-            if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
-        extra(&stage)?;
-        // The result cache survives the swap: move it into the new output.
-        let cache = out.join(crate::cache::CACHE_DIR);
-        if cache.is_dir() {
-            std::fs::rename(&cache, stage.join(crate::cache::CACHE_DIR))
-                .map_err(|e| format!("{}: {e}", cache.display()))?;
-        }
-        if out.exists() {
-            std::fs::rename(out, &old).map_err(|e| format!("{}: {e}", out.display()))?;
-            if let Err(e) = std::fs::rename(&stage, out) {
-                // Put the previous report back before giving up.
-                let _ = std::fs::rename(&old, out);
-                return Err(format!("{}: {e}", out.display()));
-            }
-            let _ = std::fs::remove_dir_all(&old);
-        } else {
-            std::fs::rename(&stage, out).map_err(|e| format!("{}: {e}", out.display()))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&stage);
-    }
-    result.map_err(Error::Output)
-}
-
-/// `output/README.md`, written by every build (and committed, so the folder exists in
-/// a fresh clone).
-pub const OUTPUT_README: &str = "# output/
-
-Everything here is written by `diffrepro build` and ignored by git (except this file).
-A build writes into a staging folder and swaps it in only when it succeeded, so this
-folder always holds the last complete report.
-
-- `report.html`: the whole report in one file (figures inline as SVG, math as MathML);
-  it opens offline.
-- `data/<chapter>/<table>.csv` and `.parquet`: every table computed by the chapter's
-  experiments, one file per table, with the columns the report describes.
-- `figures/<chapter>/<figure>.svg` and `.png`: every figure, as vector graphics and as
-  a PNG at twice the SVG size for slides.
-- `checks.json`: every check of the paper's claims with expected and computed values,
-  difference, tolerance and status (`reproduced`, `discrepancy`, `failed`).
-- `provenance.json`: diffrepro version, git commit, rustc, dependency versions,
-  machine, date, and per experiment its spec hash, seed, method, samples and wall time.
-- `.cache/`: results keyed by a hash of everything they depend on; an unchanged
-  experiment is reused instead of re-run (`--no-cache` ignores it).
-";

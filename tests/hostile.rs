@@ -372,11 +372,12 @@ fn chapter_strings_are_escaped_in_the_report() {
 }
 
 #[test]
-fn a_second_concurrent_build_is_refused_and_a_stale_lock_taken_over() {
+fn a_second_concurrent_build_is_refused_and_a_dead_runs_leftovers_cleaned() {
     let p = Project::new("lock");
     p.write("chapters/h.md", BASE);
-    // A live lock (this test's own pid is alive).
-    p.write(".output.lock", &std::process::id().to_string());
+    // Another run holds the lock: this test takes the same operating-system lock.
+    let lock = std::fs::File::create(p.path(".output.lock")).unwrap();
+    lock.try_lock().unwrap();
     let out = p.build();
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -384,11 +385,14 @@ fn a_second_concurrent_build_is_refused_and_a_stale_lock_taken_over() {
         "{}",
         stderr(&out)
     );
-    // A stale lock from a process that no longer exists.
-    p.write(".output.lock", "4000000000");
+    assert!(!p.path("output").exists(), "nothing was written");
+    drop(lock);
+    // A run killed mid-build leaves its lock file and staging folder: neither blocks.
+    p.write(".output.staging-4000000000/report.html", "half written");
     let out = p.build();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!p.path(".output.lock").exists(), "the lock is released");
+    assert!(!p.path(".output.staging-4000000000").exists());
+    assert!(p.path("output/report.html").exists());
 }
 
 #[test]

@@ -66,6 +66,7 @@ impl Args {
             overrides: crate::overrides::Overrides::new(self.set.clone()),
             handout: self.handout,
             format: self.format,
+            reporter: std::sync::Arc::new(crate::reporter::Terminal::new(self.quiet)),
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn run(args: Args) -> ExitCode {
     opts.use_cache = !args.no_cache;
     opts.chapters = args.chapters.clone();
     opts.overrides = crate::overrides::Overrides::new(args.set.clone());
+    opts.reporter = std::sync::Arc::new(crate::reporter::Terminal::new(false));
     if !args.set.is_empty() {
         eprintln!(
             "note: checking with {} --set override{}: these are not the chapters' (or the paper's) settings",
@@ -86,7 +87,7 @@ pub fn run(args: Args) -> ExitCode {
 fn check(opts: &BuildOptions) -> Result<(String, String, bool), Error> {
     let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
     let selected = project.chapter_filter(&opts.chapters)?;
-    let _lock = pipeline::OutputLock::acquire(&opts.out_dir())?;
+    let _lock = crate::output::OutputLock::acquire(&opts.out_dir())?;
     let computed = pipeline::compute(&project, &selected, opts)?;
     let file = pipeline::checks_file(&project, &computed.outcomes, opts.fidelity);
     let mut json = serde_json::to_string_pretty(&file).expect("plain data serializes");

@@ -54,6 +54,7 @@ pub fn run(args: Args) -> ExitCode {
     build.chapters = args.chapters.clone();
     build.overrides = crate::overrides::Overrides::new(args.set.clone());
     build.handout = args.handout;
+    build.reporter = std::sync::Arc::new(crate::reporter::Terminal::new(args.quiet));
     match serve::run(ServeOptions {
         build,
         port: args.port,
