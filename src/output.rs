@@ -116,13 +116,17 @@ pub fn clean_leftovers(parent: &Path, name: &str) -> Vec<PathBuf> {
     removed
 }
 
-/// Write `files` (and whatever `extra` writes) into a staging folder next to `out`,
-/// then swap it in. On any error the staging folder is removed and `out` is untouched.
-/// The result cache (`out/.cache`) moves into the new folder.
+/// Write `files` into a staging folder next to `out`, hard-link `links` (each a
+/// path in the output and the file it is a copy of, copied where the file system
+/// cannot link), then swap the folder in. On any error the staging folder is removed
+/// and `out` is untouched. The result cache (`out/.cache`) moves into the new folder.
+///
+/// Linking is what keeps a rebuild cheap: tables and rasterised figures that did not
+/// change are the cache's files, not new copies of them.
 pub fn write(
     out: &Path,
     files: &[(PathBuf, Vec<u8>)],
-    extra: impl FnOnce(&Path) -> Result<(), String>,
+    links: &[(PathBuf, PathBuf)],
 ) -> Result<(), Error> {
     let (parent, name) = parent_and_name(out)?;
     std::fs::create_dir_all(&parent)
@@ -140,7 +144,15 @@ pub fn write(
             }
             std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
         }
-        extra(&stage)?;
+        for (rel, source) in links {
+            let p = stage.join(rel);
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            if std::fs::hard_link(source, &p).is_err() {
+                std::fs::copy(source, &p).map_err(|e| format!("{}: {e}", source.display()))?;
+            }
+        }
         // The result cache survives the swap: move it into the new output.
         let cache = out.join(crate::cache::CACHE_DIR);
         if cache.is_dir() {
@@ -216,20 +228,28 @@ mod tests {
         std::fs::create_dir_all(&other).unwrap();
         let _lock = OutputLock::acquire(&out).unwrap();
         assert!(!stale.exists());
-        assert!(other.exists(), "another output's staging folder is not ours");
+        assert!(
+            other.exists(),
+            "another output's staging folder is not ours"
+        );
     }
 
     #[test]
     fn a_failed_write_leaves_the_previous_output_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("output");
-        write(&out, &[("a.txt".into(), b"first".to_vec())], |_| Ok(())).unwrap();
-        let err = write(&out, &[("a.txt".into(), b"second".to_vec())], |_| {
-            Err("disk full".into())
-        });
+        let linked = dir.path().join("table.csv");
+        std::fs::write(&linked, "x\n1\n").unwrap();
+        let links = [("data/t.csv".into(), linked.clone())];
+        write(&out, &[("a.txt".into(), b"first".to_vec())], &links).unwrap();
+        assert_eq!(std::fs::read(out.join("data/t.csv")).unwrap(), b"x\n1\n");
+        std::fs::remove_file(&linked).unwrap();
+        // A source that has gone: the write fails as a whole.
+        let err = write(&out, &[("a.txt".into(), b"second".to_vec())], &links);
         assert!(err.is_err());
         assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"first");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no staging folder is left behind");
+        assert_eq!(std::fs::read(out.join("data/t.csv")).unwrap(), b"x\n1\n");
     }
 }

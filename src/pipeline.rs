@@ -19,8 +19,8 @@ use crate::figure;
 use crate::project::{ChapterSpec, Project};
 use crate::provenance::{self, ExperimentRecord, Provenance};
 use crate::render::{self, html::Templates, DrawnFigure, Inputs};
-use crate::spec::Fidelity;
 use crate::reporter::Reporter;
+use crate::spec::Fidelity;
 use crate::table::Results;
 
 /// What can stop a build, with its exit code.
@@ -167,20 +167,15 @@ pub fn cache_key(e: &Experiment, fidelity: Fidelity) -> String {
         .part("fidelity", fidelity.name().as_bytes())
         .part("diffrepro", env!("CARGO_PKG_VERSION").as_bytes())
         .part("rustc", provenance::rustc_version().as_bytes())
-        .part("binary", binary_digest().as_bytes())
+        .part("code", code_digest().as_bytes())
         .finish()
 }
 
-/// SHA-256 of the running executable: a changed runner (same version number, new
-/// code) must not reuse results computed by the old one.
-fn binary_digest() -> &'static str {
-    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DIGEST.get_or_init(|| {
-        std::env::current_exe()
-            .and_then(std::fs::read)
-            .map(|b| crate::cache::sha256_hex(&b))
-            .unwrap_or_else(|_| "unknown".into())
-    })
+/// What identifies the code that computes results: a digest of the sources this
+/// binary was built from. A changed runner (same version number, new code) must not
+/// reuse results computed by the old one; an unchanged tree rebuilt keeps them.
+fn code_digest() -> &'static str {
+    provenance::source_digest()
 }
 
 /// Indices of the chapters whose experiments must run for `selected` chapters:
@@ -285,8 +280,10 @@ pub fn compute(
     for ((ch, e), run) in experiments.iter().zip(runs) {
         let (tables, secs, status, reason) = run.map_err(Error::Run)?;
         if opts.explain {
-            opts.reporter
-                .note(&format!("  {status:<6} {:<34} {:>7.2} s  {reason}", e.id, secs));
+            opts.reporter.note(&format!(
+                "  {status:<6} {:<34} {:>7.2} s  {reason}",
+                e.id, secs
+            ));
         }
         let entry = per_chapter.entry(ch.id()).or_default();
         if status == "ran" {
@@ -446,10 +443,15 @@ pub fn provenance(
 }
 
 /// Draw every figure (SVG and PNG) in parallel.
+///
+/// A PNG is a function of its SVG (and of this code), so it is keyed by the SVG's
+/// bytes and reused from the cache when they have not changed: rasterising is most of
+/// a build whose experiments are all cached. Each figure carries its PNG's cache key.
 pub fn draw_figures(
     project: &Project,
     selected: &[usize],
     results: &Results,
+    cache: &Cache,
 ) -> Result<BTreeMap<String, DrawnFigure>, Error> {
     let specs: Vec<_> = selected
         .iter()
@@ -473,9 +475,17 @@ pub fn draw_figures(
                 figure::add_paper_marks(&mut plot, &paper_marks(&project.paper, panel));
             }
             let svg = figure::draw::render_svg(&plot).map_err(|e| ctx(e.to_string()))?;
-            let png = figure::draw::render_png(&plot, figure::PNG_SCALE)
-                .map_err(|e| ctx(e.to_string()))?;
-            Ok((f.id.clone(), DrawnFigure { svg, png }))
+            let png_key = KeyBuilder::new()
+                .part("svg", svg.as_bytes())
+                .part("png-scale", &figure::PNG_SCALE.to_le_bytes())
+                .part("code", code_digest().as_bytes())
+                .finish();
+            let png = cache
+                .file_or_make(&png_key, || {
+                    figure::draw::render_png(&plot, figure::PNG_SCALE).map_err(|e| e.to_string())
+                })
+                .map_err(ctx)?;
+            Ok((f.id.clone(), DrawnFigure { svg, png, png_key }))
         })
         .collect();
     drawn
@@ -509,12 +519,17 @@ fn paper_marks(paper: &check::PaperValues, panel: &str) -> Vec<figure::plot::Pap
 
 /// The whole build.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
+    let mut clock = Stages::new();
     let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
     let _lock = crate::output::OutputLock::acquire(&opts.out_dir())?;
     let selected = project.chapter_filter(&opts.chapters)?;
     let templates = Templates::load(&opts.project.join("templates"))?;
+    clock.lap("read and validate");
     let computed = compute(&project, &selected, opts)?;
-    let figures = draw_figures(&project, &selected, &computed.results)?;
+    clock.lap("experiments and checks");
+    let cache = Cache::in_output(&opts.out_dir());
+    let figures = draw_figures(&project, &selected, &computed.results, &cache)?;
+    clock.lap("figures");
     let prov = provenance(&project, opts, computed.records.clone());
     let inputs = Inputs {
         project: &project,
@@ -534,10 +549,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         ));
     }
     if opts.format.pdf() {
-        reports.push((
-            PathBuf::from("report.pdf"),
-            pdf_report(&inputs, opts)?,
-        ));
+        reports.push((PathBuf::from("report.pdf"), pdf_report(&inputs, opts)?));
     }
     let mut handouts = if opts.handout && opts.format.html() {
         crate::handout::render_handouts(&inputs)?
@@ -568,6 +580,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         (PathBuf::from("provenance.json"), json(&prov)),
     ]);
     files.extend(handouts);
+    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut file_keys: Vec<String> = figures.values().map(|d| d.png_key.clone()).collect();
     for &i in &selected {
         let ch = &project.chapters[i];
         for f in ch.figures() {
@@ -576,23 +590,57 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
                 render::figure_path(ch.id(), &f.id, "svg").into(),
                 d.svg.clone().into_bytes(),
             ));
-            files.push((
-                render::figure_path(ch.id(), &f.id, "png").into(),
-                d.png.clone(),
-            ));
+            let png = PathBuf::from(render::figure_path(ch.id(), &f.id, "png"));
+            if cache.load_file(&d.png_key).is_some() {
+                links.push((png, cache.file_path(&d.png_key)));
+            } else {
+                files.push((png, d.png.clone()));
+            }
         }
     }
+    // Table files are keyed by content: an unchanged table is linked, not re-encoded.
     let paths = render::table_paths(&project);
-    crate::output::write(&out_dir, &files, |stage| {
-        for (name, t) in &computed.results.tables {
+    type Encoded = Vec<(PathBuf, Result<PathBuf, Vec<u8>>, String)>;
+    let encoded: Vec<Result<Encoded, String>> = computed
+        .results
+        .tables
+        .par_iter()
+        .map(|(name, t)| {
             let (csv, pq) = &paths[name];
-            let csv = stage.join(csv);
-            std::fs::create_dir_all(csv.parent().unwrap_or(stage)).map_err(|e| e.to_string())?;
-            t.write_csv(&csv)?;
-            t.write_parquet(&stage.join(pq))?;
+            let digest = t.digest();
+            let key = |format: &str| {
+                KeyBuilder::new()
+                    .part("table", digest.as_bytes())
+                    .part("format", format.as_bytes())
+                    .part("code", code_digest().as_bytes())
+                    .finish()
+            };
+            let (csv_key, pq_key) = (key("csv"), key("parquet"));
+            Ok(vec![
+                (
+                    PathBuf::from(csv),
+                    cache.ensure_file(&csv_key, || t.csv_bytes())?,
+                    csv_key,
+                ),
+                (
+                    PathBuf::from(pq),
+                    cache.ensure_file(&pq_key, || t.parquet_bytes())?,
+                    pq_key,
+                ),
+            ])
+        })
+        .collect();
+    for table in encoded {
+        for (rel, file, key) in table.map_err(Error::Run)? {
+            match file {
+                Ok(path) => links.push((rel, path)),
+                Err(bytes) => files.push((rel, bytes)),
+            }
+            file_keys.push(key);
         }
-        Ok(())
-    })?;
+    }
+    clock.lap("render");
+    crate::output::write(&out_dir, &files, &links)?;
     // Only a full build of the chapters as written knows every live entry (an
     // overridden build must not evict the paper's results).
     if opts.chapters.is_empty() && opts.overrides.is_empty() {
@@ -602,7 +650,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
             .iter()
             .map(|r| r.cache_key.clone())
             .collect();
-        Cache::in_output(&out_dir).prune(&keep);
+        cache.prune(&keep, &file_keys);
+    }
+    clock.lap("write");
+    if opts.explain {
+        opts.reporter.note(&clock.summary());
     }
     Ok(BuildSummary {
         out_dir,
@@ -616,6 +668,35 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
             .cloned()
             .collect(),
     })
+}
+
+/// Wall time per stage of a build, for `--explain`.
+struct Stages {
+    last: Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn new() -> Stages {
+        Stages {
+            last: Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+    fn lap(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        self.laps
+            .push((stage, now.duration_since(self.last).as_secs_f64()));
+        self.last = now;
+    }
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .laps
+            .iter()
+            .map(|(s, t)| format!("{s} {t:.2} s"))
+            .collect();
+        format!("  stages: {}", parts.join(", "))
+    }
 }
 
 /// Serialize a value as pretty JSON with a final newline.

@@ -27,6 +27,8 @@ pub const MAX_TABLE_ROWS: usize = 200;
 pub struct DrawnFigure {
     pub svg: String,
     pub png: Vec<u8>,
+    /// The cache key the PNG is stored under (see `pipeline::draw_figures`).
+    pub png_key: String,
 }
 
 /// Which chapter produced each table (for data paths).
