@@ -31,6 +31,7 @@ pub mod particles;
 pub mod pipeline;
 pub mod project;
 pub mod provenance;
+pub mod rebuild_bench;
 pub mod render;
 pub mod reporter;
 pub mod serve;

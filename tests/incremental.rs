@@ -106,3 +106,19 @@ fn a_damaged_cached_figure_is_redrawn_not_served() {
     build_explained(&p);
     assert_eq!(std::fs::read(&png).unwrap(), good);
 }
+
+#[test]
+fn the_rebuild_benchmark_times_cold_and_warm_builds_of_a_copy() {
+    let p = Project::new("rebuild-bench");
+    p.write("chapters/inc.md", CHAPTER);
+    let out = p.run(&["bench", "--rebuild", ".", "--repeat", "1", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let (cold, warm) = (v["cold_s"].as_f64().unwrap(), v["warm_s"].as_f64().unwrap());
+    assert!(cold > 0.0 && warm > 0.0, "{v}");
+    assert!((v["ratio"].as_f64().unwrap() - cold / warm).abs() < 1e-9);
+    assert_eq!(v["edited"], "inc.md");
+    // The project itself is left alone: no output folder, the chapter unedited.
+    assert!(!p.path("output").exists());
+    assert_eq!(p.read("chapters/inc.md"), CHAPTER);
+}
