@@ -413,14 +413,14 @@ impl Builder {
             Value::Seq(items) => items.push(node),
             Value::Map(entries) => match top.key.take() {
                 None => {
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| {
+                    if entries.iter().any(|(k, _)| {
                         k.value == node.value
                             && !matches!(node.value, Value::Seq(_) | Value::Map(_))
                     }) {
                         return Err(YamlError {
                             message: format!(
-                                "the key `{}` appears twice in this mapping (first on line {})",
-                                node.text, first.pos.line
+                                "the key `{}` appears twice in this mapping",
+                                node.text
                             ),
                             path: String::new(),
                             line: node.pos.line,

@@ -181,16 +181,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>
     }
     let (measures, points, us, deltas) = (ms_opt?, points?, us?, deltas?);
     let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(1);
-    if cells > crate::limits::rows() {
-        ctx.error(
-            "r",
-            format!(
-                "the experiment asks for {cells} values; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
-    }
+    ctx.within_rows(cells, "r", "values");
     let spec = Spec {
         measures,
         points,

@@ -116,21 +116,10 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>
     };
     let (measures, rs, ys) = (ms?, rs?, ys?);
     let rows = measures.len() * rs.len() * ys.len();
-    if rows > crate::limits::rows() {
-        ctx.error(
-            "y",
-            format!(
-                "the experiment asks for {rows} rows; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
+    if !ctx.within_rows(rows, "y", "rows") {
         return None;
     }
-    let ordered: Vec<(String, String)> = ROLES
-        .iter()
-        .filter_map(|r| tables.get(*r).map(|n| (r.to_string(), n.clone())))
-        .collect();
+    let ordered = common.ordered_tables();
     let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
     Some((
         outputs,

@@ -46,15 +46,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>
     let ys = ctx.grid(&raw.y, "y", "finite", |v| v.abs() < 1e6);
     let (measures, rs, ys) = (ms?, rs?, ys?);
     let cells = measures.len() * rs.len() * ys.len();
-    if cells > crate::limits::rows() {
-        ctx.error(
-            "y",
-            format!(
-                "the experiment asks for {cells} rows; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
+    if !ctx.within_rows(cells, "y", "rows") {
         return None;
     }
     let table = tables.get("density")?.clone();

@@ -251,6 +251,15 @@ impl Common {
         }
     }
 
+    /// (role, table name) in the order of the kind's roles: the order of its outputs.
+    pub fn ordered_tables(&self) -> Vec<(String, String)> {
+        self.kind
+            .roles
+            .iter()
+            .filter_map(|r| self.tables.get(*r).map(|n| (r.to_string(), n.clone())))
+            .collect()
+    }
+
     /// The measure field of the `i`-th measure, for messages.
     pub fn measure_path(&self, i: usize) -> String {
         if self.single_measure {

@@ -481,10 +481,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>
             return None;
         }
     }
-    let ordered: Vec<(String, String)> = ROLES
-        .iter()
-        .filter_map(|r| tables.get(*r).map(|n| (r.to_string(), n.clone())))
-        .collect();
+    let ordered = common.ordered_tables();
     let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
     let seed = common.seed;
     Some((

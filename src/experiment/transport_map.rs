@@ -88,15 +88,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>
     }
     let (measures, ts, etas, us) = (ms?, ts?, etas?, us?);
     let rows = measures.len() * ts.len() * etas.len() * us.len();
-    if rows > crate::limits::rows() {
-        ctx.error(
-            "u",
-            format!(
-                "the experiment asks for {rows} rows; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
+    if !ctx.within_rows(rows, "u", "rows") {
         return None;
     }
     if etas.len() < 2 && tables.contains_key("fit") {

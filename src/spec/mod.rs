@@ -223,6 +223,22 @@ impl<'a> BlockCtx<'a> {
         Some(values)
     }
 
+    /// Whether `count` table rows (or values) stay under the ceiling; reports at
+    /// `path` when they do not.
+    pub fn within_rows(&mut self, count: usize, path: &str, what: &str) -> bool {
+        let max = crate::limits::rows();
+        if count > max {
+            self.error(
+                path,
+                format!(
+                    "the experiment asks for {count} {what}; the ceiling is {max}; {}",
+                    crate::limits::HINT
+                ),
+            );
+        }
+        count <= max
+    }
+
     /// The id of the block, checked for the safe alphabet.
     pub fn id(&mut self, id: &str, path: &str) -> String {
         if !crate::chapter::valid_id(id) {
@@ -243,6 +259,11 @@ impl<'a> BlockCtx<'a> {
 /// serde says "unknown field `kidn`, expected one of `id`, `kind`"; turn that into
 /// "did you mean `kind`?".
 pub fn hint_from_serde(msg: &str) -> Option<String> {
+    if msg.contains("appears twice in this mapping") {
+        return Some(
+            "keep one of the two: a key is given once (YAML would not say which one wins)".into(),
+        );
+    }
     if msg.contains("quoted scalar") {
         return Some(
             "a quoted value ends with the same quote it starts with: is a closing quote missing?"
