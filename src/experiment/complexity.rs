@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{self, Complexity, Estimate, ExactLocalization};
 use crate::measure::Measure;
 use crate::spec::{linspace, BlockCtx, Grid, Num};
@@ -75,7 +75,7 @@ pub struct MonteCarlo {
     pub delta_grid: Vec<f64>,
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let ms_opt = common.measures.clone();

@@ -35,7 +35,7 @@
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::{Localizer, Measure};
 use crate::spec::{BlockCtx, Grid};
@@ -97,7 +97,7 @@ fn schema(role: &str, name: &str) -> TableSchema {
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let ms = common.measures.clone();

@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize;
 use crate::measure::Measure;
 use crate::spec::{BlockCtx, Grid};
@@ -38,7 +38,7 @@ pub struct Spec {
     pub table: String,
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let ms = common.measures.clone();

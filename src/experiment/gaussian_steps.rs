@@ -46,7 +46,7 @@
 
 use serde::Deserialize;
 
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::closed_form::{gaussian_backward_slope, gaussian_fast_contraction_horizon};
 use crate::particles::{
     chained_ratio, denoise_defect, diffuse_denoise_ratio, forward_contraction_ratio, Gaussian,
@@ -225,7 +225,7 @@ fn schema(role: &str, name: &str) -> TableSchema {
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let mean = match &raw.mean {

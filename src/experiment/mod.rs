@@ -42,8 +42,12 @@ pub struct Kind {
     pub measures: Measures,
     /// Phase two for the kind's own fields (the shared ones are in [`Common`]): the
     /// tables it will produce and its typed spec.
-    pub validate: fn(&mut BlockCtx, &Common) -> Option<(Vec<TableSchema>, KindSpec)>,
+    pub validate: fn(&mut BlockCtx, &Common) -> Option<Validated>,
 }
+
+/// What a kind's phase two gives: the tables the experiment will produce (with their
+/// columns) and its typed spec.
+pub type Validated = (Vec<TableSchema>, KindSpec);
 
 /// What a kind accepts of the shared `measure:` / `measures:` fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -69,7 +69,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::transport_map::ou_law::{self, OuLaw};
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::special::norm_pdf;
 use crate::measure::Measure;
@@ -300,7 +300,7 @@ fn schema(role: &str, name: &str) -> TableSchema {
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let mu0 = common

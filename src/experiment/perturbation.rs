@@ -41,7 +41,7 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::Measure;
 use crate::spec::{BlockCtx, Grid, Num};
@@ -97,7 +97,7 @@ pub struct Spec {
     pub tables: BTreeMap<String, String>,
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let ms_opt = common.measures.clone();

@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::gaussian_steps::loglog_slope;
-use super::{Common, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::Measure;
 use crate::spec::{BlockCtx, Grid};
@@ -63,7 +63,7 @@ pub struct Spec {
     pub fit: Option<String>,
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<(Vec<TableSchema>, KindSpec)> {
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let ms = common.measures.clone();
