@@ -252,34 +252,6 @@ caption: Ridges.
 }
 
 #[test]
-fn particle_runs_do_not_depend_on_the_thread_count() {
-    let p = Project::new("jobs");
-    p.chapter(
-        "```experiment
-id: pj
-kind: particles
-measure: {mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]}
-n: 9000
-eta: 0.05
-steps: 10
-seed: 1
-tables: {distances: pj-d, summary: pj-sum}
-```
-",
-    );
-    let run = |jobs: &str, out: &str| {
-        let o = Command::new(env!("CARGO_BIN_EXE_diffrepro"))
-            .args(["build", "-q", "--no-cache", "--jobs", jobs, "--out", out])
-            .current_dir(&p.dir)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-        p.read(&format!("{out}/data/dyn/pj-d.csv"))
-    };
-    assert_eq!(run("1", "o1"), run("2", "o2"));
-}
-
-#[test]
 fn transport_map_of_a_gaussian_is_the_affine_optimal_map() {
     // μ_0 = N(1, 0.5): μ_s = N(e^{-s}, v_s) with v_s = 0.5e^{-2s} + 1 - e^{-2s}, and the
     // optimal map from μ_{t+η} to μ_t is x ↦ m_t + √(v_t/v_{t+η}) (x - m_{t+η}).

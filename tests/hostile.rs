@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
         edit("front-bad-id", "id: h\ntitle", "id: H h\ntitle", Some("id: H h"), "not a valid id"),
         edit("front-empty-title", "title: Hostile input", "title: \"  \"", Some("title:"), "title is empty"),
         edit("front-wrong-type", "order: 1", "order: soon", Some("order: soon"), "invalid type"),
-        edit("front-unterminated", "title: Hostile input", "title: \"Hostile input", Some("paper_refs:"), "bad front matter"),
+        edit("front-unterminated", "title: Hostile input", "title: \"Hostile input", Some("title: \"Hostile"), "is a closing quote missing?"),
         // Experiment blocks.
         edit("exp-unterminated-string", "kind: complexity", "kind: \"complexity", Some("kind: \"complexity"), "bad experiment block"),
         edit("exp-unknown-kind", "kind: complexity", "kind: complexitee", Some("kind: complexitee"), "did you mean `complexity`?"),
@@ -148,6 +148,8 @@ fn cases() -> Vec<Case> {
         edit("exp-r-and-t", "r: [0.5, 1]", "r: [0.5, 1]\nt: [1]", Some("t: [1]"), "not both"),
         edit("exp-unknown-method", "r: [0.5, 1]", "r: [0.5, 1]\nmethod: magic", Some("method: magic"), "unknown method"),
         edit("exp-deep-nesting", "r: [0.5, 1]", &format!("r: {}1{}", "[".repeat(40), "]".repeat(40)), Some("r: [[[["), "deeper than"),
+        edit("exp-repeated-key", "r: [0.5, 1]", "r: [0.5, 1]\nr: [2]", Some("r: [2]"), "appears twice"),
+        append("exp-seed-without-randomness", "```experiment\nid: h3\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\nseed: 3\ntables: {density: h3-density}\n```", Some("seed: 3"), "draws no random numbers"),
         append("duplicate-experiment-id", "```experiment\nid: h\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\ntables: {density: h-density}\n```", Some("id: h\nkind: density"), "already used"),
         append("duplicate-table-name", "```experiment\nid: h2\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\ntables: {density: h-tail}\n```", Some("tables: {density: h-tail}"), "already produced"),
         // Figures.
