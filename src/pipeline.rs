@@ -469,7 +469,7 @@ pub fn draw_figures(
                 figure::add_paper_marks(&mut plot, &paper_marks(&project.paper, panel));
             }
             let svg = figure::draw::render_svg(&plot).map_err(|e| ctx(e.to_string()))?;
-            let png = figure::draw::render_png(&plot, figure::PNG_SCALE)
+            let png = figure::draw::render_png(&svg, figure::PNG_SCALE)
                 .map_err(|e| ctx(e.to_string()))?;
             Ok((f.id.clone(), DrawnFigure { svg, png }))
         })

@@ -1,5 +1,5 @@
 //! Stage 5, *draw*: a validated [`FigureSpec`] plus its table becomes a [`Plot`]
-//! (plain data, `plot.rs`), which `draw.rs` renders to SVG and PNG with plotters.
+//! (plain data, `plot.rs`), which `draw.rs` renders to SVG (and rasterises to PNG).
 //!
 //! This module decides *what* is drawn: which rows, how they split into series and
 //! panels, colours, ranges, labels. `draw.rs` decides only how it looks. Line, step
@@ -8,6 +8,7 @@
 
 pub mod draw;
 pub mod plot;
+pub mod text;
 
 use crate::spec::figure::{FigureSpec, FigureType};
 use crate::table::{format_number, Cell, Table};
@@ -18,18 +19,17 @@ pub const PANEL_WIDTH: u32 = 480;
 pub const PANEL_HEIGHT: u32 = 360;
 pub const PNG_SCALE: f64 = 2.0;
 
-/// Matplotlib's "tab10", so categorical colours match what readers of the paper know.
-const TAB10: [Rgb; 10] = [
-    Rgb(31, 119, 180),
-    Rgb(255, 127, 14),
-    Rgb(44, 160, 44),
-    Rgb(214, 39, 40),
-    Rgb(148, 103, 189),
-    Rgb(140, 86, 75),
-    Rgb(227, 119, 194),
-    Rgb(127, 127, 127),
-    Rgb(188, 189, 34),
-    Rgb(23, 190, 207),
+/// Okabe and Ito's colour-blind-safe palette (blue, vermillion, bluish green,
+/// reddish purple, orange, sky blue, black), without its yellow, which is too pale on
+/// white. Ordered series use viridis instead, also safe for colour-blind readers.
+const CATEGORICAL: [Rgb; 7] = [
+    Rgb(0, 114, 178),
+    Rgb(213, 94, 0),
+    Rgb(0, 158, 115),
+    Rgb(204, 121, 167),
+    Rgb(230, 159, 0),
+    Rgb(86, 180, 233),
+    Rgb(0, 0, 0),
 ];
 
 /// Viridis at 9 evenly spaced stops, for series ordered by a parameter (r, t, σ).
@@ -62,7 +62,7 @@ pub fn sequential(i: usize, n: usize) -> Rgb {
 }
 
 pub fn categorical(i: usize) -> Rgb {
-    TAB10[i % TAB10.len()]
+    CATEGORICAL[i % CATEGORICAL.len()]
 }
 
 const DASHES: [Dash; 3] = [Dash::Solid, Dash::Dashed, Dash::Dotted];
@@ -183,9 +183,9 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     .unwrap_or(spec.ys[yi].clone());
                 // Text values (measure labels) name themselves; numbers get "r = 1.50".
                 let value_label = |v: &Cell| match v {
-                    Cell::Text(t) => t.clone(),
+                    Cell::Text(t) => plain(t),
                     Cell::Number(_) => {
-                        format!("{series_name} = {}", cell_label(v, spec.series_digits))
+                        equals(&series_name, &cell_label(v, spec.series_digits))
                     }
                 };
                 let label = match (s, spec.ys.len() > 1) {
@@ -245,19 +245,16 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     (a.min(x), b.max(x))
                 })
         };
-        let x_range = spec.x_range.unwrap_or_else(|| {
-            let (a, b) = finite(&mut lines.iter().flat_map(|l| l.xs.iter().copied()));
-            pad((a, b), 0.0, spec.x_log)
-        });
-        let y_range = spec.y_range.unwrap_or_else(|| {
-            let (a, b) = finite(&mut lines.iter().flat_map(|l| l.ys.iter().copied()));
-            if spec.kind == FigureType::Density {
-                // A density axis starts at zero; pad only above.
-                (0.0, pad((0.0, b), 0.05, spec.y_log).1)
-            } else {
-                pad((a, b), 0.05, spec.y_log)
-            }
-        });
+        let x_data = finite(&mut lines.iter().flat_map(|l| l.xs.iter().copied()));
+        let x_range = fit(spec.x_range, pad(x_data, 0.0, spec.x_log), x_data, spec.x_log);
+        let y_data = finite(&mut lines.iter().flat_map(|l| l.ys.iter().copied()));
+        let y_range = if spec.kind == FigureType::Density {
+            // A density axis starts at zero; pad only above.
+            let padded = (0.0, pad((0.0, y_data.1), 0.05, spec.y_log).1);
+            fit(spec.y_range, padded, (0.0, y_data.1), spec.y_log)
+        } else {
+            fit(spec.y_range, pad(y_data, 0.05, spec.y_log), y_data, spec.y_log)
+        };
         let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
             title,
@@ -293,11 +290,45 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     })
 }
 
-/// Put the points read off the paper's panel on every panel of our figure.
+/// Put the points read off the paper's panel on every panel of our figure, widening
+/// an axis where a point (with its error bar) would fall outside it.
 pub fn add_paper_marks(plot: &mut Plot, marks: &[PaperMark]) {
     for p in &mut plot.panels {
         p.paper_marks.extend_from_slice(marks);
+        for m in marks {
+            let widen = |(lo, hi): (f64, f64), v: f64, e: f64, log: bool| {
+                let (a, b) = (v - e, v + e);
+                if log || !(a.is_finite() && b.is_finite()) || (a >= lo && b <= hi) {
+                    return (lo, hi);
+                }
+                let margin = 0.04 * (hi.max(b) - lo.min(a));
+                (
+                    if a < lo { a - margin } else { lo },
+                    if b > hi { b + margin } else { hi },
+                )
+            };
+            p.x_range = widen(p.x_range, m.x, m.x_error, p.x_scale == Scale::Log10);
+            p.y_range = widen(p.y_range, m.y, m.y_error, p.y_scale == Scale::Log10);
+        }
     }
+}
+
+/// An axis range that fits the data. A bound the spec gives is kept when it lies
+/// near the data (within 15% of their span) or cuts into them (a deliberate crop);
+/// a bound far beyond the data is replaced by the data's own, with its margin.
+fn fit(spec: Option<(f64, f64)>, padded: (f64, f64), data: (f64, f64), log: bool) -> (f64, f64) {
+    let Some((lo, hi)) = spec else {
+        return padded;
+    };
+    let (a, b) = data;
+    if log || !(a.is_finite() && b.is_finite()) || lo >= hi {
+        return (lo, hi);
+    }
+    let slack = 0.15 * (b - a).max(1e-12);
+    (
+        if lo >= a - slack { lo } else { padded.0 },
+        if hi <= b + slack { hi } else { padded.1 },
+    )
 }
 
 /// A dashed grey reference line.
@@ -319,12 +350,37 @@ fn facet_title(spec: &FigureSpec, facet: &Option<Cell>, fi: usize, n: usize) -> 
             .or_else(|| spec.facet.clone())
             .unwrap_or_default();
         let letter = (b'a' + (fi % 26) as u8) as char;
+        let value = match f {
+            Cell::Text(t) => plain(t),
+            Cell::Number(_) => equals(&name, &cell_label(f, spec.series_digits)),
+        };
         if n > 1 {
-            format!("({letter}) {name} = {}", cell_label(f, spec.series_digits))
+            format!("({letter}) {value}")
         } else {
-            format!("{name} = {}", cell_label(f, spec.series_digits))
+            value
         }
     })
+}
+
+/// A data value shown as text in a label: dollar signs are not math there.
+fn plain(text: &str) -> String {
+    text.replace('$', "\\$")
+}
+
+/// "`name` = `value`" as a label: inside the math when the name is a formula
+/// (`$r$` gives `$r = 1.50$`), a column name as it is (`r = 1.50`).
+fn equals(name: &str, value: &str) -> String {
+    let value = value.replace('\u{2212}', "-");
+    match name.strip_suffix('$') {
+        Some(head) if name.starts_with('$') && !head[1..].contains('$') => {
+            format!("{head} = {value}$")
+        }
+        // A one-letter column name (r, t, M) is a symbol.
+        _ if name.len() == 1 && name.chars().all(|c| c.is_ascii_alphabetic()) => {
+            format!("${name} = {value}$")
+        }
+        _ => format!("{} = {value}", plain(name)),
+    }
 }
 
 /// How far the widest bin of a split violin reaches, as a share of the smallest gap
@@ -471,7 +527,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     annotations.push(Annotation {
                         x: b,
                         y: f64::NAN,
-                        text: format!("{name} = {}", cell_label(&cells[i], spec.series_digits)),
+                        text: equals(name, &cell_label(&cells[i], spec.series_digits)),
                     });
                 }
             }
