@@ -331,6 +331,73 @@ fn fit(spec: Option<(f64, f64)>, padded: (f64, f64), data: (f64, f64), log: bool
     )
 }
 
+/// A multi-panel figure: the figures of one chapter that name it in `panel_of`, in
+/// the order they appear.
+pub struct Group<'a> {
+    pub id: String,
+    pub members: Vec<&'a FigureSpec>,
+}
+
+/// The multi-panel figures among a chapter's figures, in order of first appearance.
+pub fn groups<'a>(figures: impl Iterator<Item = &'a FigureSpec>) -> Vec<Group<'a>> {
+    let mut out: Vec<Group<'a>> = Vec::new();
+    for f in figures {
+        let Some(g) = &f.panel_of else { continue };
+        match out.iter_mut().find(|x| &x.id == g) {
+            Some(x) => x.members.push(f),
+            None => out.push(Group {
+                id: g.clone(),
+                members: vec![f],
+            }),
+        }
+    }
+    out
+}
+
+/// The letter of the `i`-th panel: a, b, c, …
+pub fn panel_letter(i: usize) -> char {
+    (b'a' + (i % 26) as u8) as char
+}
+
+/// The members' plots drawn as one figure, each member's panels lettered by its
+/// place in the group: (a), (b), … Four panels make two rows of two (as in the
+/// paper's Figures 6 and 10); up to three stand in one row.
+pub fn combine(plots: &[&Plot]) -> Plot {
+    let mut panels = Vec::new();
+    for (k, plot) in plots.iter().enumerate() {
+        for p in &plot.panels {
+            let mut p = p.clone();
+            let rest = p.title.as_deref().map(strip_letter).unwrap_or_default();
+            let letter = panel_letter(k);
+            p.title = Some(if rest.is_empty() {
+                format!("({letter})")
+            } else {
+                format!("({letter}) {rest}")
+            });
+            panels.push(p);
+        }
+    }
+    let n = panels.len();
+    Plot {
+        columns: if n == 4 { 2 } else { n.clamp(1, 3) },
+        panels,
+        panel_width: PANEL_WIDTH,
+        panel_height: PANEL_HEIGHT,
+    }
+}
+
+/// A panel title without its leading letter: "(b) r = 1.50" → "r = 1.50".
+fn strip_letter(title: &str) -> String {
+    let t = title.trim();
+    let mut c = t.chars();
+    if let (Some('('), Some(l), Some(')')) = (c.next(), c.next(), c.next()) {
+        if l.is_ascii_lowercase() {
+            return c.as_str().trim().to_string();
+        }
+    }
+    t.to_string()
+}
+
 /// A dashed grey reference line.
 fn refline(at: f64) -> RefLine {
     RefLine {
@@ -634,6 +701,7 @@ mod tests {
             bins: None,
             ridge_label: None,
             paper_panel: None,
+            panel_of: None,
             errors: Default::default(),
             caption: "c".into(),
             line: 1,
@@ -755,6 +823,32 @@ mod tests {
         let band = &p.panels[0].bands[0];
         assert!((band.lower[0] - 0.48).abs() < 1e-12 && (band.upper[1] - 0.74).abs() < 1e-12);
         assert_eq!(band.color, p.panels[0].lines[0].color);
+    }
+
+    #[test]
+    fn groups_combine_into_lettered_panels() {
+        let t = two_points(TableBuilder::new());
+        let mut specs = Vec::new();
+        for (id, group) in [("a", Some("g")), ("b", None), ("c", Some("g")), ("d", Some("g")), ("e", Some("g"))] {
+            let mut s = one_panel();
+            s.id = id.into();
+            s.panel_of = group.map(String::from);
+            specs.push(s);
+        }
+        let gs = groups(specs.iter());
+        assert_eq!(gs.len(), 1);
+        let ids: Vec<&str> = gs[0].members.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "d", "e"]);
+        let plots: Vec<Plot> = gs[0].members.iter().map(|f| build(f, &t).unwrap()).collect();
+        let mut refs: Vec<&Plot> = plots.iter().collect();
+        let p = combine(&refs);
+        assert_eq!((p.panels.len(), p.columns), (4, 2));
+        let titles: Vec<&str> = p.panels.iter().map(|p| p.title.as_deref().unwrap()).collect();
+        assert_eq!(titles, ["(a)", "(b)", "(c)", "(d)"]);
+        refs.truncate(3);
+        assert_eq!(combine(&refs).columns, 3);
+        assert_eq!(strip_letter("(b) $r = 1$"), "$r = 1$");
+        assert_eq!(strip_letter("(B) x"), "(B) x");
     }
 
     #[test]
