@@ -134,10 +134,8 @@ pub fn render_png(svg: &str, scale: f64) -> Result<Vec<u8>, DrawError> {
     let mut pixmap = tiny_skia::Pixmap::new(out_w as u32, out_h as u32)
         .ok_or_else(|| DrawError::Raster("empty image".into()))?;
     pixmap.fill(tiny_skia::Color::WHITE);
-    let ts = tiny_skia::Transform::from_scale(
-        out_w as f32 / size.width(),
-        out_h as f32 / size.height(),
-    );
+    let ts =
+        tiny_skia::Transform::from_scale(out_w as f32 / size.width(), out_h as f32 / size.height());
     resvg::render(&tree, ts, &mut pixmap.as_mut());
     pixmap
         .encode_png()
@@ -855,7 +853,12 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         } else {
             MINOR_TICK_LEN
         };
-        c.stroke(&[(x, f.y1), (x, f.y1 + len)], TICK_INK, FRAME_WIDTH, Dash::Solid);
+        c.stroke(
+            &[(x, f.y1), (x, f.y1 + len)],
+            TICK_INK,
+            FRAME_WIDTH,
+            Dash::Solid,
+        );
         if let Some(ts) = t.label.as_deref().and_then(tick) {
             let top = f.y1 + TICK_LEN + 3.0;
             c.text(ts, (x, top + ts.baseline), Align::Center, false);
@@ -873,7 +876,12 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         } else {
             MINOR_TICK_LEN
         };
-        c.stroke(&[(f.x0 - len, y), (f.x0, y)], TICK_INK, FRAME_WIDTH, Dash::Solid);
+        c.stroke(
+            &[(f.x0 - len, y), (f.x0, y)],
+            TICK_INK,
+            FRAME_WIDTH,
+            Dash::Solid,
+        );
         if let Some(ts) = t.label.as_deref().and_then(tick) {
             // Centre the figures (not the box) on the tick: half the height of a digit.
             let at = (f.x0 - TICK_LEN - 3.0, y + 0.35 * SMALL);
@@ -882,16 +890,32 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         }
     }
     let mid_x = (f.x0 + f.x1) / 2.0;
-    if let Some(t) = texts.get(&p.x_label, LARGE).filter(|_| !p.x_label.is_empty()) {
-        c.text(t, (mid_x, x_label_top + 3.0 + t.baseline), Align::Center, false);
+    if let Some(t) = texts
+        .get(&p.x_label, LARGE)
+        .filter(|_| !p.x_label.is_empty())
+    {
+        c.text(
+            t,
+            (mid_x, x_label_top + 3.0 + t.baseline),
+            Align::Center,
+            false,
+        );
     }
-    if let Some(t) = texts.get(&p.y_label, LARGE).filter(|_| !p.y_label.is_empty()) {
+    if let Some(t) = texts
+        .get(&p.y_label, LARGE)
+        .filter(|_| !p.y_label.is_empty())
+    {
         // Rotated, the text's descent lies to the right of its baseline.
         let x = y_label_right - 4.0 - (t.height - t.baseline);
         c.text(t, (x, (f.y0 + f.y1) / 2.0), Align::Center, true);
     }
     if let Some(t) = p.title.as_deref().and_then(|s| texts.get(s, LARGE)) {
-        c.text(t, (mid_x, l.cell.y0 + PAD + t.baseline), Align::Center, false);
+        c.text(
+            t,
+            (mid_x, l.cell.y0 + PAD + t.baseline),
+            Align::Center,
+            false,
+        );
     }
 }
 
@@ -1248,7 +1272,11 @@ fn coverage(l: &PanelLayout<'_>, r: &Rect) -> usize {
         x1: r.x1 + 2.0,
         y1: r.y1 + 2.0,
     };
-    if r.x0 < l.frame.x0 - 0.5 || r.x1 > l.frame.x1 + 0.5 || r.y0 < l.frame.y0 - 0.5 || r.y1 > l.frame.y1 + 0.5 {
+    if r.x0 < l.frame.x0 - 0.5
+        || r.x1 > l.frame.x1 + 0.5
+        || r.y0 < l.frame.y0 - 0.5
+        || r.y1 > l.frame.y1 + 0.5
+    {
         // Larger than the axes (with the inset): it cannot sit inside.
         if r.x1 - r.x0 > l.frame.x1 - l.frame.x0 || r.y1 - r.y0 > l.frame.y1 - l.frame.y0 {
             return usize::MAX;
@@ -1336,8 +1364,7 @@ fn draw_legend(c: &mut Svg, p: &Panel, (x0, y0): Pt, s: &LegendShape, texts: &Te
     let mut col_x = x0 + LEGEND_INNER;
     for col in 0..cols {
         let w = column_width(&entries, col, s.rows, texts);
-        for (row, (label, swatch)) in entries.iter().skip(col * s.rows).take(s.rows).enumerate()
-        {
+        for (row, (label, swatch)) in entries.iter().skip(col * s.rows).take(s.rows).enumerate() {
             let mid_y = y0 + LEGEND_INNER + (row as f64 + 0.5) * s.row_h;
             let (sx0, sx1) = (col_x, col_x + SAMPLE);
             match *swatch {
@@ -1371,7 +1398,12 @@ fn draw_legend(c: &mut Svg, p: &Panel, (x0, y0): Pt, s: &LegendShape, texts: &Te
                 Swatch::PaperMark => paper_diamond(c, ((sx0 + sx1) / 2.0, mid_y)),
             }
             if let Some(t) = texts.get(label, SMALL) {
-                c.text(t, (sx1 + SAMPLE_GAP, mid_y + 0.35 * SMALL), Align::Left, false);
+                c.text(
+                    t,
+                    (sx1 + SAMPLE_GAP, mid_y + 0.35 * SMALL),
+                    Align::Left,
+                    false,
+                );
             }
         }
         col_x += w + COL_GAP;
@@ -1507,7 +1539,10 @@ mod tests {
             assert!(names.iter().any(|n| n == t), "missing {t:?} in {names:?}");
         }
         // Each label appears once per panel in the legend.
-        assert_eq!(names.iter().filter(|n| n.starts_with("$r &lt; 2$")).count(), 2);
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("$r &lt; 2$")).count(),
+            2
+        );
         // Every glyph used is defined, once.
         for id in svg.split("href=\"#").skip(1) {
             let id = id.split('"').next().unwrap();
@@ -1702,7 +1737,9 @@ mod tests {
         let pl = &l.panels[0];
         let (at, shape) = pl.legend.unwrap();
         assert_eq!(coverage(pl, &legend_rect(at, &shape)), 0);
-        assert!(at.0 < (pl.frame.x0 + pl.frame.x1) / 2.0 || at.1 > (pl.frame.y0 + pl.frame.y1) / 2.0);
+        assert!(
+            at.0 < (pl.frame.x0 + pl.frame.x1) / 2.0 || at.1 > (pl.frame.y0 + pl.frame.y1) / 2.0
+        );
         // Lines through all four corners: the legend sits right of the axes.
         p.lines.push(line(vec![0.0, 4.0], vec![0.0, 1.0], BLUE));
         p.lines.push(line(vec![0.0, 4.0], vec![1.0, 0.0], BLUE));

@@ -184,9 +184,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 // Text values (measure labels) name themselves; numbers get "r = 1.50".
                 let value_label = |v: &Cell| match v {
                     Cell::Text(t) => plain(t),
-                    Cell::Number(_) => {
-                        equals(&series_name, &cell_label(v, spec.series_digits))
-                    }
+                    Cell::Number(_) => equals(&series_name, &cell_label(v, spec.series_digits)),
                 };
                 let label = match (s, spec.ys.len() > 1) {
                     (Some(v), false) => Some(value_label(v)),
@@ -246,14 +244,24 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 })
         };
         let x_data = finite(&mut lines.iter().flat_map(|l| l.xs.iter().copied()));
-        let x_range = fit(spec.x_range, pad(x_data, 0.0, spec.x_log), x_data, spec.x_log);
+        let x_range = fit(
+            spec.x_range,
+            pad(x_data, 0.0, spec.x_log),
+            x_data,
+            spec.x_log,
+        );
         let y_data = finite(&mut lines.iter().flat_map(|l| l.ys.iter().copied()));
         let y_range = if spec.kind == FigureType::Density {
             // A density axis starts at zero; pad only above.
             let padded = (0.0, pad((0.0, y_data.1), 0.05, spec.y_log).1);
             fit(spec.y_range, padded, (0.0, y_data.1), spec.y_log)
         } else {
-            fit(spec.y_range, pad(y_data, 0.05, spec.y_log), y_data, spec.y_log)
+            fit(
+                spec.y_range,
+                pad(y_data, 0.05, spec.y_log),
+                y_data,
+                spec.y_log,
+            )
         };
         let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
@@ -829,7 +837,13 @@ mod tests {
     fn groups_combine_into_lettered_panels() {
         let t = two_points(TableBuilder::new());
         let mut specs = Vec::new();
-        for (id, group) in [("a", Some("g")), ("b", None), ("c", Some("g")), ("d", Some("g")), ("e", Some("g"))] {
+        for (id, group) in [
+            ("a", Some("g")),
+            ("b", None),
+            ("c", Some("g")),
+            ("d", Some("g")),
+            ("e", Some("g")),
+        ] {
             let mut s = one_panel();
             s.id = id.into();
             s.panel_of = group.map(String::from);
@@ -839,11 +853,19 @@ mod tests {
         assert_eq!(gs.len(), 1);
         let ids: Vec<&str> = gs[0].members.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(ids, ["a", "c", "d", "e"]);
-        let plots: Vec<Plot> = gs[0].members.iter().map(|f| build(f, &t).unwrap()).collect();
+        let plots: Vec<Plot> = gs[0]
+            .members
+            .iter()
+            .map(|f| build(f, &t).unwrap())
+            .collect();
         let mut refs: Vec<&Plot> = plots.iter().collect();
         let p = combine(&refs);
         assert_eq!((p.panels.len(), p.columns), (4, 2));
-        let titles: Vec<&str> = p.panels.iter().map(|p| p.title.as_deref().unwrap()).collect();
+        let titles: Vec<&str> = p
+            .panels
+            .iter()
+            .map(|p| p.title.as_deref().unwrap())
+            .collect();
         assert_eq!(titles, ["(a)", "(b)", "(c)", "(d)"]);
         refs.truncate(3);
         assert_eq!(combine(&refs).columns, 3);

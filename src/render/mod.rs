@@ -350,8 +350,7 @@ fn render_chapter(
                             let caption = inline(env, &m.caption, m.line)?;
                             Ok(PanelView {
                                 id: m.id.clone(),
-                                letter: grouped
-                                    .then(|| crate::figure::panel_letter(k).to_string()),
+                                letter: grouped.then(|| crate::figure::panel_letter(k).to_string()),
                                 anchor: grouped.then(|| format!("figure-{}", m.id)),
                                 caption,
                                 table: m.table.clone(),

@@ -564,6 +564,7 @@ impl ChapterCtx<'_, '_> {
                 files.push((path.clone(), drawn.svg.clone().into_bytes()));
                 let paths = table_paths(inp.project);
                 let mut parts = Vec::new();
+                let mut notes = Vec::new();
                 for (k, m) in members.iter().enumerate() {
                     let caption = self.inline(&m.caption, m.line)?;
                     let data = paths.get(&m.table).map(|p| p.0.clone()).unwrap_or_default();
@@ -616,19 +617,37 @@ impl ChapterCtx<'_, '_> {
                     } else {
                         String::new()
                     };
-                    parts.push(format!(
-                        "{head}{caption}{verdict} #linebreak() #note[Data: #raw({}){made_by} · figure spec: #raw({})]",
+                    let note = format!(
+                        "Data: #raw({}){made_by} · figure spec: #raw({})",
                         typst_string(&data),
                         typst_string(&format!("{}:{}", chapter.path.display(), m.line)),
-                    ));
+                    );
+                    if grouped {
+                        parts.push(format!("{head}{caption}{verdict}"));
+                        notes.push(format!("({}) {note}", crate::figure::panel_letter(k)));
+                    } else {
+                        parts.push(format!("{caption}{verdict} #linebreak() #note[{note}]"));
+                    }
                 }
-                // Drawn at the size of the SVG's type: 800 px to the text width.
-                let width = (f64::from(drawn.width) / 8.0).min(100.0);
+                // Drawn at the size of the SVG's type: 800 px to the text width. A
+                // float cannot break across pages, so a multi-panel figure, whose
+                // caption holds every panel's, is drawn a little smaller, its
+                // caption set a little smaller and its data notes gathered at the end.
+                let mut width = (f64::from(drawn.width) / 8.0).min(100.0);
+                let mut caption = parts.join(" #parbreak() ");
+                if grouped {
+                    if members.len() > 3 {
+                        width = 78.0;
+                    }
+                    caption = format!(
+                        "#text(size: 8.6pt)[{caption} #parbreak() #note[{}]]",
+                        notes.join(" · ")
+                    );
+                }
                 Ok(format!(
-                    "#figure(image({}, width: {width:.0}%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {}]) {}",
+                    "#figure(image({}, width: {width:.0}%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}]) {}",
                     typst_string(&path),
                     number_of(self.refs, &id),
-                    parts.join(" #parbreak() "),
                     label(&format!("figure-{id}"))
                 ))
             }
