@@ -220,3 +220,44 @@ fn every_figure_loads_in_a_browser_without_errors() {
     );
     assert!(!found.script_errors.is_empty(), "the script error is seen");
 }
+
+/// Without a browser: the panels of a multi-panel figure are one drawing, lettered,
+/// numbered "Figure 1(b)" in cross-references, each with its own data and spec.
+#[test]
+fn multi_panel_figures_letter_and_number_their_panels() {
+    let p = Project::new("panels");
+    p.write("chapters/br.md", CHAPTER);
+    let out = p.build();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = p.read("output/report.html");
+    assert!(
+        html.contains("href=\"#figure-fig-panels\">Figure 1</a>"),
+        "the group is Figure 1"
+    );
+    assert!(
+        html.contains("href=\"#figure-fig-zeta\">Figure 2</a>"),
+        "the figure after it is Figure 2"
+    );
+    assert!(html.contains("<span class=\"panel\" id=\"figure-fig-summary\"><strong>(b)</strong>"));
+    assert!(
+        html.contains("id=\"spec-fig-summary\""),
+        "the panel's spec is shown"
+    );
+    assert!(html.contains("y: [m_star, delta_star]"), "as written");
+    // One drawing for the group, with both letters; the panels' own drawings too.
+    let svg = p.read("output/figures/br/fig-panels.svg");
+    assert!(svg.contains("aria-label=\"(a)\"") && svg.contains("aria-label=\"(b)\""));
+    assert!(!svg.contains("<text"), "text is outlines");
+    assert!(html.matches("<figure class=\"figure\"").count() == 2);
+    for f in ["fig-panels", "fig-survival", "fig-summary", "fig-zeta"] {
+        let png = std::fs::read(p.path(&format!("output/figures/br/{f}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{f}");
+    }
+    // The PDF holds the group as one figure too.
+    assert!(
+        std::fs::metadata(p.path("output/report.pdf"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+}

@@ -602,7 +602,16 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     annotations.push(Annotation {
                         x: b,
                         y: f64::NAN,
-                        text: equals(name, &cell_label(&cells[i], spec.series_digits)),
+                        // "t = 0.01" over the first baseline, the values alone
+                        // over the others (they stand in a row, like a table).
+                        text: {
+                            let value = cell_label(&cells[i], spec.series_digits);
+                            if annotations.is_empty() {
+                                equals(name, &value)
+                            } else {
+                                format!("${}$", value.replace('\u{2212}', "-"))
+                            }
+                        },
                     });
                 }
             }
@@ -768,7 +777,8 @@ mod tests {
         assert!((ridges[2].widths[1] - 0.45).abs() < 1e-12);
         assert!((ridges[2].widths[0] - 0.45 * 0.5).abs() < 1e-12);
         assert_eq!(p.panels[0].annotations.len(), 2);
-        assert_eq!(p.panels[0].annotations[1].text, "slot = 2.00");
+        assert_eq!(p.panels[0].annotations[0].text, "slot = 1.00");
+        assert_eq!(p.panels[0].annotations[1].text, "$2.00$");
         // Three series cannot split two ways.
         let mut bad = s.clone();
         bad.series = Some("density".into());
@@ -787,7 +797,7 @@ mod tests {
         let p = build(&spec(), &t).unwrap();
         assert_eq!(p.panels.len(), 2);
         assert_eq!(p.columns, 2);
-        assert_eq!(p.panels[0].title.as_deref(), Some("(a) r = 1.00"));
+        assert_eq!(p.panels[0].title.as_deref(), Some("(a) $r = 1.00$"));
         let band = &p.panels[0].bands[0];
         assert!(band.upper[0].is_nan() && band.upper[1] == 0.4 && band.upper[2].is_nan());
         assert!(p.panels[1].bands[0].upper.iter().all(|v| v.is_nan()));
