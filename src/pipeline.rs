@@ -458,7 +458,7 @@ pub fn draw_figures(
         .map(|&i| &project.chapters[i])
         .flat_map(|c| c.figures().map(move |f| (c, f)))
         .collect();
-    let drawn: Vec<Result<(String, DrawnFigure), String>> = specs
+    let drawn: Vec<Result<(String, DrawnFigure, figure::plot::Plot), String>> = specs
         .par_iter()
         .map(|(ch, f)| {
             let ctx = |m: String| {
@@ -474,24 +474,43 @@ pub fn draw_figures(
             if let Some(panel) = &f.paper_panel {
                 figure::add_paper_marks(&mut plot, &paper_marks(&project.paper, panel));
             }
-            let svg = figure::draw::render_svg(&plot).map_err(|e| ctx(e.to_string()))?;
-            let png_key = KeyBuilder::new()
-                .part("svg", svg.as_bytes())
-                .part("png-scale", &figure::PNG_SCALE.to_le_bytes())
-                .part("code", code_digest().as_bytes())
-                .finish();
-            let png = cache
-                .file_or_make(&png_key, || {
-                    figure::draw::render_png(&plot, figure::PNG_SCALE).map_err(|e| e.to_string())
-                })
-                .map_err(ctx)?;
-            Ok((f.id.clone(), DrawnFigure { svg, png, png_key }))
+            let drawn = DrawnFigure::draw(&plot, cache).map_err(ctx)?;
+            Ok((f.id.clone(), drawn, plot))
         })
         .collect();
-    drawn
-        .into_iter()
-        .collect::<Result<BTreeMap<_, _>, _>>()
-        .map_err(Error::Run)
+    let mut plots = BTreeMap::new();
+    let mut figures = BTreeMap::new();
+    for d in drawn {
+        let (id, drawn, plot) = d.map_err(Error::Run)?;
+        figures.insert(id.clone(), drawn);
+        plots.insert(id, plot);
+    }
+    // Multi-panel figures: the panels' plots drawn together.
+    let groups: Vec<(String, Vec<&figure::plot::Plot>)> = selected
+        .iter()
+        .flat_map(|&i| figure::groups(project.chapters[i].figures()))
+        .map(|g| {
+            let members = g.members.iter().map(|f| &plots[&f.id]).collect();
+            (g.id, members)
+        })
+        .collect();
+    let combined: Vec<Result<(String, DrawnFigure), String>> = groups
+        .par_iter()
+        .map(|(id, members)| {
+            let drawn = DrawnFigure::draw(&figure::combine(members), cache)
+                .map_err(|e| format!("figure `{id}`: {e}"))?;
+            Ok((id.clone(), drawn))
+        })
+        .collect();
+    for c in combined {
+        let (id, drawn) = c.map_err(Error::Run)?;
+        if figures.insert(id.clone(), drawn).is_some() {
+            return Err(Error::Run(format!(
+                "`panel_of: {id}` names a figure that exists on its own; a multi-panel figure needs an id of its own"
+            )));
+        }
+    }
+    Ok(figures)
 }
 
 /// The points read off the paper's figure panel ("6(c)"), for drawing on ours.
@@ -584,13 +603,17 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     let mut file_keys: Vec<String> = figures.values().map(|d| d.png_key.clone()).collect();
     for &i in &selected {
         let ch = &project.chapters[i];
-        for f in ch.figures() {
-            let d = &figures[&f.id];
+        let ids = ch
+            .figures()
+            .map(|f| f.id.clone())
+            .chain(figure::groups(ch.figures()).into_iter().map(|g| g.id));
+        for id in ids {
+            let d = &figures[&id];
             files.push((
-                render::figure_path(ch.id(), &f.id, "svg").into(),
+                render::figure_path(ch.id(), &id, "svg").into(),
                 d.svg.clone().into_bytes(),
             ));
-            let png = PathBuf::from(render::figure_path(ch.id(), &f.id, "png"));
+            let png = PathBuf::from(render::figure_path(ch.id(), &id, "png"));
             if cache.load_file(&d.png_key).is_some() {
                 links.push((png, cache.file_path(&d.png_key)));
             } else {

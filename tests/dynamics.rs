@@ -245,7 +245,8 @@ caption: Ridges.
     assert!(mass > 0.99 && mass <= 1.0 + 1e-12, "{mass}");
     let svg = p.read("output/figures/dyn/fig-ridge.svg");
     assert!(
-        svg.contains("<svg") && svg.contains("t = 0.40"),
+        svg.contains("<svg")
+            && (svg.contains("aria-label=\"$t = 0.40$\"") || svg.contains("aria-label=\"$0.40$\"")),
         "ridge labels drawn"
     );
     assert!(p.dir.join("output/figures/dyn/fig-ridge.png").exists());
