@@ -3,7 +3,8 @@
 //! An entry lives in `output/.cache/<key>/`, where the key is a SHA-256 over
 //! everything the result depends on: the experiment's spec as written (after the
 //! fidelity tier is applied), the bytes of every data file it reads, its seed, the
-//! fidelity tier, the diffrepro and rustc versions, and a digest of the diffrepro binary itself, so new code never reuses old results. (Caches
+//! fidelity tier, the diffrepro and rustc versions, and a digest of the source code
+//! the binary was built from, so new code never reuses old results. (Caches
 //! that hash only the code cell and forget data files or the toolchain are the usual
 //! source of stale results; this key has all of them.)
 //!
@@ -162,18 +163,92 @@ impl Cache {
         std::fs::rename(&tmp, &entry).map_err(|e| format!("{}: {e}", entry.display()))
     }
 
-    /// Remove entries not in `keep` (so the cache does not grow without bound).
-    pub fn prune(&self, keep: &[String]) {
+    /// Remove entries not in `keep` and stored files not in `keep_files` (so the
+    /// cache does not grow without bound).
+    pub fn prune(&self, keep: &[String], keep_files: &[String]) {
         if let Ok(rd) = std::fs::read_dir(&self.dir) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if !keep.contains(&name) {
+                if name != FILES_DIR && !keep.contains(&name) {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
         }
+        let keep_files: std::collections::HashSet<&str> =
+            keep_files.iter().map(String::as_str).collect();
+        if let Ok(rd) = std::fs::read_dir(self.dir.join(FILES_DIR)) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let key = name.split('.').next().unwrap_or_default();
+                if !keep_files.contains(key) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
+    /// Where the file stored under `key` lives (for linking into the output).
+    pub fn file_path(&self, key: &str) -> PathBuf {
+        self.dir.join(FILES_DIR).join(format!("{key}.bin"))
+    }
+
+    /// The bytes stored under `key` by [`Cache::store_file`], if present and intact.
+    pub fn load_file(&self, key: &str) -> Option<Vec<u8>> {
+        let dir = self.dir.join(FILES_DIR);
+        let bytes = std::fs::read(dir.join(format!("{key}.bin"))).ok()?;
+        let sum = std::fs::read_to_string(dir.join(format!("{key}.sha256"))).ok()?;
+        (sha256_hex(&bytes) == sum.trim()).then_some(bytes)
+    }
+
+    /// Store a derived file (a rasterised figure, say) under `key`, a hash of
+    /// everything it was made from; written to a temporary name and renamed, with its
+    /// checksum beside it, so a damaged file is recomputed rather than served.
+    pub fn store_file(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let dir = self.dir.join(FILES_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let tmp = dir.join(format!(".{key}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::write(dir.join(format!("{key}.sha256")), sha256_hex(bytes))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::rename(&tmp, dir.join(format!("{key}.bin")))
+            .map_err(|e| format!("{}: {e}", dir.display()))
+    }
+
+    /// The path of an intact file for `key`, made and stored first when there is none
+    /// (`None` when it could not be stored: the caller then writes `make`'s bytes).
+    pub fn ensure_file(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<Result<PathBuf, Vec<u8>>, String> {
+        if self.load_file(key).is_some() {
+            return Ok(Ok(self.file_path(key)));
+        }
+        let bytes = make()?;
+        Ok(match self.store_file(key, &bytes) {
+            Ok(()) => Ok(self.file_path(key)),
+            Err(_) => Err(bytes),
+        })
+    }
+
+    /// `make()`'s bytes for `key`, from the cache when an intact copy is there;
+    /// otherwise made and stored (a cache that cannot be written costs time only).
+    pub fn file_or_make(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<Vec<u8>, String> {
+        if let Some(bytes) = self.load_file(key) {
+            return Ok(bytes);
+        }
+        let bytes = make()?;
+        let _ = self.store_file(key, &bytes);
+        Ok(bytes)
     }
 }
+
+/// Where derived files (rasterised figures) live inside the cache.
+pub const FILES_DIR: &str = "files";
 
 #[cfg(test)]
 mod tests {
@@ -209,5 +284,29 @@ mod tests {
             KeyBuilder::new().part("a", b"bc").finish()
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn derived_files_are_made_once_verified_and_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::in_output(dir.path());
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            Ok(b"png bytes".to_vec())
+        };
+        assert_eq!(cache.file_or_make("k1", make).unwrap(), b"png bytes");
+        assert_eq!(cache.file_or_make("k1", make).unwrap(), b"png bytes");
+        assert_eq!(made.get(), 1, "the second call is served from the cache");
+        // A damaged copy is not served.
+        let bin = dir.path().join(CACHE_DIR).join(FILES_DIR).join("k1.bin");
+        std::fs::write(&bin, b"png byt").unwrap();
+        assert_eq!(cache.load_file("k1"), None);
+        assert_eq!(cache.file_or_make("k1", make).unwrap(), b"png bytes");
+        assert_eq!(made.get(), 2);
+        cache.store_file("k2", b"other").unwrap();
+        cache.prune(&[], &["k2".to_string()]);
+        assert_eq!(cache.load_file("k1"), None, "not live: pruned");
+        assert_eq!(cache.load_file("k2").as_deref(), Some(&b"other"[..]));
     }
 }

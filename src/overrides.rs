@@ -7,11 +7,11 @@
 //! ```
 //!
 //! PATH is an experiment id, then a field path in its YAML (list items by number);
-//! VALUE is YAML. An override is applied to the block's YAML text the way the `quick:`
-//! tier is ([`crate::experiment::validate`] merges a YAML mapping and writes it back):
-//! the block is parsed into a YAML value, the field is replaced, and the result is
-//! validated by the experiment's own kind, so a bad value gets the usual diagnostics
-//! (placed at the field in the chapter and prefixed with the `--set` that caused it).
+//! VALUE is YAML. An override is an edit of the block's YAML tree (parsed once, when
+//! the chapter was read), as the `quick:` tier is: the field's node is replaced and
+//! the edited tree is validated by the experiment's own kind, so a bad value gets the
+//! usual diagnostics, placed at the field in the chapter (the new value takes the
+//! position of the one it replaces) and prefixed with the `--set` that caused it.
 //! The chapter as written is validated first, so its own errors are reported as usual.
 //!
 //! The validated spec is what the cache key hashes, so an overridden experiment never
@@ -27,15 +27,10 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::chapter::Block;
 use crate::diagnostic::{edit_distance, Diagnostic, Diagnostics};
-use crate::experiment::{self, Experiment};
+use crate::experiment::{self, Experiment, FIXED_FIELDS};
 use crate::spec::BlockCtx;
-use crate::yaml::Value;
-
-/// Fields an override may not touch: they are the experiment's identity and the names
-/// other blocks refer to.
-pub const FIXED_FIELDS: &[&str] = &["id", "kind", "tables"];
+use crate::yaml::{Node, Pos, Value};
 
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +49,7 @@ pub struct Override {
     pub steps: Vec<Step>,
     /// The value as typed.
     pub value_text: String,
-    pub value: Value,
+    pub value: Node,
 }
 
 impl Override {
@@ -88,7 +83,7 @@ pub fn parse(arg: &str) -> Result<Override, String> {
             ));
         }
     }
-    let value: Value = crate::yaml::from_str(value_text)
+    let value = crate::yaml::parse(value_text)
         .map_err(|e| format!("the value `{value_text}` is not valid YAML: {}", e.message))?;
     Ok(Override {
         experiment: experiment.to_string(),
@@ -146,23 +141,13 @@ pub struct ApplyError {
     pub hint: String,
 }
 
-/// Apply `overrides` (all for the same experiment) to a block's YAML text; returns the
-/// new text.
-pub fn apply(body: &str, overrides: &[&Override]) -> Result<String, ApplyError> {
-    let mut root: Value = crate::yaml::from_str(body).map_err(|e| ApplyError {
-        message: format!("the experiment's YAML cannot be read: {}", e.message),
-        found: String::new(),
-        hint: String::new(),
-    })?;
+/// Apply `overrides` (all for the same experiment) to a block's tree.
+pub fn apply(root: &mut Node, overrides: &[&Override]) -> Result<(), ApplyError> {
     for o in overrides {
-        set(&mut root, o)?;
-        drop_from_quick(&mut root, o);
+        set(root, o)?;
+        drop_from_quick(root, o);
     }
-    crate::yaml::to_string(&root).map_err(|message| ApplyError {
-        message,
-        found: String::new(),
-        hint: String::new(),
-    })
+    Ok(())
 }
 
 fn join(prefix: &str, step: &str) -> String {
@@ -173,7 +158,11 @@ fn join(prefix: &str, step: &str) -> String {
     }
 }
 
-fn set(root: &mut Value, o: &Override) -> Result<(), ApplyError> {
+fn items(n: usize) -> String {
+    format!("{n} item{}", if n == 1 { "" } else { "s" })
+}
+
+fn set(root: &mut Node, o: &Override) -> Result<(), ApplyError> {
     let mut node = root;
     let mut walked = String::new();
     let last = o.steps.len() - 1;
@@ -192,70 +181,66 @@ fn set(root: &mut Value, o: &Override) -> Result<(), ApplyError> {
             found: walked.clone(),
             hint,
         };
-        node = match node {
-            Value::Mapping(map) => {
-                let key = Value::String(here.clone());
-                if n == last {
-                    // A new key is allowed: it may be an optional field left out of the
-                    // chapter; the kind's schema rejects names it does not know.
-                    map.insert(key, o.value.clone());
-                    return Ok(());
-                }
-                if !map.contains_key(&key) {
-                    let keys: Vec<String> = map
-                        .keys()
-                        .filter_map(|k| k.as_str())
-                        .map(|k| join(&walked, k))
-                        .collect();
-                    return Err(err(String::new(), nearby(&join(&walked, &here), &keys)));
-                }
-                map.get_mut(&key).expect("present")
+        // The new value is placed where the one it replaces was written (unknown, so
+        // at the block's fence, for a field the chapter leaves out).
+        let mut value = o.value.clone();
+        if let Value::Map(_) = node.value {
+            if n == last {
+                // A new key is allowed: it may be an optional field left out of the
+                // chapter; the kind's schema rejects names it does not know.
+                value.restamp(node.get(&here).map_or(Pos::default(), |v| v.pos));
+                node.insert(&here, value, Pos::default());
+                return Ok(());
             }
-            Value::Sequence(seq) => {
-                let Step::Index(i) = step else {
-                    return Err(err(
-                        format!(
-                            "`{}` is a list of {} item{}; give an item number",
-                            display(&walked),
-                            seq.len(),
-                            if seq.len() == 1 { "" } else { "s" }
-                        ),
-                        format!("e.g. `{}`", join(&walked, "0")),
-                    ));
-                };
-                if *i >= seq.len() {
-                    return Err(err(
-                        format!("`{}` has {} item{}", display(&walked), seq.len(), if seq.len() == 1 { "" } else { "s" }),
-                        match seq.len() {
-                            0 => "replace the whole list instead".to_string(),
-                            n => format!(
-                                "items are numbered 0 to {}; to change the length, set the whole list, e.g. `{}=[…]`",
-                                n - 1,
-                                display(&walked)
-                            ),
-                        },
-                    ));
-                }
-                if n == last {
-                    seq[*i] = o.value.clone();
-                    return Ok(());
-                }
-                &mut seq[*i]
+            if node.get(&here).is_none() {
+                let keys: Vec<String> = node
+                    .entries()
+                    .iter()
+                    .filter_map(|(k, _)| k.as_str())
+                    .map(|k| join(&walked, k))
+                    .collect();
+                return Err(err(String::new(), nearby(&join(&walked, &here), &keys)));
             }
-            Value::Tagged(_)
-            | Value::Null
-            | Value::Bool(_)
-            | Value::Number(_)
-            | Value::String(_) => {
+            node = node.get_mut(&here).expect("present");
+        } else if let Value::Seq(seq) = &mut node.value {
+            let Step::Index(i) = step else {
                 return Err(err(
                     format!(
-                        "`{}` is a single value, not a mapping or a list",
-                        display(&walked)
+                        "`{}` is a list of {}; give an item number",
+                        display(&walked),
+                        items(seq.len())
                     ),
-                    format!("set `{}` itself", display(&walked)),
+                    format!("e.g. `{}`", join(&walked, "0")),
+                ));
+            };
+            if *i >= seq.len() {
+                return Err(err(
+                    format!("`{}` has {}", display(&walked), items(seq.len())),
+                    match seq.len() {
+                        0 => "replace the whole list instead".to_string(),
+                        n => format!(
+                            "items are numbered 0 to {}; to change the length, set the whole list, e.g. `{}=[…]`",
+                            n - 1,
+                            display(&walked)
+                        ),
+                    },
                 ));
             }
-        };
+            if n == last {
+                value.restamp(seq[*i].pos);
+                seq[*i] = value;
+                return Ok(());
+            }
+            node = &mut seq[*i];
+        } else {
+            return Err(err(
+                format!(
+                    "`{}` is a single value, not a mapping or a list",
+                    display(&walked)
+                ),
+                format!("set `{}` itself", display(&walked)),
+            ));
+        }
         walked = join(&walked, &here);
     }
     Ok(())
@@ -287,26 +272,22 @@ fn display(path: &str) -> &str {
 
 /// A field set on the command line is removed from the `quick:` tier's mapping (and
 /// an emptied `quick:` with it), so the quick tier cannot override the override.
-fn drop_from_quick(root: &mut Value, o: &Override) {
+fn drop_from_quick(root: &mut Node, o: &Override) {
     let Some(Step::Key(first)) = o.steps.first() else {
         return;
     };
     if first == "quick" {
         return;
     }
-    let Value::Mapping(map) = root else {
-        return;
-    };
-    let quick = Value::String("quick".into());
-    let emptied = match map.get_mut(&quick) {
-        Some(Value::Mapping(q)) => {
-            q.remove(Value::String(first.clone()));
-            q.is_empty()
+    let emptied = match root.get_mut("quick") {
+        Some(q) => {
+            q.remove(first);
+            matches!(&q.value, Value::Map(m) if m.is_empty())
         }
-        _ => false,
+        None => false,
     };
     if emptied {
-        map.remove(&quick);
+        root.remove("quick");
     }
 }
 
@@ -402,9 +383,12 @@ impl Overrides {
     /// Validate an `experiment` block: as written, then (if any override names it)
     /// with the overrides applied. The overridden spec is the one returned.
     pub fn validate(&self, ctx: &mut BlockCtx) -> Option<Experiment> {
-        let id = crate::yaml::from_str::<Value>(&ctx.block.body)
+        let id = ctx
+            .tree
             .ok()
-            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
+            .and_then(|t| t.get("id"))
+            .and_then(|i| i.as_str())
+            .map(str::to_string);
         if let Some(id) = &id {
             self.seen
                 .lock()
@@ -421,43 +405,31 @@ impl Overrides {
         if mine.is_empty() {
             return Some(as_written);
         }
-        let original = ctx.block;
         let sets = mine
             .iter()
             .map(|o| format!("`--set {}`", o.assignment()))
             .collect::<Vec<_>>()
             .join(", ");
-        let body = match apply(&original.body, &mine) {
-            Ok(b) => b,
-            Err(e) => {
-                // Point at the deepest part of the path that exists in the chapter.
-                let (line, col) = crate::yaml::locate(&original.body, &locate_path(&e.found))
-                    .filter(|_| !e.found.is_empty())
-                    .unwrap_or((0, 0));
-                let d = original
-                    .diagnostic(ctx.chapter, line, col, format!("{sets}: {}", e.message))
-                    .field(&e.found)
-                    .hint_opt((!e.hint.is_empty()).then_some(e.hint));
-                ctx.diags.push(d);
-                return None;
-            }
-        };
-        let block = Block {
-            body,
-            ..original.clone()
-        };
-        let mut over = BlockCtx::new(ctx.chapter, &block, ctx.project_root);
-        over.fidelity = ctx.fidelity;
-        let exp = experiment::validate(&mut over);
-        // Errors of the overridden spec come from the overrides: say so, and point at
-        // the field in the chapter when it is written there (else at the fence).
-        for mut d in over.diags.0 {
-            let field = d.field.clone().unwrap_or_default();
-            let (line, col) = match crate::yaml::locate(&original.body, &field) {
-                Some((l, c)) if !field.is_empty() => (original.body_line + l - 1, c),
-                _ => (original.fence_line, 1),
+        let mut tree = ctx.tree.ok()?.clone();
+        if let Err(e) = apply(&mut tree, &mine) {
+            // Point at the deepest part of the path that exists in the chapter.
+            let d = if e.found.is_empty() {
+                ctx.block.diagnostic(ctx.chapter, 0, 0, "")
+            } else {
+                ctx.at(&locate_path(&e.found), "")
             };
-            d = d.at(&ctx.chapter.source, line, col);
+            let mut d = d
+                .field(&e.found)
+                .hint_opt((!e.hint.is_empty()).then_some(e.hint));
+            d.message = format!("{sets}: {}", e.message);
+            ctx.diags.push(d);
+            return None;
+        }
+        let mut over = ctx.with_tree(&tree);
+        let exp = experiment::validate(&mut over);
+        // Errors of the overridden spec come from the overrides: say so. They are placed
+        // at the field in the chapter when it is written there (else at the fence).
+        for mut d in over.diags.0 {
             d.message = format!("with {sets}: {}", d.message);
             ctx.diags.push(d);
         }
@@ -496,16 +468,26 @@ mod tests {
 
     const BODY: &str = "id: tp\nkind: complexity\nmeasure: {mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]}\nr: [\"1/sqrt(2)\", 1.5, 3]\nsamples: 1000\nquick: {samples: 10, u: [1]}\ntables: {summary: tp-summary}\n";
 
-    fn value(body: &str, path: &str) -> Value {
-        let v: Value = crate::yaml::from_str(body).unwrap();
-        let mut node = &v;
+    /// Apply overrides to BODY's tree.
+    fn apply_to(overrides: &[&Override]) -> Result<Node, ApplyError> {
+        let mut root = crate::yaml::parse(BODY).unwrap();
+        apply(&mut root, overrides).map(|()| root)
+    }
+
+    /// The value at a dotted path (list items by number), `Null` when absent.
+    fn value(root: &Node, path: &str) -> Value {
+        let mut node = root;
         for part in path.split('.') {
-            node = match part.parse::<usize>() {
-                Ok(i) => &node[i],
-                Err(_) => &node[part],
+            let next = match (part.parse::<usize>(), &node.value) {
+                (Ok(i), Value::Seq(items)) => items.get(i),
+                _ => node.get(part),
             };
+            match next {
+                Some(n) => node = n,
+                None => return Value::Null,
+            }
         }
-        node.clone()
+        node.value.clone()
     }
 
     #[test]
@@ -521,11 +503,11 @@ mod tests {
                 Step::Key("mean".into())
             ]
         );
-        assert_eq!(o.value, Value::from(2));
+        assert_eq!(o.value.value, Value::Int(2));
         let b = parse("tp.measure.mixture[1].mean=2").unwrap();
         assert_eq!(b.steps, o.steps);
         let l = parse("tp.r=[1.5, 2]").unwrap();
-        assert_eq!(l.value.as_sequence().unwrap().len(), 2);
+        assert!(matches!(&l.value.value, Value::Seq(items) if items.len() == 2));
         assert!(parse("tp.r").unwrap_err().contains("PATH=VALUE"));
         assert!(parse("tp=3").unwrap_err().contains("names no field"));
         assert!(parse("Tp.r=3")
@@ -543,54 +525,50 @@ mod tests {
     #[test]
     fn applies_to_nested_fields_and_lists() {
         let o = parse("tp.measure.mixture.1.mean=2").unwrap();
-        let body = apply(BODY, &[&o]).unwrap();
-        assert_eq!(value(&body, "measure.mixture.1.mean"), Value::from(2));
-        assert_eq!(value(&body, "measure.mixture.0.mean"), Value::from(-1));
+        let root = apply_to(&[&o]).unwrap();
+        assert_eq!(value(&root, "measure.mixture.1.mean"), Value::Int(2));
+        assert_eq!(value(&root, "measure.mixture.0.mean"), Value::Int(-1));
+        // The new value stands where the old one was written (line 3 of BODY).
+        let (line, _) = root.locate("measure.mixture[1].mean").unwrap();
+        assert_eq!(line, 3);
         let r = parse("tp.r=[1.5]").unwrap();
-        let body = apply(BODY, &[&r]).unwrap();
-        assert_eq!(value(&body, "r").as_sequence().unwrap().len(), 1);
+        let root = apply_to(&[&r]).unwrap();
+        assert!(matches!(value(&root, "r"), Value::Seq(items) if items.len() == 1));
         let item = parse("tp.r.2=4").unwrap();
-        let body = apply(BODY, &[&item]).unwrap();
-        assert_eq!(value(&body, "r.2"), Value::from(4));
+        assert_eq!(value(&apply_to(&[&item]).unwrap(), "r.2"), Value::Int(4));
         // An optional field left out of the chapter may be added.
         let seed = parse("tp.seed=7").unwrap();
-        assert_eq!(
-            value(&apply(BODY, &[&seed]).unwrap(), "seed"),
-            Value::from(7)
-        );
+        assert_eq!(value(&apply_to(&[&seed]).unwrap(), "seed"), Value::Int(7));
     }
 
     #[test]
     fn a_set_field_leaves_the_quick_tier() {
         let o = parse("tp.samples=500").unwrap();
-        let body = apply(BODY, &[&o]).unwrap();
-        assert_eq!(value(&body, "samples"), Value::from(500));
-        assert_eq!(value(&body, "quick.samples"), Value::Null);
-        assert_eq!(value(&body, "quick.u.0"), Value::from(1));
+        let root = apply_to(&[&o]).unwrap();
+        assert_eq!(value(&root, "samples"), Value::Int(500));
+        assert_eq!(value(&root, "quick.samples"), Value::Null);
+        assert_eq!(value(&root, "quick.u.0"), Value::Int(1));
         let u = parse("tp.u=[0.5]").unwrap();
-        let body = apply(BODY, &[&o, &u]).unwrap();
-        assert_eq!(value(&body, "quick"), Value::Null, "an emptied quick goes");
-        // The text still splits into the paper spec and its quick tier.
-        let (_, quick) = crate::experiment::split_quick(&apply(BODY, &[&o]).unwrap());
-        assert!(quick.is_some());
+        let root = apply_to(&[&o, &u]).unwrap();
+        assert_eq!(value(&root, "quick"), Value::Null, "an emptied quick goes");
     }
 
     #[test]
     fn unknown_paths_name_the_valid_ones_nearby() {
         let o = parse("tp.measure.mixtuer.1.mean=2").unwrap();
-        let e = apply(BODY, &[&o]).unwrap_err();
+        let e = apply_to(&[&o]).unwrap_err();
         assert!(e.message.contains("no field `measure.mixtuer`"), "{e:?}");
         assert!(e.hint.contains("did you mean `measure.mixture`"), "{e:?}");
         assert_eq!(e.found, "measure");
         let o = parse("tp.r.5=1").unwrap();
-        let e = apply(BODY, &[&o]).unwrap_err();
+        let e = apply_to(&[&o]).unwrap_err();
         assert!(e.message.contains("has 3 items"), "{e:?}");
         assert!(e.hint.contains("0 to 2"), "{e:?}");
         let o = parse("tp.samples.n=1").unwrap();
-        let e = apply(BODY, &[&o]).unwrap_err();
+        let e = apply_to(&[&o]).unwrap_err();
         assert!(e.message.contains("single value"), "{e:?}");
         let o = parse("tp.r.x=1").unwrap();
-        assert!(apply(BODY, &[&o])
+        assert!(apply_to(&[&o])
             .unwrap_err()
             .message
             .contains("give an item number"));

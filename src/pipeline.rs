@@ -1,13 +1,11 @@
 //! The driver: load → run experiments → draw figures → evaluate checks → render →
 //! write. Each stage is a function of the previous stage's plain data; this file only
-//! sequences them and owns the output folder.
-//!
-//! The output is written into a staging folder beside the target and swapped in only
-//! when everything succeeded, so a failed or interrupted build leaves the previous
-//! report complete and untouched.
+//! sequences them. The output folder (lock, staging, swap) is `crate::output`, the
+//! result cache `crate::cache`, and everything said along the way goes to the
+//! `crate::reporter::Reporter` the caller hands in.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +19,7 @@ use crate::figure;
 use crate::project::{ChapterSpec, Project};
 use crate::provenance::{self, ExperimentRecord, Provenance};
 use crate::render::{self, html::Templates, DrawnFigure, Inputs};
+use crate::reporter::Reporter;
 use crate::spec::Fidelity;
 use crate::table::Results;
 
@@ -55,6 +54,12 @@ impl std::fmt::Display for Error {
     }
 }
 
+impl From<crate::output::Error> for Error {
+    fn from(e: crate::output::Error) -> Self {
+        Error::Output(e.to_string())
+    }
+}
+
 impl From<Diagnostics> for Error {
     fn from(d: Diagnostics) -> Self {
         Error::Input(d)
@@ -81,6 +86,8 @@ pub struct BuildOptions {
     pub handout: bool,
     /// Which editions of the report to write.
     pub format: Format,
+    /// Where progress, notes and warnings go.
+    pub reporter: Arc<dyn Reporter>,
 }
 
 /// `--format`: the HTML report, the PDF report, or both (the default).
@@ -114,6 +121,7 @@ impl BuildOptions {
             overrides: Default::default(),
             handout: false,
             format: Format::All,
+            reporter: Arc::new(crate::reporter::Collect::default()),
         }
     }
 
@@ -159,20 +167,15 @@ pub fn cache_key(e: &Experiment, fidelity: Fidelity) -> String {
         .part("fidelity", fidelity.name().as_bytes())
         .part("diffrepro", env!("CARGO_PKG_VERSION").as_bytes())
         .part("rustc", provenance::rustc_version().as_bytes())
-        .part("binary", binary_digest().as_bytes())
+        .part("code", code_digest().as_bytes())
         .finish()
 }
 
-/// SHA-256 of the running executable: a changed runner (same version number, new
-/// code) must not reuse results computed by the old one.
-fn binary_digest() -> &'static str {
-    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DIGEST.get_or_init(|| {
-        std::env::current_exe()
-            .and_then(std::fs::read)
-            .map(|b| crate::cache::sha256_hex(&b))
-            .unwrap_or_else(|_| "unknown".into())
-    })
+/// What identifies the code that computes results: a digest of the sources this
+/// binary was built from. A changed runner (same version number, new code) must not
+/// reuse results computed by the old one; an unchanged tree rebuilt keeps them.
+fn code_digest() -> &'static str {
+    provenance::source_digest()
 }
 
 /// Indices of the chapters whose experiments must run for `selected` chapters:
@@ -221,7 +224,7 @@ pub fn compute(
         })
         .collect();
     type Run = (Vec<crate::table::Table>, f64, String, String);
-    let progress = Progress::new(experiments.len(), opts.verbose);
+    let progress = Progress::new(experiments.len(), opts);
     let runs: Vec<Result<Run, String>> = experiments
         .par_iter()
         .map(|(ch, e)| {
@@ -263,7 +266,8 @@ pub fn compute(
             let secs = start.elapsed().as_secs_f64();
             if let Err(err) = cache.store(&key, &e.id, &tables) {
                 // A cache that cannot be written costs time, never correctness.
-                eprintln!("warning: cannot cache experiment `{}`: {err}", e.id);
+                opts.reporter
+                    .warn(&format!("cannot cache experiment `{}`: {err}", e.id));
             }
             Ok((tables, secs, "ran".to_string(), reason))
         })
@@ -276,7 +280,10 @@ pub fn compute(
     for ((ch, e), run) in experiments.iter().zip(runs) {
         let (tables, secs, status, reason) = run.map_err(Error::Run)?;
         if opts.explain {
-            eprintln!("  {status:<6} {:<34} {:>7.2} s  {reason}", e.id, secs);
+            opts.reporter.note(&format!(
+                "  {status:<6} {:<34} {:>7.2} s  {reason}",
+                e.id, secs
+            ));
         }
         let entry = per_chapter.entry(ch.id()).or_default();
         if status == "ran" {
@@ -308,7 +315,9 @@ pub fn compute(
     }
     if opts.verbose {
         for (ch, (ran, cached, secs)) in &per_chapter {
-            eprintln!("  chapter {ch:<28} {ran} ran, {cached} cached, {secs:.2} s");
+            opts.reporter.note(&format!(
+                "  chapter {ch:<28} {ran} ran, {cached} cached, {secs:.2} s"
+            ));
         }
     }
     let mut outcomes = BTreeMap::new();
@@ -329,48 +338,40 @@ pub fn compute(
     })
 }
 
-/// A one-line progress bar on a terminal; silent when stderr is not one (logs and
-/// CI get the per-chapter lines instead).
-struct Progress {
+/// Counts finished experiments for the reporter's progress bar (shown only when the
+/// user asked for detail).
+struct Progress<'a> {
     total: usize,
     done: std::sync::atomic::AtomicUsize,
-    live: bool,
+    reporter: Option<&'a dyn Reporter>,
 }
 
-struct Tick<'a>(&'a Progress);
+struct Tick<'a, 'b>(&'a Progress<'b>);
 
-impl Drop for Tick<'_> {
+impl Drop for Tick<'_, '_> {
     fn drop(&mut self) {
         let p = self.0;
         let n = p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if p.live {
-            let width = 30;
-            let filled = width * n / p.total.max(1);
-            eprint!(
-                "\r  experiments [{}{}] {n}/{}",
-                "#".repeat(filled),
-                " ".repeat(width - filled),
-                p.total
-            );
+        if let Some(r) = p.reporter {
+            r.progress(n, p.total);
         }
     }
 }
 
-impl Progress {
-    fn new(total: usize, verbose: bool) -> Progress {
-        use std::io::IsTerminal;
+impl<'a> Progress<'a> {
+    fn new(total: usize, opts: &'a BuildOptions) -> Progress<'a> {
         Progress {
             total,
             done: std::sync::atomic::AtomicUsize::new(0),
-            live: verbose && total > 0 && std::io::stderr().is_terminal(),
+            reporter: opts.verbose.then_some(opts.reporter.as_ref()),
         }
     }
-    fn tick_on_drop(&self) -> Tick<'_> {
+    fn tick_on_drop(&self) -> Tick<'_, 'a> {
         Tick(self)
     }
     fn finish(&self) {
-        if self.live {
-            eprintln!();
+        if let Some(r) = self.reporter {
+            r.progress_end();
         }
     }
 }
@@ -442,17 +443,22 @@ pub fn provenance(
 }
 
 /// Draw every figure (SVG and PNG) in parallel.
+///
+/// A PNG is a function of its SVG (and of this code), so it is keyed by the SVG's
+/// bytes and reused from the cache when they have not changed: rasterising is most of
+/// a build whose experiments are all cached. Each figure carries its PNG's cache key.
 pub fn draw_figures(
     project: &Project,
     selected: &[usize],
     results: &Results,
+    cache: &Cache,
 ) -> Result<BTreeMap<String, DrawnFigure>, Error> {
     let specs: Vec<_> = selected
         .iter()
         .map(|&i| &project.chapters[i])
         .flat_map(|c| c.figures().map(move |f| (c, f)))
         .collect();
-    let drawn: Vec<Result<(String, DrawnFigure), String>> = specs
+    let drawn: Vec<Result<(String, DrawnFigure, figure::plot::Plot), String>> = specs
         .par_iter()
         .map(|(ch, f)| {
             let ctx = |m: String| {
@@ -468,16 +474,43 @@ pub fn draw_figures(
             if let Some(panel) = &f.paper_panel {
                 figure::add_paper_marks(&mut plot, &paper_marks(&project.paper, panel));
             }
-            let svg = figure::draw::render_svg(&plot).map_err(|e| ctx(e.to_string()))?;
-            let png = figure::draw::render_png(&plot, figure::PNG_SCALE)
-                .map_err(|e| ctx(e.to_string()))?;
-            Ok((f.id.clone(), DrawnFigure { svg, png }))
+            let drawn = DrawnFigure::draw(&plot, cache).map_err(ctx)?;
+            Ok((f.id.clone(), drawn, plot))
         })
         .collect();
-    drawn
-        .into_iter()
-        .collect::<Result<BTreeMap<_, _>, _>>()
-        .map_err(Error::Run)
+    let mut plots = BTreeMap::new();
+    let mut figures = BTreeMap::new();
+    for d in drawn {
+        let (id, drawn, plot) = d.map_err(Error::Run)?;
+        figures.insert(id.clone(), drawn);
+        plots.insert(id, plot);
+    }
+    // Multi-panel figures: the panels' plots drawn together.
+    let groups: Vec<(String, Vec<&figure::plot::Plot>)> = selected
+        .iter()
+        .flat_map(|&i| figure::groups(project.chapters[i].figures()))
+        .map(|g| {
+            let members = g.members.iter().map(|f| &plots[&f.id]).collect();
+            (g.id, members)
+        })
+        .collect();
+    let combined: Vec<Result<(String, DrawnFigure), String>> = groups
+        .par_iter()
+        .map(|(id, members)| {
+            let drawn = DrawnFigure::draw(&figure::combine(members), cache)
+                .map_err(|e| format!("figure `{id}`: {e}"))?;
+            Ok((id.clone(), drawn))
+        })
+        .collect();
+    for c in combined {
+        let (id, drawn) = c.map_err(Error::Run)?;
+        if figures.insert(id.clone(), drawn).is_some() {
+            return Err(Error::Run(format!(
+                "`panel_of: {id}` names a figure that exists on its own; a multi-panel figure needs an id of its own"
+            )));
+        }
+    }
+    Ok(figures)
 }
 
 /// The points read off the paper's figure panel ("6(c)"), for drawing on ours.
@@ -503,94 +536,19 @@ fn paper_marks(paper: &check::PaperValues, panel: &str) -> Vec<figure::plot::Pap
         .collect()
 }
 
-/// Held while a build or check writes the output folder and its cache, so that two
-/// runs started at once do not corrupt each other. The lock file sits beside the
-/// output folder and holds the owner's pid; a lock whose process is gone (a build
-/// killed with Ctrl-C) is taken over.
-pub struct OutputLock {
-    path: PathBuf,
-}
-
-impl OutputLock {
-    pub fn acquire(out: &Path) -> Result<OutputLock, Error> {
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
-        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-        let path = parent.join(format!(".{name}.lock"));
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = write!(f, "{}", std::process::id());
-                    return Ok(OutputLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                    let alive = owner
-                        .trim()
-                        .parse::<u32>()
-                        .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                    if alive {
-                        return Err(Error::Output(format!(
-                            "another diffrepro run (pid {}) is writing {}; wait for it to finish (or remove {} if it is gone)",
-                            owner.trim(),
-                            out.display(),
-                            path.display()
-                        )));
-                    }
-                    // Stale: its owner died. Take it over.
-                    let _ = std::fs::remove_file(&path);
-                    clean_leftovers(parent, name);
-                }
-                Err(e) => return Err(Error::Output(format!("{}: {e}", path.display()))),
-            }
-        }
-        Err(Error::Output(format!(
-            "cannot take the lock {}",
-            path.display()
-        )))
-    }
-}
-
-impl Drop for OutputLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Remove staging and old folders left by interrupted builds of `name` in `parent`.
-pub fn clean_leftovers(parent: &Path, name: &str) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(parent) {
-        for e in rd.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if f.starts_with(&format!(".{name}.staging-"))
-                || f.starts_with(&format!(".{name}.old-"))
-            {
-                let _ = std::fs::remove_dir_all(e.path());
-                removed.push(e.path());
-            }
-        }
-    }
-    removed
-}
-
 /// The whole build.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
+    let mut clock = Stages::new();
     let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
-    let _lock = OutputLock::acquire(&opts.out_dir())?;
+    let _lock = crate::output::OutputLock::acquire(&opts.out_dir())?;
     let selected = project.chapter_filter(&opts.chapters)?;
     let templates = Templates::load(&opts.project.join("templates"))?;
+    clock.lap("read and validate");
     let computed = compute(&project, &selected, opts)?;
-    let figures = draw_figures(&project, &selected, &computed.results)?;
+    clock.lap("experiments and checks");
+    let cache = Cache::in_output(&opts.out_dir());
+    let figures = draw_figures(&project, &selected, &computed.results, &cache)?;
+    clock.lap("figures");
     let prov = provenance(&project, opts, computed.records.clone());
     let inputs = Inputs {
         project: &project,
@@ -610,10 +568,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         ));
     }
     if opts.format.pdf() {
-        reports.push((
-            PathBuf::from("report.pdf"),
-            pdf_report(&inputs, opts.verbose)?,
-        ));
+        reports.push((PathBuf::from("report.pdf"), pdf_report(&inputs, opts)?));
     }
     let mut handouts = if opts.handout && opts.format.html() {
         crate::handout::render_handouts(&inputs)?
@@ -622,7 +577,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     };
     if opts.handout && opts.format.pdf() {
         for edition in crate::handout::Edition::HANDOUTS {
-            let pdf = pdf_report(&crate::handout::for_edition(&inputs, edition), false)?;
+            let pdf = pdf_report(&crate::handout::for_edition(&inputs, edition), opts)?;
             handouts.push((
                 PathBuf::from(format!("handout-{}.pdf", edition.name())),
                 pdf,
@@ -635,7 +590,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     files.extend([
         (
             PathBuf::from("README.md"),
-            OUTPUT_README.as_bytes().to_vec(),
+            crate::output::README.as_bytes().to_vec(),
         ),
         (
             PathBuf::from("checks.json"),
@@ -644,31 +599,71 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         (PathBuf::from("provenance.json"), json(&prov)),
     ]);
     files.extend(handouts);
+    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut file_keys: Vec<String> = figures.values().map(|d| d.png_key.clone()).collect();
     for &i in &selected {
         let ch = &project.chapters[i];
-        for f in ch.figures() {
-            let d = &figures[&f.id];
+        let ids = ch
+            .figures()
+            .map(|f| f.id.clone())
+            .chain(figure::groups(ch.figures()).into_iter().map(|g| g.id));
+        for id in ids {
+            let d = &figures[&id];
             files.push((
-                render::figure_path(ch.id(), &f.id, "svg").into(),
+                render::figure_path(ch.id(), &id, "svg").into(),
                 d.svg.clone().into_bytes(),
             ));
-            files.push((
-                render::figure_path(ch.id(), &f.id, "png").into(),
-                d.png.clone(),
-            ));
+            let png = PathBuf::from(render::figure_path(ch.id(), &id, "png"));
+            if cache.load_file(&d.png_key).is_some() {
+                links.push((png, cache.file_path(&d.png_key)));
+            } else {
+                files.push((png, d.png.clone()));
+            }
         }
     }
+    // Table files are keyed by content: an unchanged table is linked, not re-encoded.
     let paths = render::table_paths(&project);
-    write_output(&out_dir, &files, |stage| {
-        for (name, t) in &computed.results.tables {
+    type Encoded = Vec<(PathBuf, Result<PathBuf, Vec<u8>>, String)>;
+    let encoded: Vec<Result<Encoded, String>> = computed
+        .results
+        .tables
+        .par_iter()
+        .map(|(name, t)| {
             let (csv, pq) = &paths[name];
-            let csv = stage.join(csv);
-            std::fs::create_dir_all(csv.parent().unwrap_or(stage)).map_err(|e| e.to_string())?;
-            t.write_csv(&csv)?;
-            t.write_parquet(&stage.join(pq))?;
+            let digest = t.digest();
+            let key = |format: &str| {
+                KeyBuilder::new()
+                    .part("table", digest.as_bytes())
+                    .part("format", format.as_bytes())
+                    .part("code", code_digest().as_bytes())
+                    .finish()
+            };
+            let (csv_key, pq_key) = (key("csv"), key("parquet"));
+            Ok(vec![
+                (
+                    PathBuf::from(csv),
+                    cache.ensure_file(&csv_key, || t.csv_bytes())?,
+                    csv_key,
+                ),
+                (
+                    PathBuf::from(pq),
+                    cache.ensure_file(&pq_key, || t.parquet_bytes())?,
+                    pq_key,
+                ),
+            ])
+        })
+        .collect();
+    for table in encoded {
+        for (rel, file, key) in table.map_err(Error::Run)? {
+            match file {
+                Ok(path) => links.push((rel, path)),
+                Err(bytes) => files.push((rel, bytes)),
+            }
+            file_keys.push(key);
         }
-        Ok(())
-    })?;
+    }
+    clock.lap("render");
+    crate::output::write(&out_dir, &files, &links)?;
     // Only a full build of the chapters as written knows every live entry (an
     // overridden build must not evict the paper's results).
     if opts.chapters.is_empty() && opts.overrides.is_empty() {
@@ -678,7 +673,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
             .iter()
             .map(|r| r.cache_key.clone())
             .collect();
-        Cache::in_output(&out_dir).prune(&keep);
+        cache.prune(&keep, &file_keys);
+    }
+    clock.lap("write");
+    if opts.explain {
+        opts.reporter.note(&clock.summary());
     }
     Ok(BuildSummary {
         out_dir,
@@ -692,6 +691,35 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
             .cloned()
             .collect(),
     })
+}
+
+/// Wall time per stage of a build, for `--explain`.
+struct Stages {
+    last: Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn new() -> Stages {
+        Stages {
+            last: Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+    fn lap(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        self.laps
+            .push((stage, now.duration_since(self.last).as_secs_f64()));
+        self.last = now;
+    }
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .laps
+            .iter()
+            .map(|(s, t)| format!("{s} {t:.2} s"))
+            .collect();
+        format!("  stages: {}", parts.join(", "))
+    }
 }
 
 /// Serialize a value as pretty JSON with a final newline.
@@ -711,95 +739,18 @@ mod erased {
 /// The PDF edition: Typst source from the same inputs as the HTML, typeset in process.
 /// Constructs that could not be converted are printed as warnings (the PDF shows them
 /// as source); a Typst error stops the build and names the chapter and construct.
-pub fn pdf_report(inputs: &Inputs, verbose: bool) -> Result<Vec<u8>, Error> {
+pub fn pdf_report(inputs: &Inputs, opts: &BuildOptions) -> Result<Vec<u8>, Error> {
     let markup = render::pdf::markup::document(inputs)?;
     for w in &markup.warnings {
-        eprintln!("warning (PDF): {} ({})", w.message, w.location());
+        opts.reporter
+            .warn(&format!("(PDF) {} ({})", w.message, w.location()));
     }
     let pdf = render::pdf::typeset::typeset(&markup.source)
         .map_err(|e| Error::Run(format!("the PDF could not be typeset: {e}")))?;
-    if verbose {
+    if opts.verbose {
         for w in &pdf.warnings {
-            eprintln!("warning (PDF): {w}");
+            opts.reporter.warn(&format!("(PDF) {w}"));
         }
     }
     Ok(pdf.bytes)
 }
-
-/// Write `files` (and whatever `extra` writes) into a staging folder next to `out`,
-/// then swap it in. On any error the staging folder is removed and `out` is untouched.
-pub fn write_output(
-    out: &Path,
-    files: &[(PathBuf, Vec<u8>)],
-    extra: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), Error> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .map_err(|e| Error::Output(format!("{}: {e}", parent.display())))?;
-    let name = out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Output(format!("{} is not a folder name", out.display())))?;
-    let pid = std::process::id();
-    let stage = parent.join(format!(".{name}.staging-{pid}"));
-    let old = parent.join(format!(".{name}.old-{pid}"));
-    let _ = std::fs::remove_dir_all(&stage);
-    let result = (|| -> Result<(), String> {
-        std::fs::create_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
-        for (rel, bytes) in files {
-            let p = stage.join(rel);
-            if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
-        extra(&stage)?;
-        // The result cache survives the swap: move it into the new output.
-        let cache = out.join(crate::cache::CACHE_DIR);
-        if cache.is_dir() {
-            std::fs::rename(&cache, stage.join(crate::cache::CACHE_DIR))
-                .map_err(|e| format!("{}: {e}", cache.display()))?;
-        }
-        if out.exists() {
-            std::fs::rename(out, &old).map_err(|e| format!("{}: {e}", out.display()))?;
-            if let Err(e) = std::fs::rename(&stage, out) {
-                // Put the previous report back before giving up.
-                let _ = std::fs::rename(&old, out);
-                return Err(format!("{}: {e}", out.display()));
-            }
-            let _ = std::fs::remove_dir_all(&old);
-        } else {
-            std::fs::rename(&stage, out).map_err(|e| format!("{}: {e}", out.display()))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&stage);
-    }
-    result.map_err(Error::Output)
-}
-
-/// `output/README.md`, written by every build (and committed, so the folder exists in
-/// a fresh clone).
-pub const OUTPUT_README: &str = "# output/
-
-Everything here is written by `diffrepro build` and ignored by git (except this file).
-A build writes into a staging folder and swaps it in only when it succeeded, so this
-folder always holds the last complete report.
-
-- `report.html`: the whole report in one file (figures inline as SVG, math as MathML);
-  it opens offline.
-- `data/<chapter>/<table>.csv` and `.parquet`: every table computed by the chapter's
-  experiments, one file per table, with the columns the report describes.
-- `figures/<chapter>/<figure>.svg` and `.png`: every figure, as vector graphics and as
-  a PNG at twice the SVG size for slides.
-- `checks.json`: every check of the paper's claims with expected and computed values,
-  difference, tolerance and status (`reproduced`, `discrepancy`, `failed`).
-- `provenance.json`: diffrepro version, git commit, rustc, dependency versions,
-  machine, date, and per experiment its spec hash, seed, method, samples and wall time.
-- `.cache/`: results keyed by a hash of everything they depend on; an unchanged
-  experiment is reused instead of re-run (`--no-cache` ignores it).
-";

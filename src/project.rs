@@ -255,23 +255,16 @@ fn validate_chapter(
     diags.finish(ChapterSpec { chapter, items })
 }
 
-/// A diagnostic at `line` of a chapter (a block's fence line), for cross-block errors.
+/// A diagnostic at the field `field` of the block whose fence is on `line`, found in
+/// the block's tree (at the fence when the field is not written), for cross-block
+/// errors.
 fn at_line(ch: &ChapterSpec, line: usize, field: &str, msg: String) -> Diagnostic {
-    let src = &ch.chapter.source;
-    // Point at the field inside the block when we can find it.
-    let body_start = line + 1;
-    let block_text: String = src
-        .lines()
-        .skip(line)
-        .take_while(|l| !l.trim_start().starts_with("```"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let (l, c) = crate::yaml::locate(&block_text, field)
-        .map(|(l, c)| (body_start + l - 1, c))
-        .unwrap_or((line, 1));
-    Diagnostic::new(&ch.chapter.path, msg)
-        .at(src, l, c)
-        .field(field)
+    match ch.chapter.blocks().find(|b| b.fence_line == line) {
+        Some(b) => b.field_diagnostic(&ch.chapter, field, msg),
+        None => Diagnostic::new(&ch.chapter.path, msg)
+            .at(&ch.chapter.source, line, 1)
+            .field(field),
+    }
 }
 
 fn cross_check(p: &Project) -> Diagnostics {

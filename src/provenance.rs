@@ -60,6 +60,11 @@ pub struct ExperimentRecord {
     pub status: String,
 }
 
+/// A digest of the source code this binary was built from (see `build.rs`).
+pub fn source_digest() -> &'static str {
+    build_info::SOURCE_DIGEST
+}
+
 pub fn rustc_version() -> &'static str {
     build_info::RUSTC_VERSION
 }

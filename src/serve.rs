@@ -82,15 +82,15 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     // Stdout carries the address only, so a script (or a test) can read it.
     println!("serving {url}");
     let _ = std::io::stdout().flush();
-    eprintln!(
+    opts.build.reporter.note(&format!(
         "watching {} of {}; Ctrl-C stops",
         WATCHED.join("/, ") + "/",
         opts.build.project.display()
-    );
+    ));
     let mut seen = fingerprint(&opts.build.project);
     rebuild(&opts.build, &state, "first build");
     if opts.open {
-        open_browser(&url);
+        open_browser(&url, opts.build.reporter.as_ref());
     }
     loop {
         std::thread::sleep(POLL);
@@ -118,7 +118,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
 /// One build; records its outcome for the pages and prints progress.
 fn rebuild(opts: &BuildOptions, state: &State, why: &str) {
     if opts.verbose {
-        eprintln!("{why}; building…");
+        opts.reporter.note(&format!("{why}; building…"));
     }
     let start = Instant::now();
     let result = pipeline::build(opts);
@@ -127,19 +127,19 @@ fn rebuild(opts: &BuildOptions, state: &State, why: &str) {
         Ok(s) => {
             if opts.verbose {
                 use crate::check::Status;
-                eprintln!(
+                opts.reporter.note(&format!(
                     "built in {secs:.1} s: {} chapters, {} checks reproduced, {} discrepancies, {} failed; the page reloads",
                     s.chapters,
                     s.count(Status::Reproduced),
                     s.count(Status::Discrepancy),
                     s.count(Status::Failed)
-                );
+                ));
             }
             None
         }
         Err(e) => {
             // Always shown: the terminal is where the author looks when the page says so.
-            eprintln!("{e}\nbuild failed after {secs:.1} s; the page shows the error and the last good report");
+            opts.reporter.note(&format!("{e}\nbuild failed after {secs:.1} s; the page shows the error and the last good report"));
             Some(e.to_string())
         }
     };
@@ -192,7 +192,7 @@ fn changes(
     names.join(", ")
 }
 
-fn open_browser(url: &str) {
+fn open_browser(url: &str, reporter: &dyn crate::reporter::Reporter) {
     let (cmd, args): (&str, Vec<&str>) = if cfg!(target_os = "macos") {
         ("open", vec![url])
     } else if cfg!(windows) {
@@ -207,7 +207,9 @@ fn open_browser(url: &str) {
         .stderr(std::process::Stdio::null())
         .spawn();
     if let Err(e) = spawned {
-        eprintln!("warning: cannot open a browser ({cmd}: {e}); open {url} yourself");
+        reporter.warn(&format!(
+            "cannot open a browser ({cmd}: {e}); open {url} yourself"
+        ));
     }
 }
 

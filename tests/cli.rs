@@ -372,35 +372,6 @@ fn list_json_describes_the_chapters() {
 }
 
 #[test]
-fn out_flag_and_thread_count_do_not_change_results() {
-    let p = Project::new("jobs");
-    p.write("chapters/tp.md", &good_chapter().replace(
-        "tables: {survival: tp-survival, tail: tp-tail, summary: tp-summary}",
-        "method: both\nsamples: 20000\nseed: 9\ntables: {survival: tp-survival, tail: tp-tail, summary: tp-summary}",
-    ))
-    .write("data/paper.yaml", PAPER);
-    let a = p.run(&["build", "-q", "--jobs", "1", "--out", "out1"]);
-    assert!(a.status.success(), "{}", stderr(&a));
-    let b = p.run(&["build", "-q", "--jobs", "2", "--out", "out2"]);
-    assert!(b.status.success(), "{}", stderr(&b));
-    for f in [
-        "tp-survival.csv",
-        "tp-tail.csv",
-        "tp-summary.csv",
-        "tp-density.csv",
-    ] {
-        let x = p.read(&format!("out1/data/tp/{f}"));
-        let y = p.read(&format!("out2/data/tp/{f}"));
-        assert_eq!(x, y, "{f} differs between --jobs 1 and --jobs 2");
-    }
-    assert!(csv_column(&p.read("out1/data/tp/tp-survival.csv"), "survival_mc").len() == 6);
-    assert_eq!(
-        std::fs::read(p.path("out1/figures/tp/fig-density.svg")).unwrap(),
-        std::fs::read(p.path("out2/figures/tp/fig-density.svg")).unwrap()
-    );
-}
-
-#[test]
 fn empty_or_missing_chapters_folder_is_an_input_error() {
     let p = Project::new("empty");
     let out = p.build();

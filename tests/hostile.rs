@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
         edit("front-bad-id", "id: h\ntitle", "id: H h\ntitle", Some("id: H h"), "not a valid id"),
         edit("front-empty-title", "title: Hostile input", "title: \"  \"", Some("title:"), "title is empty"),
         edit("front-wrong-type", "order: 1", "order: soon", Some("order: soon"), "invalid type"),
-        edit("front-unterminated", "title: Hostile input", "title: \"Hostile input", Some("paper_refs:"), "bad front matter"),
+        edit("front-unterminated", "title: Hostile input", "title: \"Hostile input", Some("title: \"Hostile"), "is a closing quote missing?"),
         // Experiment blocks.
         edit("exp-unterminated-string", "kind: complexity", "kind: \"complexity", Some("kind: \"complexity"), "bad experiment block"),
         edit("exp-unknown-kind", "kind: complexity", "kind: complexitee", Some("kind: complexitee"), "did you mean `complexity`?"),
@@ -148,6 +148,8 @@ fn cases() -> Vec<Case> {
         edit("exp-r-and-t", "r: [0.5, 1]", "r: [0.5, 1]\nt: [1]", Some("t: [1]"), "not both"),
         edit("exp-unknown-method", "r: [0.5, 1]", "r: [0.5, 1]\nmethod: magic", Some("method: magic"), "unknown method"),
         edit("exp-deep-nesting", "r: [0.5, 1]", &format!("r: {}1{}", "[".repeat(40), "]".repeat(40)), Some("r: [[[["), "deeper than"),
+        edit("exp-repeated-key", "r: [0.5, 1]", "r: [0.5, 1]\nr: [2]", Some("r: [2]"), "appears twice"),
+        append("exp-seed-without-randomness", "```experiment\nid: h3\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\nseed: 3\ntables: {density: h3-density}\n```", Some("seed: 3"), "draws no random numbers"),
         append("duplicate-experiment-id", "```experiment\nid: h\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\ntables: {density: h-density}\n```", Some("id: h\nkind: density"), "already used"),
         append("duplicate-table-name", "```experiment\nid: h2\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\ntables: {density: h-tail}\n```", Some("tables: {density: h-tail}"), "already produced"),
         // Figures.
@@ -372,11 +374,12 @@ fn chapter_strings_are_escaped_in_the_report() {
 }
 
 #[test]
-fn a_second_concurrent_build_is_refused_and_a_stale_lock_taken_over() {
+fn a_second_concurrent_build_is_refused_and_a_dead_runs_leftovers_cleaned() {
     let p = Project::new("lock");
     p.write("chapters/h.md", BASE);
-    // A live lock (this test's own pid is alive).
-    p.write(".output.lock", &std::process::id().to_string());
+    // Another run holds the lock: this test takes the same operating-system lock.
+    let lock = std::fs::File::create(p.path(".output.lock")).unwrap();
+    lock.try_lock().unwrap();
     let out = p.build();
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -384,11 +387,14 @@ fn a_second_concurrent_build_is_refused_and_a_stale_lock_taken_over() {
         "{}",
         stderr(&out)
     );
-    // A stale lock from a process that no longer exists.
-    p.write(".output.lock", "4000000000");
+    assert!(!p.path("output").exists(), "nothing was written");
+    drop(lock);
+    // A run killed mid-build leaves its lock file and staging folder: neither blocks.
+    p.write(".output.staging-4000000000/report.html", "half written");
     let out = p.build();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!p.path(".output.lock").exists(), "the lock is released");
+    assert!(!p.path(".output.staging-4000000000").exists());
+    assert!(p.path("output/report.html").exists());
 }
 
 #[test]

@@ -105,15 +105,42 @@ pub struct Prose {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Block {
     pub kind: BlockKind,
-    /// The YAML inside the fences.
+    /// The text inside the fences (YAML, or Markdown for exercises and solutions).
     pub body: String,
     /// 1-based line of the first body line in the file.
     pub body_line: usize,
     /// 1-based line of the opening fence.
     pub fence_line: usize,
+    /// The body's YAML tree, with positions: a block is parsed here, once, and every
+    /// later stage reads this tree (a syntax error is reported when the block is
+    /// validated). Markdown blocks hold an empty tree.
+    pub tree: Result<yaml::Node, yaml::YamlError>,
 }
 
 impl Block {
+    /// A block read from `body`, its YAML parsed (unless it holds Markdown).
+    pub fn new(kind: BlockKind, body: String, body_line: usize, fence_line: usize) -> Block {
+        let tree = match kind {
+            BlockKind::Exercise | BlockKind::Solution => {
+                Ok(yaml::Node::new(yaml::Value::Null, yaml::Pos::default()))
+            }
+            _ => yaml::parse(&body),
+        };
+        Block {
+            kind,
+            body,
+            body_line,
+            fence_line,
+            tree,
+        }
+    }
+
+    /// Where `path` (dotted, `[i]` for list items) is written in the block, as a
+    /// 1-based (line, column) of the body; `None` when it is not there.
+    pub fn locate(&self, path: &str) -> Option<(usize, usize)> {
+        self.tree.as_ref().ok()?.locate(path)
+    }
+
     /// A diagnostic at `line:column` *of the body* (both 1-based), in file coordinates.
     pub fn diagnostic(
         &self,
@@ -130,15 +157,15 @@ impl Block {
         Diagnostic::new(&chapter.path, msg).at(&chapter.source, l, c)
     }
 
-    /// A diagnostic at the field `path` (dotted) of the body, found with
-    /// [`yaml::locate`]; falls back to the opening fence.
+    /// A diagnostic at the field `path` (dotted) of the body, found in the block's
+    /// tree; falls back to the opening fence.
     pub fn field_diagnostic(
         &self,
         chapter: &Chapter,
         path: &str,
         msg: impl Into<String>,
     ) -> Diagnostic {
-        let (line, col) = yaml::locate(&self.body, path).unwrap_or((0, 0));
+        let (line, col) = self.locate(path).unwrap_or((0, 0));
         self.diagnostic(chapter, line, col, msg).field(path)
     }
 }
@@ -231,7 +258,18 @@ fn parse_front_matter(path: &Path, source: &str) -> Result<(FrontMatter, usize),
         )
     })?;
     let text = &source[start..yaml_end];
-    let front: FrontMatter = yaml::from_str(text).map_err(|e| {
+    let tree = yaml::parse(text);
+    let front: Result<FrontMatter, _> = tree
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(yaml::from_node);
+    let locate = |field: &str| {
+        tree.as_ref()
+            .ok()
+            .and_then(|t| t.locate(field))
+            .unwrap_or((0, 0))
+    };
+    let front: FrontMatter = front.map_err(|e| {
         let line = if e.line == 0 { 1 } else { e.line + 1 };
         let mut d = Diagnostic::new(path, format!("bad front matter: {}", e.message))
             .at(source, line, e.column.max(1))
@@ -239,12 +277,14 @@ fn parse_front_matter(path: &Path, source: &str) -> Result<(FrontMatter, usize),
         if let Some(field) = e.message.strip_prefix("unknown field `") {
             let field = field.split('`').next().unwrap_or("");
             d = d.hint(suggest(field, &["id", "title", "paper_refs", "order"]));
+        } else if let Some(h) = crate::spec::hint_from_serde(&e.message) {
+            d = d.hint(h);
         }
         Diagnostics::from(d)
     })?;
     let mut diags = Diagnostics::default();
     if !valid_id(&front.id) {
-        let (l, c) = yaml::locate(text, "id").unwrap_or((0, 0));
+        let (l, c) = locate("id");
         diags.push(
             Diagnostic::new(path, format!("chapter id `{}` is not a valid id", front.id))
                 .at(source, l + 1, c)
@@ -253,7 +293,7 @@ fn parse_front_matter(path: &Path, source: &str) -> Result<(FrontMatter, usize),
         );
     }
     if front.title.trim().is_empty() {
-        let (l, c) = yaml::locate(text, "title").unwrap_or((0, 0));
+        let (l, c) = locate("title");
         diags.push(
             Diagnostic::new(path, "chapter title is empty")
                 .at(source, l + 1, c)
@@ -305,12 +345,12 @@ fn split_segments(source: &str, body_start: usize) -> Vec<Segment> {
             Event::End(TagEnd::CodeBlock) => {
                 if let Some((kind, start, text)) = current.take() {
                     let fence_line = line_of(source, body_start + start);
-                    segments.push(Segment::Block(Block {
+                    segments.push(Segment::Block(Block::new(
                         kind,
-                        body: text,
-                        body_line: fence_line + 1,
+                        text,
+                        fence_line + 1,
                         fence_line,
-                    }));
+                    )));
                     cursor = range.end;
                 }
             }

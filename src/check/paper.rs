@@ -299,8 +299,12 @@ fn parse_file<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result
     })
 }
 
+/// A diagnostic at the top-level entry `key` (keys hold dots: `fig1.r150.h0`).
 fn at_key(file: &Path, text: &str, key: &str, message: String) -> Diagnostic {
-    let (l, c) = yaml::locate(text, key).unwrap_or((0, 0));
+    let (l, c) = yaml::parse(text)
+        .ok()
+        .and_then(|t| t.entry(key).map(|(k, _)| (k.pos.line, k.pos.column)))
+        .unwrap_or((0, 0));
     Diagnostic::new(file, message).at(text, l, c)
 }
 

@@ -48,6 +48,45 @@ pub struct Args {
     /// Print one JSON object with the timings instead of the text report.
     #[arg(long)]
     pub json: bool,
+    /// Time the report instead of the numerics: HTML builds of the project in PROJECT
+    /// (copied to a temporary folder), cold and warm after an edit of one chapter's
+    /// prose, `--repeat` times each.
+    #[arg(long, value_name = "PROJECT")]
+    pub rebuild: Option<PathBuf>,
+}
+
+/// `--rebuild`: the cold and warm report builds, as text or JSON.
+fn run_rebuild(project: &std::path::Path, args: &Args) -> ExitCode {
+    if !args.json {
+        println!(
+            "diffrepro bench --rebuild: HTML report of {}, cold (empty output) and warm (after a prose edit), {} run{} each",
+            project.display(),
+            args.repeat,
+            if args.repeat == 1 { "" } else { "s" }
+        );
+    }
+    match crate::rebuild_bench::time_rebuilds(project, args.repeat as usize) {
+        Ok(t) => {
+            if args.json {
+                let mut v = serde_json::to_value(&t).expect("plain data serializes");
+                v["ratio"] = serde_json::json!(t.ratio());
+                v["load"] = serde_json::json!(load_average());
+                println!("{v}");
+            } else {
+                println!("  cold build   {:>8.3} s (median)", t.cold_s);
+                println!(
+                    "  warm rebuild {:>8.3} s (median, after editing {})",
+                    t.warm_s, t.edited
+                );
+                println!("  warm is {:.1}x faster than cold", t.ratio());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(super::EXIT_FAILED)
+        }
+    }
 }
 
 /// What `--json` prints.
@@ -158,6 +197,9 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if let Some(project) = &args.rebuild {
+        return run_rebuild(project, &args);
+    }
     let w = if args.quick {
         Workload::quick()
     } else {

@@ -1,46 +1,21 @@
 //! `diffrepro build`: run every chapter and write the report.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::check::Status;
 use crate::pipeline::{self, BuildOptions};
-use crate::spec::Fidelity;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Project folder holding chapters/, templates/ and data/.
-    #[arg(default_value = ".")]
-    pub project: PathBuf,
-    /// Output folder (default: PROJECT/output). Replaced only when the build succeeds.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Multiply every ceiling (grid points, rows, samples, particles) by FACTOR, for a
-    /// deliberately large run.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1)]
-    pub raise_limits: usize,
-    /// `paper` runs the specs as written; `quick` applies each experiment's `quick:`
-    /// overrides (smaller samples and grids) for a fast preview.
-    #[arg(long, value_enum, default_value_t = Fidelity::Paper)]
-    pub fidelity: Fidelity,
+    #[command(flatten)]
+    pub run: super::run_args::RunArgs,
     /// Re-run every experiment instead of reusing unchanged results from output/.cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Say for each experiment why it ran or was reused from the cache.
+    /// Say for each experiment why it ran or was reused from the cache, and how long
+    /// each stage of the build took.
     #[arg(long)]
     pub explain: bool,
-    /// Build only these chapters (by id); numbering stays that of the whole report.
-    #[arg(long, value_name = "ID", num_args = 1..)]
-    pub chapters: Vec<String>,
-    /// Override a field of an experiment's spec: PATH is the experiment id, then the
-    /// field path (list items by number), VALUE is YAML, validated like the chapter.
-    /// Repeatable. The report and provenance.json say which numbers were changed.
-    /// Example: --set two-point-survival-low.measure.mixture.1.mean=2
-    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = crate::overrides::parse)]
-    pub set: Vec<crate::overrides::Override>,
     /// Also write the handouts: output/handout-student.html (exercises without
     /// solutions, no checks, no scorecard) and output/handout-teacher.html (everything).
     #[arg(long)]
@@ -54,28 +29,21 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn options(&self) -> BuildOptions {
-        BuildOptions {
-            project: self.project.clone(),
-            out: self.out.clone(),
-            verbose: !self.quiet,
-            fidelity: self.fidelity,
-            use_cache: !self.no_cache,
-            explain: self.explain,
-            chapters: self.chapters.clone(),
-            overrides: crate::overrides::Overrides::new(self.set.clone()),
-            handout: self.handout,
-            format: self.format,
-        }
+    pub fn options(&self) -> Result<BuildOptions, ExitCode> {
+        let mut opts = self.run.options(self.quiet)?;
+        opts.use_cache = !self.no_cache;
+        opts.explain = self.explain;
+        opts.handout = self.handout;
+        opts.format = self.format;
+        Ok(opts)
     }
 }
 
 pub fn run(args: Args) -> ExitCode {
-    if let Err(code) = super::set_jobs(args.jobs) {
-        return code;
-    }
-    crate::limits::raise(args.raise_limits);
-    let opts = args.options();
+    let opts = match args.options() {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     match pipeline::build(&opts) {
         Ok(s) => {
             if !args.quiet {
@@ -103,11 +71,11 @@ pub fn run(args: Args) -> ExitCode {
                 if cand.tried > 0 {
                     eprintln!("  {}", cand.sentence());
                 }
-                if !args.set.is_empty() {
+                if !args.run.set.is_empty() {
                     eprintln!(
                         "note: built with {} override{} (--set); the report says so on its first page",
-                        args.set.len(),
-                        if args.set.len() == 1 { "" } else { "s" }
+                        args.run.set.len(),
+                        if args.run.set.len() == 1 { "" } else { "s" }
                     );
                 }
                 if args.handout {

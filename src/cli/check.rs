@@ -3,63 +3,37 @@
 //! 1 when a check failed, 2 on bad input.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::check::{CheckOutcome, Status};
 use crate::pipeline::{self, BuildOptions, Error};
 use crate::project::Project;
-use crate::spec::Fidelity;
 use crate::table::format_number;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Project folder holding chapters/, templates/ and data/.
-    #[arg(default_value = ".")]
-    pub project: PathBuf,
-    /// Only the checks of these chapters (by id).
-    #[arg(long, value_name = "ID", num_args = 1..)]
-    pub chapters: Vec<String>,
+    #[command(flatten)]
+    pub run: super::run_args::RunArgs,
     /// Print the JSON of checks.json instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Output folder holding the cache and receiving checks.json (default: PROJECT/output).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Fidelity::Paper)]
-    pub fidelity: Fidelity,
     /// Re-run every experiment instead of reusing cached results.
     #[arg(long)]
     pub no_cache: bool,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Multiply every ceiling (grid points, rows, samples, particles) by FACTOR, for a
-    /// deliberately large run.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1)]
-    pub raise_limits: usize,
-    /// Override a field of an experiment's spec (as `build --set`), e.g.
-    /// --set two-point-fig1-values.r=[1.5]. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = crate::overrides::parse)]
-    pub set: Vec<crate::overrides::Override>,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    if let Err(code) = super::set_jobs(args.jobs) {
-        return code;
-    }
-    crate::limits::raise(args.raise_limits);
-    let mut opts = BuildOptions::new(args.project.clone());
-    opts.out = args.out.clone();
-    opts.fidelity = args.fidelity;
+    // The scorecard is the output: no progress bar, no per-chapter lines.
+    let mut opts = match args.run.options(true) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     opts.use_cache = !args.no_cache;
-    opts.chapters = args.chapters.clone();
-    opts.overrides = crate::overrides::Overrides::new(args.set.clone());
-    if !args.set.is_empty() {
+    if !args.run.set.is_empty() {
         eprintln!(
             "note: checking with {} --set override{}: these are not the chapters' (or the paper's) settings",
-            args.set.len(),
-            if args.set.len() == 1 { "" } else { "s" }
+            args.run.set.len(),
+            if args.run.set.len() == 1 { "" } else { "s" }
         );
     }
     match check(&opts) {
@@ -86,7 +60,7 @@ pub fn run(args: Args) -> ExitCode {
 fn check(opts: &BuildOptions) -> Result<(String, String, bool), Error> {
     let project = Project::load_overridden(&opts.project, opts.fidelity, &opts.overrides)?;
     let selected = project.chapter_filter(&opts.chapters)?;
-    let _lock = pipeline::OutputLock::acquire(&opts.out_dir())?;
+    let _lock = crate::output::OutputLock::acquire(&opts.out_dir())?;
     let computed = pipeline::compute(&project, &selected, opts)?;
     let file = pipeline::checks_file(&project, &computed.outcomes, opts.fidelity);
     let mut json = serde_json::to_string_pretty(&file).expect("plain data serializes");

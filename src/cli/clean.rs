@@ -16,7 +16,20 @@ pub struct Args {
 
 pub fn run(args: Args) -> ExitCode {
     let out = args.out.unwrap_or_else(|| args.project.join("output"));
-    let mut removed = Vec::new();
+    // Not while a build writes the folder; taking the lock also removes the staging
+    // folders interrupted builds left behind.
+    let lock = match crate::output::OutputLock::acquire(&out) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_FAILED);
+        }
+    };
+    let mut removed: Vec<String> = lock
+        .leftovers
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     if out.exists() {
         if let Err(e) = std::fs::remove_dir_all(&out) {
             eprintln!("error: cannot remove {}: {e}", out.display());
@@ -24,16 +37,6 @@ pub fn run(args: Args) -> ExitCode {
         }
         removed.push(out.display().to_string());
     }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-    removed.extend(
-        crate::pipeline::clean_leftovers(parent, name)
-            .into_iter()
-            .map(|p| p.display().to_string()),
-    );
     if removed.is_empty() {
         eprintln!("nothing to clean");
     } else {

@@ -413,12 +413,7 @@ pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Law, Diagnostics
         },
         segments: Vec::new(),
     };
-    let block = Block {
-        kind: BlockKind::Experiment,
-        body,
-        body_line: 1,
-        fence_line: 1,
-    };
+    let block = Block::new(BlockKind::Experiment, body, 1, 1);
     let mut ctx = BlockCtx::new(&chapter, &block, project_root);
     let measure = match ctx.parse::<Wrapper>() {
         Ok(w) => crate::spec::space::validate_law(&mut ctx, &w.measure, "measure"),

@@ -12,6 +12,7 @@ pub mod clean;
 pub mod complexity;
 pub mod list;
 pub mod new;
+pub mod run_args;
 pub mod serve;
 
 use std::process::ExitCode;

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use super::{EXIT_FAILED, EXIT_INPUT};
 use crate::chapter::{valid_id, Chapter, ID_HINT};
-use crate::yaml::Value;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -192,14 +191,19 @@ fn existing_chapters(dir: &Path) -> Vec<Chapter> {
 fn ids(ch: &Chapter) -> Vec<String> {
     let mut out = Vec::new();
     for b in ch.blocks() {
-        let Ok(v) = crate::yaml::from_str::<Value>(&b.body) else {
+        let Ok(v) = &b.tree else {
             continue;
         };
         if let Some(id) = v.get("id").and_then(|i| i.as_str()) {
             out.push(id.to_string());
         }
-        if let Some(Value::Mapping(t)) = v.get("tables") {
-            out.extend(t.values().filter_map(|n| n.as_str()).map(str::to_string));
+        if let Some(t) = v.get("tables") {
+            out.extend(
+                t.entries()
+                    .iter()
+                    .filter_map(|(_, n)| n.as_str())
+                    .map(str::to_string),
+            );
         }
     }
     out

@@ -2,58 +2,39 @@
 //! rebuilds and reloads the page when chapters, templates or data change (see
 //! `crate::serve`). Runs until stopped; exits 1 only when it cannot listen.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::pipeline::BuildOptions;
 use crate::serve::{self, ServeOptions};
-use crate::spec::Fidelity;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Project folder holding chapters/, templates/ and data/.
-    #[arg(default_value = ".")]
-    pub project: PathBuf,
+    #[command(flatten)]
+    pub run: super::run_args::RunArgs,
     /// Port on 127.0.0.1 (0 picks a free one; the address is printed on stdout).
     #[arg(long, default_value_t = 8765)]
     pub port: u16,
     /// Open the page in the default browser once the first build is done.
     #[arg(long)]
     pub open: bool,
-    /// Output folder (default: PROJECT/output), rebuilt on every change.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// `quick` applies each experiment's `quick:` overrides, for a faster preview.
-    #[arg(long, value_enum, default_value_t = Fidelity::Paper)]
-    pub fidelity: Fidelity,
-    /// Build only these chapters (by id).
-    #[arg(long, value_name = "ID", num_args = 1..)]
-    pub chapters: Vec<String>,
-    /// Override a field of an experiment's spec, as `build --set`. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = crate::overrides::parse)]
-    pub set: Vec<crate::overrides::Override>,
     /// Also build the handouts (served at /handout-student.html and /handout-teacher.html).
     #[arg(long)]
     pub handout: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Which report each rebuild writes. The preview shows the HTML, so by default only
+    /// it is rebuilt (typesetting the PDF takes seconds); `all` keeps the PDF current too.
+    #[arg(long, value_enum, default_value_t = crate::pipeline::Format::Html)]
+    pub format: crate::pipeline::Format,
     /// Print only errors (and the address).
     #[arg(long, short)]
     pub quiet: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    if let Err(code) = super::set_jobs(args.jobs) {
-        return code;
-    }
-    let mut build = BuildOptions::new(args.project.clone());
-    build.out = args.out.clone();
-    build.verbose = !args.quiet;
-    build.fidelity = args.fidelity;
-    build.chapters = args.chapters.clone();
-    build.overrides = crate::overrides::Overrides::new(args.set.clone());
+    let mut build = match args.run.options(args.quiet) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     build.handout = args.handout;
+    build.format = args.format;
     match serve::run(ServeOptions {
         build,
         port: args.port,

@@ -27,32 +27,19 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{common_tables, measures, Experiment, KindSpec};
-use crate::localize;
+use super::{Common, KindSpec, Validated};
 use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
+use crate::localize;
 use crate::measure::Measure;
 use crate::plane::Law;
-use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{linspace, BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-const ROLES: &[&str] = &["summary", "survival", "tail", "zeta"];
+pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    seed: Option<u64>,
-    #[serde(default)]
-    measure: Option<RawMeasure>,
-    #[serde(default)]
-    measures: Option<Vec<RawLabelled>>,
     #[serde(default)]
     r: Option<Grid>,
     #[serde(default)]
@@ -69,7 +56,6 @@ struct Raw {
     samples: Option<usize>,
     #[serde(default)]
     delta_grid: Option<usize>,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,11 +77,10 @@ pub struct MonteCarlo {
     pub delta_grid: Vec<f64>,
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let ms_opt = measures(ctx, &raw.measure, &raw.measures);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let ms_opt = common.measures.clone();
     let points = match (&raw.r, &raw.t) {
         (Some(r), None) => ctx.grid(r, "r", "positive", |v| v > 0.0).map(|rs| {
             rs.into_iter()
@@ -198,16 +183,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     }
     let (measures, points, us, deltas) = (ms_opt?, points?, us?, deltas?);
     let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(1);
-    if cells > crate::limits::rows() {
-        ctx.error(
-            "r",
-            format!(
-                "the experiment asks for {cells} values; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
-    }
+    ctx.within_rows(cells, "r", "values");
     let spec = Spec {
         measures,
         points,
@@ -219,15 +195,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         tables,
     };
     let outputs = schemas(&spec);
-    Some(Experiment {
-        id,
-        kind: "complexity",
-        source: ctx.block.body.clone(),
-        seed: raw.seed.unwrap_or(0),
-        outputs,
-        spec: KindSpec::Complexity(spec),
-        line: ctx.block.fence_line,
-    })
+    Some((outputs, KindSpec::Complexity(spec)))
 }
 
 fn base_columns() -> Vec<ColumnDecl> {

@@ -32,19 +32,16 @@
 //! mean_curvature (E[(ln p)''(Y_r)]), fisher (E[(ln p)'(Y_r)²]), sum (their sum),
 //! mean_localization (E[L_r]).
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{common_tables, measures, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::{Localizer, Measure};
-use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-const ROLES: &[&str] = &["pointwise", "average"];
+pub const ROLES: &[&str] = &["pointwise", "average"];
 
 /// Finite-difference step (see the module header for the error budget).
 const H: f64 = 2e-3;
@@ -52,23 +49,9 @@ const H: f64 = 2e-3;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    seed: Option<u64>,
-    #[serde(default)]
-    measure: Option<RawMeasure>,
-    #[serde(default)]
-    measures: Option<Vec<RawLabelled>>,
     r: Grid,
     #[serde(default)]
     y: Option<Grid>,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -114,11 +97,10 @@ fn schema(role: &str, name: &str) -> TableSchema {
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let ms = measures(ctx, &raw.measure, &raw.measures);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let ms = common.measures.clone();
     let rs = ctx.grid(&raw.r, "r", "in (0, 1000]", |v| v > 0.0 && v <= 1e3);
     let ys = match &raw.y {
         Some(g) => ctx.grid(g, "y", "finite, |y| ≤ 60", |v| v.abs() <= 60.0),
@@ -134,36 +116,20 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     };
     let (measures, rs, ys) = (ms?, rs?, ys?);
     let rows = measures.len() * rs.len() * ys.len();
-    if rows > crate::limits::rows() {
-        ctx.error(
-            "y",
-            format!(
-                "the experiment asks for {rows} rows; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
+    if !ctx.within_rows(rows, "y", "rows") {
         return None;
     }
-    let ordered: Vec<(String, String)> = ROLES
-        .iter()
-        .filter_map(|r| tables.get(*r).map(|n| (r.to_string(), n.clone())))
-        .collect();
+    let ordered = common.ordered_tables();
     let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
-    Some(Experiment {
-        id,
-        kind: "curvature",
-        source: ctx.block.body.clone(),
-        seed: 0,
+    Some((
         outputs,
-        spec: KindSpec::Curvature(Spec {
+        KindSpec::Curvature(Spec {
             measures,
             rs,
             ys,
             tables: ordered,
         }),
-        line: ctx.block.fence_line,
-    })
+    ))
 }
 
 /// Richardson-extrapolated central differences of f at y: (f'(y), f''(y)).

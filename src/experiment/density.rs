@@ -12,39 +12,22 @@
 //!
 //! Table `density`: measure, r, t, y, density, localization, posterior_mean, score.
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{common_tables, measures, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize;
 use crate::measure::Measure;
-use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-const ROLES: &[&str] = &["density"];
+pub const ROLES: &[&str] = &["density"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    seed: Option<u64>,
-    #[serde(default)]
-    measure: Option<RawMeasure>,
-    #[serde(default)]
-    measures: Option<Vec<RawLabelled>>,
     r: Grid,
     y: Grid,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,24 +38,15 @@ pub struct Spec {
     pub table: String,
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let ms = measures(ctx, &raw.measure, &raw.measures);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let ms = common.measures.clone();
     let rs = ctx.grid(&raw.r, "r", "positive", |v| v > 0.0);
     let ys = ctx.grid(&raw.y, "y", "finite", |v| v.abs() < 1e6);
     let (measures, rs, ys) = (ms?, rs?, ys?);
     let cells = measures.len() * rs.len() * ys.len();
-    if cells > crate::limits::rows() {
-        ctx.error(
-            "y",
-            format!(
-                "the experiment asks for {cells} rows; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
+    if !ctx.within_rows(cells, "y", "rows") {
         return None;
     }
     let table = tables.get("density")?.clone();
@@ -89,20 +63,15 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             ColumnDecl::number("score", "(log p_{Y_r})'(y)"),
         ],
     }];
-    Some(Experiment {
-        id,
-        kind: "density",
-        source: ctx.block.body.clone(),
-        seed: 0,
+    Some((
         outputs,
-        spec: KindSpec::Density(Spec {
+        KindSpec::Density(Spec {
             measures,
             rs,
             ys,
             table,
         }),
-        line: ctx.block.fence_line,
-    })
+    ))
 }
 
 pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {

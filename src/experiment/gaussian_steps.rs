@@ -44,11 +44,9 @@
 //! `defect`/`defect_fit` need `eta_grid` and `times`, and `chained`/`chained_fit` need
 //! `eta_grid` and `horizon`.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
-use super::{common_tables, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::closed_form::{gaussian_backward_slope, gaussian_fast_contraction_horizon};
 use crate::particles::{
     chained_ratio, denoise_defect, diffuse_denoise_ratio, forward_contraction_ratio, Gaussian,
@@ -56,7 +54,7 @@ use crate::particles::{
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-const ROLES: &[&str] = &[
+pub const ROLES: &[&str] = &[
     "backward",
     "regimes",
     "forward",
@@ -73,15 +71,6 @@ const MAX_STEPS: usize = 100_000;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    seed: Option<u64>,
     #[serde(default)]
     mean: Option<Num>,
     s2: Grid,
@@ -97,7 +86,6 @@ struct Raw {
     times: Option<Grid>,
     #[serde(default)]
     horizon: Option<Num>,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -237,10 +225,9 @@ fn schema(role: &str, name: &str) -> TableSchema {
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
     let mean = match &raw.mean {
         Some(m) => ctx.num_where(m, "mean", "a finite number", |_| true),
         None => Some(1.0),
@@ -362,18 +349,11 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         );
         return None;
     }
-    let ordered: Vec<(String, String)> = ROLES
-        .iter()
-        .filter_map(|r| tables.get(*r).map(|n| (r.to_string(), n.clone())))
-        .collect();
+    let ordered = common.ordered_tables();
     let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
-    Some(Experiment {
-        id,
-        kind: "gaussian_steps",
-        source: ctx.block.body.clone(),
-        seed: 0,
+    Some((
         outputs,
-        spec: KindSpec::GaussianSteps(Spec {
+        KindSpec::GaussianSteps(Spec {
             mean,
             s2,
             nu0,
@@ -384,8 +364,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             horizon,
             tables: ordered,
         }),
-        line: ctx.block.fence_line,
-    })
+    ))
 }
 
 /// Least-squares slope of ln y against ln x over the pairs where both are positive and

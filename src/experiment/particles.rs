@@ -65,13 +65,11 @@
 //! - `replicates`: replicate (0 = the main run), w2_initial, w2_denoised,
 //!   w2_round_trip. Replicate r draws from the ChaCha streams 4r…4r+3 of the seed.
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::transport_map::ou_law::{self, OuLaw};
-use super::{common_tables, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::special::norm_pdf;
 use crate::measure::Measure;
@@ -83,7 +81,7 @@ use crate::spec::measure::RawMeasure;
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-const ROLES: &[&str] = &[
+pub const ROLES: &[&str] = &[
     "snapshots",
     "distances",
     "steps",
@@ -106,15 +104,6 @@ const MAX_BANDWIDTHS: usize = 10;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    seed: Option<u64>,
-    measure: RawMeasure,
     #[serde(default)]
     reference: Option<RawMeasure>,
     n: usize,
@@ -134,7 +123,6 @@ struct Raw {
     mode_bandwidth: Option<Grid>,
     #[serde(default)]
     one_step: Option<RawOneStep>,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -312,11 +300,14 @@ fn schema(role: &str, name: &str) -> TableSchema {
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let mu0 = crate::spec::measure::validate(ctx, &raw.measure, "measure");
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let mu0 = common
+        .measures
+        .as_ref()
+        .and_then(|m| m.first())
+        .map(|(_, m)| m.clone());
     let nu0 = match &raw.reference {
         Some(r) => crate::spec::measure::validate(ctx, r, "reference"),
         None => Some(Measure::Point { at: 0.0 }),
@@ -490,19 +481,12 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             return None;
         }
     }
-    let ordered: Vec<(String, String)> = ROLES
-        .iter()
-        .filter_map(|r| tables.get(*r).map(|n| (r.to_string(), n.clone())))
-        .collect();
+    let ordered = common.ordered_tables();
     let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
-    let seed = raw.seed.unwrap_or(0);
-    Some(Experiment {
-        id,
-        kind: "particles",
-        source: ctx.block.body.clone(),
-        seed,
+    let seed = common.seed;
+    Some((
         outputs,
-        spec: KindSpec::Particles(Spec {
+        KindSpec::Particles(Spec {
             measures: vec![("μ".into(), mu0), ("ν".into(), nu0)],
             config: ParticleConfig {
                 n: raw.n,
@@ -520,8 +504,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             one_step,
             tables: ordered,
         }),
-        line: ctx.block.fence_line,
-    })
+    ))
 }
 
 /// A Gaussian (or point mass) as the Gaussian engine's type.

@@ -41,31 +41,18 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{common_tables, measures, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::Measure;
-use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 use math::{localization_peaks, rate_monte_carlo, rates, OuMarginal, Profile, Shape};
 
-const ROLES: &[&str] = &["perturbations", "envelope", "zeta", "fisher", "limit"];
+pub const ROLES: &[&str] = &["perturbations", "envelope", "zeta", "fisher", "limit"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    seed: Option<u64>,
-    #[serde(default)]
-    measure: Option<RawMeasure>,
-    #[serde(default)]
-    measures: Option<Vec<RawLabelled>>,
     #[serde(default)]
     t: Option<Grid>,
     #[serde(default)]
@@ -90,7 +77,6 @@ struct Raw {
     envelope: Option<Grid>,
     #[serde(default)]
     r_limit: Option<Grid>,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -111,11 +97,10 @@ pub struct Spec {
     pub tables: BTreeMap<String, String>,
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let ms_opt = measures(ctx, &raw.measure, &raw.measures);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let ms_opt = common.measures.clone();
     let want = |r: &str| tables.contains_key(r);
     let grid = |ctx: &mut BlockCtx,
                 g: &Option<Grid>,
@@ -221,15 +206,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         tables,
     };
     let outputs = schemas(&spec);
-    Some(Experiment {
-        id,
-        kind: "perturbation",
-        source: ctx.block.body.clone(),
-        seed: raw.seed.unwrap_or(0),
-        outputs,
-        spec: KindSpec::Perturbation(spec),
-        line: ctx.block.fence_line,
-    })
+    Some((outputs, KindSpec::Perturbation(spec)))
 }
 
 fn columns(role: &str, mc: bool) -> Vec<ColumnDecl> {

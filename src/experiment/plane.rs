@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::{common_tables, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::kernel::{self, Levels, McSettings, Want};
 use crate::localize::levels::{self, LevelSets, Search};
 use crate::localize::quadrature::integrate_scalar;
@@ -50,7 +50,7 @@ use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{linspace, BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map"];
+pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map"];
 const ORACLES: &[&str] = &["product", "line", "gaussian"];
 
 #[derive(Deserialize)]
@@ -63,18 +63,6 @@ struct RawMap {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    seed: Option<u64>,
-    #[serde(default)]
-    measure: Option<RawMeasure>,
-    #[serde(default)]
-    measures: Option<Vec<RawLabelled>>,
     #[serde(default)]
     r: Option<Grid>,
     #[serde(default)]
@@ -95,7 +83,6 @@ struct Raw {
     oracle: Option<String>,
     #[serde(default)]
     map: Option<RawMap>,
-    tables: BTreeMap<String, String>,
 }
 
 /// Which exact oracle stands beside the computed values.
@@ -182,11 +169,10 @@ fn laws(
     }
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let measures = laws(ctx, &raw.measure, &raw.measures);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let measures = laws(ctx, &common.raw_measure, &common.raw_measures);
     let points = match (&raw.r, &raw.t) {
         (Some(r), None) => ctx.grid(r, "r", "positive", |v| v > 0.0).map(|rs| {
             rs.into_iter()
@@ -316,11 +302,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     }
     let (measures, points, us, deltas) = (measures?, points?, us?, deltas?);
     for (i, (label, law)) in measures.iter().enumerate() {
-        let field = if raw.measure.is_some() {
-            "measure".to_string()
-        } else {
-            format!("measures[{i}].measure")
-        };
+        let field = common.measure_path(i);
         if let Some(o) = oracle {
             if let Err(msg) = oracle_applies(o, law) {
                 ctx.error(&field, format!("measure `{label}`: {msg}"));
@@ -374,15 +356,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
         tables,
     };
     let outputs = schemas(&spec);
-    Some(Experiment {
-        id,
-        kind: "plane",
-        source: ctx.block.body.clone(),
-        seed: raw.seed.unwrap_or(0),
-        outputs,
-        spec: KindSpec::Plane(spec),
-        line: ctx.block.fence_line,
-    })
+    Some((outputs, KindSpec::Plane(spec)))
 }
 
 /// The 1-D data of the `line` oracle: the projected law and the constant across.

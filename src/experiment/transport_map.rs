@@ -31,42 +31,25 @@
 
 pub mod ou_law;
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::gaussian_steps::loglog_slope;
-use super::{common_tables, measures, Experiment, KindSpec};
+use super::{Common, KindSpec, Validated};
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::Measure;
-use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 use ou_law::OuLaw;
 
-const ROLES: &[&str] = &["map", "gaps", "fit"];
+pub const ROLES: &[&str] = &["map", "gaps", "fit"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    id: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    seed: Option<u64>,
-    #[serde(default)]
-    measure: Option<RawMeasure>,
-    #[serde(default)]
-    measures: Option<Vec<RawLabelled>>,
     t: Grid,
     eta: Grid,
     u: Grid,
-    tables: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -80,11 +63,10 @@ pub struct Spec {
     pub fit: Option<String>,
 }
 
-pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
-    let raw: Raw = ctx.parse_or_report()?;
-    let id = ctx.id(&raw.id, "id");
-    let tables = common_tables(ctx, &raw.tables, ROLES);
-    let ms = measures(ctx, &raw.measure, &raw.measures);
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let ms = common.measures.clone();
     let ts = ctx.grid(
         &raw.t,
         "t",
@@ -100,26 +82,13 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
     if let Some(ms) = &ms {
         for (i, (label, m)) in ms.iter().enumerate() {
             if let Err(e) = OuLaw::new(m, 1.0) {
-                let path = if raw.measure.is_some() {
-                    "measure".to_string()
-                } else {
-                    format!("measures[{i}].measure")
-                };
-                ctx.error(&path, format!("measure `{label}`: {e}"));
+                ctx.error(&common.measure_path(i), format!("measure `{label}`: {e}"));
             }
         }
     }
     let (measures, ts, etas, us) = (ms?, ts?, etas?, us?);
     let rows = measures.len() * ts.len() * etas.len() * us.len();
-    if rows > crate::limits::rows() {
-        ctx.error(
-            "u",
-            format!(
-                "the experiment asks for {rows} rows; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
+    if !ctx.within_rows(rows, "u", "rows") {
         return None;
     }
     if etas.len() < 2 && tables.contains_key("fit") {
@@ -182,13 +151,9 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             ],
         });
     }
-    Some(Experiment {
-        id,
-        kind: "transport_map",
-        source: ctx.block.body.clone(),
-        seed: 0,
+    Some((
         outputs,
-        spec: KindSpec::TransportMap(Spec {
+        KindSpec::TransportMap(Spec {
             measures,
             ts,
             etas,
@@ -197,8 +162,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             gaps,
             fit,
         }),
-        line: ctx.block.fence_line,
-    })
+    ))
 }
 
 /// One row of the `map` table (numbers after `measure`).

@@ -1,5 +1,5 @@
 //! Stage 5, *draw*: a validated [`FigureSpec`] plus its table becomes a [`Plot`]
-//! (plain data, `plot.rs`), which `draw.rs` renders to SVG and PNG with plotters.
+//! (plain data, `plot.rs`), which `draw.rs` renders to SVG (and rasterises to PNG).
 //!
 //! This module decides *what* is drawn: which rows, how they split into series and
 //! panels, colours, ranges, labels. `draw.rs` decides only how it looks. Line, step
@@ -8,6 +8,7 @@
 
 pub mod draw;
 pub mod plot;
+pub mod text;
 
 use crate::spec::figure::{FigureSpec, FigureType};
 use crate::table::{format_number, Cell, Table};
@@ -18,18 +19,17 @@ pub const PANEL_WIDTH: u32 = 480;
 pub const PANEL_HEIGHT: u32 = 360;
 pub const PNG_SCALE: f64 = 2.0;
 
-/// Matplotlib's "tab10", so categorical colours match what readers of the paper know.
-const TAB10: [Rgb; 10] = [
-    Rgb(31, 119, 180),
-    Rgb(255, 127, 14),
-    Rgb(44, 160, 44),
-    Rgb(214, 39, 40),
-    Rgb(148, 103, 189),
-    Rgb(140, 86, 75),
-    Rgb(227, 119, 194),
-    Rgb(127, 127, 127),
-    Rgb(188, 189, 34),
-    Rgb(23, 190, 207),
+/// Okabe and Ito's colour-blind-safe palette (blue, vermillion, bluish green,
+/// reddish purple, orange, sky blue, black), without its yellow, which is too pale on
+/// white. Ordered series use viridis instead, also safe for colour-blind readers.
+const CATEGORICAL: [Rgb; 7] = [
+    Rgb(0, 114, 178),
+    Rgb(213, 94, 0),
+    Rgb(0, 158, 115),
+    Rgb(204, 121, 167),
+    Rgb(230, 159, 0),
+    Rgb(86, 180, 233),
+    Rgb(0, 0, 0),
 ];
 
 /// Viridis at 9 evenly spaced stops, for series ordered by a parameter (r, t, σ).
@@ -62,7 +62,7 @@ pub fn sequential(i: usize, n: usize) -> Rgb {
 }
 
 pub fn categorical(i: usize) -> Rgb {
-    TAB10[i % TAB10.len()]
+    CATEGORICAL[i % CATEGORICAL.len()]
 }
 
 const DASHES: [Dash; 3] = [Dash::Solid, Dash::Dashed, Dash::Dotted];
@@ -183,10 +183,8 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     .unwrap_or(spec.ys[yi].clone());
                 // Text values (measure labels) name themselves; numbers get "r = 1.50".
                 let value_label = |v: &Cell| match v {
-                    Cell::Text(t) => t.clone(),
-                    Cell::Number(_) => {
-                        format!("{series_name} = {}", cell_label(v, spec.series_digits))
-                    }
+                    Cell::Text(t) => plain(t),
+                    Cell::Number(_) => equals(&series_name, &cell_label(v, spec.series_digits)),
                 };
                 let label = match (s, spec.ys.len() > 1) {
                     (Some(v), false) => Some(value_label(v)),
@@ -245,19 +243,26 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     (a.min(x), b.max(x))
                 })
         };
-        let x_range = spec.x_range.unwrap_or_else(|| {
-            let (a, b) = finite(&mut lines.iter().flat_map(|l| l.xs.iter().copied()));
-            pad((a, b), 0.0, spec.x_log)
-        });
-        let y_range = spec.y_range.unwrap_or_else(|| {
-            let (a, b) = finite(&mut lines.iter().flat_map(|l| l.ys.iter().copied()));
-            if spec.kind == FigureType::Density {
-                // A density axis starts at zero; pad only above.
-                (0.0, pad((0.0, b), 0.05, spec.y_log).1)
-            } else {
-                pad((a, b), 0.05, spec.y_log)
-            }
-        });
+        let x_data = finite(&mut lines.iter().flat_map(|l| l.xs.iter().copied()));
+        let x_range = fit(
+            spec.x_range,
+            pad(x_data, 0.0, spec.x_log),
+            x_data,
+            spec.x_log,
+        );
+        let y_data = finite(&mut lines.iter().flat_map(|l| l.ys.iter().copied()));
+        let y_range = if spec.kind == FigureType::Density {
+            // A density axis starts at zero; pad only above.
+            let padded = (0.0, pad((0.0, y_data.1), 0.05, spec.y_log).1);
+            fit(spec.y_range, padded, (0.0, y_data.1), spec.y_log)
+        } else {
+            fit(
+                spec.y_range,
+                pad(y_data, 0.05, spec.y_log),
+                y_data,
+                spec.y_log,
+            )
+        };
         let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
             title,
@@ -293,11 +298,112 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     })
 }
 
-/// Put the points read off the paper's panel on every panel of our figure.
+/// Put the points read off the paper's panel on every panel of our figure, widening
+/// an axis where a point (with its error bar) would fall outside it.
 pub fn add_paper_marks(plot: &mut Plot, marks: &[PaperMark]) {
     for p in &mut plot.panels {
         p.paper_marks.extend_from_slice(marks);
+        for m in marks {
+            let widen = |(lo, hi): (f64, f64), v: f64, e: f64, log: bool| {
+                let (a, b) = (v - e, v + e);
+                if log || !(a.is_finite() && b.is_finite()) || (a >= lo && b <= hi) {
+                    return (lo, hi);
+                }
+                let margin = 0.04 * (hi.max(b) - lo.min(a));
+                (
+                    if a < lo { a - margin } else { lo },
+                    if b > hi { b + margin } else { hi },
+                )
+            };
+            p.x_range = widen(p.x_range, m.x, m.x_error, p.x_scale == Scale::Log10);
+            p.y_range = widen(p.y_range, m.y, m.y_error, p.y_scale == Scale::Log10);
+        }
     }
+}
+
+/// An axis range that fits the data. A bound the spec gives is kept when it lies
+/// near the data (within 15% of their span) or cuts into them (a deliberate crop);
+/// a bound far beyond the data is replaced by the data's own, with its margin.
+fn fit(spec: Option<(f64, f64)>, padded: (f64, f64), data: (f64, f64), log: bool) -> (f64, f64) {
+    let Some((lo, hi)) = spec else {
+        return padded;
+    };
+    let (a, b) = data;
+    if log || !(a.is_finite() && b.is_finite()) || lo >= hi {
+        return (lo, hi);
+    }
+    let slack = 0.15 * (b - a).max(1e-12);
+    (
+        if lo >= a - slack { lo } else { padded.0 },
+        if hi <= b + slack { hi } else { padded.1 },
+    )
+}
+
+/// A multi-panel figure: the figures of one chapter that name it in `panel_of`, in
+/// the order they appear.
+pub struct Group<'a> {
+    pub id: String,
+    pub members: Vec<&'a FigureSpec>,
+}
+
+/// The multi-panel figures among a chapter's figures, in order of first appearance.
+pub fn groups<'a>(figures: impl Iterator<Item = &'a FigureSpec>) -> Vec<Group<'a>> {
+    let mut out: Vec<Group<'a>> = Vec::new();
+    for f in figures {
+        let Some(g) = &f.panel_of else { continue };
+        match out.iter_mut().find(|x| &x.id == g) {
+            Some(x) => x.members.push(f),
+            None => out.push(Group {
+                id: g.clone(),
+                members: vec![f],
+            }),
+        }
+    }
+    out
+}
+
+/// The letter of the `i`-th panel: a, b, c, …
+pub fn panel_letter(i: usize) -> char {
+    (b'a' + (i % 26) as u8) as char
+}
+
+/// The members' plots drawn as one figure, each member's panels lettered by its
+/// place in the group: (a), (b), … Four panels make two rows of two (as in the
+/// paper's Figures 6 and 10); up to three stand in one row.
+pub fn combine(plots: &[&Plot]) -> Plot {
+    let mut panels = Vec::new();
+    for (k, plot) in plots.iter().enumerate() {
+        for p in &plot.panels {
+            let mut p = p.clone();
+            let rest = p.title.as_deref().map(strip_letter).unwrap_or_default();
+            let letter = panel_letter(k);
+            p.title = Some(if rest.is_empty() {
+                format!("({letter})")
+            } else {
+                format!("({letter}) {rest}")
+            });
+            panels.push(p);
+        }
+    }
+    let n = panels.len();
+    Plot {
+        columns: if n == 4 { 2 } else { n.clamp(1, 3) },
+        panels,
+        panel_width: PANEL_WIDTH,
+        panel_height: PANEL_HEIGHT,
+    }
+}
+
+/// A panel title without its leading letter: "(b) r = 1.50" → "r = 1.50".
+fn strip_letter(title: &str) -> String {
+    let t = title.trim();
+    let mut c = t.chars();
+    if let (Some('('), Some(l), Some(')')) = (c.next(), c.next(), c.next()) {
+        if l.is_ascii_lowercase() {
+            return c.as_str().trim().to_string();
+        }
+    }
+    t.to_string()
 }
 
 /// A dashed grey reference line.
@@ -319,12 +425,37 @@ fn facet_title(spec: &FigureSpec, facet: &Option<Cell>, fi: usize, n: usize) -> 
             .or_else(|| spec.facet.clone())
             .unwrap_or_default();
         let letter = (b'a' + (fi % 26) as u8) as char;
+        let value = match f {
+            Cell::Text(t) => plain(t),
+            Cell::Number(_) => equals(&name, &cell_label(f, spec.series_digits)),
+        };
         if n > 1 {
-            format!("({letter}) {name} = {}", cell_label(f, spec.series_digits))
+            format!("({letter}) {value}")
         } else {
-            format!("{name} = {}", cell_label(f, spec.series_digits))
+            value
         }
     })
+}
+
+/// A data value shown as text in a label: dollar signs are not math there.
+fn plain(text: &str) -> String {
+    text.replace('$', "\\$")
+}
+
+/// "`name` = `value`" as a label: inside the math when the name is a formula
+/// (`$r$` gives `$r = 1.50$`), a column name as it is (`r = 1.50`).
+fn equals(name: &str, value: &str) -> String {
+    let value = value.replace('\u{2212}', "-");
+    match name.strip_suffix('$') {
+        Some(head) if name.starts_with('$') && !head[1..].contains('$') => {
+            format!("{head} = {value}$")
+        }
+        // A one-letter column name (r, t, M) is a symbol.
+        _ if name.len() == 1 && name.chars().all(|c| c.is_ascii_alphabetic()) => {
+            format!("${name} = {value}$")
+        }
+        _ => format!("{} = {value}", plain(name)),
+    }
 }
 
 /// How far the widest bin of a split violin reaches, as a share of the smallest gap
@@ -471,7 +602,16 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                     annotations.push(Annotation {
                         x: b,
                         y: f64::NAN,
-                        text: format!("{name} = {}", cell_label(&cells[i], spec.series_digits)),
+                        // "t = 0.01" over the first baseline, the values alone
+                        // over the others (they stand in a row, like a table).
+                        text: {
+                            let value = cell_label(&cells[i], spec.series_digits);
+                            if annotations.is_empty() {
+                                equals(name, &value)
+                            } else {
+                                format!("${}$", value.replace('\u{2212}', "-"))
+                            }
+                        },
                     });
                 }
             }
@@ -578,6 +718,7 @@ mod tests {
             bins: None,
             ridge_label: None,
             paper_panel: None,
+            panel_of: None,
             errors: Default::default(),
             caption: "c".into(),
             line: 1,
@@ -636,7 +777,8 @@ mod tests {
         assert!((ridges[2].widths[1] - 0.45).abs() < 1e-12);
         assert!((ridges[2].widths[0] - 0.45 * 0.5).abs() < 1e-12);
         assert_eq!(p.panels[0].annotations.len(), 2);
-        assert_eq!(p.panels[0].annotations[1].text, "slot = 2.00");
+        assert_eq!(p.panels[0].annotations[0].text, "slot = 1.00");
+        assert_eq!(p.panels[0].annotations[1].text, "$2.00$");
         // Three series cannot split two ways.
         let mut bad = s.clone();
         bad.series = Some("density".into());
@@ -655,7 +797,7 @@ mod tests {
         let p = build(&spec(), &t).unwrap();
         assert_eq!(p.panels.len(), 2);
         assert_eq!(p.columns, 2);
-        assert_eq!(p.panels[0].title.as_deref(), Some("(a) r = 1.00"));
+        assert_eq!(p.panels[0].title.as_deref(), Some("(a) $r = 1.00$"));
         let band = &p.panels[0].bands[0];
         assert!(band.upper[0].is_nan() && band.upper[1] == 0.4 && band.upper[2].is_nan());
         assert!(p.panels[1].bands[0].upper.iter().all(|v| v.is_nan()));
@@ -699,6 +841,46 @@ mod tests {
         let band = &p.panels[0].bands[0];
         assert!((band.lower[0] - 0.48).abs() < 1e-12 && (band.upper[1] - 0.74).abs() < 1e-12);
         assert_eq!(band.color, p.panels[0].lines[0].color);
+    }
+
+    #[test]
+    fn groups_combine_into_lettered_panels() {
+        let t = two_points(TableBuilder::new());
+        let mut specs = Vec::new();
+        for (id, group) in [
+            ("a", Some("g")),
+            ("b", None),
+            ("c", Some("g")),
+            ("d", Some("g")),
+            ("e", Some("g")),
+        ] {
+            let mut s = one_panel();
+            s.id = id.into();
+            s.panel_of = group.map(String::from);
+            specs.push(s);
+        }
+        let gs = groups(specs.iter());
+        assert_eq!(gs.len(), 1);
+        let ids: Vec<&str> = gs[0].members.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "d", "e"]);
+        let plots: Vec<Plot> = gs[0]
+            .members
+            .iter()
+            .map(|f| build(f, &t).unwrap())
+            .collect();
+        let mut refs: Vec<&Plot> = plots.iter().collect();
+        let p = combine(&refs);
+        assert_eq!((p.panels.len(), p.columns), (4, 2));
+        let titles: Vec<&str> = p
+            .panels
+            .iter()
+            .map(|p| p.title.as_deref().unwrap())
+            .collect();
+        assert_eq!(titles, ["(a)", "(b)", "(c)", "(d)"]);
+        refs.truncate(3);
+        assert_eq!(combine(&refs).columns, 3);
+        assert_eq!(strip_letter("(b) $r = 1$"), "$r = 1$");
+        assert_eq!(strip_letter("(B) x"), "(B) x");
     }
 
     #[test]

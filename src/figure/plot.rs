@@ -1,5 +1,5 @@
 //! The plot model: plain data between the figure builder (which reads tables and a
-//! validated `FigureSpec`) and the drawing backend (`draw.rs`, plotters).
+//! validated `FigureSpec`) and the drawing backend (`draw.rs`).
 //!
 //! Everything here is already resolved: data in data units, colours as RGB, ranges
 //! fixed. The drawing code makes no decisions about *what* to draw, only *how*.

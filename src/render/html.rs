@@ -122,17 +122,34 @@ pub struct ChapterView {
 #[derive(Serialize)]
 pub struct FigureView {
     pub number: usize,
+    /// The figure's id: its block's, or for a multi-panel figure the `panel_of` name.
     pub id: String,
     pub anchor: String,
-    pub caption: String,
     pub svg: String,
     pub svg_file: String,
     pub png_file: String,
+    /// Natural width of the drawing in CSS pixels.
+    pub width: u32,
+    /// One per figure block: a single figure has one, without a letter.
+    pub panels: Vec<PanelView>,
+}
+
+/// One figure block: a figure, or one panel of a multi-panel figure.
+#[derive(Serialize)]
+pub struct PanelView {
+    pub id: String,
+    /// "a", "b", … in a multi-panel figure.
+    pub letter: Option<String>,
+    /// `figure-<id>` in a multi-panel figure (where `ref(id=…)` of a panel leads).
+    pub anchor: Option<String>,
+    pub caption: String,
     pub table: String,
     pub csv: String,
     pub parquet: String,
     /// `chapters/x.md:41`, where the figure block is.
     pub spec_location: String,
+    /// The figure block's YAML as written.
+    pub spec: String,
     /// Anchor of the experiment that produced the figure's table.
     pub experiment_anchor: String,
     /// The paper's panel this figure corresponds to ("6(c)"), and what its checks say.
@@ -185,6 +202,8 @@ pub struct CheckView {
     /// `theorem`, `consistency`) and the paper's item it is about.
     pub basis: &'static str,
     pub paper_ref: String,
+    /// Our figure (or panel) that draws the paper's panel `paper_ref` names, if any.
+    pub paper_ref_anchor: Option<String>,
     /// The candidate explanation the check tries, if it is one.
     pub candidate: Option<String>,
     pub source: String,
@@ -222,6 +241,7 @@ impl CheckView {
             claim_html,
             basis: o.basis.name(),
             paper_ref: o.paper_ref.clone(),
+            paper_ref_anchor: None,
             candidate: o.candidate.clone(),
             source: o.source.clone(),
             expected: f(o.expected),

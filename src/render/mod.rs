@@ -27,6 +27,39 @@ pub const MAX_TABLE_ROWS: usize = 200;
 pub struct DrawnFigure {
     pub svg: String,
     pub png: Vec<u8>,
+    /// Width in CSS pixels (the PDF sizes the figure by it).
+    pub width: u32,
+    /// The cache key the PNG is stored under.
+    pub png_key: String,
+}
+
+impl DrawnFigure {
+    /// The SVG of `plot` and the PNG rasterised from it. A PNG is a function of its
+    /// SVG (and of this code), so it is keyed by the SVG's bytes and reused from
+    /// `cache` when they have not changed: rasterising is most of a build whose
+    /// experiments are all cached.
+    pub fn draw(
+        plot: &crate::figure::plot::Plot,
+        cache: &crate::cache::Cache,
+    ) -> Result<DrawnFigure, String> {
+        use crate::figure::{draw, PNG_SCALE};
+        let svg = draw::render_svg(plot).map_err(|e| e.to_string())?;
+        let png_key = crate::cache::KeyBuilder::new()
+            .part("svg", svg.as_bytes())
+            .part("png-scale", &PNG_SCALE.to_le_bytes())
+            .part("code", crate::provenance::source_digest().as_bytes())
+            .finish();
+        let png = cache.file_or_make(&png_key, || {
+            draw::render_png(&svg, PNG_SCALE).map_err(|e| e.to_string())
+        })?;
+        let columns = plot.columns.min(plot.panels.len()).max(1) as u32;
+        Ok(DrawnFigure {
+            svg,
+            png,
+            width: columns * plot.panel_width,
+            png_key,
+        })
+    }
 }
 
 /// Which chapter produced each table (for data paths).
@@ -49,6 +82,8 @@ pub fn figure_path(chapter: &str, id: &str, ext: &str) -> String {
 pub fn numbering(project: &Project) -> BTreeMap<String, RefTarget> {
     let mut refs = BTreeMap::new();
     let (mut nf, mut nt, mut nc) = (0, 0, 0);
+    // Multi-panel figures: their number and how many panels are numbered so far.
+    let mut groups: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (ci, ch) in project.chapters.iter().enumerate() {
         refs.insert(
             ch.id().to_string(),
@@ -59,10 +94,32 @@ pub fn numbering(project: &Project) -> BTreeMap<String, RefTarget> {
         );
         for item in &ch.items {
             let (label, id, anchor) = match item {
-                Item::Figure(f) => {
-                    nf += 1;
-                    (format!("Figure {nf}"), &f.id, format!("figure-{}", f.id))
-                }
+                Item::Figure(f) => match &f.panel_of {
+                    Some(g) => {
+                        let (number, panels) = groups.entry(g.clone()).or_insert_with(|| {
+                            nf += 1;
+                            refs.insert(
+                                g.clone(),
+                                RefTarget {
+                                    label: format!("Figure {nf}"),
+                                    anchor: format!("figure-{g}"),
+                                },
+                            );
+                            (nf, 0)
+                        });
+                        let letter = crate::figure::panel_letter(*panels);
+                        *panels += 1;
+                        (
+                            format!("Figure {number}({letter})"),
+                            &f.id,
+                            format!("figure-{}", f.id),
+                        )
+                    }
+                    None => {
+                        nf += 1;
+                        (format!("Figure {nf}"), &f.id, format!("figure-{}", f.id))
+                    }
+                },
                 Item::Table(t) => {
                     nt += 1;
                     (format!("Table {nt}"), &t.id, format!("table-{}", t.id))
@@ -87,8 +144,38 @@ pub fn numbering(project: &Project) -> BTreeMap<String, RefTarget> {
 pub(crate) fn number_of(refs: &BTreeMap<String, RefTarget>, id: &str) -> usize {
     refs.get(id)
         .and_then(|r| r.label.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
+        .and_then(|n| {
+            let digits: String = n.chars().take_while(|c| c.is_ascii_digit()).collect();
+            digits.parse().ok()
+        })
         .unwrap_or(0)
+}
+
+/// What a figure block shows where it stands: itself (its own id and one panel), a
+/// multi-panel figure (the group's id and every member) where the first member
+/// stands, or nothing for the later members (they are drawn with the first).
+pub(crate) fn figure_at<'a>(
+    ch: &'a ChapterSpec,
+    f: &'a crate::spec::figure::FigureSpec,
+) -> Option<(String, Vec<&'a crate::spec::figure::FigureSpec>)> {
+    let Some(g) = &f.panel_of else {
+        return Some((f.id.clone(), vec![f]));
+    };
+    let group = crate::figure::groups(ch.figures())
+        .into_iter()
+        .find(|x| &x.id == g)?;
+    (group.members.first().map(|m| &m.id) == Some(&f.id)).then_some((group.id, group.members))
+}
+
+/// The figure block's YAML as written in the chapter (fences excluded).
+pub(crate) fn figure_source(chapter: &crate::chapter::Chapter, line: usize) -> String {
+    chapter
+        .source
+        .lines()
+        .skip(line)
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Everything the renderer needs from the earlier stages.
@@ -267,34 +354,53 @@ fn render_chapter(
                     .render("experiment.html", "experiment", &view)
                     .map_err(|e| tpl_err(e).into())
             }
-            Item::Figure(f) => {
-                let drawn = &inp.figures[&f.id];
-                inline(env, &f.caption, f.line).and_then(|caption| {
-                    let view = FigureView {
-                        number: number_of(refs, &f.id),
-                        id: f.id.clone(),
-                        anchor: format!("figure-{}", f.id),
-                        caption,
-                        svg: strip_xml_prolog(&drawn.svg),
-                        svg_file: figure_path(ch.id(), &f.id, "svg"),
-                        png_file: figure_path(ch.id(), &f.id, "png"),
-                        table: f.table.clone(),
-                        csv: paths[&f.table].0.clone(),
-                        parquet: paths[&f.table].1.clone(),
-                        spec_location: format!("{}:{}", chapter.path.display(), f.line),
-                        experiment_anchor: producer_anchor(inp.project, &f.table),
-                        paper_panel: f.paper_panel.clone(),
-                        verdict: inp
-                            .edition
-                            .shows_checks()
-                            .then(|| figure_verdict(inp, refs, f))
-                            .flatten(),
-                    };
-                    inp.templates
-                        .render("figure.html", "figure", &view)
-                        .map_err(|e| tpl_err(e).into())
-                })
-            }
+            Item::Figure(f) => match figure_at(ch, f) {
+                None => Ok(String::new()),
+                Some((id, members)) => {
+                    let drawn = &inp.figures[&id];
+                    let grouped = f.panel_of.is_some();
+                    let panels: Result<Vec<PanelView>, Diagnostics> = members
+                        .iter()
+                        .enumerate()
+                        .map(|(k, m)| {
+                            let caption = inline(env, &m.caption, m.line)?;
+                            Ok(PanelView {
+                                id: m.id.clone(),
+                                letter: grouped.then(|| crate::figure::panel_letter(k).to_string()),
+                                anchor: grouped.then(|| format!("figure-{}", m.id)),
+                                caption,
+                                table: m.table.clone(),
+                                csv: paths[&m.table].0.clone(),
+                                parquet: paths[&m.table].1.clone(),
+                                spec_location: format!("{}:{}", chapter.path.display(), m.line),
+                                spec: figure_source(chapter, m.line),
+                                experiment_anchor: producer_anchor(inp.project, &m.table),
+                                paper_panel: m.paper_panel.clone(),
+                                verdict: inp
+                                    .edition
+                                    .shows_checks()
+                                    .then(|| figure_verdict(inp, refs, m))
+                                    .flatten(),
+                            })
+                        })
+                        .collect();
+                    panels.and_then(|panels| {
+                        let view = FigureView {
+                            number: number_of(refs, &id),
+                            anchor: format!("figure-{id}"),
+                            id: id.clone(),
+                            svg: strip_xml_prolog(&drawn.svg),
+                            svg_file: figure_path(ch.id(), &id, "svg"),
+                            png_file: figure_path(ch.id(), &id, "png"),
+                            width: drawn.width,
+                            panels,
+                        };
+                        inp.templates
+                            .render("figure.html", "figure", &view)
+                            .map_err(|e| tpl_err(e).into())
+                    })
+                }
+            },
             Item::Table(t) => inline(env, &t.caption, t.line).and_then(|caption| {
                 let table = inp.results.table(&t.table).map_err(|e| {
                     Diagnostics::from(crate::diagnostic::Diagnostic::new(&chapter.path, e))
@@ -326,7 +432,9 @@ fn render_chapter(
             Item::Check(_) if !inp.edition.shows_checks() => Ok(String::new()),
             Item::Check(c) => inline(env, &c.claim, c.line).and_then(|claim_html| {
                 let o = &inp.outcomes[&c.id];
-                let view = CheckView::new(o, number_of(refs, &c.id), number, anchor, claim_html);
+                let mut view =
+                    CheckView::new(o, number_of(refs, &c.id), number, anchor, claim_html);
+                view.paper_ref_anchor = panel_anchor(inp, &o.paper_ref);
                 score_rows.push(view.clone());
                 inp.templates
                     .render("check.html", "check", &view)
@@ -370,6 +478,17 @@ pub(crate) fn figure_verdict(
             })
             .collect(),
     })
+}
+
+/// The anchor of our figure (or panel of a multi-panel figure) that corresponds to
+/// the paper's panel a check is about ("Figure 10(c)"), among the rendered chapters.
+pub(crate) fn panel_anchor(inp: &Inputs, paper_ref: &str) -> Option<String> {
+    let panel = paper_ref.trim().strip_prefix("Figure ")?.trim();
+    inp.selected
+        .iter()
+        .flat_map(|&i| inp.project.chapters[i].figures())
+        .find(|f| f.paper_panel.as_deref() == Some(panel))
+        .map(|f| format!("figure-{}", f.id))
 }
 
 /// Every chapter's id, title, anchor and paper references, for findings.

@@ -24,6 +24,10 @@
 //!                              # (the second column) around a drawn y column
 //! paper_panel: "2(a)"          # optional: the paper's panel this figure corresponds to;
 //!                              # its read-off points are drawn, its checks summarised
+//! panel_of: fig-survival-all   # optional: this figure is one panel of a multi-panel
+//!                              # figure; the figures of a chapter naming the same one
+//!                              # are drawn together, lettered (a), (b), … in order,
+//!                              # where the first of them stands
 //! ```
 //!
 //! A `ridge` figure draws half-histograms ("split violins") standing on vertical
@@ -112,6 +116,8 @@ pub struct RawFigure {
     #[serde(default)]
     pub paper_panel: Option<String>,
     #[serde(default)]
+    pub panel_of: Option<String>,
+    #[serde(default)]
     pub errors: BTreeMap<String, String>,
     pub caption: String,
 }
@@ -188,6 +194,8 @@ pub struct FigureSpec {
     pub paper_panel: Option<String>,
     /// y column → its standard-error column: drawn as a band of ±2 standard errors.
     pub errors: BTreeMap<String, String>,
+    /// The multi-panel figure this one is a panel of.
+    pub panel_of: Option<String>,
     pub caption: String,
     pub line: usize,
 }
@@ -288,6 +296,14 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
     }
     if !shade.is_empty() && kind != FigureType::Density {
         ctx.error("shade", "`shade` only applies to figures of type `density`");
+    }
+    if let Some(g) = &raw.panel_of {
+        if !crate::chapter::valid_id(g) {
+            ctx.error(
+                "panel_of",
+                format!("`{g}` is not a valid figure id (lowercase letters, digits, - and _)"),
+            );
+        }
     }
     let legend = match raw.legend.as_deref() {
         None | Some("upper-right") => Some(LegendPosition::UpperRight),
@@ -400,6 +416,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         ridge_label: raw.ridge_label,
         paper_panel: raw.paper_panel.map(|p| p.trim().to_string()),
         errors: raw.errors,
+        panel_of: raw.panel_of,
         caption: raw.caption,
         line: ctx.block.fence_line,
     })

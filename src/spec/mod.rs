@@ -33,6 +33,9 @@ pub const MAX_GRID: usize = crate::limits::GRID;
 pub struct BlockCtx<'a> {
     pub chapter: &'a Chapter,
     pub block: &'a Block,
+    /// The tree being validated: the block's own, or an edit of it (the `quick:` tier,
+    /// `--set` overrides), whose nodes keep the positions they were written at.
+    pub tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
     pub project_root: &'a Path,
     pub diags: Diagnostics,
     /// Which tier of an experiment's parameters to use (`quick:` overrides).
@@ -63,31 +66,82 @@ impl<'a> BlockCtx<'a> {
         BlockCtx {
             chapter,
             block,
+            tree: block.tree.as_ref(),
             project_root,
             diags: Diagnostics::default(),
             fidelity: Fidelity::Paper,
         }
     }
 
+    /// A context validating `tree`, an edit of the block's own tree.
+    pub fn with_tree(&self, tree: &'a yaml::Node) -> BlockCtx<'a> {
+        BlockCtx {
+            chapter: self.chapter,
+            block: self.block,
+            tree: Ok(tree),
+            project_root: self.project_root,
+            diags: Diagnostics::default(),
+            fidelity: self.fidelity,
+        }
+    }
+
+    /// A diagnostic at the field `path` (dotted, `[i]` for list items) of the tree;
+    /// at the opening fence when the field is not written.
+    pub fn at(&self, path: &str, msg: impl Into<String>) -> Diagnostic {
+        let (line, col) = self
+            .tree
+            .ok()
+            .and_then(|t| t.locate(path))
+            .unwrap_or((0, 0));
+        self.block
+            .diagnostic(self.chapter, line, col, msg)
+            .field(path)
+    }
+
     /// Report `msg` at the field `path` (dotted, `[i]` for list items).
     pub fn error(&mut self, path: &str, msg: impl Into<String>) {
-        let d = self.block.field_diagnostic(self.chapter, path, msg);
+        let d = self.at(path, msg);
         self.diags.push(d);
     }
 
     pub fn error_hint(&mut self, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
-        let d = self
-            .block
-            .field_diagnostic(self.chapter, path, msg)
-            .hint(hint);
+        let d = self.at(path, msg).hint(hint);
         self.diags.push(d);
     }
 
-    /// Phase one: deserialize the block body into `T`.
+    /// Phase one: decode the tree into `T`.
     // A Diagnostic is large, but it is the rare path and is reported once.
     #[allow(clippy::result_large_err)]
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
-        parse_block(self.chapter, self.block)
+        self.decode(self.tree)
+    }
+
+    /// Decode `tree` (the whole block, or a part of it) into `T`, mapping the error to
+    /// its position in the chapter with a "did you mean" hint for unknown names.
+    #[allow(clippy::result_large_err)]
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        tree: Result<&yaml::Node, &yaml::YamlError>,
+    ) -> Result<T, Diagnostic> {
+        let e = match tree.map(yaml::from_node) {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => e,
+            Err(e) => e.clone(),
+        };
+        let what = self.block.kind.name();
+        let mut d = self
+            .block
+            .diagnostic(
+                self.chapter,
+                e.line,
+                e.column,
+                format!("bad {what} block: {}", e.message),
+            )
+            .field(e.path.clone());
+        if let Some(h) = hint_from_serde(&e.message) {
+            d = d.hint(h);
+        }
+        Err(d)
     }
 
     /// Phase one, reporting: deserialize the block, or record the error and give `None`.
@@ -170,6 +224,22 @@ impl<'a> BlockCtx<'a> {
         Some(values)
     }
 
+    /// Whether `count` table rows (or values) stay under the ceiling; reports at
+    /// `path` when they do not.
+    pub fn within_rows(&mut self, count: usize, path: &str, what: &str) -> bool {
+        let max = crate::limits::rows();
+        if count > max {
+            self.error(
+                path,
+                format!(
+                    "the experiment asks for {count} {what}; the ceiling is {max}; {}",
+                    crate::limits::HINT
+                ),
+            );
+        }
+        count <= max
+    }
+
     /// The id of the block, checked for the safe alphabet.
     pub fn id(&mut self, id: &str, path: &str) -> String {
         if !crate::chapter::valid_id(id) {
@@ -187,30 +257,20 @@ impl<'a> BlockCtx<'a> {
     }
 }
 
-/// Deserialize a block's YAML, mapping serde's error to the block's position with a
-/// "did you mean" hint for unknown fields and variants.
-#[allow(clippy::result_large_err)]
-pub fn parse_block<T: DeserializeOwned>(chapter: &Chapter, block: &Block) -> Result<T, Diagnostic> {
-    yaml::from_str::<T>(&block.body).map_err(|e| {
-        let what = block.kind.name();
-        let mut d = block
-            .diagnostic(
-                chapter,
-                e.line,
-                e.column,
-                format!("bad {what} block: {}", e.message),
-            )
-            .field(e.path.clone());
-        if let Some(h) = hint_from_serde(&e.message) {
-            d = d.hint(h);
-        }
-        d
-    })
-}
-
 /// serde says "unknown field `kidn`, expected one of `id`, `kind`"; turn that into
 /// "did you mean `kind`?".
-fn hint_from_serde(msg: &str) -> Option<String> {
+pub fn hint_from_serde(msg: &str) -> Option<String> {
+    if msg.contains("appears twice in this mapping") {
+        return Some(
+            "keep one of the two: a key is given once (YAML would not say which one wins)".into(),
+        );
+    }
+    if msg.contains("quoted scalar") {
+        return Some(
+            "a quoted value ends with the same quote it starts with: is a closing quote missing?"
+                .into(),
+        );
+    }
     if msg.contains("mapping values are not allowed") {
         return Some(
             "a `: ` inside a value starts a new mapping: quote the value (\"…\") or write it as a block with `>-`"

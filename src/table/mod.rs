@@ -168,6 +168,52 @@ impl Table {
             .collect())
     }
 
+    /// SHA-256 of the table's content (column names, kinds and every value, floats
+    /// bit for bit), independent of how it is encoded on disk.
+    pub fn digest(&self) -> String {
+        let mut key = crate::cache::KeyBuilder::new().part("name", self.name.as_bytes());
+        for col in self.column_names() {
+            key = if self.is_text(&col) {
+                let mut bytes = Vec::new();
+                for s in self.texts(&col).unwrap_or_default() {
+                    bytes.extend((s.len() as u64).to_le_bytes());
+                    bytes.extend(s.as_bytes());
+                }
+                key.part("text", col.as_bytes()).part("values", &bytes)
+            } else {
+                let bytes: Vec<u8> = self
+                    .numbers(&col)
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|v| v.to_bits().to_le_bytes())
+                    .collect();
+                key.part("number", col.as_bytes()).part("values", &bytes)
+            };
+        }
+        key.finish()
+    }
+
+    /// The table as CSV with a header line.
+    pub fn csv_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let mut df = self.df.clone();
+        CsvWriter::new(&mut out)
+            .include_header(true)
+            .finish(&mut df)
+            .map_err(|e| format!("table `{}` as CSV: {e}", self.name))?;
+        Ok(out)
+    }
+
+    /// The table as Parquet.
+    pub fn parquet_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let mut df = self.df.clone();
+        ParquetWriter::new(&mut out)
+            .finish(&mut df)
+            .map_err(|e| format!("table `{}` as Parquet: {e}", self.name))?;
+        Ok(out)
+    }
+
     pub fn write_csv(&self, path: &Path) -> Result<(), String> {
         let mut f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut df = self.df.clone();

@@ -1,8 +1,7 @@
-//! Pixel-space geometry: clipping to the plot rectangle and cutting dashes.
+//! Pixel-space geometry: clipping to the plot rectangle.
 //!
-//! All drawing goes through here in CSS pixels (f64) before it reaches a backend, so
-//! data far outside the axes never produces huge integer coordinates, and dashes
-//! look the same in SVG and PNG.
+//! All drawing goes through here in CSS pixels (f64) before it is written to SVG, so
+//! data far outside the axes never produces huge coordinates.
 
 pub(crate) type Pt = (f64, f64);
 
@@ -25,7 +24,7 @@ impl Rect {
 }
 
 /// Liang–Barsky: the part of segment a→b inside `r`, if any.
-fn clip_segment(a: Pt, b: Pt, r: &Rect) -> Option<(Pt, Pt)> {
+pub(crate) fn clip_segment(a: Pt, b: Pt, r: &Rect) -> Option<(Pt, Pt)> {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let mut t0 = 0.0f64;
     let mut t1 = 1.0f64;
@@ -150,50 +149,6 @@ pub(crate) fn clip_polygon(poly: &[Pt], r: &Rect) -> Vec<Pt> {
     out
 }
 
-/// Cuts a polyline into dashes: `pattern` alternates on and off lengths (pixels),
-/// starting with "on". An empty pattern returns the line unchanged.
-pub(crate) fn dashes(points: &[Pt], pattern: &[f64]) -> Vec<Vec<Pt>> {
-    if pattern.is_empty() || pattern.iter().all(|&l| l <= 0.0) {
-        return vec![points.to_vec()];
-    }
-    let mut out = Vec::new();
-    let mut idx = 0; // index into pattern
-    let mut left = pattern[0]; // length left in the current dash or gap
-    let mut current: Vec<Pt> = Vec::new();
-    if let Some(&p) = points.first() {
-        current.push(p);
-    }
-    for w in points.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
-        let mut done = 0.0;
-        while len - done > left {
-            done += left;
-            let t = done / len;
-            let p = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
-            if idx % 2 == 0 {
-                current.push(p);
-                out.push(std::mem::take(&mut current));
-            } else {
-                current.push(p);
-            }
-            idx = (idx + 1) % pattern.len();
-            left = pattern[idx];
-        }
-        left -= len - done;
-        if idx % 2 == 0 {
-            current.push(b);
-        } else {
-            current.clear();
-            current.push(b);
-        }
-    }
-    if idx % 2 == 0 && current.len() >= 2 {
-        out.push(current);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,16 +175,5 @@ mod tests {
         assert!(p.iter().all(|&q| R.contains(q)));
         assert!(p.len() >= 4);
         assert!(clip_polygon(&[(20.0, 20.0), (30.0, 20.0), (30.0, 30.0)], &R).is_empty());
-    }
-
-    #[test]
-    fn dashes_alternate() {
-        let d = dashes(&[(0.0, 0.0), (10.0, 0.0)], &[2.0, 3.0]);
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0], vec![(0.0, 0.0), (2.0, 0.0)]);
-        assert_eq!(d[1], vec![(5.0, 0.0), (7.0, 0.0)]);
-        // Dashes continue round corners.
-        let d = dashes(&[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)], &[1.5, 10.0]);
-        assert_eq!(d, vec![vec![(0.0, 0.0), (1.0, 0.0), (1.0, 0.5)]]);
     }
 }

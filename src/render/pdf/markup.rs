@@ -176,6 +176,11 @@ fn anchors(inp: &Inputs, refs: &BTreeMap<String, RefTarget>) -> Anchors {
                     if let Some(r) = refs.get(id) {
                         present.insert(r.anchor.clone());
                     }
+                    if let Item::Figure(f) = item {
+                        if let Some(r) = f.panel_of.as_ref().and_then(|g| refs.get(g)) {
+                            present.insert(r.anchor.clone());
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -550,58 +555,100 @@ impl ChapterCtx<'_, '_> {
                 ))
             }
             Item::Figure(f) => {
-                let caption = self.inline(&f.caption, f.line)?;
-                let drawn = &inp.figures[&f.id];
-                let path = format!("/{}", figure_path(ch.id(), &f.id, "svg"));
+                let Some((id, members)) = crate::render::figure_at(ch, f) else {
+                    return Ok(String::new());
+                };
+                let grouped = f.panel_of.is_some();
+                let drawn = &inp.figures[&id];
+                let path = format!("/{}", figure_path(ch.id(), &id, "svg"));
                 files.push((path.clone(), drawn.svg.clone().into_bytes()));
                 let paths = table_paths(inp.project);
-                let data = paths.get(&f.table).map(|p| p.0.clone()).unwrap_or_default();
-                let producer = producer_anchor(inp.project, &f.table);
-                let made_by = if self.anchors.present.contains(&producer) {
-                    format!(" · made by #link({})[its experiment]", label(&producer))
-                } else {
-                    String::new()
-                };
-                let verdict = match inp
-                    .edition
-                    .shows_checks()
-                    .then(|| crate::render::figure_verdict(inp, self.refs, f))
-                    .flatten()
-                {
-                    Some(v) => {
-                        let links: Vec<String> = v
-                            .exceptions
-                            .iter()
-                            .filter(|x| self.anchors.present.contains(&x.anchor))
-                            .map(|x| {
-                                format!(
-                                    "#link({})[{}] ({})",
-                                    label(&x.anchor),
-                                    escape(&x.label),
-                                    escape(x.status)
-                                )
-                            })
-                            .collect();
+                let mut parts = Vec::new();
+                let mut notes = Vec::new();
+                for (k, m) in members.iter().enumerate() {
+                    let caption = self.inline(&m.caption, m.line)?;
+                    let data = paths.get(&m.table).map(|p| p.0.clone()).unwrap_or_default();
+                    let producer = producer_anchor(inp.project, &m.table);
+                    let made_by = if self.anchors.present.contains(&producer) {
+                        format!(" · made by #link({})[its experiment]", label(&producer))
+                    } else {
+                        String::new()
+                    };
+                    let verdict = match inp
+                        .edition
+                        .shows_checks()
+                        .then(|| crate::render::figure_verdict(inp, self.refs, m))
+                        .flatten()
+                    {
+                        Some(v) => {
+                            let links: Vec<String> = v
+                                .exceptions
+                                .iter()
+                                .filter(|x| self.anchors.present.contains(&x.anchor))
+                                .map(|x| {
+                                    format!(
+                                        "#link({})[{}] ({})",
+                                        label(&x.anchor),
+                                        escape(&x.label),
+                                        escape(x.status)
+                                    )
+                                })
+                                .collect();
+                            format!(
+                                " #linebreak() #badge({}) {}{}",
+                                typst_string(v.status),
+                                escape(&v.text),
+                                if links.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" {}", links.join(", "))
+                                }
+                            )
+                        }
+                        None => String::new(),
+                    };
+                    // A panel's anchor is an empty box at the start of its caption.
+                    let head = if grouped {
                         format!(
-                            " #linebreak() #badge({}) {}{}",
-                            typst_string(v.status),
-                            escape(&v.text),
-                            if links.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" {}", links.join(", "))
-                            }
+                            "#box() {} #strong[({})] ",
+                            label(&format!("figure-{}", m.id)),
+                            crate::figure::panel_letter(k)
                         )
+                    } else {
+                        String::new()
+                    };
+                    let note = format!(
+                        "Data: #raw({}){made_by} · figure spec: #raw({})",
+                        typst_string(&data),
+                        typst_string(&format!("{}:{}", chapter.path.display(), m.line)),
+                    );
+                    if grouped {
+                        parts.push(format!("{head}{caption}{verdict}"));
+                        notes.push(format!("({}) {note}", crate::figure::panel_letter(k)));
+                    } else {
+                        parts.push(format!("{caption}{verdict} #linebreak() #note[{note}]"));
                     }
-                    None => String::new(),
-                };
+                }
+                // Drawn at the size of the SVG's type: 800 px to the text width. A
+                // float cannot break across pages, so a multi-panel figure, whose
+                // caption holds every panel's, is drawn a little smaller, its
+                // caption set a little smaller and its data notes gathered at the end.
+                let mut width = (f64::from(drawn.width) / 8.0).min(100.0);
+                let mut caption = parts.join(" #parbreak() ");
+                if grouped {
+                    if members.len() > 3 {
+                        width = 78.0;
+                    }
+                    caption = format!(
+                        "#text(size: 8.6pt)[{caption} #parbreak() #note[{}]]",
+                        notes.join(" · ")
+                    );
+                }
                 Ok(format!(
-                    "#figure(image({}, width: 100%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}{verdict} #linebreak() #note[Data: #raw({}){made_by} · figure spec: #raw({})]]) {}",
+                    "#figure(image({}, width: {width:.0}%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}]) {}",
                     typst_string(&path),
-                    number_of(self.refs, &f.id),
-                    typst_string(&data),
-                    typst_string(&format!("{}:{}", chapter.path.display(), f.line)),
-                    label(&format!("figure-{}", f.id))
+                    number_of(self.refs, &id),
+                    label(&format!("figure-{id}"))
                 ))
             }
             Item::Table(t) => {

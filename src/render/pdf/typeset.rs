@@ -58,8 +58,8 @@ pub fn typeset(src: &PdfSource) -> Result<Pdf, String> {
     Ok(Pdf { bytes, warnings })
 }
 
-/// The embedded fonts, parsed once per process.
-fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
+/// The embedded fonts, parsed once per process (shared with the figure labels).
+pub(crate) fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
     static FONTS: OnceLock<(LazyHash<FontBook>, Vec<Font>)> = OnceLock::new();
     FONTS.get_or_init(|| {
         let fonts: Vec<Font> = typst_assets::fonts()
@@ -69,13 +69,13 @@ fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
     })
 }
 
-fn library() -> &'static LazyHash<Library> {
+pub(crate) fn library() -> &'static LazyHash<Library> {
     static LIBRARY: OnceLock<LazyHash<Library>> = OnceLock::new();
     LIBRARY.get_or_init(|| LazyHash::new(Library::default()))
 }
 
 /// A file id in the project root, for an absolute virtual path (`/main.typ`).
-fn file_id(path: &str) -> Result<FileId, String> {
+pub(crate) fn file_id(path: &str) -> Result<FileId, String> {
     let vpath =
         VirtualPath::new(path).map_err(|e| format!("invalid virtual path `{path}`: {e:?}"))?;
     Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
