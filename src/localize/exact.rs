@@ -20,9 +20,11 @@
 //!
 //! m* and δ* use Prop. 5 and the first-order condition (DIGEST §2): with
 //! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
-//! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by bisection (robust where golden
-//! section on a flat minimum is not). ζ*_M maximises the concave δ - M h(δ), whose
-//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. The level-set
+//! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by safeguarded Newton on g (g' is known
+//! through the density of L_r, f_L(u) = Σ p_{Y_r}(y)/|L_r'(y)| over the crossings),
+//! kept inside a bisection bracket, so it is as robust as bisection and needs a few
+//! level sets instead of 43. ζ*_M maximises the concave δ - M h(δ), whose derivative
+//! 1 - M s_r(1-δ) is non-increasing; the same Newton on its sign change. The level-set
 //! crossings binary-search the monotone runs of the grid instead of scanning every
 //! cell (the same cells in the same order). Point masses and
 //! normals have constant L_r and are answered exactly. Hands its numbers to the
@@ -402,23 +404,42 @@ impl ExactLocalization {
 
     /// s_r(u) and E[(L_r - u)₊] together (they share the crossings and the density).
     pub fn level_set(&self, u: f64) -> LevelSet {
+        self.level_set_and_density(u, false).0
+    }
+
+    /// [`ExactLocalization::level_set`] and, if `density`, the density of L_r(Y_r) at
+    /// u, f_L(u) = -s_r'(u) = Σ p_{Y_r}(y)/|L_r'(y)| over the crossings y of L_r = u
+    /// (the derivative the Newton steps of `complexity` and `best_gap` use; +∞ at a
+    /// crossing where L_r turns, 0 when there is none).
+    fn level_set_and_density(&self, u: f64, density: bool) -> (LevelSet, f64) {
         if let Some(c) = self.constant {
-            return LevelSet {
+            let ls = LevelSet {
                 survival: if c > u { 1.0 } else { 0.0 },
                 tail: (c - u).max(0.0),
             };
+            return (ls, 0.0);
         }
         if u >= self.sup {
-            return LevelSet {
+            let ls = LevelSet {
                 survival: 0.0,
                 tail: 0.0,
             };
+            return (ls, 0.0);
         }
         // Between consecutive crossings L_r - u keeps its sign; the runs above u are
         // integrated from the cell table.
         let (lo, hi) = (self.grid_y[0], self.grid_y[self.grid_y.len() - 1]);
+        let crossings = self.crossings(u);
+        let f_l = if density {
+            crossings
+                .iter()
+                .map(|&y| self.loc.density(y) / self.loc.localization_slope(y).abs())
+                .sum()
+        } else {
+            0.0
+        };
         let mut bounds = vec![lo];
-        bounds.extend(self.crossings(u));
+        bounds.extend(crossings);
         bounds.push(hi);
         let mut q = [0.0; 2];
         for w in bounds.windows(2) {
@@ -429,11 +450,12 @@ impl ExactLocalization {
                 q[1] += v[1] - u * v[0];
             }
         }
-        LevelSet {
+        let ls = LevelSet {
             // L_r ≥ 0, so below 0 every y counts; say so exactly rather than 1 - 1e-16.
             survival: if u < 0.0 { 1.0 } else { q[0].clamp(0.0, 1.0) },
             tail: q[1].max(0.0),
-        }
+        };
+        (ls, f_l)
     }
 
     /// Whether L_r > u on a run (a, b) between consecutive crossings: the sign there
@@ -503,19 +525,11 @@ impl ExactLocalization {
                 delta_star: 1.0,
             };
         }
-        // g(0) = -h(0) < 0 < g(1), g non-decreasing.
-        let (mut lo, mut hi) = (0.0, 1.0);
-        let mut h_lo = f64::NAN;
-        while hi - lo > 1e-13 {
-            let mid = 0.5 * (lo + hi);
-            let (gm, hm) = g(mid);
-            if gm <= 0.0 {
-                lo = mid;
-                h_lo = hm;
-            } else {
-                hi = mid;
-            }
-        }
+        // g(0) = -h(0) < 0 < g(1), g non-decreasing, g'(δ) = δ f_L(1 - δ).
+        let (lo, hi, h_lo) = last_non_positive(0.0, 1.0, 1e-13, 0.5, |delta| {
+            let (ls, f_l) = self.level_set_and_density(1.0 - delta, true);
+            (delta * ls.survival - ls.tail, delta * f_l, ls.tail)
+        });
         if lo == 0.0 {
             // Only reachable if g > 0 arbitrarily close to 0, i.e. numerically degenerate.
             let h = self.level_set(1.0 - hi).tail;
@@ -525,7 +539,7 @@ impl ExactLocalization {
             };
         }
         Complexity {
-            m_star: h_lo / lo,
+            m_star: h_lo.unwrap_or(f64::NAN) / lo,
             delta_star: lo,
         }
     }
@@ -570,17 +584,62 @@ impl ExactLocalization {
         if rising(1.0) {
             return (1.0, value(1.0));
         }
-        let (mut lo, mut hi) = (0.0, 1.0);
-        while hi - lo > 1e-12 {
-            let mid = 0.5 * (lo + hi);
-            if rising(mid) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
+        // M s(1 - δ) - 1 is non-decreasing in δ with derivative M f_L(1 - δ): Newton
+        // from the middle (any start is safe, the steps stay inside the bracket).
+        let (lo, _, _) = last_non_positive(0.0, 1.0, 1e-12, 0.5, |delta| {
+            let (ls, f_l) = self.level_set_and_density(1.0 - delta, true);
+            (big_m * ls.survival - 1.0, big_m * f_l, ())
+        });
         (lo, value(lo))
     }
+}
+
+/// For a non-decreasing f on [lo, hi] with f(lo) ≤ 0 < f(hi): the bracket
+/// (a, b) with f(a) ≤ 0 < f(b) and b - a ≤ tol that bisection would close on, with
+/// the payload of f at a (None if a is still `lo`, never evaluated). `f` returns
+/// (f(x), f'(x), payload). Safeguarded Newton: a step is taken from the latest point
+/// when f' is finite and positive and it lands strictly inside the bracket, else the
+/// bracket is halved; once a step is shorter than tol, the next point is put just
+/// across the root so the bracket closes. Ends with the same guarantee as bisection
+/// (the root of f lies in (a, b]) in a handful of evaluations instead of 40.
+fn last_non_positive<P>(
+    mut lo: f64,
+    mut hi: f64,
+    tol: f64,
+    start: f64,
+    mut f: impl FnMut(f64) -> (f64, f64, P),
+) -> (f64, f64, Option<P>) {
+    let mut at_lo = None;
+    let mut x = start.clamp(lo, hi);
+    // 200 steps: more than the 64 bisections a bracket of doubles can take.
+    for _ in 0..200 {
+        if hi - lo <= tol {
+            break;
+        }
+        if !(x > lo && x < hi) {
+            x = 0.5 * (lo + hi);
+        }
+        let (v, d, payload) = f(x);
+        let below = v <= 0.0;
+        if below {
+            lo = x;
+            at_lo = Some(payload);
+        } else {
+            hi = x;
+        }
+        let newton = x - v / d;
+        let mut next = if d > 0.0 && d.is_finite() && newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if (next - x).abs() < 0.5 * tol {
+            // Newton has converged onto x: probe just across the root.
+            next = if below { x + 0.5 * tol } else { x - 0.5 * tol };
+        }
+        x = next;
+    }
+    (lo, hi, at_lo)
 }
 
 /// A maximal run grid_l[start..=end] of the computed grid values that is
