@@ -75,9 +75,7 @@ static PHASE_NANOS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
 /// Start timing a phase: `None` (and no clock read) unless the clocks run.
 #[inline]
 pub fn phase_start() -> Option<Instant> {
-    PHASE_CLOCKS
-        .load(Ordering::Relaxed)
-        .then(Instant::now)
+    PHASE_CLOCKS.load(Ordering::Relaxed).then(Instant::now)
 }
 
 /// Add the time since `start` to `phase`; returns the end, to start the next phase.

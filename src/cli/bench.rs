@@ -278,7 +278,9 @@ pub fn run(args: Args) -> ExitCode {
     let ((_, pa), wa) = bench::timed_on(THREADS, || {
         bench::phase_times(|| bench::sweep_monte_carlo(&w))
     });
-    let ((_, pb), wb) = bench::timed_on(THREADS, || bench::phase_times(|| bench::particle_chains(&w)));
+    let ((_, pb), wb) = bench::timed_on(THREADS, || {
+        bench::phase_times(|| bench::particle_chains(&w))
+    });
     let phases = Phases {
         sweep_mc: PhaseTimes::new(wa, pa),
         particles: PhaseTimes::new(wb, pb),
@@ -329,10 +331,13 @@ pub fn run(args: Args) -> ExitCode {
         "wall time, {THREADS} threads, median of {reps} run{}      seconds   vs NumPy{}",
         if reps == 1 { "" } else { "s" },
         match numpy {
-            Some(n) => format!(" (same workload, measured now, median of {})", n.repeats),
+            Some(n) => format!(" (measured now, median of {})", n.repeats),
             None => " (not measured: pass --numpy SCRIPT)".into(),
         }
     );
+    if numpy.is_some() {
+        println!("  (NumPy: a vectorised NumPy implementation of the same workload)");
+    }
     let row = |what: &str, s: f64, reference: Option<f64>| match reference {
         Some(r) => println!("  {what:<36} {s:8.3}   {:6.1}x  (NumPy {r:.2} s)", r / s),
         None => println!("  {what:<36} {s:8.3}"),

@@ -160,16 +160,16 @@ impl Bins {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, finder: &BinFinder, l: f64) {
         let b = finder.bin(l);
         let bin = &mut self.bins[b];
         bin.count += 1;
-        if b > 0 {
-            let d = l - finder.ext[b];
-            bin.sum += d;
-            bin.sum_sq += d * d;
-        }
+        // Bin 0 (L at or below every threshold) keeps no sums: add 0 there, without a
+        // branch.
+        let d = if b > 0 { l - finder.ext[b] } else { 0.0 };
+        bin.sum += d;
+        bin.sum_sq += d * d;
     }
 
     fn merge(mut self, other: &Bins) -> Self {
@@ -222,37 +222,50 @@ impl<'a> BinFinder<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn bin(&self, l: f64) -> usize {
         let k = self.sorted.len();
         let e = &self.ext[..k + 2];
         // About the index of the first threshold ≥ l on an even grid (truncation, not
         // ceil: SSE2 has no rounding instruction, and the steps below fix ±1).
-        // Below the grid, or NaN (partition_point's answer for NaN is 0), start at 0.
+        // NaN and -∞ (partition_point's answer is 0) go the slow way.
         let g = (l - self.lo) * self.scale;
-        let mut b = if g >= 0.0 {
-            (g as usize).saturating_add(1).min(k)
-        } else {
-            0
-        };
-        // Bin b is right when ext[b] < l ≤ ext[b + 1].
-        b -= usize::from(b > 0 && e[b] >= l);
-        b += usize::from(b < k && e[b + 1] < l);
-        if (b > 0 && e[b] >= l) || (b < k && e[b + 1] < l) {
+        if !(g > f64::NEG_INFINITY) {
+            return self.sorted.partition_point(|&u| u < l);
+        }
+        let mut b = (g.max(-1.0) as isize + 1).clamp(0, k as isize) as usize;
+        // Bin b is right when ext[b] < l ≤ ext[b + 1]; one step down or up, without
+        // branches (ext[0] = -∞ < l, ext[k + 1] = +∞ ≥ l).
+        b -= usize::from(e[b] >= l);
+        b += usize::from(e[b + 1] < l);
+        if !((e[b] < l) & (l <= e[b + 1])) {
             return self.sorted.partition_point(|&u| u < l);
         }
         b
     }
 }
 
-/// One chunk's bins (the order of the float sums is fixed by the chunk).
+/// Interleaved copies of the bins within a chunk: draws of L_r cluster (on plateaus
+/// of L_r), and consecutive updates of one bin would each wait for the previous one.
+const LANES: usize = 4;
+
+/// One chunk's bins: sample j of the chunk goes to copy j mod [`LANES`], and the copies
+/// are added in order at the end, so the order of the float sums is fixed by the chunk.
 #[inline]
 fn bin_chunk(finder: &BinFinder, chunk: &[f64], k: usize) -> Bins {
     let t0 = crate::bench::phase_start();
-    let mut bins = Bins::new(k);
-    for &l in chunk {
+    let mut lanes: [Bins; LANES] = std::array::from_fn(|_| Bins::new(k));
+    let mut quads = chunk.chunks_exact(LANES);
+    for q in &mut quads {
+        for (bins, &l) in lanes.iter_mut().zip(q) {
+            bins.add(finder, l);
+        }
+    }
+    for (bins, &l) in lanes.iter_mut().zip(quads.remainder()) {
         bins.add(finder, l);
     }
+    let [a, b, c, d] = lanes;
+    let bins = a.merge(&b).merge(&c).merge(&d);
     crate::bench::phase_end(crate::bench::Phase::Binning, t0);
     bins
 }

@@ -153,7 +153,9 @@ impl Stream {
     /// Stream `stream` of master seed `seed`.
     pub fn new(seed: u64, stream: u64) -> Self {
         Stream {
-            key: mix64(mix64(seed ^ 0x6a09_e667_f3bc_c908).wrapping_add(stream.wrapping_mul(GAMMA))),
+            key: mix64(
+                mix64(seed ^ 0x6a09_e667_f3bc_c908).wrapping_add(stream.wrapping_mul(GAMMA)),
+            ),
         }
     }
 
@@ -186,11 +188,11 @@ impl Stream {
         }
     }
 
-    /// Uniform draw i on (0, 1) (53 bits, as [`uniform_open01`]).
+    /// Uniform draw i on (0, 1): (2m + 1)·2⁻⁵³ for the top 52 bits m of word i of the
+    /// uniform sub-stream, so neither 0 nor 1 can occur.
     #[inline]
     pub fn uniform(&self, i: u64) -> f64 {
-        let w = self.sub_key(SUB_UNIFORM).word(i);
-        ((w >> 11) as f64 + 0.5) * TWO_POW_M53
+        open01_from_bits(self.sub_key(SUB_UNIFORM).word(i))
     }
 
     /// Normal draw i (the ziggurat of [`standard_normal`], fast path on word i).
@@ -250,11 +252,21 @@ impl Stream {
     }
 }
 
+/// (2m + 1)·2⁻⁵³ for the top 52 bits m of `w`: 1 + m·2⁻⁵² built from bits, less
+/// 1 - 2⁻⁵³ (exact: the operands are within a factor 2). Bit operations and one
+/// subtraction, which vectorise (a u64 → f64 conversion does not, on AVX2).
+#[inline(always)]
+fn open01_from_bits(w: u64) -> f64 {
+    f64::from_bits(0x3ff0_0000_0000_0000 | (w >> 12)) - (1.0 - 0.5 * TWO_POW_M52)
+}
+
+/// 2⁻⁵².
+const TWO_POW_M52: f64 = f64::EPSILON;
+
 #[inline(always)]
 fn uniforms_plain(s: Stream, start: u64, out: &mut [f64]) {
     for (j, v) in out.iter_mut().enumerate() {
-        let w = s.word(start.wrapping_add(j as u64));
-        *v = ((w >> 11) as f64 + 0.5) * TWO_POW_M53;
+        *v = open01_from_bits(s.word(start.wrapping_add(j as u64)));
     }
 }
 
@@ -293,7 +305,12 @@ fn normals_fast_avx2(s: Stream, first: u64, out: &mut [f64], reject: &mut [bool;
 }
 
 #[inline(always)]
-fn normals_fast_dispatch(s: Stream, first: u64, out: &mut [f64], reject: &mut [bool; NORMAL_BLOCK]) {
+fn normals_fast_dispatch(
+    s: Stream,
+    first: u64,
+    out: &mut [f64],
+    reject: &mut [bool; NORMAL_BLOCK],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
@@ -426,8 +443,14 @@ mod tests {
             let tol = 5.0 * (p * (1.0 - p) / n as f64).sqrt();
             let above = z.iter().filter(|&&v| v > q).count() as f64 / n as f64;
             let below = z.iter().filter(|&&v| v < -q).count() as f64 / n as f64;
-            assert!((above - p).abs() < tol, "P(Z > {q}) = {above}, want {p} ± {tol}");
-            assert!((below - p).abs() < tol, "P(Z < -{q}) = {below}, want {p} ± {tol}");
+            assert!(
+                (above - p).abs() < tol,
+                "P(Z > {q}) = {above}, want {p} ± {tol}"
+            );
+            assert!(
+                (below - p).abs() < tol,
+                "P(Z < -{q}) = {below}, want {p} ± {tol}"
+            );
         }
         // Another stream gives other draws.
         assert_ne!(Stream::new(2411, 6).normal(17).to_bits(), z[0].to_bits());
@@ -441,6 +464,9 @@ mod tests {
         st.uniforms(3, &mut u);
         assert_eq!(u[5].to_bits(), st.uniform(8).to_bits());
         let mut counts = [0usize; 10];
+        // The extreme words give the extreme values, strictly inside (0, 1).
+        assert_eq!(open01_from_bits(0), TWO_POW_M53);
+        assert_eq!(open01_from_bits(u64::MAX), 1.0 - TWO_POW_M53);
         for &v in &u {
             assert!(v > 0.0 && v < 1.0);
             counts[(v * 10.0) as usize] += 1;
