@@ -230,7 +230,7 @@ impl<'a> BinFinder<'a> {
         // ceil: SSE2 has no rounding instruction, and the steps below fix ±1).
         // NaN and -∞ (partition_point's answer is 0) go the slow way.
         let g = (l - self.lo) * self.scale;
-        if !(g > f64::NEG_INFINITY) {
+        if g.is_nan() || g == f64::NEG_INFINITY {
             return self.sorted.partition_point(|&u| u < l);
         }
         let mut b = (g.max(-1.0) as isize + 1).clamp(0, k as isize) as usize;

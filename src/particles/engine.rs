@@ -256,7 +256,7 @@ fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
 }
 
 /// One exact OU step of a cloud, then a sort (noise breaks the order).
-fn diffuse(cloud: &mut Vec<f64>, scratch: &mut Scratch, eta: f64, base: &Stream, step: usize) {
+fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, step: usize) {
     let decay = (-eta).exp();
     let noise = ou_noise_var(eta).sqrt();
     // The noise pass also finds the cloud's range (and NaN) for the sort.
@@ -302,7 +302,7 @@ fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
 
 /// Move every particle by `map` (applied to chunks of the cloud), re-sorting only if
 /// the map was not increasing on the cloud.
-fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut Vec<f64>, scratch: &mut Scratch, map: F) {
+fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut [f64], scratch: &mut Scratch, map: F) {
     cloud.par_chunks_mut(CHUNK).for_each(|c| {
         let t0 = crate::bench::phase_start();
         map(c);
@@ -336,7 +336,7 @@ const INSERTION_BUDGET: usize = 8;
 /// digits), and one insertion pass orders the few particles that share a key. O(n),
 /// with counters that stay in L1 (the earlier bucket sort's 2n counters did not).
 /// Non-finite values, tiny clouds and all-equal clouds go to the comparison sort.
-pub(crate) fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
+pub(crate) fn sort_cloud(cloud: &mut [f64], scratch: &mut Scratch) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut nan = false;
     for &x in cloud.iter() {
