@@ -111,6 +111,54 @@ struct Report {
     numpy: Option<NumpyTimes>,
     /// numpy.total_s / total_s, measured in this run.
     speedup_vs_numpy: Option<f64>,
+    /// Thread-seconds per phase in one instrumented run of (a) and of (b).
+    phases: Phases,
+}
+
+/// Thread-seconds per phase (summed over the worker threads) of one instrumented run
+/// of each part, with that run's wall time.
+#[derive(Serialize, Clone, Copy)]
+struct Phases {
+    sweep_mc: PhaseTimes,
+    particles: PhaseTimes,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct PhaseTimes {
+    wall_s: f64,
+    sampling_s: f64,
+    localization_s: f64,
+    binning_s: f64,
+    sort_s: f64,
+    transport_s: f64,
+    w2_s: f64,
+}
+
+impl PhaseTimes {
+    fn new(wall: Duration, t: [f64; 6]) -> Self {
+        use bench::Phase as P;
+        PhaseTimes {
+            wall_s: wall.as_secs_f64(),
+            sampling_s: t[P::Sampling as usize],
+            localization_s: t[P::Localization as usize],
+            binning_s: t[P::Binning as usize],
+            sort_s: t[P::Sort as usize],
+            transport_s: t[P::Transport as usize],
+            w2_s: t[P::W2 as usize],
+        }
+    }
+
+    fn by_phase(&self) -> [(bench::Phase, f64); 6] {
+        use bench::Phase as P;
+        [
+            (P::Sampling, self.sampling_s),
+            (P::Localization, self.localization_s),
+            (P::Binning, self.binning_s),
+            (P::Sort, self.sort_s),
+            (P::Transport, self.transport_s),
+            (P::W2, self.w2_s),
+        ]
+    }
 }
 
 #[derive(Serialize, Clone, Copy)]
@@ -267,6 +315,18 @@ pub fn run(args: Args) -> ExitCode {
     let (chains_1, b_1) = bench::timed_on(1, || bench::particle_chains(&w));
     let identical = sweep_1 == sweep_n && chains_1 == chains_n;
     let cost = bench::timed_on(1, || bench::localization_cost(40)).0;
+    // One more run of each part with the phase clocks on (they cost a clock read per
+    // chunk of a few thousand draws or particles).
+    let ((_, pa), wa) = bench::timed_on(THREADS, || {
+        bench::phase_times(|| bench::sweep_monte_carlo(&w))
+    });
+    let ((_, pb), wb) = bench::timed_on(THREADS, || {
+        bench::phase_times(|| bench::particle_chains(&w))
+    });
+    let phases = Phases {
+        sweep_mc: PhaseTimes::new(wa, pa),
+        particles: PhaseTimes::new(wb, pb),
+    };
     let numpy = match &args.numpy {
         Some(script) if !args.quick => match run_numpy(script, args.numpy_repeat) {
             Ok(t) => Some(t),
@@ -297,6 +357,7 @@ pub fn run(args: Args) -> ExitCode {
             identical_across_threads: identical,
             numpy,
             speedup_vs_numpy: speedup,
+            phases,
         };
         println!(
             "{}",
@@ -312,10 +373,13 @@ pub fn run(args: Args) -> ExitCode {
         "wall time, {THREADS} threads, median of {reps} run{}      seconds   vs NumPy{}",
         if reps == 1 { "" } else { "s" },
         match numpy {
-            Some(n) => format!(" (same workload, measured now, median of {})", n.repeats),
+            Some(n) => format!(" (measured now, median of {})", n.repeats),
             None => " (not measured: pass --numpy SCRIPT)".into(),
         }
     );
+    if numpy.is_some() {
+        println!("  (NumPy: a vectorised NumPy implementation of the same workload)");
+    }
     let row = |what: &str, s: f64, reference: Option<f64>| match reference {
         Some(r) => println!("  {what:<36} {s:8.3}   {:6.1}x  (NumPy {r:.2} s)", r / s),
         None => println!("  {what:<36} {s:8.3}"),
@@ -325,6 +389,28 @@ pub fn run(args: Args) -> ExitCode {
     row("(a) + (b)", total_n, numpy.map(|n| n.total_s));
     if let Some(d) = exact_s {
         row("(a) sweep, exact (quadrature)", d, None);
+    }
+    println!();
+    println!(
+        "where the time goes: one instrumented run of each part, thread-seconds per phase ({THREADS} threads)"
+    );
+    for (what, p) in [
+        ("(a) sweep, Monte Carlo", &phases.sweep_mc),
+        ("(b) particles", &phases.particles),
+    ] {
+        let busy: f64 = p.by_phase().iter().map(|(_, s)| s).sum();
+        let cells: Vec<String> = p
+            .by_phase()
+            .iter()
+            .filter(|(_, s)| *s > 0.0)
+            .map(|(ph, s)| format!("{} {s:.3}", ph.name()))
+            .collect();
+        println!(
+            "  {what:<24} wall {:.3} s; {}; other {:.3}",
+            p.wall_s,
+            cells.join(", "),
+            (p.wall_s * THREADS as f64 - busy).max(0.0)
+        );
     }
     println!();
     println!(

@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{Common, KindSpec, Validated};
-use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
 use crate::localize;
+use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
 use crate::measure::Measure;
 use crate::plane::Law;
 use crate::spec::{linspace, BlockCtx, Grid, Num};

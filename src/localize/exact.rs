@@ -20,9 +20,11 @@
 //!
 //! m* and δ* use Prop. 5 and the first-order condition (DIGEST §2): with
 //! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
-//! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by bisection (robust where golden
-//! section on a flat minimum is not). ζ*_M maximises the concave δ - M h(δ), whose
-//! derivative 1 - M s_r(1-δ) is non-increasing; again a bisection. The level-set
+//! unimodal; δ* = sup{δ : g(δ) ≤ 0} is found by safeguarded Newton on g (g' is known
+//! through the density of L_r, f_L(u) = Σ p_{Y_r}(y)/|L_r'(y)| over the crossings),
+//! kept inside a bisection bracket, so it is as robust as bisection and needs a few
+//! level sets instead of 43. ζ*_M maximises the concave δ - M h(δ), whose derivative
+//! 1 - M s_r(1-δ) is non-increasing; the same Newton on its sign change. The level-set
 //! crossings binary-search the monotone runs of the grid instead of scanning every
 //! cell (the same cells in the same order). Point masses and
 //! normals have constant L_r and are answered exactly. Hands its numbers to the
@@ -402,23 +404,42 @@ impl ExactLocalization {
 
     /// s_r(u) and E[(L_r - u)₊] together (they share the crossings and the density).
     pub fn level_set(&self, u: f64) -> LevelSet {
+        self.level_set_and_density(u, false).0
+    }
+
+    /// [`ExactLocalization::level_set`] and, if `density`, the density of L_r(Y_r) at
+    /// u, f_L(u) = -s_r'(u) = Σ p_{Y_r}(y)/|L_r'(y)| over the crossings y of L_r = u
+    /// (the derivative the Newton steps of `complexity` and `best_gap` use; +∞ at a
+    /// crossing where L_r turns, 0 when there is none).
+    fn level_set_and_density(&self, u: f64, density: bool) -> (LevelSet, f64) {
         if let Some(c) = self.constant {
-            return LevelSet {
+            let ls = LevelSet {
                 survival: if c > u { 1.0 } else { 0.0 },
                 tail: (c - u).max(0.0),
             };
+            return (ls, 0.0);
         }
         if u >= self.sup {
-            return LevelSet {
+            let ls = LevelSet {
                 survival: 0.0,
                 tail: 0.0,
             };
+            return (ls, 0.0);
         }
         // Between consecutive crossings L_r - u keeps its sign; the runs above u are
         // integrated from the cell table.
         let (lo, hi) = (self.grid_y[0], self.grid_y[self.grid_y.len() - 1]);
+        let crossings = self.crossings(u);
+        let f_l = if density {
+            crossings
+                .iter()
+                .map(|&y| self.loc.density(y) / self.loc.localization_slope(y).abs())
+                .sum()
+        } else {
+            0.0
+        };
         let mut bounds = vec![lo];
-        bounds.extend(self.crossings(u));
+        bounds.extend(crossings);
         bounds.push(hi);
         let mut q = [0.0; 2];
         for w in bounds.windows(2) {
@@ -429,11 +450,12 @@ impl ExactLocalization {
                 q[1] += v[1] - u * v[0];
             }
         }
-        LevelSet {
+        let ls = LevelSet {
             // L_r ≥ 0, so below 0 every y counts; say so exactly rather than 1 - 1e-16.
             survival: if u < 0.0 { 1.0 } else { q[0].clamp(0.0, 1.0) },
             tail: q[1].max(0.0),
-        }
+        };
+        (ls, f_l)
     }
 
     /// Whether L_r > u on a run (a, b) between consecutive crossings: the sign there
@@ -483,16 +505,17 @@ impl ExactLocalization {
     }
 
     /// m*(r) and δ*(r), δ* the largest minimiser of m(δ) = h(δ)/δ over (0, 1]
-    /// (`levels::complexity`, bisection to 1e-13).
+    /// (`levels::complexity`, Newton on the density of L_r inside a bisection bracket,
+    /// to 1e-13).
     pub fn complexity(&self) -> Complexity {
-        super::levels::complexity(self, super::levels::Search::Bisect(1e-13))
+        super::levels::complexity(self, super::levels::Search::Newton(1e-13))
     }
 
     /// sup_{δ∈[0,1]} (δ - M h(δ, r)) and the maximiser δ (the numerator of ζ*_M),
-    /// `levels::best_gap` with bisection to 1e-12.
+    /// `levels::best_gap` with Newton inside a bisection bracket, to 1e-12.
     /// M = ∞ gives 1 - sup L_r when sup L_r ≤ 1 and -∞ otherwise; M < 0 or NaN gives NaN.
     pub fn best_gap(&self, big_m: f64) -> (f64, f64) {
-        super::levels::best_gap(self, big_m, super::levels::Search::Bisect(1e-12))
+        super::levels::best_gap(self, big_m, super::levels::Search::Newton(1e-12))
     }
 }
 
@@ -505,6 +528,9 @@ impl super::levels::LevelSets for ExactLocalization {
     }
     fn level_set(&self, u: f64) -> LevelSet {
         ExactLocalization::level_set(self, u)
+    }
+    fn level_set_and_density(&self, u: f64) -> (LevelSet, f64) {
+        ExactLocalization::level_set_and_density(self, u, true)
     }
 }
 

@@ -29,7 +29,8 @@ pub mod quadrature;
 pub use exact::{ExactLocalization, LevelSet, LOG_CONCAVE_SLACK};
 pub use monte_carlo::{
     batch_means_se, complexity_from_tail, complexity_mc, dkw_half_width, sample_localization,
-    survival_mc, tail_mc, upper_bound_95, zeta_star_from_tail, zeta_star_mc, Estimate, MC_CHUNK,
+    survival_mc, survival_mc_sampled, tail_mc, tail_mc_sampled, upper_bound_95,
+    zeta_star_from_tail, zeta_star_mc, Estimate, MC_CHUNK,
 };
 
 use crate::measure::Measure;

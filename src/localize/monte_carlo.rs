@@ -1,35 +1,30 @@
 //! Monte Carlo estimates of s_r, h, m*, δ*, ζ*_M, as the paper computed them: draw
 //! Y_r = rX + Z, evaluate L_r(Y_r), and summarise the sample on grids of u or δ.
 //!
-//! Reproducibility: [`sample_localization`] uses ChaCha8 ([`McRng`]) seeded with
-//! `seed_from_u64(seed)` on stream `stream`; sample i belongs to chunk i / [`MC_CHUNK`],
-//! and chunk k starts at word position k·2³⁶ of that stream (a chunk uses a few words
-//! per sample, far below 2³⁶, however many its normal draws take). Every chunk is
-//! therefore a fixed function of (seed, stream, k), and the output is bit-identical on
-//! any number of rayon threads. A chunk draws its Y_r first and then evaluates L_r on
-//! all of them with the batch kernel (`Localizer::localization_batch`).
+//! Reproducibility: [`sample_localization`] draws from the counter-based generator
+//! `measure::sample::Stream` of (seed, stream): draw i of Y_r is a fixed function of
+//! (seed, stream, i) (see `measure::sample`), so the sample is bit-identical on any
+//! number of rayon threads, and a shorter run is a prefix of a longer one. The draws
+//! go in chunks of [`MC_CHUNK`]: a chunk draws its Y_r, then evaluates L_r on all of
+//! them with the batch kernel (`Localizer::localization_batch`).
 //!
 //! The summaries bin each sample once against the sorted thresholds (no sort of the
 //! sample; an O(1) bin lookup on even grids), with integer counts and per-chunk float
 //! sums combined in chunk order, so they too are independent of scheduling; tails on
-//! a grid of k thresholds then take O(k) suffix sums. Hands `Estimate`s and
+//! a grid of k thresholds then take O(k) suffix sums. [`tail_mc_sampled`] and
+//! [`survival_mc_sampled`] bin inside the sampling chunk, while its draws are in
+//! cache, and give bit for bit what the two-step path gives. Hands `Estimate`s and
 //! `Complexity` values to the experiment runners.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::{ou_noise_var, Complexity};
-use crate::measure::Measure;
+use crate::measure::sample::Stream;
+use crate::measure::{Localizer, Measure};
 
-/// The generator behind every Monte Carlo sample.
-pub type McRng = ChaCha8Rng;
-/// Samples per reproducibility chunk.
+/// Samples per chunk, for drawing and for summarising (fixed, so float sums have a
+/// fixed order).
 pub const MC_CHUNK: usize = 4096;
-/// Stream words reserved per chunk.
-const WORDS_PER_CHUNK: u128 = 1 << 36;
-/// Samples per chunk when summarising (fixed, so float sums have a fixed order).
-const SUMMARY_CHUNK: usize = 1 << 16;
 
 /// A Monte Carlo estimate and its standard error.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,25 +36,97 @@ pub struct Estimate {
 /// n draws of L_r(Y_r), Y_r = rX + Z, X ~ μ; deterministic in (seed, stream) whatever
 /// the rayon thread count (see the module header).
 pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64) -> Vec<f64> {
-    let mut base = McRng::seed_from_u64(seed);
-    base.set_stream(stream);
     let loc = m.localizer(r);
     if let Some(c) = loc.constant_localization() {
         // Point masses and normals: L_r(y) is the same number at every y, bit for bit,
         // so the draws cannot change the sample and are skipped.
         return vec![c; n];
     }
+    let st = Stream::new(seed, stream);
     let mut out = vec![0.0; n];
     out.par_chunks_mut(MC_CHUNK)
         .enumerate()
-        .for_each(|(k, chunk)| {
-            let mut rng = base.clone();
-            rng.set_word_pos(k as u128 * WORDS_PER_CHUNK);
-            // Draws first, then L_r over the whole chunk: the batch kernel vectorises.
-            m.sample_y_batch(r, &mut rng, chunk);
-            loc.localization_batch(chunk);
-        });
+        .for_each(|(k, chunk)| draw_chunk(m, &loc, &st, k, chunk));
     out
+}
+
+/// Chunk k of the sample: draws k·MC_CHUNK, … of Y_r, replaced by L_r.
+#[inline]
+fn draw_chunk(m: &Measure, loc: &Localizer, st: &Stream, k: usize, chunk: &mut [f64]) {
+    let t0 = crate::bench::phase_start();
+    // Draws first, then L_r over the whole chunk: the batch kernel vectorises.
+    m.sample_y_batch(loc.r(), st, (k * MC_CHUNK) as u64, chunk);
+    let t1 = crate::bench::phase_end(crate::bench::Phase::Sampling, t0);
+    loc.localization_batch(chunk);
+    crate::bench::phase_end(crate::bench::Phase::Localization, t1);
+}
+
+/// Bins of n draws of L_r(Y_r) against `sorted` thresholds, binned inside each
+/// sampling chunk (the draws never leave the cache); equal to binning
+/// [`sample_localization`]'s sample.
+fn sample_bins(m: &Measure, r: f64, n: usize, seed: u64, stream: u64, sorted: &[f64]) -> Bins {
+    let k = sorted.len();
+    let finder = BinFinder::new(sorted);
+    let loc = m.localizer(r);
+    if let Some(c) = loc.constant_localization() {
+        // Every chunk holds the same value: bin one full chunk and the last one once
+        // and merge them as many times, in chunk order, as the chunked path does.
+        let full = n / MC_CHUNK;
+        let rest = n % MC_CHUNK;
+        let one = |len: usize| bin_chunk(&finder, &vec![c; len], k);
+        let (a, b) = (one(MC_CHUNK), one(rest));
+        let mut acc = Bins::new(k);
+        for _ in 0..full {
+            acc = acc.merge(&a);
+        }
+        if rest > 0 {
+            acc = acc.merge(&b);
+        }
+        return acc;
+    }
+    let st = Stream::new(seed, stream);
+    let chunks = n.div_ceil(MC_CHUNK);
+    let partial: Vec<Bins> = (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            let len = MC_CHUNK.min(n - c * MC_CHUNK);
+            let mut buf = vec![0.0; len];
+            draw_chunk(m, &loc, &st, c, &mut buf);
+            bin_chunk(&finder, &buf, k)
+        })
+        .collect();
+    partial.iter().fold(Bins::new(k), |acc, b| acc.merge(b))
+}
+
+/// [`tail_mc`] of n fresh draws of L_r(Y_r) (as [`sample_localization`] draws them),
+/// binned while sampling: bit-identical to `tail_mc(&sample_localization(..), deltas)`.
+pub fn tail_mc_sampled(
+    m: &Measure,
+    r: f64,
+    n: usize,
+    seed: u64,
+    stream: u64,
+    deltas: &[f64],
+) -> Vec<Estimate> {
+    let thresholds: Vec<f64> = deltas.iter().map(|d| 1.0 - d).collect();
+    let (sorted, order) = sorted_thresholds(&thresholds);
+    let bins = sample_bins(m, r, n, seed, stream, &sorted);
+    tail_from_bins(n, &sorted, &order, &bins)
+}
+
+/// [`survival_mc`] of n fresh draws of L_r(Y_r), binned while sampling:
+/// bit-identical to `survival_mc(&sample_localization(..), us)`.
+pub fn survival_mc_sampled(
+    m: &Measure,
+    r: f64,
+    n: usize,
+    seed: u64,
+    stream: u64,
+    us: &[f64],
+) -> Vec<Estimate> {
+    let (sorted, order) = sorted_thresholds(us);
+    let bins = sample_bins(m, r, n, seed, stream, &sorted);
+    survival_from_bins(n, &sorted, &order, &bins)
 }
 
 /// Thresholds sorted ascending, with each one's position in the caller's order.
@@ -93,16 +160,16 @@ impl Bins {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, finder: &BinFinder, l: f64) {
         let b = finder.bin(l);
         let bin = &mut self.bins[b];
         bin.count += 1;
-        if b > 0 {
-            let d = l - finder.sorted[b - 1];
-            bin.sum += d;
-            bin.sum_sq += d * d;
-        }
+        // Bin 0 (L at or below every threshold) keeps no sums: add 0 there, without a
+        // branch.
+        let d = if b > 0 { l - finder.ext[b] } else { 0.0 };
+        bin.sum += d;
+        bin.sum_sq += d * d;
     }
 
     fn merge(mut self, other: &Bins) -> Self {
@@ -117,11 +184,15 @@ impl Bins {
 
 /// The bin of a sample: the number of thresholds strictly below it (what
 /// `partition_point(|u| u < l)` returns). Grids are usually evenly spaced, so the
-/// bin is guessed by linear interpolation and confirmed by comparing with its two
-/// neighbouring thresholds (so the answer is exact whatever the spacing); a guess
-/// more than a few bins off falls back to binary search.
+/// bin is guessed by linear interpolation, moved by at most one in each direction
+/// without branches, and confirmed by comparing with its two neighbouring thresholds
+/// (so the answer is exact whatever the spacing); a wrong guess falls back to binary
+/// search.
 struct BinFinder<'a> {
     sorted: &'a [f64],
+    /// The thresholds between sentinels: ext[b] = sorted[b - 1], ext[0] = -∞,
+    /// ext[k + 1] = +∞.
+    ext: Vec<f64>,
     lo: f64,
     /// (k - 1)/(sorted[k-1] - sorted[0]), or 0 when there is no spread.
     scale: f64,
@@ -139,62 +210,91 @@ impl<'a> BinFinder<'a> {
         } else {
             0.0
         };
-        BinFinder { sorted, lo, scale }
+        let mut ext = Vec::with_capacity(k + 2);
+        ext.push(f64::NEG_INFINITY);
+        ext.extend_from_slice(sorted);
+        ext.push(f64::INFINITY);
+        BinFinder {
+            sorted,
+            ext,
+            lo,
+            scale,
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     fn bin(&self, l: f64) -> usize {
-        let s = self.sorted;
-        let k = s.len();
+        let k = self.sorted.len();
+        let e = &self.ext[..k + 2];
         // About the index of the first threshold ≥ l on an even grid (truncation, not
-        // ceil: SSE2 has no rounding instruction, and the check below fixes ±1).
-        // Below the grid, or NaN (partition_point's answer for NaN is 0), start at 0.
+        // ceil: SSE2 has no rounding instruction, and the steps below fix ±1).
+        // NaN and -∞ (partition_point's answer is 0) go the slow way.
         let g = (l - self.lo) * self.scale;
-        let mut b = if g >= 0.0 {
-            (g as usize).saturating_add(1).min(k)
-        } else {
-            0
-        };
-        for _ in 0..4 {
-            if b > 0 && s[b - 1] >= l {
-                b -= 1;
-            } else if b < k && s[b] < l {
-                b += 1;
-            } else {
-                return b;
-            }
+        if g.is_nan() || g == f64::NEG_INFINITY {
+            return self.sorted.partition_point(|&u| u < l);
         }
-        s.partition_point(|&u| u < l)
+        let mut b = (g.max(-1.0) as isize + 1).clamp(0, k as isize) as usize;
+        // Bin b is right when ext[b] < l ≤ ext[b + 1]; one step down or up, without
+        // branches (ext[0] = -∞ < l, ext[k + 1] = +∞ ≥ l).
+        b -= usize::from(e[b] >= l);
+        b += usize::from(e[b + 1] < l);
+        if !((e[b] < l) & (l <= e[b + 1])) {
+            return self.sorted.partition_point(|&u| u < l);
+        }
+        b
     }
+}
+
+/// Interleaved copies of the bins within a chunk: draws of L_r cluster (on plateaus
+/// of L_r), and consecutive updates of one bin would each wait for the previous one.
+const LANES: usize = 4;
+
+/// One chunk's bins: sample j of the chunk goes to copy j mod [`LANES`], and the copies
+/// are added in order at the end, so the order of the float sums is fixed by the chunk.
+#[inline]
+fn bin_chunk(finder: &BinFinder, chunk: &[f64], k: usize) -> Bins {
+    let t0 = crate::bench::phase_start();
+    let mut lanes: [Bins; LANES] = std::array::from_fn(|_| Bins::new(k));
+    let mut quads = chunk.chunks_exact(LANES);
+    for q in &mut quads {
+        for (bins, &l) in lanes.iter_mut().zip(q) {
+            bins.add(finder, l);
+        }
+    }
+    for (bins, &l) in lanes.iter_mut().zip(quads.remainder()) {
+        bins.add(finder, l);
+    }
+    let [a, b, c, d] = lanes;
+    let bins = a.merge(&b).merge(&c).merge(&d);
+    crate::bench::phase_end(crate::bench::Phase::Binning, t0);
+    bins
 }
 
 fn bin_samples(samples: &[f64], sorted: &[f64]) -> Bins {
     let k = sorted.len();
     let finder = BinFinder::new(sorted);
     let partial: Vec<Bins> = samples
-        .par_chunks(SUMMARY_CHUNK)
-        .map(|chunk| {
-            let mut bins = Bins::new(k);
-            for &l in chunk {
-                bins.add(&finder, l);
-            }
-            bins
-        })
+        .par_chunks(MC_CHUNK)
+        .map(|chunk| bin_chunk(&finder, chunk, k))
         .collect();
     partial.iter().fold(Bins::new(k), |acc, b| acc.merge(b))
 }
 
 /// ŝ_r(u) = #{L > u}/n for each u, with se = √(p(1-p)/n).
 pub fn survival_mc(samples: &[f64], us: &[f64]) -> Vec<Estimate> {
-    let n = samples.len() as f64;
     let (sorted, order) = sorted_thresholds(us);
     let bins = bin_samples(samples, &sorted);
+    survival_from_bins(samples.len(), &sorted, &order, &bins)
+}
+
+fn survival_from_bins(n: usize, sorted: &[f64], order: &[usize], bins: &Bins) -> Vec<Estimate> {
+    let n = n as f64;
     let mut out = vec![
         Estimate {
             value: f64::NAN,
             se: f64::NAN
         };
-        us.len()
+        sorted.len()
     ];
     // Samples above sorted[j] are exactly those in bins j+1..=k.
     let mut above = 0u64;
@@ -218,10 +318,13 @@ pub fn dkw_half_width(n: usize, alpha: f64) -> f64 {
 /// ĥ(δ) = mean of (L - (1 - δ))₊ for each δ, with se from the sample variance of
 /// (L - (1 - δ))₊.
 pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
-    let n = samples.len();
     let thresholds: Vec<f64> = deltas.iter().map(|d| 1.0 - d).collect();
     let (sorted, order) = sorted_thresholds(&thresholds);
     let bins = bin_samples(samples, &sorted);
+    tail_from_bins(samples.len(), &sorted, &order, &bins)
+}
+
+fn tail_from_bins(n: usize, sorted: &[f64], order: &[usize], bins: &Bins) -> Vec<Estimate> {
     let k = sorted.len();
     let nf = n as f64;
     let mut out = vec![
@@ -229,7 +332,7 @@ pub fn tail_mc(samples: &[f64], deltas: &[f64]) -> Vec<Estimate> {
             value: f64::NAN,
             se: f64::NAN
         };
-        deltas.len()
+        k
     ];
     // Tail sums above sorted[j], from the top down: with Δ = sorted[j+1] - sorted[j]
     // and N = the count above sorted[j+1],
@@ -447,13 +550,40 @@ mod tests {
         ] {
             for r in [0.05, 1.3, 40.0] {
                 let fast = sample_localization(&m, r, 5000, 3, 1);
-                let mut rng = McRng::seed_from_u64(3);
-                rng.set_stream(1);
+                let st = Stream::new(3, 1);
                 let loc = m.localizer(r);
-                for v in &fast {
-                    let y = m.sample_y(r, &mut rng);
+                for (i, v) in fast.iter().enumerate() {
+                    let y = m.sample_y_at(r, &st, i as u64);
                     assert_eq!(v.to_bits(), loc.localization(y).to_bits(), "{m:?} r={r}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn binning_while_sampling_equals_binning_the_sample() {
+        // Every kind of law (constant L_r included) and a length that is not a whole
+        // number of chunks: the fused summaries are the two-step ones, bit for bit.
+        let deltas: Vec<f64> = (0..=50).map(|i| i as f64 / 50.0).collect();
+        let us = [2.0, 0.0, 0.37, 1.0, 0.5];
+        let n = 2 * MC_CHUNK + 123;
+        for k in 1..=6 {
+            let m = Measure::paper_example(k).unwrap();
+            for r in [0.4, 2.2] {
+                let s = sample_localization(&m, r, n, 5, 9);
+                let same = |a: &[Estimate], b: &[Estimate]| {
+                    a.iter().zip(b).all(|(x, y)| {
+                        x.value.to_bits() == y.value.to_bits() && x.se.to_bits() == y.se.to_bits()
+                    })
+                };
+                assert!(same(
+                    &tail_mc(&s, &deltas),
+                    &tail_mc_sampled(&m, r, n, 5, 9, &deltas)
+                ));
+                assert!(same(
+                    &survival_mc(&s, &us),
+                    &survival_mc_sampled(&m, r, n, 5, 9, &us)
+                ));
             }
         }
     }

@@ -622,3 +622,52 @@ mod uniform_oracle {
         }
     }
 }
+
+#[test]
+fn newton_delta_star_and_zeta_agree_with_plain_bisection() {
+    // δ* = sup{δ : δ s_r(1-δ) - h(δ) ≤ 0} and the maximiser of δ - M h(δ), by plain
+    // bisection on the public level sets (the method the Newton steps replaced), for
+    // Examples 3-6 over the paper's t range. Both brackets close to 1e-12, so the two
+    // agree to that plus the quadrature error of a level set (1e-9 budget).
+    for k in 3..=6 {
+        let m = Measure::paper_example(k).unwrap();
+        for i in 0..12 {
+            let t = 0.01 + 1.99 * i as f64 / 11.0;
+            let loc = ExactLocalization::new(&m, snr(t));
+            let bisect = |f: &dyn Fn(f64) -> bool| {
+                let (mut lo, mut hi) = (0.0f64, 1.0f64);
+                while hi - lo > 1e-12 {
+                    let mid = 0.5 * (lo + hi);
+                    if f(mid) {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            };
+            let c = loc.complexity();
+            if !loc.is_log_concave_like() && c.delta_star < 1.0 {
+                let d = bisect(&|d| {
+                    let ls = loc.level_set(1.0 - d);
+                    d * ls.survival - ls.tail <= 0.0
+                });
+                assert!(
+                    (c.delta_star - d).abs() < 1e-9,
+                    "Example {k}, t = {t}: Newton δ* {} vs bisection {d}",
+                    c.delta_star
+                );
+            }
+            for big_m in [1.0, 3.0, 5.0] {
+                let (d, _) = loc.best_gap(big_m);
+                if d > 0.0 && d < 1.0 {
+                    let b = bisect(&|x| big_m * loc.survival(1.0 - x) <= 1.0);
+                    assert!(
+                        (d - b).abs() < 1e-9,
+                        "Example {k}, t = {t}, M = {big_m}: Newton {d} vs bisection {b}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -21,11 +21,13 @@ pub use posterior::{Localizer, BATCH};
 
 use posterior::{mixture_moments, uniform_moments, Moments, UniformPrep};
 use rand::Rng;
-use sample::{standard_normal, uniform_index, uniform_open01};
+use sample::{standard_normal, uniform_index, uniform_open01, Stream};
 
 /// Mixtures up to this many components pick their component without branches in
 /// [`Measure::sample_y_batch`].
 const MAX_BRANCH_FREE: usize = 16;
+/// Draws generated together in [`Measure::sample_y_batch`].
+const DRAW_BLOCK: usize = 256;
 
 /// A law of X on the real line.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,6 +105,37 @@ fn non_negative(what: impl Fn() -> String, value: f64) -> Result<(), MeasureErro
             value,
         })
     }
+}
+
+/// y_j = centre_k + sd_k z_j with k the number of partial weight sums in `cum` that
+/// are ≤ u_j: a mixture draw, branch-free and vectorised across draws (compiled for
+/// AVX2 where the CPU has it; the same operations either way).
+fn pick_components(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
+    #[inline(always)]
+    fn plain(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
+        let n = y.len().min(DRAW_BLOCK);
+        let mut k = [0u32; DRAW_BLOCK];
+        for &c in cum {
+            for (k, &u) in k[..n].iter_mut().zip(&u[..n]) {
+                *k += u32::from(c <= u);
+            }
+        }
+        for j in 0..n {
+            let i = k[j] as usize;
+            y[j] = centre[i] + sd[i] * z[j];
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn wide(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
+        plain(cum, centre, sd, z, u, y)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { wide(cum, centre, sd, z, u, y) };
+    }
+    plain(cum, centre, sd, z, u, y)
 }
 
 impl Measure {
@@ -282,62 +315,87 @@ impl Measure {
         r * x + standard_normal(rng)
     }
 
-    /// Fill `out` with draws of Y_r: exactly the values (and the generator words) of
-    /// `out.len()` successive calls of [`Measure::sample_y`], with the measure's kind
-    /// matched once and a mixture's component picked without branches, for the Monte
-    /// Carlo hot loop.
-    pub fn sample_y_batch<R: Rng + ?Sized>(&self, r: f64, rng: &mut R, out: &mut [f64]) {
-        match self {
-            Measure::Point { at } => {
-                let rx = r * at;
-                for y in out.iter_mut() {
-                    *y = rx + standard_normal(rng);
+    /// Draw i of Y_r = rX + Z on the counter-based `stream`: a fixed function of
+    /// (stream, i), equal to element j of [`Measure::sample_y_batch`] started at i - j.
+    /// A Gaussian component N(m, s²) is drawn in one normal, Y = rm + √(r²s² + 1) Z
+    /// (the same law as r(m + sZ') + Z); a mixture picks its component with uniform
+    /// draw i, an empirical measure its point with word i of the uniform sub-stream.
+    pub fn sample_y_at(&self, r: f64, stream: &Stream, i: u64) -> f64 {
+        let mut out = [0.0];
+        self.sample_y_batch(r, stream, i, &mut out);
+        out[0]
+    }
+
+    /// Fill `out` with draws `start`, `start + 1`, … of Y_r from the counter-based
+    /// `stream` (see [`Measure::sample_y_at`]): the normals and uniforms of a block
+    /// are generated together (vectorised), the kind matched once per call and a
+    /// mixture's component picked without branches.
+    pub fn sample_y_batch(&self, r: f64, stream: &Stream, start: u64, out: &mut [f64]) {
+        let mut z = [0.0; DRAW_BLOCK];
+        let mut u = [0.0; DRAW_BLOCK];
+        for (b, block) in out.chunks_mut(DRAW_BLOCK).enumerate() {
+            let first = start.wrapping_add((b * DRAW_BLOCK) as u64);
+            let n = block.len();
+            let (z, u) = (&mut z[..n], &mut u[..n]);
+            stream.normals(first, z);
+            match self {
+                Measure::Point { at } => {
+                    let rx = r * at;
+                    for (y, &z) in block.iter_mut().zip(z.iter()) {
+                        *y = rx + z;
+                    }
                 }
-            }
-            Measure::Normal { mean, var } => {
-                let sd = var.sqrt();
-                for y in out.iter_mut() {
-                    let x = mean + sd * standard_normal(rng);
-                    *y = r * x + standard_normal(rng);
+                Measure::Normal { mean, var } => {
+                    let (centre, sd) = (r * mean, (r * r * var + 1.0).sqrt());
+                    for (y, &z) in block.iter_mut().zip(z.iter()) {
+                        *y = centre + sd * z;
+                    }
                 }
-            }
-            Measure::Uniform { low, high } => {
-                let width = high - low;
-                for y in out.iter_mut() {
-                    let x = low + width * uniform_open01(rng);
-                    *y = r * x + standard_normal(rng);
+                Measure::Uniform { low, high } => {
+                    stream.uniforms(first, u);
+                    let width = high - low;
+                    for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
+                        *y = r * (low + width * u) + z;
+                    }
                 }
-            }
-            Measure::Mixture(cs) if cs.len() <= MAX_BRANCH_FREE => {
-                // The component sample_x picks is the first with u < Σ_{j≤i} w_j (the
-                // last if rounding leaves u above the total), i.e. the number of
-                // partial sums among the first n - 1 that are ≤ u.
-                let mut cum = [f64::INFINITY; MAX_BRANCH_FREE];
-                let mut acc = 0.0;
-                for (c, w) in cum.iter_mut().zip(cs) {
-                    acc += w.weight;
-                    *c = acc;
+                Measure::Mixture(cs) if cs.len() <= MAX_BRANCH_FREE => {
+                    stream.uniforms(first, u);
+                    // The component is the first with u < Σ_{j≤i} w_j (the last if
+                    // rounding leaves u above the total), i.e. the number of partial
+                    // sums among the first n - 1 that are ≤ u.
+                    let mut cum = [f64::INFINITY; MAX_BRANCH_FREE];
+                    let mut centre = [0.0; MAX_BRANCH_FREE];
+                    let mut sd = [0.0; MAX_BRANCH_FREE];
+                    let mut acc = 0.0;
+                    for (k, c) in cs.iter().enumerate() {
+                        acc += c.weight;
+                        cum[k] = acc;
+                        centre[k] = r * c.mean;
+                        sd[k] = (r * r * c.var + 1.0).sqrt();
+                    }
+                    pick_components(&cum[..cs.len() - 1], &centre, &sd, z, u, block);
                 }
-                let n = cs.len();
-                let sd: Vec<f64> = cs.iter().map(|c| c.var.sqrt()).collect();
-                for y in out.iter_mut() {
-                    let u = uniform_open01(rng);
-                    let i = cum[..n - 1]
-                        .iter()
-                        .map(|&c| usize::from(c <= u))
-                        .sum::<usize>();
-                    let c = &cs[i];
-                    let x = if c.var > 0.0 {
-                        c.mean + sd[i] * standard_normal(rng)
-                    } else {
-                        c.mean
-                    };
-                    *y = r * x + standard_normal(rng);
+                Measure::Mixture(cs) => {
+                    stream.uniforms(first, u);
+                    for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
+                        let mut acc = 0.0;
+                        let mut pick = cs[cs.len() - 1];
+                        for c in cs {
+                            acc += c.weight;
+                            if u < acc {
+                                pick = *c;
+                                break;
+                            }
+                        }
+                        *y = r * pick.mean + (r * r * pick.var + 1.0).sqrt() * z;
+                    }
                 }
-            }
-            _ => {
-                for y in out.iter_mut() {
-                    *y = self.sample_y(r, rng);
+                Measure::Empirical { points, bandwidth } => {
+                    let sd = (r * r * bandwidth * bandwidth + 1.0).sqrt();
+                    for (j, (y, &z)) in block.iter_mut().zip(z.iter()).enumerate() {
+                        let k = stream.index(first.wrapping_add(j as u64), points.len());
+                        *y = r * points[k] + sd * z;
+                    }
                 }
             }
         }

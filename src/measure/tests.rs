@@ -516,23 +516,57 @@ fn windowed_kernel_matches_the_full_sum() {
 }
 
 #[test]
-fn batch_draws_and_batch_kernels_equal_the_one_at_a_time_ones() {
-    use rand::Rng;
+fn draws_of_y_have_the_mean_and_variance_of_rx_plus_z() {
+    // Y_r = rX + Z has mean r E X and variance r² Var X + 1, whatever the draw uses
+    // (one normal per Gaussian component). 4·10⁵ draws: the sample mean's standard
+    // error is √(Var Y/n), the sample variance's about Var Y·√(κ - 1)/√n with kurtosis
+    // κ ≤ 6 for these laws; allow 5 of each.
+    let st = sample::Stream::new(21, 0);
+    let n = 400_000;
     for m in all_kinds() {
         for r in [0.3, 1.7] {
-            let mut a = ChaCha8Rng::seed_from_u64(9);
-            let mut b = a.clone();
-            let one: Vec<f64> = (0..1000).map(|_| m.sample_y(r, &mut a)).collect();
+            let mut y = vec![0.0; n];
+            m.sample_y_batch(r, &st, 0, &mut y);
+            let (mx, vx) = m.mean_and_variance();
+            let (mean, var) = (r * mx, r * r * vx + 1.0);
+            let got_mean = y.iter().sum::<f64>() / n as f64;
+            let got_var = y.iter().map(|v| (v - got_mean).powi(2)).sum::<f64>() / n as f64;
+            let nf = n as f64;
+            assert!(
+                (got_mean - mean).abs() < 5.0 * (var / nf).sqrt(),
+                "{m:?} r={r}: mean {got_mean} vs {mean}"
+            );
+            assert!(
+                (got_var - var).abs() < 5.0 * var * (5.0 / nf).sqrt(),
+                "{m:?} r={r}: variance {got_var} vs {var}"
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_draws_and_batch_kernels_equal_the_one_at_a_time_ones() {
+    let st = sample::Stream::new(9, 4);
+    for m in all_kinds() {
+        for r in [0.3, 1.7] {
+            let one: Vec<f64> = (0..1000).map(|i| m.sample_y_at(r, &st, i)).collect();
             let mut batch = vec![0.0; 1000];
-            m.sample_y_batch(r, &mut b, &mut batch);
+            m.sample_y_batch(r, &st, 0, &mut batch);
             assert!(
                 one.iter()
                     .zip(&batch)
                     .all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{m:?} r={r}"
             );
-            // The generators are at the same word afterwards.
-            assert_eq!(a.next_u64(), b.next_u64());
+            // Draw i does not depend on how the draws are split into batches.
+            let mut pieces = vec![0.0; 1000];
+            let (a, b) = pieces.split_at_mut(300);
+            m.sample_y_batch(r, &st, 0, a);
+            m.sample_y_batch(r, &st, 300, b);
+            assert!(pieces
+                .iter()
+                .zip(&batch)
+                .all(|(x, y)| x.to_bits() == y.to_bits()));
             // Batch L_r and scores: bit-identical to one at a time, including far out.
             let loc = m.localizer(r);
             let mut ys = batch.clone();

@@ -13,32 +13,29 @@
 //! order survives them and only the noisy forward steps need a sort (a bucket sort,
 //! O(n) on these smooth clouds). Maps run over chunks of particles with the batch
 //! score kernel, and the μ and ν clouds move in parallel. Randomness is
-//! counter-based ChaCha8: stream 0/1 draw μ_0/ν_0, stream 2/3 the forward noise of
-//! μ/ν; particle chunk c at step k starts at a fixed word position. Independent
+//! counter-based (`measure::sample::Stream`): stream 0/1 draw μ_0/ν_0 (chunk c from
+//! word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw k·2³² + i for
+//! particle i at step k). Independent
 //! replicates of a run ([`run_particles_replicate`]) use the streams 4r, …, 4r + 3 of
 //! the same seed, so replicate 0 is [`run_particles`] and replicates never share a
 //! draw. Results are
 //! bit-identical on any number of threads. Hands [`ParticleRun`] (W₂ per step,
 //! snapshots for the ridge plots, the denoising summary) to the experiment runners.
 
-use rand::SeedableRng;
 use rayon::prelude::*;
 
 use super::gaussian::Forward;
 use super::w2_sorted;
 use crate::localize::{ou_noise_var, snr};
-use crate::measure::sample::standard_normal;
+use crate::measure::sample::{standard_normal, Stream};
 use crate::measure::{Localizer, Measure, MeasureError, BATCH};
 
-type Rng = rand_chacha::ChaCha8Rng;
-
-/// Particles per reproducibility chunk.
+/// Particles per chunk of work.
 const CHUNK: usize = 4096;
-/// Stream words reserved per chunk and step (16 per particle; a ziggurat normal takes
-/// two 32-bit words 99% of the time).
-const WORDS_PER_CHUNK: u128 = 1 << 16;
 /// Stream words reserved per chunk for the initial draws.
-const INIT_WORDS_PER_CHUNK: u128 = 1 << 36;
+const INIT_WORDS_SHIFT: u32 = 40;
+/// Normal draws reserved per forward step (particles per cloud are fewer).
+const STEP_SHIFT: u32 = 32;
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,14 +241,12 @@ fn initial_score(m: &Measure, x: f64) -> f64 {
 
 /// n draws of X ~ m, sorted; chunk c of stream `stream` starts at word c·2³⁶.
 fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
-    let mut base = Rng::seed_from_u64(seed);
-    base.set_stream(stream);
+    let base = Stream::new(seed, stream);
     let mut out = vec![0.0; n];
     out.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(c, chunk)| {
-            let mut rng = base.clone();
-            rng.set_word_pos(c as u128 * INIT_WORDS_PER_CHUNK);
+            let mut rng = base.rng_at((c as u64) << INIT_WORDS_SHIFT);
             for x in chunk.iter_mut() {
                 *x = m.sample_x(&mut rng);
             }
@@ -261,27 +256,58 @@ fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
 }
 
 /// One exact OU step of a cloud, then a sort (noise breaks the order).
-fn diffuse(cloud: &mut Vec<f64>, scratch: &mut Scratch, eta: f64, base: &Rng, step: usize) {
+fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, step: usize) {
     let decay = (-eta).exp();
     let noise = ou_noise_var(eta).sqrt();
-    let chunks = cloud.len().div_ceil(CHUNK) as u128;
-    cloud
+    // The noise pass also finds the cloud's range (and NaN) for the sort.
+    let (lo, hi, nan) = cloud
         .par_chunks_mut(CHUNK)
         .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut rng = base.clone();
-            rng.set_word_pos((step as u128 * chunks + c as u128) * WORDS_PER_CHUNK);
-            for x in chunk.iter_mut() {
-                *x = decay * *x + noise * standard_normal(&mut rng);
+        .map(|(c, chunk)| {
+            let t0 = crate::bench::phase_start();
+            let mut z = [0.0; CHUNK];
+            let z = &mut z[..chunk.len()];
+            base.normals(((step as u64) << STEP_SHIFT) + (c * CHUNK) as u64, z);
+            let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
+            for (x, &z) in chunk.iter_mut().zip(z.iter()) {
+                let v = decay * *x + noise * z;
+                *x = v;
+                lo = if v < lo { v } else { lo };
+                hi = if v > hi { v } else { hi };
+                nan |= v.is_nan();
             }
-        });
-    sort_cloud(cloud, scratch);
+            crate::bench::phase_end(crate::bench::Phase::Sampling, t0);
+            (lo, hi, nan)
+        })
+        .reduce(
+            || (f64::INFINITY, f64::NEG_INFINITY, false),
+            |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 || b.2),
+        );
+    let t0 = crate::bench::phase_start();
+    if nan {
+        cloud.sort_unstable_by(f64::total_cmp);
+    } else {
+        sort_cloud_within(cloud, scratch, lo, hi);
+    }
+    crate::bench::phase_end(crate::bench::Phase::Sort, t0);
+}
+
+/// [`w2_sorted`], timed as the W₂ phase.
+fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
+    let t0 = crate::bench::phase_start();
+    let w = w2_sorted(a, b);
+    crate::bench::phase_end(crate::bench::Phase::W2, t0);
+    w
 }
 
 /// Move every particle by `map` (applied to chunks of the cloud), re-sorting only if
 /// the map was not increasing on the cloud.
-fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut Vec<f64>, scratch: &mut Scratch, map: F) {
-    cloud.par_chunks_mut(CHUNK).for_each(map);
+fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut [f64], scratch: &mut Scratch, map: F) {
+    cloud.par_chunks_mut(CHUNK).for_each(|c| {
+        let t0 = crate::bench::phase_start();
+        map(c);
+        crate::bench::phase_end(crate::bench::Phase::Transport, t0);
+    });
     if !cloud.is_sorted_by(|a, b| a <= b) {
         sort_cloud(cloud, scratch);
     }
@@ -291,26 +317,26 @@ fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut Vec<f64>, scratch: &mu
 #[derive(Default)]
 pub(crate) struct Scratch {
     values: Vec<f64>,
-    ends: Vec<u32>,
 }
 
-/// Buckets per particle in [`sort_cloud`] (most buckets then hold 0 or 1 particle).
-const BUCKETS_PER_PARTICLE: usize = 2;
-/// Buckets more crowded than this (outliers stretching the range) are sorted by
-/// `sort_unstable_by` before the final insertion pass, which keeps the worst case
-/// O(n log n).
-const CROWDED: u32 = 32;
+/// Bits per radix digit of [`sort_cloud`]: two digits make a 22-bit key, so few
+/// particles share a key and the final insertion pass rarely moves anything (with
+/// 16-bit keys its unpredictable branches cost as much as the radix passes).
+const DIGIT_BITS: u32 = 11;
+const DIGITS: usize = 1 << DIGIT_BITS;
+/// Element moves the final insertion pass may make, per element, before the sort
+/// gives up on the radix order (outliers crowding the keys) and finishes with a
+/// comparison sort; keeps the worst case O(n log n).
+const INSERTION_BUDGET: usize = 8;
 
 /// Sort a cloud ascending by `f64::total_cmp` (the result is the array any correct
-/// sort gives). A cloud is a smooth, bounded sample, so a counting pass into 2n
-/// equal-width buckets between its minimum and maximum, a scatter, and one insertion
-/// pass over the whole array (each particle moves at most within its bucket) take
-/// O(n): three times faster than a comparison sort on the 100000-particle clouds of
-/// the paper workload. Buckets are in order because x ↦ ⌊(x - min)·scale⌋ is
-/// monotone in floating point. Non-finite values, tiny clouds and all-equal clouds
-/// go to the comparison sort.
-pub(crate) fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
-    let n = cloud.len();
+/// sort gives). A cloud is a smooth, bounded sample: x is quantised to a 22-bit key
+/// ⌊(x - min)·scale⌋ (monotone in floating point, so key order is value order up to
+/// ties), two stable LSD radix passes of 11 bits order the keys (one pass counts both
+/// digits), and one insertion pass orders the few particles that share a key. O(n),
+/// with counters that stay in L1 (the earlier bucket sort's 2n counters did not).
+/// Non-finite values, tiny clouds and all-equal clouds go to the comparison sort.
+pub(crate) fn sort_cloud(cloud: &mut [f64], scratch: &mut Scratch) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut nan = false;
     for &x in cloud.iter() {
@@ -318,55 +344,72 @@ pub(crate) fn sort_cloud(cloud: &mut Vec<f64>, scratch: &mut Scratch) {
         hi = if x > hi { x } else { hi };
         nan |= x.is_nan();
     }
-    let spread = hi - lo;
-    // All-equal clouds (ν_0 = δ_0) need the sort only to put -0.0 before 0.0.
-    if n < 64 || n > u32::MAX as usize / 4 || nan || !spread.is_finite() || spread == 0.0 {
+    if nan {
         cloud.sort_unstable_by(f64::total_cmp);
         return;
     }
-    let buckets = BUCKETS_PER_PARTICLE * n;
-    // Shrunk by 1e-15 so that the maximum lands below `buckets`.
-    let scale = buckets as f64 * (1.0 - 1e-15) / spread;
-    let Scratch { values, ends } = scratch;
-    // The bucket of x, computed afresh in the counting pass and in the scatter (cheaper
-    // than storing n keys and reading them back).
-    let top = buckets as u32 - 1;
+    sort_cloud_within(cloud, scratch, lo, hi);
+}
+
+/// [`sort_cloud`] of a NaN-free cloud whose minimum and maximum are `lo` and `hi`.
+fn sort_cloud_within(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64) {
+    let n = cloud.len();
+    let spread = hi - lo;
+    // All-equal clouds (ν_0 = δ_0) need the sort only to put -0.0 before 0.0.
+    if n < 64 || n > u32::MAX as usize || !spread.is_finite() || spread == 0.0 {
+        cloud.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    let levels = (1u64 << (2 * DIGIT_BITS)) as f64;
+    // Shrunk by 1e-15 so that the maximum lands below 2²².
+    let scale = levels * (1.0 - 1e-15) / spread;
+    let top = (1u32 << (2 * DIGIT_BITS)) - 1;
     let key = |x: f64| (((x - lo) * scale) as u32).min(top) as usize;
-    ends.clear();
-    ends.resize(buckets + 1, 0);
+    let mask = DIGITS - 1;
+    // Counts of both digits in one pass.
+    let mut low = vec![0u32; DIGITS];
+    let mut high = vec![0u32; DIGITS];
     for &x in cloud.iter() {
-        ends[key(x) + 1] += 1;
+        let k = key(x);
+        low[k & mask] += 1;
+        high[k >> DIGIT_BITS] += 1;
     }
-    let mut crowded = false;
-    for b in 0..buckets {
-        crowded |= ends[b + 1] > CROWDED;
-        ends[b + 1] += ends[b];
-    }
-    // ends[b] is where bucket b starts; the scatter advances it to where b ends.
+    let starts = |counts: &mut [u32]| {
+        let mut acc = 0u32;
+        for c in counts.iter_mut() {
+            let here = *c;
+            *c = acc;
+            acc += here;
+        }
+    };
+    starts(&mut low);
+    starts(&mut high);
+    let values = &mut scratch.values;
     if values.len() != n {
         values.resize(n, 0.0);
     }
     for &x in cloud.iter() {
-        let e = &mut ends[key(x)];
-        values[*e as usize] = x;
-        *e += 1;
+        let d = key(x) & mask;
+        values[low[d] as usize] = x;
+        low[d] += 1;
     }
-    if crowded {
-        let mut start = 0;
-        for &end in &ends[..buckets] {
-            if end - start > CROWDED {
-                values[start as usize..end as usize].sort_unstable_by(f64::total_cmp);
-            }
-            start = end;
-        }
+    for &x in values.iter() {
+        let d = key(x) >> DIGIT_BITS;
+        cloud[high[d] as usize] = x;
+        high[d] += 1;
     }
-    insertion_pass(values);
-    std::mem::swap(cloud, values);
+    if !insertion_pass(cloud, INSERTION_BUDGET * n) {
+        cloud.sort_unstable_by(f64::total_cmp);
+    }
 }
 
-/// Insertion sort, fast when every element is already near its place.
-fn insertion_pass(v: &mut [f64]) {
-    let Some(&first) = v.first() else { return };
+/// Insertion sort, fast when every element is already near its place; false (with
+/// `v` a permutation of itself, partly sorted) once it has moved `budget` elements.
+fn insertion_pass(v: &mut [f64], budget: usize) -> bool {
+    let Some(&first) = v.first() else {
+        return true;
+    };
+    let mut moves = 0;
     let mut prev = first;
     for i in 1..v.len() {
         let x = v[i];
@@ -377,10 +420,15 @@ fn insertion_pass(v: &mut [f64]) {
                 j -= 1;
             }
             v[j] = x;
+            moves += i - j;
+            if moves > budget {
+                return false;
+            }
         } else {
             prev = x;
         }
     }
+    true
 }
 
 /// Run μ_0 and ν_0 forward to T = Kη and back with b^{μ,η} (see the module header).
@@ -442,13 +490,11 @@ pub fn run_particles_replicate(
         }
     };
 
-    let mut noise_mu = Rng::seed_from_u64(cfg.seed);
-    noise_mu.set_stream(stream(2));
-    let mut noise_nu = Rng::seed_from_u64(cfg.seed);
-    noise_nu.set_stream(stream(3));
+    let noise_mu = Stream::new(cfg.seed, stream(2));
+    let noise_nu = Stream::new(cfg.seed, stream(3));
     let mut forward = vec![StepRecord {
         t: 0.0,
-        w2: w2_sorted(&mu, &nu),
+        w2: w2_timed(&mu, &nu),
     }];
     snap(Phase::Forward, 0.0, &mu, &nu);
     // The two clouds move independently within a step, so they move in parallel.
@@ -473,7 +519,7 @@ pub fn run_particles_replicate(
         let t = time(k + 1);
         forward.push(StepRecord {
             t,
-            w2: w2_sorted(&mu, &nu),
+            w2: w2_timed(&mu, &nu),
         });
         snap(Phase::Forward, t, &mu, &nu);
     }
@@ -481,7 +527,7 @@ pub fn run_particles_replicate(
     let t_end = time(cfg.steps);
     let mut backward = vec![StepRecord {
         t: t_end,
-        w2: w2_sorted(&mu, &nu),
+        w2: w2_timed(&mu, &nu),
     }];
     snap(Phase::Backward, t_end, &mu, &nu);
     for k in (1..=cfg.steps).rev() {
@@ -494,7 +540,7 @@ pub fn run_particles_replicate(
         let t = time(k - 1);
         backward.push(StepRecord {
             t,
-            w2: w2_sorted(&mu, &nu),
+            w2: w2_timed(&mu, &nu),
         });
         snap(Phase::Backward, t, &mu, &nu);
     }
@@ -532,15 +578,13 @@ pub fn round_trip_displacement(
 
 /// n draws of μ_t (X_t = e^{-t}X_0 + σ_t Z), sorted, from stream `stream`.
 pub fn sample_ou(mu0: &Measure, t: f64, n: usize, seed: u64, stream: u64) -> Vec<f64> {
-    let mut base = Rng::seed_from_u64(seed);
-    base.set_stream(stream);
+    let base = Stream::new(seed, stream);
     let (decay, noise) = ((-t).exp(), ou_noise_var(t).sqrt());
     let mut out = vec![0.0; n];
     out.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(c, chunk)| {
-            let mut rng = base.clone();
-            rng.set_word_pos(c as u128 * INIT_WORDS_PER_CHUNK);
+            let mut rng = base.rng_at((c as u64) << INIT_WORDS_SHIFT);
             for x in chunk.iter_mut() {
                 let x0 = mu0.sample_x(&mut rng);
                 *x = decay * x0 + noise * standard_normal(&mut rng);

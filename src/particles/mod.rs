@@ -48,7 +48,7 @@ pub fn w2_samples(a: &[f64], b: &[f64]) -> f64 {
 
 /// Sort a 1-D sample ascending (by `f64::total_cmp`) in O(n) for smooth samples: the
 /// bucket sort the particle engine uses after every noisy step.
-pub fn sort_sample(v: &mut Vec<f64>) {
+pub fn sort_sample(v: &mut [f64]) {
     SampleSorter::default().sort(v);
 }
 
@@ -58,7 +58,7 @@ pub fn sort_sample(v: &mut Vec<f64>) {
 pub struct SampleSorter(engine::Scratch);
 
 impl SampleSorter {
-    pub fn sort(&mut self, v: &mut Vec<f64>) {
+    pub fn sort(&mut self, v: &mut [f64]) {
         engine::sort_cloud(v, &mut self.0);
     }
 }
