@@ -178,12 +178,13 @@ fn cache_hits_after_prose_edits_and_misses_after_spec_edits() {
 
     // A damaged entry is detected and recomputed, never trusted.
     let cache = p.path("output/.cache");
+    // An experiment's entry (the cache also holds derived files, under `files/`).
     let entry = std::fs::read_dir(&cache)
         .unwrap()
         .flatten()
-        .next()
-        .unwrap()
-        .path();
+        .map(|e| e.path())
+        .find(|p| p.join("manifest.json").exists())
+        .expect("an experiment entry");
     let file = entry.join("0.parquet");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
