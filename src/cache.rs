@@ -29,6 +29,35 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The canonical bytes of a value, for a cache key: CBOR (RFC 8949) of its serde form.
+/// Fields come in declaration order and maps sorted (the specs use `BTreeMap`), floats
+/// are encoded exactly (∞, -∞ and NaN distinct), so equal values give equal bytes and
+/// any change of a parameter, a measure or a data value read from a file gives
+/// different ones. (Hashing `Debug` output instead, as a first version did, ties the
+/// key to formatting that is neither specified nor exact.)
+pub fn canonical<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).expect("plain data encodes as CBOR");
+    out
+}
+
+/// The cache key of an experiment: its validated spec (every parameter, measure and
+/// data value it will use) in canonical form, kind, seed, declared outputs, the
+/// fidelity tier, the versions of diffrepro and rustc, and `code`, a digest of the code
+/// that computes it.
+pub fn experiment_key(e: &crate::experiment::Experiment, fidelity: &str, code: &str) -> String {
+    KeyBuilder::new()
+        .part("spec", &canonical(&e.spec))
+        .part("kind", e.kind.as_bytes())
+        .part("seed", &e.seed.to_le_bytes())
+        .part("outputs", &canonical(&e.outputs))
+        .part("fidelity", fidelity.as_bytes())
+        .part("diffrepro", env!("CARGO_PKG_VERSION").as_bytes())
+        .part("rustc", crate::provenance::rustc_version().as_bytes())
+        .part("code", code.as_bytes())
+        .finish()
+}
+
 /// Builds a cache key from labelled parts (the labels keep parts from running together).
 #[derive(Default)]
 pub struct KeyBuilder {
@@ -284,6 +313,40 @@ mod tests {
             KeyBuilder::new().part("a", b"bc").finish()
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn canonical_bytes_tell_apart_what_debug_output_can_blur() {
+        use crate::measure::{Component, Measure};
+        let mix = |mean: f64| {
+            Measure::Mixture(vec![Component {
+                weight: 1.0,
+                mean,
+                var: 0.0,
+            }])
+        };
+        // Equal values: equal bytes, every time.
+        assert_eq!(canonical(&mix(0.5)), canonical(&mix(0.5)));
+        // The next double, and the two infinities, are different inputs.
+        assert_ne!(
+            canonical(&mix(0.1)),
+            canonical(&mix(f64::from_bits(0.1f64.to_bits() + 1)))
+        );
+        assert_ne!(canonical(&f64::INFINITY), canonical(&f64::NEG_INFINITY));
+        assert_ne!(canonical(&f64::INFINITY), canonical(&f64::NAN));
+        // Field names are part of the encoding: two fields cannot trade values unseen.
+        assert_ne!(
+            canonical(&Component {
+                weight: 1.0,
+                mean: 2.0,
+                var: 3.0
+            }),
+            canonical(&Component {
+                weight: 1.0,
+                mean: 3.0,
+                var: 2.0
+            })
+        );
     }
 
     #[test]

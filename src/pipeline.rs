@@ -155,20 +155,9 @@ impl BuildSummary {
     }
 }
 
-/// The cache key of an experiment: its validated spec (every parameter, measure and
-/// data value it will use), seed, declared outputs, the fidelity tier, and the
-/// versions of diffrepro and rustc.
+/// The cache key of an experiment (see [`crate::cache::experiment_key`]).
 pub fn cache_key(e: &Experiment, fidelity: Fidelity) -> String {
-    KeyBuilder::new()
-        .part("spec", format!("{:?}", e.spec).as_bytes())
-        .part("kind", e.kind.as_bytes())
-        .part("seed", &e.seed.to_le_bytes())
-        .part("outputs", format!("{:?}", e.outputs).as_bytes())
-        .part("fidelity", fidelity.name().as_bytes())
-        .part("diffrepro", env!("CARGO_PKG_VERSION").as_bytes())
-        .part("rustc", provenance::rustc_version().as_bytes())
-        .part("code", code_digest().as_bytes())
-        .finish()
+    crate::cache::experiment_key(e, fidelity.name(), code_digest())
 }
 
 /// What identifies the code that computes results: a digest of the sources this

@@ -58,7 +58,7 @@ struct Raw {
     delta_grid: Option<usize>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Measure)>,
     /// Grid points as (r, t).
@@ -71,7 +71,7 @@ pub struct Spec {
     pub tables: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MonteCarlo {
     pub samples: usize,
     pub delta_grid: Vec<f64>,

@@ -54,7 +54,7 @@ struct Raw {
     y: Option<Grid>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Measure)>,
     pub rs: Vec<f64>,

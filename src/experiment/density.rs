@@ -30,7 +30,7 @@ struct Raw {
     y: Grid,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Measure)>,
     pub rs: Vec<f64>,

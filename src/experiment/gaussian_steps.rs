@@ -109,7 +109,7 @@ struct RawShift {
 }
 
 /// The second law ν_0.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum Nu {
     /// A fixed N(mean, var) (var = 0: a point mass).
     Law(Gaussian),
@@ -129,7 +129,7 @@ impl Nu {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub mean: f64,
     pub s2: Vec<f64>,

@@ -151,7 +151,7 @@ pub struct Experiment {
     pub line: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum KindSpec {
     Complexity(complexity::Spec),
     Density(density::Spec),

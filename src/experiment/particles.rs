@@ -132,7 +132,7 @@ struct RawOneStep {
     eta: Grid,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     /// [("μ", μ_0), ("ν", ν_0)].
     pub measures: Vec<(String, Measure)>,

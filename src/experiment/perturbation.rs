@@ -79,7 +79,7 @@ struct Raw {
     r_limit: Option<Grid>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Measure)>,
     pub ts: Vec<f64>,

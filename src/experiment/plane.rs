@@ -86,14 +86,14 @@ struct Raw {
 }
 
 /// Which exact oracle stands beside the computed values.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum Oracle {
     Product,
     Line,
     Gaussian,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Law)>,
     pub points: Vec<(f64, f64)>,

@@ -52,7 +52,7 @@ struct Raw {
     u: Grid,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Measure)>,
     pub ts: Vec<f64>,

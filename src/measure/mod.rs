@@ -30,7 +30,7 @@ const MAX_BRANCH_FREE: usize = 16;
 const DRAW_BLOCK: usize = 256;
 
 /// A law of X on the real line.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum Measure {
     /// δ_at.
     Point { at: f64 },
@@ -49,7 +49,7 @@ pub enum Measure {
 }
 
 /// One component p N(m, s²) of a Gaussian mixture (`var` is s², not s).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Component {
     pub weight: f64,
     pub mean: f64,

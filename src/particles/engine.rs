@@ -38,7 +38,7 @@ const INIT_WORDS_SHIFT: u32 = 40;
 const STEP_SHIFT: u32 = 32;
 
 /// What to run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ParticleConfig {
     /// Particles per cloud.
     pub n: usize,

@@ -10,7 +10,7 @@
 //! It is also the oracle for the particle engine on Gaussian μ_0.
 
 /// N(mean, sd²); `sd` ≥ 0.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Gaussian {
     pub mean: f64,
     pub sd: f64,
@@ -166,7 +166,7 @@ pub fn chained_ratio(mu0: Gaussian, nu0: Gaussian, eta: f64, steps: usize) -> Ch
 }
 
 /// How the forward phase moves the laws.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Forward {
     /// The exact OU transition X_{t+η} = e^{-η}X_t + √(1 - e^{-2η}) Z.
     Diffusion,

@@ -22,7 +22,7 @@ use crate::measure::sample::{standard_normal, uniform_open01};
 use crate::measure::{Component, Measure};
 
 /// One component p N(m, Σ) (Σ row-major d×d).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SpaceComponent {
     pub weight: f64,
     pub mean: Vec<f64>,
@@ -31,7 +31,7 @@ pub struct SpaceComponent {
 
 /// A Gaussian mixture in R^d, with the 1-D factors it was built from when it is a
 /// product measure (the factors give exact oracles).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SpaceMeasure {
     pub dim: usize,
     pub comps: Vec<SpaceComponent>,

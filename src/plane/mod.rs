@@ -27,7 +27,7 @@ pub const MAX_DIM: usize = 16;
 pub const MAX_COMPONENTS: usize = 100_000;
 
 /// A law of X: on the real line (every 1-D family) or in R^d (Gaussian mixtures).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum Law {
     Line(crate::measure::Measure),
     Space(SpaceMeasure),

@@ -10,7 +10,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 /// What a column holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum ColumnKind {
     Number,
     Text,
@@ -18,7 +18,7 @@ pub enum ColumnKind {
 
 /// A column a runner promises to produce: lets figures and checks be validated
 /// against table schemas before anything runs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ColumnDecl {
     pub name: String,
     pub kind: ColumnKind,
@@ -43,7 +43,7 @@ impl ColumnDecl {
 }
 
 /// The declared shape of one output table.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct TableSchema {
     pub name: String,
     pub columns: Vec<ColumnDecl>,

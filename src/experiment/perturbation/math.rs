@@ -235,7 +235,7 @@ impl OuMarginal {
 }
 
 /// The shape of a displacement, before normalisation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum Shape {
     /// ξ constant (M = 1).
     Shift,
@@ -256,7 +256,7 @@ fn smoothstep(z: f64) -> f64 {
 
 /// A normalised displacement profile φ (sup |φ| = 1 on the grid) with the largest
 /// slope seen on the grid.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Profile {
     pub shape: Shape,
     scale: f64,
