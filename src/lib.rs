@@ -22,14 +22,12 @@ pub mod experiment;
 pub mod figure;
 pub mod handout;
 pub mod limits;
+// The mathematics lives in its own crate; its modules keep their names here.
+pub use diffrepro_math::{localize, measure, particles, plane};
 pub mod list;
-pub mod localize;
-pub mod measure;
 pub mod output;
 pub mod overrides;
-pub mod particles;
 pub mod pipeline;
-pub mod plane;
 pub mod project;
 pub mod provenance;
 pub mod rebuild_bench;

@@ -264,7 +264,7 @@ fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, st
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(c, chunk)| {
-            let t0 = crate::bench::phase_start();
+            let t0 = crate::phases::phase_start();
             let mut z = [0.0; CHUNK];
             let z = &mut z[..chunk.len()];
             base.normals(((step as u64) << STEP_SHIFT) + (c * CHUNK) as u64, z);
@@ -276,27 +276,27 @@ fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, st
                 hi = if v > hi { v } else { hi };
                 nan |= v.is_nan();
             }
-            crate::bench::phase_end(crate::bench::Phase::Sampling, t0);
+            crate::phases::phase_end(crate::phases::Phase::Sampling, t0);
             (lo, hi, nan)
         })
         .reduce(
             || (f64::INFINITY, f64::NEG_INFINITY, false),
             |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 || b.2),
         );
-    let t0 = crate::bench::phase_start();
+    let t0 = crate::phases::phase_start();
     if nan {
         cloud.sort_unstable_by(f64::total_cmp);
     } else {
         sort_cloud_within(cloud, scratch, lo, hi);
     }
-    crate::bench::phase_end(crate::bench::Phase::Sort, t0);
+    crate::phases::phase_end(crate::phases::Phase::Sort, t0);
 }
 
 /// [`w2_sorted`], timed as the W₂ phase.
 fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
-    let t0 = crate::bench::phase_start();
+    let t0 = crate::phases::phase_start();
     let w = w2_sorted(a, b);
-    crate::bench::phase_end(crate::bench::Phase::W2, t0);
+    crate::phases::phase_end(crate::phases::Phase::W2, t0);
     w
 }
 
@@ -304,9 +304,9 @@ fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
 /// the map was not increasing on the cloud.
 fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut [f64], scratch: &mut Scratch, map: F) {
     cloud.par_chunks_mut(CHUNK).for_each(|c| {
-        let t0 = crate::bench::phase_start();
+        let t0 = crate::phases::phase_start();
         map(c);
-        crate::bench::phase_end(crate::bench::Phase::Transport, t0);
+        crate::phases::phase_end(crate::phases::Phase::Transport, t0);
     });
     if !cloud.is_sorted_by(|a, b| a <= b) {
         sort_cloud(cloud, scratch);

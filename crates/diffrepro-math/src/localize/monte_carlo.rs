@@ -53,12 +53,12 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
 /// Chunk k of the sample: draws k·MC_CHUNK, … of Y_r, replaced by L_r.
 #[inline]
 fn draw_chunk(m: &Measure, loc: &Localizer, st: &Stream, k: usize, chunk: &mut [f64]) {
-    let t0 = crate::bench::phase_start();
+    let t0 = crate::phases::phase_start();
     // Draws first, then L_r over the whole chunk: the batch kernel vectorises.
     m.sample_y_batch(loc.r(), st, (k * MC_CHUNK) as u64, chunk);
-    let t1 = crate::bench::phase_end(crate::bench::Phase::Sampling, t0);
+    let t1 = crate::phases::phase_end(crate::phases::Phase::Sampling, t0);
     loc.localization_batch(chunk);
-    crate::bench::phase_end(crate::bench::Phase::Localization, t1);
+    crate::phases::phase_end(crate::phases::Phase::Localization, t1);
 }
 
 /// Bins of n draws of L_r(Y_r) against `sorted` thresholds, binned inside each
@@ -253,7 +253,7 @@ const LANES: usize = 4;
 /// are added in order at the end, so the order of the float sums is fixed by the chunk.
 #[inline]
 fn bin_chunk(finder: &BinFinder, chunk: &[f64], k: usize) -> Bins {
-    let t0 = crate::bench::phase_start();
+    let t0 = crate::phases::phase_start();
     let mut lanes: [Bins; LANES] = std::array::from_fn(|_| Bins::new(k));
     let mut quads = chunk.chunks_exact(LANES);
     for q in &mut quads {
@@ -266,7 +266,7 @@ fn bin_chunk(finder: &BinFinder, chunk: &[f64], k: usize) -> Bins {
     }
     let [a, b, c, d] = lanes;
     let bins = a.merge(&b).merge(&c).merge(&d);
-    crate::bench::phase_end(crate::bench::Phase::Binning, t0);
+    crate::phases::phase_end(crate::phases::Phase::Binning, t0);
     bins
 }
 
