@@ -37,26 +37,8 @@ use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
 pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta"];
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    #[serde(default)]
-    r: Option<Grid>,
-    #[serde(default)]
-    t: Option<Grid>,
-    #[serde(default)]
-    u: Option<Grid>,
-    #[serde(default)]
-    delta: Option<Grid>,
-    #[serde(default)]
-    m: Option<Vec<Num>>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    samples: Option<usize>,
-    #[serde(default)]
-    delta_grid: Option<usize>,
-}
+/// The kind's own fields: a sweep and nothing more.
+type Raw = SweepRaw;
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
@@ -77,10 +59,48 @@ pub struct MonteCarlo {
     pub delta_grid: Vec<f64>,
 }
 
-pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
-    let raw: Raw = common.fields(ctx)?;
-    let tables = common.tables.clone();
-    let ms_opt = common.measures.clone();
+/// The fields of a sweep over r or t, shared with the `plane` kind: the grid, the
+/// levels u, the δ grid, the values of M, the method and the Monte Carlo settings.
+/// `Raw` is decoded by each kind (the plane adds its own fields to it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SweepRaw {
+    #[serde(default)]
+    pub r: Option<Grid>,
+    #[serde(default)]
+    pub t: Option<Grid>,
+    #[serde(default)]
+    pub u: Option<Grid>,
+    #[serde(default)]
+    pub delta: Option<Grid>,
+    #[serde(default)]
+    pub m: Option<Vec<Num>>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub samples: Option<usize>,
+    #[serde(default)]
+    pub delta_grid: Option<usize>,
+}
+
+/// A sweep's fields, checked.
+pub(super) struct Sweep {
+    /// Grid points as (r, t).
+    pub points: Vec<(f64, f64)>,
+    pub us: Vec<f64>,
+    pub deltas: Vec<f64>,
+    pub ms: Vec<f64>,
+    pub exact: bool,
+    pub monte_carlo: Option<MonteCarlo>,
+}
+
+/// Validate a sweep's fields (every error reported; `None` if any), and that each
+/// requested table has what it needs.
+pub(super) fn sweep(
+    ctx: &mut BlockCtx,
+    raw: &SweepRaw,
+    tables: &BTreeMap<String, String>,
+) -> Option<Sweep> {
     let points = match (&raw.r, &raw.t) {
         (Some(r), None) => ctx.grid(r, "r", "positive", |v| v > 0.0).map(|rs| {
             rs.into_iter()
@@ -181,7 +201,30 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     if tables.contains_key("zeta") && raw.m.is_none() {
         ctx.error("tables.zeta", "a `zeta` table needs values of `m`");
     }
-    let (measures, points, us, deltas) = (ms_opt?, points?, us?, deltas?);
+    Some(Sweep {
+        points: points?,
+        us: us?,
+        deltas: deltas?,
+        ms,
+        exact,
+        monte_carlo,
+    })
+}
+
+pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
+    let raw: Raw = common.fields(ctx)?;
+    let tables = common.tables.clone();
+    let ms_opt = common.measures.clone();
+    let sweep = sweep(ctx, &raw, &tables);
+    let (measures, sweep) = (ms_opt?, sweep?);
+    let Sweep {
+        points,
+        us,
+        deltas,
+        ms,
+        exact,
+        monte_carlo,
+    } = sweep;
     let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(1);
     ctx.within_rows(cells, "r", "values");
     let spec = Spec {

@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use super::complexity::SweepRaw;
 use super::{Common, KindSpec, Validated};
 use crate::localize::kernel::{self, Levels, McSettings, Want};
 use crate::localize::levels::{self, LevelSets, Search};
@@ -47,7 +48,7 @@ use crate::measure::{Component, Measure};
 use crate::plane::linalg::sym_eig_max;
 use crate::plane::{Law, SpaceMeasure};
 use crate::spec::measure::{RawLabelled, RawMeasure};
-use crate::spec::{linspace, BlockCtx, Grid, Num};
+use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
 pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map"];
@@ -173,93 +174,20 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let measures = laws(ctx, &common.raw_measure, &common.raw_measures);
-    let points = match (&raw.r, &raw.t) {
-        (Some(r), None) => ctx.grid(r, "r", "positive", |v| v > 0.0).map(|rs| {
-            rs.into_iter()
-                .map(|r| (r, localize::time_of_snr(r)))
-                .collect::<Vec<_>>()
-        }),
-        (None, Some(t)) => ctx.grid(t, "t", "positive", |v| v > 0.0).map(|ts| {
-            ts.into_iter()
-                .map(|t| (localize::snr(t), t))
-                .collect::<Vec<_>>()
-        }),
-        (Some(_), Some(_)) => {
-            ctx.error("t", "give a grid of `r` or of `t`, not both");
-            None
-        }
-        (None, None) => {
-            ctx.error_hint(
-                "id",
-                "the experiment has no grid",
-                "add `r: [0.5, 1, 2]` or `t: {from: 0.05, to: 1.5, n: 30}`",
-            );
-            None
-        }
-    };
-    let us = match &raw.u {
-        Some(g) => ctx.grid(g, "u", "zero or positive", |v| v >= 0.0),
-        None => Some(Vec::new()),
-    };
-    let deltas = match &raw.delta {
-        Some(g) => ctx.grid(g, "delta", "in [0, 1]", |v| (0.0..=1.0).contains(&v)),
-        None => Some(Vec::new()),
-    };
-    let mut ms = Vec::new();
-    for (i, n) in raw.m.iter().flatten().enumerate() {
-        if let Some(v) = ctx.num(n, &format!("m[{i}]")) {
-            if v.is_nan() || v <= 0.0 {
-                ctx.error(
-                    &format!("m[{i}]"),
-                    format!("M must be positive (or inf), got {v}"),
-                );
-            } else {
-                ms.push(v);
-            }
-        }
-    }
-    let (exact, mc_wanted) = match raw.method.as_deref() {
-        None | Some("exact") => (true, false),
-        Some("monte_carlo") => (false, true),
-        Some("both") => (true, true),
-        Some(other) => {
-            ctx.error_hint(
-                "method",
-                format!("unknown method `{other}`"),
-                crate::diagnostic::suggest(other, &["exact", "monte_carlo", "both"]),
-            );
-            (true, false)
-        }
-    };
-    let monte_carlo = if mc_wanted {
-        let samples = raw.samples.unwrap_or(100_000);
-        let max = crate::limits::samples();
-        if !(2..=max).contains(&samples) {
-            ctx.error(
-                "samples",
-                format!(
-                    "`samples` must be between 2 and {max}, got {samples}; {}",
-                    crate::limits::HINT
-                ),
-            );
-        }
-        let n = raw.delta_grid.unwrap_or(501);
-        if !(2..=100_001).contains(&n) {
-            ctx.error(
-                "delta_grid",
-                "`delta_grid` must be between 2 and 100001 points",
-            );
-        }
-        Some((samples, linspace(0.0, 1.0, n.max(2), false)))
-    } else {
-        if raw.samples.is_some() {
-            ctx.error(
-                "samples",
-                "`samples` needs `method: monte_carlo` or `method: both`",
-            );
-        }
-        None
-    };
+    let sweep = super::complexity::sweep(
+        ctx,
+        &SweepRaw {
+            r: raw.r.clone(),
+            t: raw.t.clone(),
+            u: raw.u.clone(),
+            delta: raw.delta.clone(),
+            m: raw.m.clone(),
+            method: raw.method.clone(),
+            samples: raw.samples,
+            delta_grid: raw.delta_grid,
+        },
+        &tables,
+    );
     let oracle = match raw.oracle.as_deref() {
         None => None,
         Some("product") => Some(Oracle::Product),
@@ -291,16 +219,16 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
             "a `map` table needs a `map: {x: GRID, y: GRID}`",
         );
     }
-    if tables.contains_key("survival") && raw.u.is_none() {
-        ctx.error("tables.survival", "a `survival` table needs levels `u`");
-    }
-    if tables.contains_key("tail") && raw.delta.is_none() {
-        ctx.error("tables.tail", "a `tail` table needs a `delta` grid");
-    }
-    if tables.contains_key("zeta") && raw.m.is_none() {
-        ctx.error("tables.zeta", "a `zeta` table needs values of `m`");
-    }
-    let (measures, points, us, deltas) = (measures?, points?, us?, deltas?);
+    let (measures, sweep) = (measures?, sweep?);
+    let super::complexity::Sweep {
+        points,
+        us,
+        deltas,
+        ms,
+        exact,
+        monte_carlo,
+    } = sweep;
+    let monte_carlo = monte_carlo.map(|m| (m.samples, m.delta_grid));
     for (i, (label, law)) in measures.iter().enumerate() {
         let field = common.measure_path(i);
         if let Some(o) = oracle {
