@@ -2,38 +2,15 @@
 //! closed forms of DIGEST §3, its Monte Carlo against them within standard errors, and
 //! its refusals of bad input (exit code 2, a message naming the flag).
 
-use std::process::{Command, Output};
+mod common;
 
+use common::complexity::{json, num, run};
+use common::stderr;
 use diffrepro::measure::special::norm_cdf;
 use serde_json::Value;
 
 const TWO_POINT: &str =
     "{mixture: [{weight: 0.5, mean: -1, var: 0}, {weight: 0.5, mean: 1, var: 0}]}";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_diffrepro"))
-        .arg("complexity")
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let out = run(&all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("{v} is not a finite number"))
-}
 
 /// The value at `level` of a list like `survival: [{u, value, se?}]`.
 fn at<'a>(list: &'a Value, key: &str, level: f64) -> &'a Value {
@@ -53,10 +30,6 @@ fn two_point_survival(r: f64, u: f64) -> f64 {
     let q = (a * a - u).sqrt();
     let c = ((a + q) / (a - q)).ln() / (2.0 * a);
     norm_cdf(c - a) + norm_cdf(c + a) - 1.0
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

@@ -3,35 +3,10 @@
 //! Carlo (against the product formula within 4 standard errors), and its refusals of
 //! bad d-dimensional input (exit code 2, a message naming the field).
 
-use std::process::{Command, Output};
+mod common;
 
+use common::complexity::{json, num, run};
 use diffrepro::measure::special::norm_cdf;
-use serde_json::Value;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_diffrepro"))
-        .arg("complexity")
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let out = run(&all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("{v} is not a finite number"))
-}
 
 /// Eq. 5.1: s_r(u) for ½δ₋₁ + ½δ₊₁, u < r².
 fn two_point_survival(r: f64, u: f64) -> f64 {

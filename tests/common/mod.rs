@@ -57,3 +57,38 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// `diffrepro complexity` from the command line, with its JSON output.
+pub mod complexity {
+    use std::process::{Command, Output};
+
+    use serde_json::Value;
+
+    /// `diffrepro complexity ARGS`.
+    pub fn run(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_diffrepro"))
+            .arg("complexity")
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    }
+
+    /// `diffrepro complexity ARGS --json`, which must succeed, parsed.
+    pub fn json(args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = run(&all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    }
+
+    /// A JSON number that must be finite.
+    pub fn num(v: &Value) -> f64 {
+        v.as_f64()
+            .unwrap_or_else(|| panic!("{v} is not a finite number"))
+    }
+}

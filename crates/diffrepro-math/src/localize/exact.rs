@@ -244,8 +244,8 @@ impl ExactLocalization {
     pub fn crossings(&self, u: f64) -> Vec<f64> {
         let mut out = Vec::new();
         let mut push = |k: usize| {
-            out.push(self.refine_crossing(
-                u,
+            out.push(super::quadrature::illinois_crossing(
+                |y| self.loc.localization(y) - u,
                 (self.grid_y[k], self.grid_l[k] - u),
                 (self.grid_y[k + 1], self.grid_l[k + 1] - u),
             ));
@@ -277,51 +277,6 @@ impl ExactLocalization {
             }
         }
         out
-    }
-
-    /// A crossing of L_r = u in [a, b], where L_r - u is fa at a and fb at b on
-    /// opposite sides of 0 ("above" is L_r > u, as in the level sets).
-    fn refine_crossing(
-        &self,
-        u: f64,
-        (mut a, mut fa): (f64, f64),
-        (mut b, mut fb): (f64, f64),
-    ) -> f64 {
-        let above_a = fa > 0.0;
-        // Which end moved last: the Illinois step halves the other end's value when
-        // the same end moves twice, which keeps convergence superlinear.
-        let mut last = 0i8;
-        for _ in 0..200 {
-            let mid = 0.5 * (a + b);
-            if mid <= a || mid >= b {
-                break;
-            }
-            // The secant point, or the midpoint when the secant is unusable or the
-            // bracket is already within a few ulps.
-            let x = a + (b - a) * (fa / (fa - fb));
-            let x = if x > a && x < b && (b - a) > 1e-13 * (a.abs() + b.abs()) {
-                x
-            } else {
-                mid
-            };
-            let fx = self.loc.localization(x) - u;
-            if (fx > 0.0) == above_a {
-                a = x;
-                fa = fx;
-                if last == -1 {
-                    fb *= 0.5;
-                }
-                last = -1;
-            } else {
-                b = x;
-                fb = fx;
-                if last == 1 {
-                    fa *= 0.5;
-                }
-                last = 1;
-            }
-        }
-        0.5 * (a + b)
     }
 
     /// The cell table, built on first use by one adaptive quadrature over all cells.

@@ -393,9 +393,8 @@ impl ExactSpace {
             if k > 0 {
                 let was = vals[k - 1] > u;
                 let cut = if above != was {
-                    Some(self.crossing(
-                        y1,
-                        u,
+                    Some(crate::localize::quadrature::illinois_crossing(
+                        |y2| self.l(y1, y2) - u,
                         (grid[k - 1], vals[k - 1] - u),
                         (grid[k], vals[k] - u),
                     ))
@@ -448,48 +447,6 @@ impl ExactSpace {
             self.unconverged.store(true, Ordering::Relaxed);
         }
         [mass, q.value[0]]
-    }
-
-    /// Where L_r(y₁, ·) = u between a and b (fa, fb the values of L - u there, on
-    /// opposite sides), by the Illinois variant of regula falsi.
-    fn crossing(
-        &self,
-        y1: f64,
-        u: f64,
-        (mut a, mut fa): (f64, f64),
-        (mut b, mut fb): (f64, f64),
-    ) -> f64 {
-        let above_a = fa > 0.0;
-        let mut last = 0i8;
-        for _ in 0..200 {
-            let mid = 0.5 * (a + b);
-            if mid <= a || mid >= b {
-                break;
-            }
-            let x = a + (b - a) * (fa / (fa - fb));
-            let x = if x > a && x < b && (b - a) > 1e-13 * (a.abs() + b.abs()) {
-                x
-            } else {
-                mid
-            };
-            let fx = self.l(y1, x) - u;
-            if (fx > 0.0) == above_a {
-                a = x;
-                fa = fx;
-                if last == -1 {
-                    fb *= 0.5;
-                }
-                last = -1;
-            } else {
-                b = x;
-                fb = fx;
-                if last == 1 {
-                    fa *= 0.5;
-                }
-                last = 1;
-            }
-        }
-        0.5 * (a + b)
     }
 
     /// s_r(u) and E[(L_r - u)₊].
