@@ -47,7 +47,7 @@ pub fn w2_samples(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Sort a 1-D sample ascending (by `f64::total_cmp`) in O(n) for smooth samples: the
-/// bucket sort the particle engine uses after every noisy step.
+/// radix sort the particle engine uses after every noisy step.
 pub fn sort_sample(v: &mut [f64]) {
     SampleSorter::default().sort(v);
 }
