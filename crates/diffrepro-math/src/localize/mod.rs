@@ -20,6 +20,7 @@
 //!   experiment alike.
 
 pub mod closed_form;
+mod envelope;
 mod exact;
 pub mod kernel;
 pub mod levels;
@@ -126,3 +127,5 @@ pub fn r_star(m: &Measure) -> Option<f64> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_many;
