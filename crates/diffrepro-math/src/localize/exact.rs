@@ -640,7 +640,7 @@ fn equal_weight_points(pi: &Prep, pj: &Prep, out: &mut Vec<(f64, f64)>) {
 }
 
 /// Sorted structure nodes (see the module header), clipped to the covered range.
-fn structure_nodes(kind: &Kind) -> Vec<f64> {
+pub(super) fn structure_nodes(kind: &Kind) -> Vec<f64> {
     let mut nodes = Vec::new();
     let (lo, hi) = match kind {
         Kind::Single(p) => {

@@ -325,3 +325,47 @@ fn smoothed_empirical_measure_matches_the_oracle() {
         check_against_oracle("250 atoms, kernel 0.3", &smooth, r, 2e-3, 1e-8);
     }
 }
+
+#[test]
+fn every_envelope_breakpoint_has_a_structure_node_within_its_transition_width() {
+    // Where the leading component changes, L_r changes within a transition width
+    // 1/|f_a' - f_b'|; the node set must resolve it (a node within a tenth of that
+    // width, the thinning's spacing), whichever components meet there.
+    use super::envelope::{log_weight, Envelope};
+    use crate::measure::{Kind, Localizer};
+    let m = unequal_mixture(2024);
+    for r in [0.5, 2.0, 8.0] {
+        let loc = Localizer::new(&m, r);
+        let Kind::Mixture { comps: ps, .. } = loc.kind() else {
+            unreachable!()
+        };
+        let nodes = super::exact::structure_nodes(loc.kind());
+        let (lo, hi) = (nodes[0], nodes[nodes.len() - 1]);
+        let env = Envelope::new(ps, lo, hi);
+        assert!(env.breaks.len() > 20, "r = {r}: {} breakpoints", env.breaks.len());
+        let mut missed = Vec::new();
+        for (k, &t) in env.breaks.iter().enumerate() {
+            let (a, b) = (&ps[env.leaders[k]], &ps[env.leaders[k + 1]]);
+            let slope = |p: &crate::measure::Prep| -(t - p.center) * p.inv_v2;
+            let width = 1.0 / (slope(a) - slope(b)).abs();
+            let i = nodes.partition_point(|&y| y < t);
+            let near = [i.checked_sub(1), Some(i)]
+                .into_iter()
+                .flatten()
+                .filter_map(|j| nodes.get(j))
+                .map(|&y| (y - t).abs())
+                .fold(f64::INFINITY, f64::min);
+            assert!((log_weight(a, t) - log_weight(b, t)).abs() < 1e-6);
+            if near > 0.1 * width * (1.0 + 1e-9) {
+                missed.push(format!("y = {t}: nearest node {near} away, width {width}"));
+            }
+        }
+        assert!(
+            missed.is_empty(),
+            "r = {r}: {} of {} breakpoints unresolved:\n{}",
+            missed.len(),
+            env.breaks.len(),
+            missed[..missed.len().min(8)].join("\n")
+        );
+    }
+}
