@@ -96,7 +96,9 @@ impl Oracle {
             .map(|k| k.centre + 12.0 * k.v)
             .fold(f64::NEG_INFINITY, f64::max);
         let n = ((hi - lo) / step).ceil() as usize;
-        let grid: Vec<f64> = (0..=n).map(|k| lo + (hi - lo) * k as f64 / n as f64).collect();
+        let grid: Vec<f64> = (0..=n)
+            .map(|k| lo + (hi - lo) * k as f64 / n as f64)
+            .collect();
         let vals: Vec<f64> = grid.par_iter().map(|&y| Self::l(&cs, y)).collect();
         let extrema: Vec<(f64, f64, bool)> = (1..n)
             .into_par_iter()
@@ -163,7 +165,9 @@ impl Oracle {
         let g = |y: f64| Self::l(cs, y) - u;
         let prob = |a: f64, b: f64| -> f64 {
             cs.iter()
-                .map(|k| k.ln_w.exp() * k.v * norm_interval((a - k.centre) / k.v, (b - k.centre) / k.v))
+                .map(|k| {
+                    k.ln_w.exp() * k.v * norm_interval((a - k.centre) / k.v, (b - k.centre) / k.v)
+                })
                 .sum()
         };
         let mut s = 0.0;
@@ -224,7 +228,10 @@ fn check_against_oracle(name: &str, m: &Measure, r: f64, step: f64, tol: f64) {
                 .then(|| format!("u = {u} (extremum at y = {y}): {got} vs oracle {expected}"))
         })
         .collect();
-    assert!(ex.converged(), "{name}, r = {r}: quadrature did not converge");
+    assert!(
+        ex.converged(),
+        "{name}, r = {r}: quadrature did not converge"
+    );
     assert!(
         bad.is_empty(),
         "{name}, r = {r}: {} of {} levels off by more than {tol}:\n{}",
@@ -342,7 +349,11 @@ fn every_envelope_breakpoint_has_a_structure_node_within_its_transition_width() 
         let nodes = super::exact::structure_nodes(loc.kind());
         let (lo, hi) = (nodes[0], nodes[nodes.len() - 1]);
         let env = Envelope::new(ps, lo, hi);
-        assert!(env.breaks.len() > 20, "r = {r}: {} breakpoints", env.breaks.len());
+        assert!(
+            env.breaks.len() > 20,
+            "r = {r}: {} breakpoints",
+            env.breaks.len()
+        );
         let mut missed = Vec::new();
         for (k, &t) in env.breaks.iter().enumerate() {
             let (a, b) = (&ps[env.leaders[k]], &ps[env.leaders[k + 1]]);
