@@ -15,6 +15,8 @@
 //! - [`closed_form`]: the formulas of DIGEST §3 (point mass, normal, two point masses,
 //!   the intro example), used as test oracles and for figure overlays.
 //! - `quadrature`: adaptive Gauss–Kronrod, shared by the above.
+//! - `envelope`: the upper envelope of a mixture's posterior log-weights, which picks
+//!   the pairs of components whose transitions `exact` resolves beyond 64 components.
 //! - [`levels`]: m*, δ* and ζ*_M from level sets, shared with the plane (`crate::plane`).
 //! - [`kernel`]: every requested value at one r, for the `complexity` command and
 //!   experiment alike.
