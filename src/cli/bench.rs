@@ -437,7 +437,8 @@ pub fn run(args: Args) -> ExitCode {
         println!(
             "Monte Carlo against exact over the t grid (largest |difference|; δ grid step {step}):"
         );
-        for a in bench::agreement(&sweep_n, exact_sweep, step) {
+        let mut any_unresolved = false;
+        for a in bench::agreement(&sweep_n, exact_sweep, step, w.samples) {
             let skipped = if a.below_grid > 0 {
                 format!(
                     " ({} {} with exact δ* below the first grid step left out)",
@@ -450,6 +451,27 @@ pub fn run(args: Args) -> ExitCode {
             println!(
                 "  Example {}: m* {:.4}, δ* {:.4}, ζ*_1 {:.4}{skipped}",
                 a.example, a.m_star, a.delta_star, a.zeta_1
+            );
+            if let (Some(first), Some(last)) = (a.unresolved.first(), a.unresolved.last()) {
+                any_unresolved = true;
+                let n = a.unresolved.len();
+                println!(
+                    "    δ* not compared at {n} {} (t = {}): minimum not resolved, |δ* difference| there up to {:.4}",
+                    if n == 1 { "time" } else { "times" },
+                    if n == 1 {
+                        format!("{first:.4}")
+                    } else {
+                        format!("{first:.4} to {last:.4}")
+                    },
+                    a.unresolved_delta_star
+                );
+            }
+        }
+        if any_unresolved {
+            println!(
+                "  (δ* is compared where n·m*, the expected number of the {} draws with L_r > 1 - δ*, is at least {}; below that the estimated m is a few draws and its minimiser is noise)",
+                w.samples,
+                bench::MIN_DRAWS_AT_MINIMUM
             );
         }
     }

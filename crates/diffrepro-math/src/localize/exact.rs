@@ -2,9 +2,11 @@
 //!
 //! [`ExactLocalization`] freezes (μ, r). On construction it lays out *structure
 //! nodes*: every place where L_r(y) can change on a short scale — each component's
-//! centre r·m_i at multiples of its width v_i, and, for each pair of components, the
-//! points where their posterior log-weights are equal, at multiples of the transition
-//! width 1/|e_i - e_j| (e_i = d/dy of component i's log-weight); for the uniform, its
+//! centre r·m_i at multiples of its width v_i, and, for each pair of components that
+//! can share the posterior, the points where their posterior log-weights are equal, at
+//! multiples of the transition width 1/|e_i - e_j| (e_i = d/dy of component i's
+//! log-weight; beyond 64 components the pairs near the upper envelope of the
+//! log-weights, see `envelope`); for the uniform, its
 //! two edges in y. It evaluates L_r on a grid of 8 cells between consecutive nodes;
 //! that grid gives ess sup L_r (refined by golden section at the best local maxima)
 //! and brackets the level-set crossings {L_r = u} (refined by Illinois regula falsi
@@ -61,8 +63,11 @@ const CENTRE_OFFSETS_FEW: [f64; 9] = [0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 
 const TRANSITION_OFFSETS: [f64; 17] = [
     0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0, 40.0,
 ];
-/// Beyond this many components only neighbouring pairs (by centre) get transition
-/// nodes; with equal widths those are the only pairs that ever share the posterior.
+/// Up to this many components every pair gets transition nodes. Beyond it, for equal
+/// widths and weights (empirical measures) the neighbouring pairs by centre, the
+/// breakpoints of the log-weights' envelope; otherwise the pairs whose equal-weight
+/// points lie near that envelope (`envelope::sharing_pairs`), which is right for any
+/// widths.
 const ALL_PAIRS_MAX: usize = 64;
 /// Local maxima of the grid refined by golden section.
 const SUP_REFINE: usize = 8;
@@ -635,14 +640,17 @@ fn equal_weight_points(pi: &Prep, pj: &Prep, out: &mut Vec<(f64, f64)>) {
 }
 
 /// Sorted structure nodes (see the module header), clipped to the covered range.
-fn structure_nodes(kind: &Kind) -> Vec<f64> {
+pub(super) fn structure_nodes(kind: &Kind) -> Vec<f64> {
     let mut nodes = Vec::new();
     let (lo, hi) = match kind {
         Kind::Single(p) => {
             nodes.extend(centre_nodes(p, &CENTRE_OFFSETS));
             (p.center - SPAN * p.sd(), p.center + SPAN * p.sd())
         }
-        Kind::Mixture { comps: ps, .. } => {
+        Kind::Mixture {
+            comps: ps,
+            windowed,
+        } => {
             let many = ps.len() > 16;
             let offsets: &[f64] = if many {
                 &CENTRE_OFFSETS_FEW
@@ -665,12 +673,16 @@ fn structure_nodes(kind: &Kind) -> Vec<f64> {
                         equal_weight_points(&ps[i], &ps[j], &mut transitions);
                     }
                 }
-            } else {
+            } else if *windowed {
+                // Equal widths and weights: the log-weights differ by lines, the
+                // envelope's breakpoints are the midpoints of neighbouring centres.
                 let mut sorted = ps.clone();
                 sorted.sort_by(|a, b| a.center.total_cmp(&b.center));
                 for w in sorted.windows(2) {
                     equal_weight_points(&w[0], &w[1], &mut transitions);
                 }
+            } else {
+                transitions = super::envelope::sharing_pairs(ps, lo, hi);
             }
             for (y0, width) in transitions {
                 if y0 > lo && y0 < hi {

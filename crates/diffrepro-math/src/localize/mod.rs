@@ -15,11 +15,14 @@
 //! - [`closed_form`]: the formulas of DIGEST §3 (point mass, normal, two point masses,
 //!   the intro example), used as test oracles and for figure overlays.
 //! - `quadrature`: adaptive Gauss–Kronrod, shared by the above.
+//! - `envelope`: the upper envelope of a mixture's posterior log-weights, which picks
+//!   the pairs of components whose transitions `exact` resolves beyond 64 components.
 //! - [`levels`]: m*, δ* and ζ*_M from level sets, shared with the plane (`crate::plane`).
 //! - [`kernel`]: every requested value at one r, for the `complexity` command and
 //!   experiment alike.
 
 pub mod closed_form;
+mod envelope;
 mod exact;
 pub mod kernel;
 pub mod levels;
@@ -126,3 +129,5 @@ pub fn r_star(m: &Measure) -> Option<f64> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_many;
