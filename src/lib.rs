@@ -38,4 +38,5 @@ pub mod reporter;
 pub mod serve;
 pub mod spec;
 pub mod table;
+pub mod typesetter;
 pub mod yaml;

@@ -414,7 +414,7 @@ fn error_chain(e: &tera::Error) -> String {
 
 /// 1-based (line, column) in the file of byte `offset` of a prose segment.
 pub fn position(text: &str, offset: usize, first_line: usize) -> (usize, usize) {
-    let before = &text[..offset];
+    let before = &text[..offset.min(text.len())];
     let line = first_line + before.matches('\n').count();
     let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
     (line, col)

@@ -4,7 +4,7 @@
 //! exercise before it in the same chapter.
 //!
 //! Hands a [`HandoutBlock`] to the project (`Item::Handout`); the report model numbers
-//! the exercises and the editions (`crate::report::Edition`) decide what is shown.
+//! the exercises and the editions (`report::Edition`) decide what is shown.
 
 use crate::chapter::{BlockKind, Prose};
 use crate::spec::BlockCtx;

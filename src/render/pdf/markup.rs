@@ -24,11 +24,13 @@ use std::fmt::Write as _;
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::latex::{self, typst_string};
-use super::source::PdfSource;
 use crate::chapter::Chapter;
 use crate::diagnostic::Diagnostic;
+use crate::report::prose::position;
 use crate::report::{self, Block, Check, Content, Edition, Report};
+use crate::typesetter::escape::{escape, push_text};
+use crate::typesetter::latex::{self, typst_string};
+use crate::typesetter::source::PdfSource;
 
 /// The report as Typst source, and what could not be converted exactly.
 pub struct Markup {
@@ -667,51 +669,6 @@ fn check_box(v: &Check, claim: &str) -> String {
     }
     let _ = write!(s, "] {}", label(&v.anchor));
     s
-}
-
-/// Escape text for Typst markup: every character that could start markup, code,
-/// math, a label, a reference, a comment or a shorthand is written with a backslash.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    push_text(&mut out, text);
-    out
-}
-
-/// Append escaped `text`. A digit at the start of a line or content block is escaped
-/// too, so `1. ` can never become a numbered list.
-fn push_text(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '\\' | '#' | '$' | '*' | '_' | '@' | '<' | '>' | '[' | ']' | '`' | '~' | '/' | '-'
-            | '=' | '+' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_ascii_digit() && at_block_start(out) => {
-                out.push('\\');
-                out.push(c);
-            }
-            // Line breaks in text are spaces (Markdown soft breaks); a bare newline
-            // in Typst could start a list or heading on the next line.
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-}
-
-fn at_block_start(out: &str) -> bool {
-    match out.trim_end_matches([' ', '\t']).chars().last() {
-        None => true,
-        Some(c) => c == '\n' || c == '[',
-    }
-}
-
-/// 1-based (line, column) of byte `offset` of a text that starts at `first_line`.
-fn position(text: &str, offset: usize, first_line: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = first_line + before.matches('\n').count();
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, col)
 }
 
 /// What closes an open Markdown container in the Typst output.
