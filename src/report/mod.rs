@@ -1035,16 +1035,4 @@ pub fn table_rows(b: &TableBlock, t: &DataTable) -> Result<TableRows, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn editions_hide_what_students_must_not_see() {
-        assert!(!Edition::Student.shows_solutions());
-        assert!(!Edition::Student.shows_checks());
-        assert!(Edition::Teacher.shows_solutions() && Edition::Teacher.shows_checks());
-        assert!(Edition::Report.shows_solutions() && Edition::Report.shows_checks());
-        assert_eq!(Edition::Student.file_name(), "handout-student.html");
-        assert!(Edition::Teacher.title("T").starts_with("T — teacher"));
-    }
-}
+mod tests;
