@@ -223,7 +223,8 @@ pub enum Content {
     Experiment(Experiment),
     Figure(Figure),
     Table(Table),
-    Check(Check),
+    /// Boxed: the largest by far.
+    Check(Box<Check>),
     Exercise(Exercise),
 }
 
@@ -448,15 +449,20 @@ pub struct ChapterScore {
     pub failed: usize,
 }
 
+impl Chapter<'_> {
+    /// The chapter's checks, in order.
+    pub fn checks(&self) -> impl Iterator<Item = &Check> {
+        self.blocks.iter().filter_map(|b| match &b.content {
+            Content::Check(k) => Some(&**k),
+            _ => None,
+        })
+    }
+}
+
 impl Report<'_> {
     /// Every check in the report, in order.
     pub fn checks(&self) -> impl Iterator<Item = &Check> {
-        self.chapters.iter().flat_map(|c| {
-            c.blocks.iter().filter_map(|b| match &b.content {
-                Content::Check(k) => Some(k),
-                _ => None,
-            })
-        })
+        self.chapters.iter().flat_map(|c| c.checks())
     }
 
     /// The anchors of the chapters and blocks the report holds (a link to any other
@@ -672,14 +678,7 @@ fn scorecard(outcomes: &BTreeMap<String, CheckOutcome>, chapters: &[Chapter]) ->
     let chapters = chapters
         .iter()
         .filter_map(|c| {
-            let mine: Vec<&Check> = c
-                .blocks
-                .iter()
-                .filter_map(|b| match &b.content {
-                    Content::Check(k) => Some(k),
-                    _ => None,
-                })
-                .collect();
+            let mine: Vec<&Check> = c.checks().collect();
             let n = |w: &str| mine.iter().filter(|k| k.status == w).count();
             (!mine.is_empty()).then(|| ChapterScore {
                 number: c.number,
@@ -788,7 +787,7 @@ impl<'a> Builder<'_, 'a> {
                 let o = &inp.outcomes[&c.id];
                 let mut k = Check::new(o, self.number(&c.id), chapter, claim);
                 k.paper_ref_anchor = panel_anchor(inp, &o.paper_ref);
-                (c.line, Content::Check(k))
+                (c.line, Content::Check(Box::new(k)))
             }
         };
         Ok(Some(Block { line, content }))

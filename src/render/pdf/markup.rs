@@ -186,7 +186,7 @@ fn front_matter(report: &Report, anchors: &Anchors) -> String {
     let _ = writeln!(
         s,
         "#set document(title: {}, date: none)",
-        typst_string(&title)
+        typst_string(title)
     );
     s.push_str("#page(numbering: none)[\n#set par(justify: false)\n#v(3.2cm)\n");
     let _ = writeln!(s, "#text(size: 23pt)[{}]\n", escape(&main_title));
