@@ -20,7 +20,7 @@
 //! with `| safe`; everything else is plain text, escaped by Tera. Templates cannot
 //! read files or the environment (`get_env` is disabled).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
@@ -89,44 +89,43 @@ pub struct FigureView<'a> {
     pub panels: Vec<PanelView<'a>>,
 }
 
-/// One figure block (a figure, or a panel of a multi-panel figure): id, letter,
-/// anchor, table, csv, parquet, spec_location, spec, experiment_anchor, paper_panel
-/// and verdict (status, text, exceptions) of the model, and the caption.
+/// A part of the model with its Markdown rendered to HTML: the part's fields, and one
+/// HTML field named as its template expects.
 #[derive(Serialize)]
-pub struct PanelView<'a> {
+pub struct Rendered<'a, T> {
     #[serde(flatten)]
-    pub panel: &'a report::Panel,
-    pub caption: String,
+    pub part: &'a T,
+    #[serde(flatten)]
+    html: BTreeMap<&'static str, String>,
 }
 
-/// A table: number, id, anchor, header, rows, total_rows, truncated, csv and parquet
-/// of the model, and the caption.
-#[derive(Serialize)]
-pub struct TableView<'a> {
-    #[serde(flatten)]
-    pub table: &'a report::Table,
-    pub caption: String,
+impl<'a, T> Rendered<'a, T> {
+    pub fn new(part: &'a T, field: &'static str, html: String) -> Self {
+        Rendered {
+            part,
+            html: BTreeMap::from([(field, html)]),
+        }
+    }
 }
+
+/// One figure block (a figure, or a panel of a multi-panel figure): id, letter,
+/// anchor, table, csv, parquet, spec_location, spec, experiment_anchor, paper_panel
+/// and verdict (status, text, exceptions) of the model, and the `caption`.
+pub type PanelView<'a> = Rendered<'a, report::Panel>;
+
+/// A table: number, id, anchor, header, rows, total_rows, truncated, csv and parquet
+/// of the model, and the `caption`.
+pub type TableView<'a> = Rendered<'a, report::Table>;
 
 /// A check: every field of [`report::Check`] (number, anchor, chapter_number,
 /// chapter_anchor, id, status, basis, paper_ref, paper_ref_anchor, candidate, source,
 /// expected, computed, difference, tolerance, tolerance_rule, relation, compared, at,
-/// discrepancy, message), and the claim.
-#[derive(Serialize)]
-pub struct CheckView<'a> {
-    #[serde(flatten)]
-    pub check: &'a report::Check,
-    pub claim_html: String,
-}
+/// discrepancy, message), and the claim as `claim_html`.
+pub type CheckView<'a> = Rendered<'a, report::Check>;
 
 /// An exercise or solution: role, number, anchor, edition and open of the model, and
-/// the body.
-#[derive(Serialize)]
-pub struct ExerciseView<'a> {
-    #[serde(flatten)]
-    pub exercise: &'a report::Exercise,
-    pub body: String,
-}
+/// the `body`.
+pub type ExerciseView<'a> = Rendered<'a, report::Exercise>;
 
 /// An experiment (the model's struct as it is).
 pub type ExperimentView = report::Experiment;

@@ -90,10 +90,8 @@ fn render_block<'m>(
                 .panels
                 .iter()
                 .map(|p| {
-                    Ok(PanelView {
-                        caption: prose::inline_html(&p.caption, source, p.line)?,
-                        panel: p,
-                    })
+                    let caption = prose::inline_html(&p.caption, source, p.line)?;
+                    Ok(PanelView::new(p, "caption", caption))
                 })
                 .collect::<Result<Vec<_>, Diagnostics>>()?;
             let view = FigureView {
@@ -104,26 +102,20 @@ fn render_block<'m>(
             tpl("figure.html", "figure", &view)
         }
         Content::Table(t) => {
-            let view = TableView {
-                caption: prose::inline_html(&t.caption, source, block.line)?,
-                table: t,
-            };
+            let caption = prose::inline_html(&t.caption, source, block.line)?;
+            let view = TableView::new(t, "caption", caption);
             tpl("table.html", "table", &view)
         }
         Content::Check(k) => {
-            let view = CheckView {
-                claim_html: prose::inline_html(&k.claim, source, block.line)?,
-                check: k,
-            };
+            let claim = prose::inline_html(&k.claim, source, block.line)?;
+            let view = CheckView::new(&**k, "claim_html", claim);
             let html = tpl("check.html", "check", &view);
             rows.push(view);
             html
         }
         Content::Exercise(x) => {
-            let view = ExerciseView {
-                body: prose::markdown_to_html(&x.body, source, x.body_line)?,
-                exercise: x,
-            };
+            let body = prose::markdown_to_html(&x.body, source, x.body_line)?;
+            let view = ExerciseView::new(x, "body", body);
             tpl("exercise.html", "exercise", &view)
         }
     }

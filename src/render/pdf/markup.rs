@@ -633,13 +633,11 @@ fn check_box(v: &Check, claim: &str) -> String {
         escape(&v.paper_ref),
         escape(&v.basis.replace('_', " "))
     );
+    let [expected, source, computed, difference] =
+        [&v.expected, &v.source, &v.computed, &v.difference].map(|x| escape(x));
     let _ = write!(
         s,
-        "expected {} ({}), computed {}, |difference| {}",
-        escape(&v.expected),
-        escape(&v.source),
-        escape(&v.computed),
-        escape(&v.difference)
+        "expected {expected} ({source}), computed {computed}, |difference| {difference}"
     );
     if v.relation != "=" {
         let _ = write!(s, " (claim: computed {} expected)", escape(v.relation));
