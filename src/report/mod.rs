@@ -1,6 +1,7 @@
-//! Stage 6, *report model*: the project, its results, drawn figures and check
-//! outcomes become one format-neutral description of the report, built once by
-//! [`build`] and handed to the two backends (`render::html`, `render::pdf`).
+//! Between stage 6 (*check*) and stage 7 (*render*), the *report model*: the project,
+//! its results, drawn figures and check outcomes become one format-neutral
+//! description of the report, built once by [`build`] and handed to the two backends
+//! (`render::html`, `render::pdf`).
 //!
 //! The model holds the chapters in order with their numbers and titles, and per
 //! chapter its blocks: prose (Markdown with `$…$` math, every `{{ … }}` expression

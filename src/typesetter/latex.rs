@@ -1,4 +1,5 @@
-//! Stage 7, *render* (PDF): the chapters' LaTeX math, converted to Typst math.
+//! The Typst engine (used by stage 5, *draw*, for figure labels and stage 7, *render*,
+//! for the PDF): the chapters' LaTeX math, converted to Typst math.
 //!
 //! Chapters write math once, in LaTeX between dollar signs; the HTML report turns it
 //! into MathML (`render::math`), the PDF into Typst math, which `render::pdf::markup`

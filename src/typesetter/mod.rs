@@ -1,4 +1,4 @@
-//! The Typst engine, shared by stage 4 (*figure*: the labels of the figures are
+//! The Typst engine, shared by stage 5 (*draw*: the labels of the figures are
 //! typeset and written as outlines, `crate::figure::text`) and stage 7 (*render*, the
 //! PDF backend's second half): a [`PdfSource`] typeset into PDF bytes, in process,
 //! the embedded fonts, LaTeX math converted to Typst math ([`latex`]) and text
