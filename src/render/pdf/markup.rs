@@ -801,16 +801,13 @@ fn markdown_to_typst(
                     out.push('[');
                     frames.push(Frame::Close("], ".into()));
                 }
-                Tag::Emphasis => {
-                    out.push_str("#emph[");
-                    frames.push(Frame::Close("];".into()));
-                }
-                Tag::Strong => {
-                    out.push_str("#strong[");
-                    frames.push(Frame::Close("];".into()));
-                }
-                Tag::Strikethrough => {
-                    out.push_str("#strike[");
+                Tag::Emphasis | Tag::Strong | Tag::Strikethrough => {
+                    let function = match tag {
+                        Tag::Emphasis => "emph",
+                        Tag::Strong => "strong",
+                        _ => "strike",
+                    };
+                    let _ = write!(out, "#{function}[");
                     frames.push(Frame::Close("];".into()));
                 }
                 Tag::Link { dest_url, .. } => {
