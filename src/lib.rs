@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! chapters/*.md ─chapter─▶ Chapter ─spec/experiment─▶ typed specs (project)
-//!   ─experiment─▶ tables (table) ─figure─▶ SVG/PNG ─check─▶ outcomes ─render─▶ report.html
+//!   ─experiment─▶ tables (table) ─figure─▶ SVG/PNG ─check─▶ outcomes
+//!   ─report─▶ one format-neutral model ─render─▶ report.html, report.pdf (handout: editions)
 //! ```
 //!
 //! The mathematics (`measure`, `localize`) knows nothing of Markdown, Polars or
@@ -32,8 +33,10 @@ pub mod project;
 pub mod provenance;
 pub mod rebuild_bench;
 pub mod render;
+pub mod report;
 pub mod reporter;
 pub mod serve;
 pub mod spec;
 pub mod table;
+pub mod typesetter;
 pub mod yaml;

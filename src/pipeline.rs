@@ -18,7 +18,8 @@ use crate::experiment::Experiment;
 use crate::figure;
 use crate::project::{ChapterSpec, Project};
 use crate::provenance::{self, ExperimentRecord, Provenance};
-use crate::render::{self, html::Templates, DrawnFigure, Inputs};
+use crate::render::{self, html::Templates};
+use crate::report::{self, DrawnFigure, Edition, Inputs, Report};
 use crate::reporter::Reporter;
 use crate::spec::Fidelity;
 use crate::table::Results;
@@ -546,27 +547,28 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         figures: &figures,
         outcomes: &computed.outcomes,
         provenance: &prov,
-        templates: &templates,
-        edition: crate::handout::Edition::Report,
+        edition: Edition::Report,
     };
+    // The model, built once; both backends render it.
+    let model = report::build(&inputs)?;
     let mut reports: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if opts.format.html() {
         reports.push((
             PathBuf::from("report.html"),
-            render::render_report(&inputs)?.into_bytes(),
+            render::render_report(&model, &templates)?.into_bytes(),
         ));
     }
     if opts.format.pdf() {
-        reports.push((PathBuf::from("report.pdf"), pdf_report(&inputs, opts)?));
+        reports.push((PathBuf::from("report.pdf"), pdf_report(&model, opts)?));
     }
     let mut handouts = if opts.handout && opts.format.html() {
-        crate::handout::render_handouts(&inputs)?
+        crate::handout::render_handouts(&inputs, &templates)?
     } else {
         Vec::new()
     };
     if opts.handout && opts.format.pdf() {
-        for edition in crate::handout::Edition::HANDOUTS {
-            let pdf = pdf_report(&crate::handout::for_edition(&inputs, edition), opts)?;
+        for edition in Edition::HANDOUTS {
+            let pdf = pdf_report(&report::build(&inputs.for_edition(edition))?, opts)?;
             handouts.push((
                 PathBuf::from(format!("handout-{}.pdf", edition.name())),
                 pdf,
@@ -599,10 +601,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         for id in ids {
             let d = &figures[&id];
             files.push((
-                render::figure_path(ch.id(), &id, "svg").into(),
+                report::figure_path(ch.id(), &id, "svg").into(),
                 d.svg.clone().into_bytes(),
             ));
-            let png = PathBuf::from(render::figure_path(ch.id(), &id, "png"));
+            let png = PathBuf::from(report::figure_path(ch.id(), &id, "png"));
             if cache.load_file(&d.png_key).is_some() {
                 links.push((png, cache.file_path(&d.png_key)));
             } else {
@@ -611,7 +613,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
         }
     }
     // Table files are keyed by content: an unchanged table is linked, not re-encoded.
-    let paths = render::table_paths(&project);
+    let paths = report::table_paths(&project);
     type Encoded = Vec<(PathBuf, Result<PathBuf, Vec<u8>>, String)>;
     let encoded: Vec<Result<Encoded, String>> = computed
         .results
@@ -725,11 +727,11 @@ mod erased {
     }
 }
 
-/// The PDF edition: Typst source from the same inputs as the HTML, typeset in process.
+/// The PDF edition: Typst source from the same model as the HTML, typeset in process.
 /// Constructs that could not be converted are printed as warnings (the PDF shows them
 /// as source); a Typst error stops the build and names the chapter and construct.
-pub fn pdf_report(inputs: &Inputs, opts: &BuildOptions) -> Result<Vec<u8>, Error> {
-    let markup = render::pdf::markup::document(inputs)?;
+pub fn pdf_report(model: &Report, opts: &BuildOptions) -> Result<Vec<u8>, Error> {
+    let markup = render::pdf::markup::document(model);
     for w in &markup.warnings {
         opts.reporter
             .warn(&format!("(PDF) {} ({})", w.message, w.location()));

@@ -44,8 +44,8 @@ pub enum Item {
     Figure(FigureSpec),
     Table(TableBlock),
     Check(CheckSpec),
-    /// An `exercise` or `solution` block (see `crate::handout`).
-    Handout(crate::handout::HandoutBlock),
+    /// An `exercise` or `solution` block (see `crate::spec::handout`).
+    Handout(crate::spec::handout::HandoutBlock),
 }
 
 impl ChapterSpec {
@@ -241,7 +241,11 @@ fn validate_chapter(
                     BlockKind::Table => crate::spec::table::validate(&mut ctx).map(Item::Table),
                     BlockKind::Check => crate::spec::check::validate(&mut ctx).map(Item::Check),
                     BlockKind::Exercise | BlockKind::Solution => {
-                        crate::handout::validate(&mut ctx, &items).map(Item::Handout)
+                        let previous = items.iter().rev().find_map(|i| match i {
+                            Item::Handout(h) => Some(h),
+                            _ => None,
+                        });
+                        crate::spec::handout::validate(&mut ctx, previous).map(Item::Handout)
                     }
                 };
                 match ctx.finish(item) {

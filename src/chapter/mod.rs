@@ -57,7 +57,7 @@ pub enum BlockKind {
     Figure,
     Table,
     Check,
-    /// Markdown (not YAML): a question for students (see `crate::handout`).
+    /// Markdown (not YAML): a question for students (see `crate::spec::handout`).
     Exercise,
     /// Markdown (not YAML): the answer to the exercise before it, left out of the
     /// student handout.

@@ -23,7 +23,7 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, World};
 
-use crate::render::pdf::{latex, markup, typeset};
+use crate::typesetter::{self as typeset, escape, latex};
 
 /// One typeset piece of text, in CSS pixels (1 pt of Typst = 1 px of the figure).
 #[derive(Clone, Debug, PartialEq)]
@@ -121,7 +121,7 @@ pub fn label_markup(label: &str) -> Result<String, String> {
                     out.push('$');
                 }
                 None => {
-                    out.push_str(&markup::escape(&text));
+                    out.push_str(&escape::escape(&text));
                     text.clear();
                     math = Some(String::new());
                 }
@@ -136,7 +136,7 @@ pub fn label_markup(label: &str) -> Result<String, String> {
     if math.is_some() {
         return Err(format!("unbalanced `$` in {label:?}"));
     }
-    out.push_str(&markup::escape(&text));
+    out.push_str(&escape::escape(&text));
     Ok(out)
 }
 

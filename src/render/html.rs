@@ -1,4 +1,6 @@
-//! Tera templates and the view structs that feed them: the template author's API.
+//! Stage 7, *render* (HTML): Tera templates and the view structs that feed them, the
+//! template author's API. A view is a part of the report model (`crate::report`),
+//! flattened, with its Markdown rendered to HTML beside it.
 //!
 //! Templates live in the project's `templates/` folder; any of the built-in ones
 //! (compiled into the binary from this repository's `templates/`) that a project does
@@ -12,20 +14,20 @@
 //! | `table.html`      | `table`      | [`TableView`]       |
 //! | `check.html`      | `check`      | [`CheckView`]       |
 //! | `experiment.html` | `experiment` | [`ExperimentView`]  |
-//! | `exercise.html`   | `exercise`   | [`crate::handout::ExerciseView`] |
+//! | `exercise.html`   | `exercise`   | [`ExerciseView`]    |
 //!
 //! Fields holding HTML end in `html`, `body`, `svg` or `caption` and must be printed
 //! with `| safe`; everything else is plain text, escaped by Tera. Templates cannot
 //! read files or the environment (`get_env` is disabled).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
 use tera::{Context, Tera, Value};
 
-use crate::check::CheckOutcome;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::report::{self, Report};
 
 const BUILTIN: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
@@ -44,242 +46,89 @@ const BUILTIN: &[(&str, &str)] = &[
     ("style.css", include_str!("../../templates/style.css")),
 ];
 
-/// The whole report (`layout.html`).
+/// The whole report (`layout.html`): the model's title, edition (`report`, or
+/// `student` / `teacher` for the handouts; the student's has no checks and no
+/// scorecard), version, paper, fidelity (`paper` or `quick`) and provenance (the
+/// appendix: software, machine, date, experiments), with these beside them.
 #[derive(Serialize)]
-pub struct ReportView {
-    pub title: String,
-    /// `report`, or `student` / `teacher` for the handouts (the student's has no
-    /// checks and no scorecard).
-    pub edition: String,
-    pub version: String,
-    /// `paper` or `quick` (stated on the first page).
-    pub fidelity: String,
-    /// The appendix: software, machine, date, experiments.
-    pub provenance: crate::provenance::Provenance,
-    pub paper: PaperRef,
-    pub checks: ScorecardView,
-    pub chapters: Vec<ChapterView>,
+pub struct ReportView<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report<'a>,
+    pub checks: ScorecardView<'a>,
+    pub chapters: Vec<ChapterView<'a>>,
 }
 
+/// The scorecard: total, reproduced, discrepancy, failed, bases, candidates and
+/// chapters (one line per chapter with checks) of the model, and every check shown.
 #[derive(Serialize)]
-pub struct PaperRef {
-    pub authors: String,
-    pub title: String,
-    pub arxiv: String,
-    pub url: String,
+pub struct ScorecardView<'a> {
+    #[serde(flatten)]
+    pub scorecard: &'a report::Scorecard,
+    pub rows: Vec<CheckView<'a>>,
 }
 
-impl PaperRef {
-    pub fn this_paper() -> PaperRef {
-        PaperRef {
-            authors: "Liang, Dharmakeerthi and Koriyama".into(),
-            title: "Denoising Diffusions with Optimal Transport: Localization, Curvature, and Multi-Scale Complexity".into(),
-            arxiv: "2411.01629".into(),
-            url: "https://arxiv.org/abs/2411.01629".into(),
-        }
-    }
-}
-
+/// A chapter: number, id, anchor, title and paper_refs of the model, and what is
+/// rendered of it.
 #[derive(Serialize)]
-pub struct ScorecardView {
-    pub total: usize,
-    pub reproduced: usize,
-    pub discrepancy: usize,
-    pub failed: usize,
-    /// The verdict by what the checks rest on (printed values, figure features, …).
-    pub bases: Vec<crate::check::BasisTally>,
-    /// Candidate explanations of disagreements (variant computations), counted apart.
-    pub candidates: crate::check::CandidateTally,
-    /// One line per chapter with checks: the summary per paper result.
-    pub chapters: Vec<ChapterScore>,
-    pub rows: Vec<CheckView>,
-}
-
-#[derive(Serialize)]
-pub struct ChapterScore {
-    pub number: usize,
-    pub anchor: String,
-    pub title: String,
-    pub paper_refs: Vec<String>,
-    pub reproduced: usize,
-    pub discrepancy: usize,
-    pub failed: usize,
-}
-
-#[derive(Serialize, Clone)]
-pub struct ChapterView {
-    pub number: usize,
-    pub id: String,
-    pub anchor: String,
-    pub title: String,
-    pub paper_refs: Vec<String>,
+pub struct ChapterView<'a> {
+    #[serde(flatten)]
+    pub chapter: &'a report::Chapter<'a>,
     /// The chapter's rendered content (prose, figures, tables, checks).
     pub body: String,
     /// The chapter rendered through `chapter.html` (used by `layout.html`).
     pub html: String,
 }
 
+/// A figure: number, id, anchor, svg_file, png_file and width (CSS pixels) of the
+/// model, with the drawing inline and one panel per figure block.
 #[derive(Serialize)]
-pub struct FigureView {
-    pub number: usize,
-    /// The figure's id: its block's, or for a multi-panel figure the `panel_of` name.
-    pub id: String,
-    pub anchor: String,
+pub struct FigureView<'a> {
+    #[serde(flatten)]
+    pub figure: &'a report::Figure,
     pub svg: String,
-    pub svg_file: String,
-    pub png_file: String,
-    /// Natural width of the drawing in CSS pixels.
-    pub width: u32,
-    /// One per figure block: a single figure has one, without a letter.
-    pub panels: Vec<PanelView>,
+    pub panels: Vec<PanelView<'a>>,
 }
 
-/// One figure block: a figure, or one panel of a multi-panel figure.
+/// A part of the model with its Markdown rendered to HTML: the part's fields, and one
+/// HTML field named as its template expects.
 #[derive(Serialize)]
-pub struct PanelView {
-    pub id: String,
-    /// "a", "b", … in a multi-panel figure.
-    pub letter: Option<String>,
-    /// `figure-<id>` in a multi-panel figure (where `ref(id=…)` of a panel leads).
-    pub anchor: Option<String>,
-    pub caption: String,
-    pub table: String,
-    pub csv: String,
-    pub parquet: String,
-    /// `chapters/x.md:41`, where the figure block is.
-    pub spec_location: String,
-    /// The figure block's YAML as written.
-    pub spec: String,
-    /// Anchor of the experiment that produced the figure's table.
-    pub experiment_anchor: String,
-    /// The paper's panel this figure corresponds to ("6(c)"), and what its checks say.
-    pub paper_panel: Option<String>,
-    pub verdict: Option<VerdictView>,
+pub struct Rendered<'a, T> {
+    #[serde(flatten)]
+    pub part: &'a T,
+    #[serde(flatten)]
+    html: BTreeMap<&'static str, String>,
 }
 
-/// The line under a figure's caption: whether the paper's panel reproduces.
-#[derive(Serialize, Clone)]
-pub struct VerdictView {
-    /// `reproduced`, `discrepancy`, `failed` or `unchecked`.
-    pub status: &'static str,
-    pub text: String,
-    /// Checks on the panel that did not reproduce.
-    pub exceptions: Vec<CheckLink>,
-}
-
-#[derive(Serialize, Clone)]
-pub struct CheckLink {
-    pub id: String,
-    pub anchor: String,
-    pub label: String,
-    pub status: &'static str,
-}
-
-#[derive(Serialize)]
-pub struct TableView {
-    pub number: usize,
-    pub id: String,
-    pub anchor: String,
-    pub caption: String,
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub total_rows: usize,
-    pub truncated: bool,
-    pub csv: String,
-    pub parquet: String,
-}
-
-#[derive(Serialize, Clone)]
-pub struct CheckView {
-    pub number: usize,
-    pub anchor: String,
-    pub chapter_number: usize,
-    pub chapter_anchor: String,
-    pub id: String,
-    pub status: &'static str,
-    pub claim_html: String,
-    /// What the check rests on (`paper_value`, `paper_figure`, `closed_form`,
-    /// `theorem`, `consistency`) and the paper's item it is about.
-    pub basis: &'static str,
-    pub paper_ref: String,
-    /// Our figure (or panel) that draws the paper's panel `paper_ref` names, if any.
-    pub paper_ref_anchor: Option<String>,
-    /// The candidate explanation the check tries, if it is one.
-    pub candidate: Option<String>,
-    pub source: String,
-    pub expected: String,
-    pub computed: String,
-    pub difference: String,
-    pub tolerance: String,
-    pub tolerance_rule: String,
-    pub relation: &'static str,
-    pub compared: usize,
-    pub at: Option<String>,
-    pub discrepancy: Option<String>,
-    pub message: Option<String>,
-}
-
-impl CheckView {
-    pub fn new(
-        o: &CheckOutcome,
-        number: usize,
-        chapter_number: usize,
-        chapter_anchor: &str,
-        claim_html: String,
-    ) -> CheckView {
-        let f = |v: Option<f64>| {
-            v.map(|v| crate::table::format_number(v, None))
-                .unwrap_or_else(|| "—".into())
-        };
-        CheckView {
-            number,
-            anchor: format!("check-{}", o.id),
-            chapter_number,
-            chapter_anchor: chapter_anchor.to_string(),
-            id: o.id.clone(),
-            status: o.status.word(),
-            claim_html,
-            basis: o.basis.name(),
-            paper_ref: o.paper_ref.clone(),
-            paper_ref_anchor: None,
-            candidate: o.candidate.clone(),
-            source: o.source.clone(),
-            expected: f(o.expected),
-            computed: f(o.computed),
-            difference: f(o.difference),
-            tolerance: f(o.tolerance),
-            tolerance_rule: o.tolerance_rule.clone(),
-            relation: o.relation,
-            compared: o.compared,
-            at: o.at.clone(),
-            discrepancy: o.discrepancy.clone(),
-            message: o.message.clone(),
+impl<'a, T> Rendered<'a, T> {
+    pub fn new(part: &'a T, field: &'static str, html: String) -> Self {
+        Rendered {
+            part,
+            html: BTreeMap::from([(field, html)]),
         }
     }
 }
 
-#[derive(Serialize)]
-pub struct ExperimentView {
-    pub id: String,
-    pub anchor: String,
-    pub kind: String,
-    pub seed: u64,
-    pub source: String,
-    /// "exact", "Monte Carlo", "exact and Monte Carlo".
-    pub method: String,
-    /// `field = value` for each `--set` override of this experiment (empty: as written).
-    pub overrides: Vec<String>,
-    pub tables: Vec<TableLink>,
-}
+/// One figure block (a figure, or a panel of a multi-panel figure): id, letter,
+/// anchor, table, csv, parquet, spec_location, spec, experiment_anchor, paper_panel
+/// and verdict (status, text, exceptions) of the model, and the `caption`.
+pub type PanelView<'a> = Rendered<'a, report::Panel>;
 
-#[derive(Serialize)]
-pub struct TableLink {
-    pub name: String,
-    pub rows: usize,
-    pub columns: Vec<String>,
-    pub csv: String,
-    pub parquet: String,
-}
+/// A table: number, id, anchor, header, rows, total_rows, truncated, csv and parquet
+/// of the model, and the `caption`.
+pub type TableView<'a> = Rendered<'a, report::Table>;
+
+/// A check: every field of [`report::Check`] (number, anchor, chapter_number,
+/// chapter_anchor, id, status, basis, paper_ref, paper_ref_anchor, candidate, source,
+/// expected, computed, difference, tolerance, tolerance_rule, relation, compared, at,
+/// discrepancy, message), and the claim as `claim_html`.
+pub type CheckView<'a> = Rendered<'a, report::Check>;
+
+/// An exercise or solution: role, number, anchor, edition and open of the model, and
+/// the `body`.
+pub type ExerciseView<'a> = Rendered<'a, report::Exercise>;
+
+/// An experiment (the model's struct as it is).
+pub type ExperimentView = report::Experiment;
 
 pub struct Templates {
     tera: Tera,

@@ -13,6 +13,7 @@
 pub mod check;
 pub mod expr;
 pub mod figure;
+pub mod handout;
 pub mod measure;
 pub mod space;
 pub mod table;

@@ -1,10 +1,11 @@
 //! Stage 7, *render* (PDF), first half: the report as Typst source.
 //!
-//! [`document`] walks the same inputs as `render_report` (the selected chapters, in
-//! order, with the same numbering, prose expressions, table formatting and check
-//! outcomes) and writes one Typst document: a title page with the paper's reference
-//! and the diffrepro version, the contents, the scorecard, then the chapters. It hands
-//! a [`PdfSource`] (the source plus the figure SVGs as virtual files) to `typeset`.
+//! [`document`] walks the report model (`crate::report`: the chapters in order, with
+//! their numbers, filled prose, formatted tables and check outcomes, exactly as the
+//! HTML backend gets them) and writes one Typst document: a title page with the
+//! paper's reference and the diffrepro version, the contents, the scorecard, then the
+//! chapters. It hands a [`PdfSource`] (the source plus the figure SVGs as virtual
+//! files) to `typeset`.
 //!
 //! Everything that comes from a chapter reaches Typst as escaped text, a string
 //! literal or converted math, never as Typst code: a chapter cannot run code in the
@@ -23,16 +24,13 @@ use std::fmt::Write as _;
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::latex::{self, typst_string};
-use super::source::PdfSource;
-use crate::chapter::{Chapter, Prose};
-use crate::check::Status;
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::handout::{Edition, Role};
-use crate::project::{ChapterSpec, Item};
-use crate::render::html::{CheckView, PaperRef};
-use crate::render::prose::{ProseEnv, RefTarget};
-use crate::render::{figure_path, number_of, producer_anchor, table_paths, table_rows, Inputs};
+use crate::chapter::Chapter;
+use crate::diagnostic::Diagnostic;
+use crate::report::prose::position;
+use crate::report::{self, Block, Check, Content, Edition, Report};
+use crate::typesetter::escape::{escape, push_text};
+use crate::typesetter::latex::{self, typst_string};
+use crate::typesetter::source::PdfSource;
 
 /// The report as Typst source, and what could not be converted exactly.
 pub struct Markup {
@@ -119,102 +117,46 @@ struct Origin<'a> {
 }
 
 /// Write the whole report as Typst source.
-pub fn document(inp: &Inputs) -> Result<Markup, Diagnostics> {
-    // The same numbering and prose functions as the HTML, findings included.
-    let (refs, mut env) = crate::render::prose_env(inp);
-    let anchors = anchors(inp, &refs);
+pub fn document(report: &Report) -> Markup {
+    let anchors = anchors(report);
     let mut warnings = Vec::new();
-    let mut diags = Diagnostics::default();
     let mut files = Vec::new();
     let mut chapters = String::new();
     let mut score_rows = Vec::new();
-    for &ci in inp.selected {
-        let ch = &inp.project.chapters[ci];
+    for ch in &report.chapters {
         let mut ctx = ChapterCtx {
-            inp,
             ch,
-            number: ci + 1,
-            refs: &refs,
             anchors: &anchors,
-            env: &mut env,
             warnings: &mut warnings,
         };
-        match ctx.chapter(&mut files, &mut score_rows) {
-            Ok(s) => chapters.push_str(&s),
-            Err(d) => diags.extend(d),
-        }
-    }
-    if !diags.is_empty() {
-        return Err(diags);
+        chapters.push_str(&ctx.chapter(&mut files, &mut score_rows));
     }
     let mut main = String::from(PRELUDE);
-    main.push_str(&front_matter(inp, &anchors));
-    if inp.edition.shows_checks() {
-        let (front, every) = scorecard(inp, &score_rows);
+    main.push_str(&front_matter(report, &anchors));
+    if report.edition.shows_checks() {
+        let (front, every) = scorecard(report, &score_rows);
         main.push_str(&front);
         main.push_str(&chapters);
         main.push_str(&every);
     } else {
         main.push_str(&chapters);
     }
-    Ok(Markup {
+    Markup {
         source: PdfSource { main, files },
         warnings,
-    })
+    }
 }
 
-fn anchors(inp: &Inputs, refs: &BTreeMap<String, RefTarget>) -> Anchors {
-    let mut present = BTreeSet::new();
-    for &ci in inp.selected {
-        let ch = &inp.project.chapters[ci];
-        present.insert(format!("chapter-{}", ch.id()));
-        for item in &ch.items {
-            match item {
-                Item::Check(_) if !inp.edition.shows_checks() => {}
-                Item::Figure(_) | Item::Table(_) | Item::Check(_) | Item::Experiment(_) => {
-                    let id = item_id(item);
-                    if let Some(r) = refs.get(id) {
-                        present.insert(r.anchor.clone());
-                    }
-                    if let Item::Figure(f) = item {
-                        if let Some(r) = f.panel_of.as_ref().and_then(|g| refs.get(g)) {
-                            present.insert(r.anchor.clone());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    if inp.edition.shows_checks() {
+fn anchors(report: &Report) -> Anchors {
+    let mut present = report.anchors();
+    if report.edition.shows_checks() {
         present.insert("scorecard".into());
         present.insert("every-check".into());
     }
     present.insert("contents".into());
-    let mut known: BTreeSet<String> = refs.values().map(|r| r.anchor.clone()).collect();
+    let mut known: BTreeSet<String> = report.refs.values().map(|r| r.anchor.clone()).collect();
     known.extend(present.iter().cloned());
     Anchors { present, known }
-}
-
-fn item_id(item: &Item) -> &str {
-    match item {
-        Item::Figure(f) => &f.id,
-        Item::Table(t) => &t.id,
-        Item::Check(c) => &c.id,
-        Item::Experiment(e) => &e.id,
-        _ => "",
-    }
-}
-
-fn item_line(item: &Item) -> usize {
-    match item {
-        Item::Prose(p) => p.line,
-        Item::Experiment(e) => e.line,
-        Item::Figure(f) => f.line,
-        Item::Table(t) => t.line,
-        Item::Check(c) => c.line,
-        Item::Handout(h) => h.line,
-    }
 }
 
 /// A Typst label for an anchor. Ids are already restricted to `[a-z0-9_-]`; anything
@@ -233,20 +175,18 @@ fn label(anchor: &str) -> String {
     format!("<{clean}>")
 }
 
-fn front_matter(inp: &Inputs, anchors: &Anchors) -> String {
-    let paper = PaperRef::this_paper();
-    let title = inp
-        .edition
-        .title("Denoising Diffusions with Optimal Transport — an executable companion");
+fn front_matter(report: &Report, anchors: &Anchors) -> String {
+    let paper = &report.paper;
+    let title = &report.title;
     let (main_title, subtitle) = match title.split_once(" — ") {
         Some((a, b)) => (a.to_string(), b.to_string()),
-        None => (title.clone(), String::new()),
+        None => (title.to_string(), String::new()),
     };
     let mut s = String::new();
     let _ = writeln!(
         s,
         "#set document(title: {}, date: none)",
-        typst_string(&title)
+        typst_string(title)
     );
     s.push_str("#page(numbering: none)[\n#set par(justify: false)\n#v(3.2cm)\n");
     let _ = writeln!(s, "#text(size: 23pt)[{}]\n", escape(&main_title));
@@ -265,20 +205,17 @@ fn front_matter(inp: &Inputs, anchors: &Anchors) -> String {
         typst_string(&paper.url),
         escape(&paper.arxiv)
     );
-    if inp.edition.shows_checks() {
-        let count = |st: Status| inp.outcomes.values().filter(|o| o.status == st).count();
+    if report.edition.shows_checks() {
+        let sc = &report.scorecard;
         let _ = writeln!(
             s,
             "#v(0.8cm)\n{} checks of the paper's claims: #badge(\"reproduced\") {} #h(0.6em) #badge(\"discrepancy\") {} #h(0.6em) #badge(\"failed\") {} #h(0.3em) (#link(<scorecard>)[scorecard]).\n",
-            inp.outcomes.len(),
-            count(Status::Reproduced),
-            count(Status::Discrepancy),
-            count(Status::Failed)
+            sc.total, sc.reproduced, sc.discrepancy, sc.failed
         );
     }
-    let fidelity = &inp.provenance.fidelity;
+    let fidelity = &report.fidelity;
     let mut notes = Vec::new();
-    match inp.edition {
+    match report.edition {
         Edition::Student => notes.push("#strong[Student handout:] exercises without their solutions; the checks of the paper's claims are left out.".to_string()),
         Edition::Teacher => notes.push("#strong[Teacher's handout:] everything in the report, with the solutions to the exercises.".to_string()),
         Edition::Report => {}
@@ -286,7 +223,7 @@ fn front_matter(inp: &Inputs, anchors: &Anchors) -> String {
     if fidelity == "quick" {
         notes.push("#strong[Quick fidelity:] smaller samples and grids than the paper's; a fast preview, not the reproduction.".to_string());
     }
-    let overrides = &inp.provenance.overrides;
+    let overrides = &report.provenance.overrides;
     if !overrides.is_empty() {
         let list: Vec<String> = overrides
             .iter()
@@ -326,23 +263,20 @@ fn front_matter(inp: &Inputs, anchors: &Anchors) -> String {
 /// The scorecard near the front (per chapter, then every check that did not simply
 /// reproduce) and the complete list of checks, which goes at the end: 150 rows of
 /// numbers would otherwise stand between the contents and the first chapter.
-fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> (String, String) {
+fn scorecard(report: &Report, rows: &[(&Check, String)]) -> (String, String) {
+    let sc = &report.scorecard;
     let mut s = String::from("#heading(level: 1)[Scorecard] <scorecard>\n\n");
-    if inp.outcomes.is_empty() {
+    if sc.total == 0 {
         s.push_str("No checks are declared.\n\n");
         return (s, String::new());
     }
-    let count = |st: Status| inp.outcomes.values().filter(|o| o.status == st).count();
     let _ = writeln!(
         s,
         "{} checks compare the paper's claims with the computed numbers: #badge(\"reproduced\") {} reproduced, #badge(\"discrepancy\") {} declared discrepancies (explained in their chapter), #badge(\"failed\") {} failed.\n",
-        inp.outcomes.len(),
-        count(Status::Reproduced),
-        count(Status::Discrepancy),
-        count(Status::Failed)
+        sc.total, sc.reproduced, sc.discrepancy, sc.failed
     );
     s.push_str("What the checks rest on, and the verdict for each:\n\n");
-    for t in crate::check::tally_by_basis(inp.outcomes.values()) {
+    for t in &sc.bases {
         let _ = writeln!(
             s,
             "- #strong[{}]: {}. #text(fill: muted)[Compared with {}.]",
@@ -356,7 +290,7 @@ fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> (String, String) {
             escape(t.meaning)
         );
     }
-    let cand = crate::check::CandidateTally::of(inp.outcomes.values());
+    let cand = &sc.candidates;
     if cand.tried > 0 {
         let _ = writeln!(
             s,
@@ -370,35 +304,24 @@ fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> (String, String) {
     s.push_str("#block(width: 100%)[#set text(size: 8.5pt)\n#set par(justify: false)\n");
     s.push_str("#table(columns: (1.4fr, 1fr, auto, auto, auto), align: (x, y) => if x >= 2 { right } else { left },\n");
     s.push_str("table.hline(stroke: 0.8pt),\ntable.header([Chapter], [In the paper], [Reproduced], [Discrepancies], [Failed]),\ntable.hline(stroke: 0.5pt),\n");
-    for &ci in inp.selected {
-        let ch = &inp.project.chapters[ci];
-        let anchor = format!("chapter-{}", ch.id());
-        let mine: Vec<&CheckView> = rows
-            .iter()
-            .map(|(v, _)| v)
-            .filter(|v| v.chapter_anchor == anchor)
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let n = |w: &str| mine.iter().filter(|v| v.status == w).count();
-        let flagged = |w: &str| match n(w) {
+    for c in &sc.chapters {
+        let flagged = |n: usize, w: &str| match n {
             0 => "0".to_string(),
             k => format!("#badge({}) {k}", typst_string(w)),
         };
         let _ = writeln!(
             s,
             "[#link({})[{}];], [{}], [{}], [{}], [{}],",
-            label(&anchor),
-            escape(&format!("{}. {}", ci + 1, ch.chapter.front.title)),
-            escape(&ch.chapter.front.paper_refs.join(", ")),
-            n("reproduced"),
-            flagged("discrepancy"),
-            flagged("failed")
+            label(&c.anchor),
+            escape(&format!("{}. {}", c.number, c.title)),
+            escape(&c.paper_refs.join(", ")),
+            c.reproduced,
+            flagged(c.discrepancy, "discrepancy"),
+            flagged(c.failed, "failed")
         );
     }
     s.push_str("table.hline(stroke: 0.8pt),\n)]\n\n");
-    let flagged: Vec<&(CheckView, String)> = rows
+    let flagged: Vec<&(&Check, String)> = rows
         .iter()
         .filter(|(v, _)| v.status != "reproduced")
         .collect();
@@ -413,12 +336,12 @@ fn scorecard(inp: &Inputs, rows: &[(CheckView, String)]) -> (String, String) {
 }
 
 /// Checks as table rows: number, chapter, claim and source, the numbers, the status.
-fn check_table(rows: &[&(CheckView, String)]) -> String {
+fn check_table(rows: &[&(&Check, String)]) -> String {
     let mut s =
         String::from("#block(width: 100%)[#set text(size: 7.6pt)\n#set par(justify: false)\n");
     s.push_str("#table(columns: (auto, auto, 1fr, auto, auto, auto, auto, auto), align: (x, y) => if x >= 3 and x <= 6 { right } else { left },\n");
     s.push_str("table.hline(stroke: 0.8pt),\ntable.header([\\#], [Ch.], [Claim (paper; basis; source)], [Expected], [Computed], [|Difference|], [Tolerance], [Status]),\ntable.hline(stroke: 0.5pt),\n");
-    for (v, claim) in rows.iter().map(|r| (&r.0, &r.1)) {
+    for (v, claim) in rows.iter().map(|r| (r.0, &r.1)) {
         let _ = writeln!(
             s,
             "[#link({})[{}];], [#link({})[{}];], [{} #text(fill: muted)[({}; {}; {})]], [{}], [{}], [{}], [{}], [#badge({})],",
@@ -442,105 +365,77 @@ fn check_table(rows: &[&(CheckView, String)]) -> String {
 }
 
 /// Rendering one chapter: the shared state of [`document`] it needs.
-struct ChapterCtx<'a, 'b> {
-    inp: &'a Inputs<'b>,
-    ch: &'a ChapterSpec,
-    number: usize,
-    refs: &'a BTreeMap<String, RefTarget>,
+struct ChapterCtx<'a, 'm> {
+    ch: &'m report::Chapter<'m>,
     anchors: &'a Anchors,
-    env: &'a mut ProseEnv,
     warnings: &'a mut Vec<Diagnostic>,
 }
 
-impl ChapterCtx<'_, '_> {
+impl<'m> ChapterCtx<'_, 'm> {
     fn chapter(
         &mut self,
         files: &mut Vec<(String, Vec<u8>)>,
-        score_rows: &mut Vec<(CheckView, String)>,
-    ) -> Result<String, Diagnostics> {
+        score_rows: &mut Vec<(&'m Check, String)>,
+    ) -> String {
         let ch = self.ch;
-        let chapter = &ch.chapter;
-        let front = &chapter.front;
+        let path = ch.source.path.display();
         let mut s = String::new();
         // The path comment lets a Typst error be traced back to its chapter.
-        let _ = writeln!(s, "\n// chapter {}", chapter.path.display());
+        let _ = writeln!(s, "\n// chapter {path}");
         // Chapter numbers are those of the whole project, also in a partial build.
         let _ = writeln!(
             s,
             "#counter(heading).update({})\n#heading(level: 1, numbering: \"1\")[{}] {}\n",
-            self.number - 1,
-            escape(&front.title),
-            label(&format!("chapter-{}", ch.id()))
+            ch.number - 1,
+            escape(&ch.title),
+            label(&ch.anchor)
         );
-        if !front.paper_refs.is_empty() {
-            let refs: Vec<String> = front.paper_refs.iter().map(|r| escape(r)).collect();
+        if !ch.paper_refs.is_empty() {
+            let refs: Vec<String> = ch.paper_refs.iter().map(|r| escape(r)).collect();
             let _ = writeln!(s, "#paper-refs[In the paper: {}]\n", refs.join(" · "));
         }
-        let mut diags = Diagnostics::default();
-        for item in &ch.items {
-            let piece = self.item(item, files, score_rows);
-            match piece {
-                Ok(p) => {
-                    if !p.is_empty() {
-                        // Where the item is in its chapter: `typeset` names it in errors.
-                        let _ = writeln!(s, "// {}:{}", chapter.path.display(), item_line(item));
-                        s.push_str(&p);
-                        s.push_str("\n\n");
-                    }
-                }
-                Err(d) => diags.extend(d),
+        for block in &ch.blocks {
+            let piece = self.block(block, files, score_rows);
+            if !piece.is_empty() {
+                // Where the block is in its chapter: `typeset` names it in errors.
+                let _ = writeln!(s, "// {path}:{}", block.line);
+                s.push_str(&piece);
+                s.push_str("\n\n");
             }
         }
-        diags.finish(s)
+        s
     }
 
-    fn item(
+    fn block(
         &mut self,
-        item: &Item,
+        block: &'m Block,
         files: &mut Vec<(String, Vec<u8>)>,
-        score_rows: &mut Vec<(CheckView, String)>,
-    ) -> Result<String, Diagnostics> {
-        let ch = self.ch;
-        let chapter = &ch.chapter;
-        let inp = self.inp;
-        match item {
-            Item::Prose(p) => {
-                let text = self.env.expand(chapter, p)?;
-                Ok(self.markdown(&text, p.line))
-            }
-            Item::Experiment(e) => {
-                let (method, _) = e.spec.method();
+        score_rows: &mut Vec<(&'m Check, String)>,
+    ) -> String {
+        match &block.content {
+            Content::Prose(text) => self.markdown(text, block.line),
+            Content::Experiment(e) => {
                 let mut line = format!(
                     "Experiment #raw({}) ({}, {}",
                     typst_string(&e.id),
-                    escape(e.kind),
-                    escape(&method)
+                    escape(&e.kind),
+                    escape(&e.method)
                 );
                 if e.seed != 0 {
                     let _ = write!(line, ", seed {}", e.seed);
                 }
                 line.push_str(") → ");
                 let tables: Vec<String> = e
-                    .outputs
+                    .tables
                     .iter()
-                    .map(|t| {
-                        let rows = inp.results.table(&t.name).map(|t| t.height()).unwrap_or(0);
-                        format!("#raw({}) ({rows} rows)", typst_string(&t.name))
-                    })
+                    .map(|t| format!("#raw({}) ({} rows)", typst_string(&t.name), t.rows))
                     .collect();
                 line.push_str(&tables.join(", "));
                 line.push('.');
-                let overrides: Vec<String> = inp
-                    .provenance
+                let overrides: Vec<String> = e
                     .overrides
                     .iter()
-                    .filter(|o| o.experiment == e.id)
-                    .map(|o| {
-                        format!(
-                            "#raw({})",
-                            typst_string(&format!("{} = {}", o.path, o.value))
-                        )
-                    })
+                    .map(|o| format!("#raw({})", typst_string(o)))
                     .collect();
                 if !overrides.is_empty() {
                     let _ = write!(
@@ -549,217 +444,158 @@ impl ChapterCtx<'_, '_> {
                         overrides.join(", ")
                     );
                 }
-                Ok(format!(
-                    "#experiment-line[{line}] {}",
-                    label(&format!("experiment-{}", e.id))
-                ))
+                format!("#experiment-line[{line}] {}", label(&e.anchor))
             }
-            Item::Figure(f) => {
-                let Some((id, members)) = crate::render::figure_at(ch, f) else {
-                    return Ok(String::new());
+            Content::Figure(f) => self.figure(f, files),
+            Content::Table(t) => self.table(t, block.line),
+            Content::Exercise(x) => {
+                let body = self.markdown(&x.body, x.body_line);
+                let title = match x.role {
+                    "solution" => format!("Solution {}.", x.number),
+                    _ => format!("Exercise {}.", x.number),
                 };
-                let grouped = f.panel_of.is_some();
-                let drawn = &inp.figures[&id];
-                let path = format!("/{}", figure_path(ch.id(), &id, "svg"));
-                files.push((path.clone(), drawn.svg.clone().into_bytes()));
-                let paths = table_paths(inp.project);
-                let mut parts = Vec::new();
-                let mut notes = Vec::new();
-                for (k, m) in members.iter().enumerate() {
-                    let caption = self.inline(&m.caption, m.line)?;
-                    let data = paths.get(&m.table).map(|p| p.0.clone()).unwrap_or_default();
-                    let producer = producer_anchor(inp.project, &m.table);
-                    let made_by = if self.anchors.present.contains(&producer) {
-                        format!(" · made by #link({})[its experiment]", label(&producer))
-                    } else {
-                        String::new()
-                    };
-                    let verdict = match inp
-                        .edition
-                        .shows_checks()
-                        .then(|| crate::render::figure_verdict(inp, self.refs, m))
-                        .flatten()
-                    {
-                        Some(v) => {
-                            let links: Vec<String> = v
-                                .exceptions
-                                .iter()
-                                .filter(|x| self.anchors.present.contains(&x.anchor))
-                                .map(|x| {
-                                    format!(
-                                        "#link({})[{}] ({})",
-                                        label(&x.anchor),
-                                        escape(&x.label),
-                                        escape(x.status)
-                                    )
-                                })
-                                .collect();
-                            format!(
-                                " #linebreak() #badge({}) {}{}",
-                                typst_string(v.status),
-                                escape(&v.text),
-                                if links.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" {}", links.join(", "))
-                                }
-                            )
-                        }
-                        None => String::new(),
-                    };
-                    // A panel's anchor is an empty box at the start of its caption.
-                    let head = if grouped {
-                        format!(
-                            "#box() {} #strong[({})] ",
-                            label(&format!("figure-{}", m.id)),
-                            crate::figure::panel_letter(k)
-                        )
-                    } else {
-                        String::new()
-                    };
-                    let note = format!(
-                        "Data: #raw({}){made_by} · figure spec: #raw({})",
-                        typst_string(&data),
-                        typst_string(&format!("{}:{}", chapter.path.display(), m.line)),
-                    );
-                    if grouped {
-                        parts.push(format!("{head}{caption}{verdict}"));
-                        notes.push(format!("({}) {note}", crate::figure::panel_letter(k)));
-                    } else {
-                        parts.push(format!("{caption}{verdict} #linebreak() #note[{note}]"));
-                    }
-                }
-                // Drawn at the size of the SVG's type: 800 px to the text width. A
-                // float cannot break across pages, so a multi-panel figure, whose
-                // caption holds every panel's, is drawn a little smaller, its
-                // caption set a little smaller and its data notes gathered at the end.
-                let mut width = (f64::from(drawn.width) / 8.0).min(100.0);
-                let mut caption = parts.join(" #parbreak() ");
-                if grouped {
-                    if members.len() > 3 {
-                        width = 78.0;
-                    }
-                    caption = format!(
-                        "#text(size: 8.6pt)[{caption} #parbreak() #note[{}]]",
-                        notes.join(" · ")
-                    );
-                }
-                Ok(format!(
-                    "#figure(image({}, width: {width:.0}%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}]) {}",
-                    typst_string(&path),
-                    number_of(self.refs, &id),
-                    label(&format!("figure-{id}"))
-                ))
-            }
-            Item::Table(t) => {
-                let caption = self.inline(&t.caption, t.line)?;
-                let table = inp.results.table(&t.table).map_err(|e| {
-                    Diagnostics::from(Diagnostic::new(&chapter.path, e).at(
-                        &chapter.source,
-                        t.line,
-                        1,
-                    ))
-                })?;
-                let (header, rows, total) = table_rows(t, table).map_err(|e| {
-                    Diagnostics::from(Diagnostic::new(&chapter.path, e).at(
-                        &chapter.source,
-                        t.line,
-                        1,
-                    ))
-                })?;
-                let paths = table_paths(inp.project);
-                let data = paths.get(&t.table).map(|p| p.0.clone()).unwrap_or_default();
-                let mut s = format!(
-                    "#figure(kind: table, supplement: none, numbering: none, caption: [#strong[Table {}.] {caption} #note[(#raw({}))]],\ntable(columns: {}, align: right,\ntable.hline(stroke: 0.8pt),\ntable.header(",
-                    number_of(self.refs, &t.id),
-                    typst_string(&data),
-                    header.len().max(1)
-                );
-                for h in &header {
-                    let _ = write!(s, "[{}], ", header_cell(h));
-                }
-                s.push_str("),\ntable.hline(stroke: 0.5pt),\n");
-                for row in &rows {
-                    for cell in row {
-                        let _ = write!(s, "[{}], ", escape(cell));
-                    }
-                    s.push('\n');
-                }
-                let _ = write!(
-                    s,
-                    "table.hline(stroke: 0.8pt),\n)) {}",
-                    label(&format!("table-{}", t.id))
-                );
-                if rows.len() > PAGE_ROWS {
-                    // A long table may break across pages (its header repeats); a short
-                    // one stays in one piece with its caption.
-                    s = format!("#[#show figure: set block(breakable: true)\n{s}]");
-                }
-                if total > rows.len() {
-                    let _ = write!(
-                        s,
-                        "\n#note[Showing {} of {total} rows; the data file holds all of them.]",
-                        rows.len()
-                    );
-                }
-                Ok(s)
-            }
-            Item::Handout(h) => {
-                if h.role == Role::Solution && !inp.edition.shows_solutions() {
-                    return Ok(String::new());
-                }
-                let text = self.env.expand(chapter, &h.prose)?;
-                let body = self.markdown(&text, h.prose.line);
-                let number = crate::handout::numbering(inp.project)
-                    .get(&(ch.id().to_string(), h.line))
-                    .copied()
-                    .unwrap_or(0);
-                let title = match h.role {
-                    Role::Exercise => format!("Exercise {number}."),
-                    Role::Solution => format!("Solution {number}."),
-                };
-                Ok(format!(
+                format!(
                     "#exercise-box({})[{}] {}",
                     typst_string(&title),
                     body.trim_end(),
-                    label(&format!("{}-{number}", h.role.name()))
-                ))
+                    label(&x.anchor)
+                )
             }
-            Item::Check(_) if !inp.edition.shows_checks() => Ok(String::new()),
-            Item::Check(c) => {
-                let claim = self.inline(&c.claim, c.line)?;
-                let o = &inp.outcomes[&c.id];
-                let anchor = format!("chapter-{}", ch.id());
-                let v = CheckView::new(
-                    o,
-                    number_of(self.refs, &c.id),
-                    self.number,
-                    &anchor,
-                    String::new(),
-                );
-                let s = check_box(&v, &claim);
-                score_rows.push((v, claim));
-                Ok(s)
+            Content::Check(k) => {
+                let claim = self.inline(&k.claim, block.line);
+                let s = check_box(k, &claim);
+                score_rows.push((k, claim));
+                s
             }
         }
     }
 
-    /// Captions and claims: Markdown with `{{ … }}` expressions, as one paragraph.
-    fn inline(&mut self, text: &str, line: usize) -> Result<String, Diagnostics> {
-        let chapter = &self.ch.chapter;
-        let expanded = self.env.expand(
-            chapter,
-            &Prose {
-                text: text.to_string(),
-                line,
-            },
-        )?;
-        Ok(self.markdown(&expanded, line).trim().to_string())
+    fn figure(&mut self, f: &report::Figure, files: &mut Vec<(String, Vec<u8>)>) -> String {
+        let path = format!("/{}", f.svg_file);
+        files.push((path.clone(), f.svg.clone().into_bytes()));
+        let mut parts = Vec::new();
+        let mut notes = Vec::new();
+        for m in &f.panels {
+            let caption = self.inline(&m.caption, m.line);
+            let made_by = if self.anchors.present.contains(&m.experiment_anchor) {
+                format!(
+                    " · made by #link({})[its experiment]",
+                    label(&m.experiment_anchor)
+                )
+            } else {
+                String::new()
+            };
+            let verdict = match &m.verdict {
+                Some(v) => {
+                    let links: Vec<String> = v
+                        .exceptions
+                        .iter()
+                        .filter(|x| self.anchors.present.contains(&x.anchor))
+                        .map(|x| {
+                            format!(
+                                "#link({})[{}] ({})",
+                                label(&x.anchor),
+                                escape(&x.label),
+                                escape(x.status)
+                            )
+                        })
+                        .collect();
+                    format!(
+                        " #linebreak() #badge({}) {}{}",
+                        typst_string(v.status),
+                        escape(&v.text),
+                        if links.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}", links.join(", "))
+                        }
+                    )
+                }
+                None => String::new(),
+            };
+            let note = format!(
+                "Data: #raw({}){made_by} · figure spec: #raw({})",
+                typst_string(&m.csv),
+                typst_string(&m.spec_location),
+            );
+            match (&m.letter, &m.anchor) {
+                // A panel's anchor is an empty box at the start of its caption.
+                (Some(letter), Some(anchor)) => {
+                    parts.push(format!(
+                        "#box() {} #strong[({letter})] {caption}{verdict}",
+                        label(anchor)
+                    ));
+                    notes.push(format!("({letter}) {note}"));
+                }
+                _ => parts.push(format!("{caption}{verdict} #linebreak() #note[{note}]")),
+            }
+        }
+        // Drawn at the size of the SVG's type: 800 px to the text width. A float
+        // cannot break across pages, so a multi-panel figure, whose caption holds
+        // every panel's, is drawn a little smaller, its caption set a little smaller
+        // and its data notes gathered at the end.
+        let mut width = (f64::from(f.width) / 8.0).min(100.0);
+        let mut caption = parts.join(" #parbreak() ");
+        if f.grouped {
+            if f.panels.len() > 3 {
+                width = 78.0;
+            }
+            caption = format!(
+                "#text(size: 8.6pt)[{caption} #parbreak() #note[{}]]",
+                notes.join(" · ")
+            );
+        }
+        format!(
+            "#figure(image({}, width: {width:.0}%), placement: auto, kind: image, supplement: none, numbering: none, caption: [#strong[Figure {}.] {caption}]) {}",
+            typst_string(&path),
+            f.number,
+            label(&f.anchor)
+        )
+    }
+
+    fn table(&mut self, t: &report::Table, line: usize) -> String {
+        let caption = self.inline(&t.caption, line);
+        let mut s = format!(
+            "#figure(kind: table, supplement: none, numbering: none, caption: [#strong[Table {}.] {caption} #note[(#raw({}))]],\ntable(columns: {}, align: right,\ntable.hline(stroke: 0.8pt),\ntable.header(",
+            t.number,
+            typst_string(&t.csv),
+            t.header.len().max(1)
+        );
+        for h in &t.header {
+            let _ = write!(s, "[{}], ", header_cell(h));
+        }
+        s.push_str("),\ntable.hline(stroke: 0.5pt),\n");
+        for row in &t.rows {
+            for cell in row {
+                let _ = write!(s, "[{}], ", escape(cell));
+            }
+            s.push('\n');
+        }
+        let _ = write!(s, "table.hline(stroke: 0.8pt),\n)) {}", label(&t.anchor));
+        if t.rows.len() > PAGE_ROWS {
+            // A long table may break across pages (its header repeats); a short one
+            // stays in one piece with its caption.
+            s = format!("#[#show figure: set block(breakable: true)\n{s}]");
+        }
+        if t.truncated {
+            let _ = write!(
+                s,
+                "\n#note[Showing {} of {} rows; the data file holds all of them.]",
+                t.rows.len(),
+                t.total_rows
+            );
+        }
+        s
+    }
+
+    /// Captions and claims: Markdown as one paragraph.
+    fn inline(&mut self, text: &str, line: usize) -> String {
+        self.markdown(text, line).trim().to_string()
     }
 
     fn markdown(&mut self, text: &str, line: usize) -> String {
         let origin = Origin {
-            chapter: &self.ch.chapter,
+            chapter: self.ch.source,
             line,
         };
         markdown_to_typst(text, &origin, self.anchors, self.warnings)
@@ -778,7 +614,7 @@ fn header_cell(h: &str) -> String {
 }
 
 /// A check as a coloured box: status, number, claim, then the numbers that decide it.
-fn check_box(v: &CheckView, claim: &str) -> String {
+fn check_box(v: &Check, claim: &str) -> String {
     let candidate = v
         .candidate
         .as_ref()
@@ -797,13 +633,11 @@ fn check_box(v: &CheckView, claim: &str) -> String {
         escape(&v.paper_ref),
         escape(&v.basis.replace('_', " "))
     );
+    let [expected, source, computed, difference] =
+        [&v.expected, &v.source, &v.computed, &v.difference].map(|x| escape(x));
     let _ = write!(
         s,
-        "expected {} ({}), computed {}, |difference| {}",
-        escape(&v.expected),
-        escape(&v.source),
-        escape(&v.computed),
-        escape(&v.difference)
+        "expected {expected} ({source}), computed {computed}, |difference| {difference}"
     );
     if v.relation != "=" {
         let _ = write!(s, " (claim: computed {} expected)", escape(v.relation));
@@ -833,51 +667,6 @@ fn check_box(v: &CheckView, claim: &str) -> String {
     }
     let _ = write!(s, "] {}", label(&v.anchor));
     s
-}
-
-/// Escape text for Typst markup: every character that could start markup, code,
-/// math, a label, a reference, a comment or a shorthand is written with a backslash.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    push_text(&mut out, text);
-    out
-}
-
-/// Append escaped `text`. A digit at the start of a line or content block is escaped
-/// too, so `1. ` can never become a numbered list.
-fn push_text(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '\\' | '#' | '$' | '*' | '_' | '@' | '<' | '>' | '[' | ']' | '`' | '~' | '/' | '-'
-            | '=' | '+' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_ascii_digit() && at_block_start(out) => {
-                out.push('\\');
-                out.push(c);
-            }
-            // Line breaks in text are spaces (Markdown soft breaks); a bare newline
-            // in Typst could start a list or heading on the next line.
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-}
-
-fn at_block_start(out: &str) -> bool {
-    match out.trim_end_matches([' ', '\t']).chars().last() {
-        None => true,
-        Some(c) => c == '\n' || c == '[',
-    }
-}
-
-/// 1-based (line, column) of byte `offset` of a text that starts at `first_line`.
-fn position(text: &str, offset: usize, first_line: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = first_line + before.matches('\n').count();
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, col)
 }
 
 /// What closes an open Markdown container in the Typst output.
@@ -1012,16 +801,13 @@ fn markdown_to_typst(
                     out.push('[');
                     frames.push(Frame::Close("], ".into()));
                 }
-                Tag::Emphasis => {
-                    out.push_str("#emph[");
-                    frames.push(Frame::Close("];".into()));
-                }
-                Tag::Strong => {
-                    out.push_str("#strong[");
-                    frames.push(Frame::Close("];".into()));
-                }
-                Tag::Strikethrough => {
-                    out.push_str("#strike[");
+                Tag::Emphasis | Tag::Strong | Tag::Strikethrough => {
+                    let function = match tag {
+                        Tag::Emphasis => "emph",
+                        Tag::Strong => "strong",
+                        _ => "strike",
+                    };
+                    let _ = write!(out, "#{function}[");
                     frames.push(Frame::Close("];".into()));
                 }
                 Tag::Link { dest_url, .. } => {

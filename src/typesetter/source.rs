@@ -1,4 +1,4 @@
-//! The hand-over between the two halves of the PDF stage: [`super::markup`] writes a
+//! The hand-over between the two halves of the PDF stage: `render::pdf::markup` writes a
 //! [`PdfSource`], `typeset` compiles it. Plain data with no dependencies, so both
 //! halves (and a test crate holding only the typesetter) can share this one file.
 

@@ -1,7 +1,8 @@
-//! Stage 7, *render* (PDF): the chapters' LaTeX math, converted to Typst math.
+//! The Typst engine (used by stage 5, *draw*, for figure labels and stage 7, *render*,
+//! for the PDF): the chapters' LaTeX math, converted to Typst math.
 //!
 //! Chapters write math once, in LaTeX between dollar signs; the HTML report turns it
-//! into MathML (`render::math`), the PDF into Typst math, which [`super::markup`]
+//! into MathML (`render::math`), the PDF into Typst math, which `render::pdf::markup`
 //! places between `$…$`. [`to_typst`] covers the LaTeX a statistics paper uses:
 //! letters, Greek, relations and operators, `\frac`/`\sqrt`/`\binom`, scripts and
 //! primes, named operators (`\log`, `\sup`, `\operatorname{Var}`), font commands

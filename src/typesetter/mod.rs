@@ -1,5 +1,9 @@
-//! Stage 7, *render* (PDF), second half: a [`PdfSource`] typeset into PDF bytes by
-//! Typst, in process. This is the only module that depends on Typst.
+//! The Typst engine, shared by stage 5 (*draw*: the labels of the figures are
+//! typeset and written as outlines, `crate::figure::text`) and stage 7 (*render*, the
+//! PDF backend's second half): a [`PdfSource`] typeset into PDF bytes, in process,
+//! the embedded fonts, LaTeX math converted to Typst math ([`latex`]) and text
+//! escaped for Typst markup ([`escape`]). This is the only module that depends on
+//! Typst; it depends on nothing else of the crate, so both stages can use it.
 //!
 //! The Typst `World` here is closed: the fonts are the ones compiled into the binary
 //! (`typst_assets::fonts()`: New Computer Modern text and math, Libertinus Serif, which
@@ -24,7 +28,11 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World, WorldExt};
 use typst_pdf::PdfOptions;
 
-use super::source::PdfSource;
+pub mod escape;
+pub mod latex;
+pub mod source;
+
+use source::PdfSource;
 
 /// A typeset report.
 pub struct Pdf {
@@ -285,9 +293,8 @@ Text with $L_(r) \( y \) = frac(1, 2)$ and #link(<figure-f>)[Figure 1];.
     #[test]
     fn every_converted_construct_compiles_cleanly() {
         let mut main = String::from("#set page(height: auto)\n");
-        for (i, latex) in super::super::latex::coverage().iter().enumerate() {
-            let typst =
-                super::super::latex::to_typst(latex).unwrap_or_else(|e| panic!("{latex}: {e}"));
+        for (i, latex) in super::latex::coverage().iter().enumerate() {
+            let typst = super::latex::to_typst(latex).unwrap_or_else(|e| panic!("{latex}: {e}"));
             main.push_str(&format!(
                 "// chapters/coverage.md:{i}\n$ {typst} $ and ${typst}$\n\n"
             ));
