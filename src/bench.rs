@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use crate::localize::{self, ExactLocalization};
 use crate::measure::Measure;
 use crate::particles::{self, Forward, ParticleConfig};
+use crate::rng::Purpose;
 use crate::spec::linspace;
 pub use diffrepro_math::phases::{phase_end, phase_start, phase_times, Phase};
 
@@ -121,13 +122,21 @@ fn sweep_jobs(w: &Workload) -> (Vec<Job>, Vec<Job>) {
             .into_iter()
             .enumerate()
         {
-            t_jobs.push((e, t, ((e as u64) << 32) | i as u64));
+            let purpose = Purpose::Localization {
+                measure: e as u32,
+                point: i as u32,
+            };
+            t_jobs.push((e, t, purpose.number()));
         }
         for (j, r) in linspace(0.1, 3.0, w.r_values, false)
             .into_iter()
             .enumerate()
         {
-            r_jobs.push((e, r, ((e as u64) << 32) | (1 << 31) | j as u64));
+            let purpose = Purpose::SweepSurvival {
+                example: e as u32,
+                point: j as u32,
+            };
+            r_jobs.push((e, r, purpose.number()));
         }
     }
     (t_jobs, r_jobs)

@@ -32,6 +32,7 @@ use crate::localize;
 use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
 use crate::measure::Measure;
 use crate::plane::Law;
+use crate::rng::{Purpose, StreamId};
 use crate::spec::{linspace, BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
@@ -117,12 +118,11 @@ pub(super) fn sweep(
             None
         }
         (None, None) => {
-            ctx.diags.push(
-                ctx.block
-                    .diagnostic(ctx.chapter, 0, 0, "the experiment has no grid")
-                    .field("r")
-                    .hint("add `r: [0.5, 1, 2]` or `t: {from: 0.01, to: 1.5, n: 150}`"),
-            );
+            let d = ctx
+                .diagnostic(0, 0, "the experiment has no grid")
+                .field("r")
+                .hint("add `r: [0.5, 1, 2]` or `t: {from: 0.01, to: 1.5, n: 150}`");
+            ctx.diags.push(d);
             None
         }
     };
@@ -351,8 +351,7 @@ fn compute(
     law: &Law,
     r: f64,
     t: f64,
-    seed: u64,
-    stream: u64,
+    stream: StreamId,
 ) -> Result<PointResult, String> {
     let want_role = |role: &str| s.tables.contains_key(role);
     let want = Want {
@@ -374,13 +373,21 @@ fn compute(
     let mc = s.monte_carlo.as_ref().map(|mc| {
         let settings = McSettings {
             samples: mc.samples,
-            seed,
             stream,
             delta_grid: mc.delta_grid.clone(),
         };
         kernel::monte_carlo(law, r, t, &levels, want, &settings)
     });
     Ok(PointResult { exact, mc })
+}
+
+/// The random stream of grid point `point` of measure `measure` (shared by the `plane`
+/// kind and `diffrepro complexity`, so the same seed gives the same draws).
+pub fn localization_stream(measure: usize, point: usize) -> Purpose {
+    Purpose::Localization {
+        measure: measure as u32,
+        point: point as u32,
+    }
 }
 
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
@@ -398,8 +405,8 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         .par_iter()
         .map(|&(mi, pi)| {
             let (r, t) = s.points[pi];
-            let stream = ((mi as u64) << 32) | pi as u64;
-            compute(s, &s.measures[mi].0, &laws[mi], r, t, seed, stream)
+            let stream = StreamId::new(seed, localization_stream(mi, pi));
+            compute(s, &s.measures[mi].0, &laws[mi], r, t, stream)
         })
         .collect::<Result<_, _>>()?;
     let mut tables = Vec::new();

@@ -354,7 +354,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             };
             let mut quick_ctx = ctx.with_tree(&merged);
             let q = validate_tree(&mut quick_ctx, &merged);
-            for mut d in quick_ctx.diags.0 {
+            for mut d in quick_ctx.spec.diags.0 {
                 d.message = format!("with the `quick` overrides: {}", d.message);
                 ctx.diags.push(d);
             }
@@ -405,15 +405,14 @@ fn validate_tree(ctx: &mut BlockCtx, tree: &yaml::Node) -> Option<Experiment> {
         }
     };
     let Some(name) = header.kind else {
-        ctx.diags.push(
-            ctx.block
-                .diagnostic(ctx.chapter, 0, 0, "experiment has no `kind`")
-                .field("kind")
-                .hint(format!(
-                    "add `kind:` with one of: {}",
-                    kind_names().join(", ")
-                )),
-        );
+        let d = ctx
+            .diagnostic(0, 0, "experiment has no `kind`")
+            .field("kind")
+            .hint(format!(
+                "add `kind:` with one of: {}",
+                kind_names().join(", ")
+            ));
+        ctx.diags.push(d);
         return None;
     };
     let Some(kind) = KINDS.iter().find(|k| k.name == name) else {
@@ -500,11 +499,11 @@ fn validate_tree(ctx: &mut BlockCtx, tree: &yaml::Node) -> Option<Experiment> {
                 None
             }
             (None, None) => {
-                ctx.diags.push(
-                    ctx.at("", "the experiment names no measure")
-                        .field("measure")
-                        .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`"),
-                );
+                let d = ctx
+                    .at("", "the experiment names no measure")
+                    .field("measure")
+                    .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`");
+                ctx.diags.push(d);
                 None
             }
         },
@@ -622,12 +621,11 @@ fn measures(
             None
         }
         (None, None) => {
-            ctx.diags.push(
-                ctx.block
-                    .diagnostic(ctx.chapter, 0, 0, "the experiment names no measure")
-                    .field("measure")
-                    .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`"),
-            );
+            let d = ctx
+                .diagnostic(0, 0, "the experiment names no measure")
+                .field("measure")
+                .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`");
+            ctx.diags.push(d);
             None
         }
     }

@@ -63,7 +63,8 @@
 //!   width is highest), mode_upper / mode_lower (its highest local maximum at x > 0 /
 //!   x < 0; NaN if none): the features one reads off a ridge plot.
 //! - `replicates`: replicate (0 = the main run), w2_initial, w2_denoised,
-//!   w2_round_trip. Replicate r draws from the ChaCha streams 4r…4r+3 of the seed.
+//!   w2_round_trip. Replicate r draws from the counter-based
+//!   streams `rng::Purpose::Particles` of replicate r (numbers 4r…4r+3) of the seed.
 
 use rayon::prelude::*;
 use serde::Deserialize;

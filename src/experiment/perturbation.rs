@@ -37,13 +37,13 @@ pub mod math;
 
 use std::collections::BTreeMap;
 
-use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::Measure;
+use crate::rng::{Purpose, StreamId};
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 use math::{localization_peaks, rate_monte_carlo, rates, OuMarginal, Profile, Shape};
@@ -311,13 +311,6 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
         .collect()
 }
 
-/// A generator on its own stream, so numbers do not depend on rayon's scheduling.
-fn stream_rng(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
-
 /// One profile of one (measure, t).
 struct Job {
     law: usize,
@@ -392,7 +385,9 @@ fn profiles(s: &Spec, li: usize, law: &OuMarginal, seed: u64) -> Vec<Job> {
             }
         }
     }
-    let mut rng = stream_rng(seed, 1 << 40 | li as u64);
+    // Each law and each (job, amplitude) draws from its own named stream, so the
+    // numbers do not depend on rayon's scheduling.
+    let mut rng = StreamId::new(seed, Purpose::PerturbationShapes { law: li as u64 }).chacha8();
     for _ in 0..s.random {
         let k = 1 + (crate::measure::sample::uniform_open01(&mut rng) * 3.0) as usize;
         let decay = (-law.t).exp();
@@ -455,8 +450,11 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                         let r = rates(law, &phi, eps, s.eta);
                         let z = *zeta_m.get_or_insert_with(|| law.zeta_star(r.m));
                         let mc = if s.samples > 0 {
-                            let stream = (ji as u64) << 8 | ai as u64;
-                            let mut rng = stream_rng(seed, stream);
+                            let stream = Purpose::PerturbationRate {
+                                job: ji as u32,
+                                amplitude: ai as u32,
+                            };
+                            let mut rng = StreamId::new(seed, stream).chacha8();
                             rate_monte_carlo(law, &phi, eps, s.samples, &mut rng)
                         } else {
                             (f64::NAN, f64::NAN)

@@ -47,6 +47,7 @@ use crate::localize::{self, ExactLocalization, LevelSet};
 use crate::measure::{Component, Measure};
 use crate::plane::linalg::sym_eig_max;
 use crate::plane::{Law, SpaceMeasure};
+use crate::rng::StreamId;
 use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
@@ -586,11 +587,10 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
     } else {
         None
     };
-    let stream = ((mi as u64) << 32) | pi as u64;
+    let stream = StreamId::new(seed, super::complexity::localization_stream(mi, pi));
     let mc = s.monte_carlo.as_ref().map(|(samples, grid)| {
         let settings = McSettings {
             samples: *samples,
-            seed,
             stream,
             delta_grid: grid.clone(),
         };

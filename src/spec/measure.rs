@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
-use super::{BlockCtx, Num};
+use super::{Num, SpecCtx};
 use crate::measure::{Component, Measure};
 
 /// Tolerance on the sum of mixture weights.
@@ -184,7 +184,7 @@ pub struct RawLabelled {
 
 /// Validate a measure found at field `path` of the block in `ctx`. Data files named by
 /// empirical measures are read here (and must stay inside the project).
-pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Measure> {
+pub fn validate(ctx: &mut SpecCtx, raw: &RawMeasure, path: &str) -> Option<Measure> {
     let positive = |v: f64| v > 0.0;
     let nonneg = |v: f64| v >= 0.0;
     let any = |_: f64| true;
@@ -322,7 +322,7 @@ pub const LINE_ONLY_HINT: &str =
     "d-dimensional measures are accepted by `kind: plane` experiments and by `diffrepro complexity`";
 
 /// The number of a location that must be on the line.
-fn scalar<'a>(ctx: &mut BlockCtx, c: &'a Coords, path: &str) -> Option<&'a Num> {
+fn scalar<'a>(ctx: &mut SpecCtx, c: &'a Coords, path: &str) -> Option<&'a Num> {
     match c {
         Coords::Scalar(n) => Some(n),
         Coords::Vector(v) => {
@@ -341,7 +341,7 @@ fn scalar<'a>(ctx: &mut BlockCtx, c: &'a Coords, path: &str) -> Option<&'a Num> 
 
 /// The `var` of a law on the line (`cov` belongs to R^d).
 fn variance<'a>(
-    ctx: &mut BlockCtx,
+    ctx: &mut SpecCtx,
     var: &'a Option<Num>,
     cov: &Option<Vec<Vec<Num>>>,
     path: &str,

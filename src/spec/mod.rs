@@ -6,7 +6,8 @@
 //! Every failure is a [`Diagnostic`] located at the field's line in the chapter.
 //!
 //! This module holds the pieces common to all blocks (numbers, grids, measures, the
-//! [`BlockCtx`] that turns field paths into positions); the figure, table and check
+//! [`SpecCtx`] that turns field paths into positions of a named [`Source`], and the
+//! [`BlockCtx`] that adds a chapter block to it); the figure, table and check
 //! schemas live in submodules, and each experiment kind's schema lives with its
 //! runner in `experiment/`.
 
@@ -23,23 +24,53 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::chapter::{Block, Chapter};
-use crate::diagnostic::{closest, Diagnostic, Diagnostics};
+use crate::diagnostic::{closest, Diagnostic, Diagnostics, Source};
 use crate::yaml;
 
 /// Default ceiling on the number of points of any grid (see `crate::limits`).
 pub const MAX_GRID: usize = crate::limits::GRID;
 
-/// Everything phase two needs to report a problem inside one block.
+/// Everything phase two needs to report a problem inside one YAML tree: the tree, the
+/// named source its positions refer to (a chapter, or a flag's text), and the
+/// diagnostics found so far. Schemas that need no chapter (measures) take this.
+pub struct SpecCtx<'a> {
+    pub source: Source<'a>,
+    /// 1-based line of the source where the tree's line 1 is (a block's first body line).
+    pub first_line: usize,
+    /// Where a problem with no position of its own is shown (a block's opening fence);
+    /// 0 for the source as a whole.
+    pub fallback_line: usize,
+    /// What the tree is, for "bad … : <parse error>" messages ("experiment block", "measure").
+    pub what: String,
+    /// The tree being validated: a block's own, or an edit of it (the `quick:` tier,
+    /// `--set` overrides), whose nodes keep the positions they were written at.
+    pub tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+    /// The folder data files named in the tree are read from (and confined to).
+    pub project_root: &'a Path,
+    pub diags: Diagnostics,
+}
+
+/// A [`SpecCtx`] on one block of a chapter, with the project and the tier to use;
+/// it derefs to its `SpecCtx`.
 pub struct BlockCtx<'a> {
     pub chapter: &'a Chapter,
     pub block: &'a Block,
-    /// The tree being validated: the block's own, or an edit of it (the `quick:` tier,
-    /// `--set` overrides), whose nodes keep the positions they were written at.
-    pub tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
-    pub project_root: &'a Path,
-    pub diags: Diagnostics,
+    pub spec: SpecCtx<'a>,
     /// Which tier of an experiment's parameters to use (`quick:` overrides).
     pub fidelity: Fidelity,
+}
+
+impl<'a> std::ops::Deref for BlockCtx<'a> {
+    type Target = SpecCtx<'a>;
+    fn deref(&self) -> &SpecCtx<'a> {
+        &self.spec
+    }
+}
+
+impl<'a> std::ops::DerefMut for BlockCtx<'a> {
+    fn deref_mut(&mut self) -> &mut SpecCtx<'a> {
+        &mut self.spec
+    }
 }
 
 /// `--fidelity`: `paper` runs the specs as written; `quick` applies each experiment's
@@ -66,9 +97,7 @@ impl<'a> BlockCtx<'a> {
         BlockCtx {
             chapter,
             block,
-            tree: block.tree.as_ref(),
-            project_root,
-            diags: Diagnostics::default(),
+            spec: SpecCtx::of_block(chapter, block, block.tree.as_ref(), project_root),
             fidelity: Fidelity::Paper,
         }
     }
@@ -78,24 +107,72 @@ impl<'a> BlockCtx<'a> {
         BlockCtx {
             chapter: self.chapter,
             block: self.block,
-            tree: Ok(tree),
-            project_root: self.project_root,
-            diags: Diagnostics::default(),
+            spec: SpecCtx::of_block(self.chapter, self.block, Ok(tree), self.project_root),
             fidelity: self.fidelity,
         }
     }
 
+    pub fn finish<T>(self, value: T) -> Result<T, Diagnostics> {
+        self.spec.finish(value)
+    }
+}
+
+impl<'a> SpecCtx<'a> {
+    /// A context on `tree`, whose line 1 is line `first_line` of `source`; data files
+    /// are read below `project_root`.
+    pub fn new(
+        source: Source<'a>,
+        first_line: usize,
+        what: impl Into<String>,
+        tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+        project_root: &'a Path,
+    ) -> Self {
+        SpecCtx {
+            source,
+            first_line,
+            fallback_line: 0,
+            what: what.into(),
+            tree,
+            project_root,
+            diags: Diagnostics::default(),
+        }
+    }
+
+    /// A context on `tree`, the body of `block` of `chapter` (or an edit of it).
+    fn of_block(
+        chapter: &'a Chapter,
+        block: &'a Block,
+        tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+        project_root: &'a Path,
+    ) -> Self {
+        let source = Source::new(&chapter.path, &chapter.source);
+        let what = format!("{} block", block.kind.name());
+        SpecCtx {
+            fallback_line: block.fence_line,
+            ..SpecCtx::new(source, block.body_line, what, tree, project_root)
+        }
+    }
+
+    /// A diagnostic at `line:column` of the tree (both 1-based), in source
+    /// coordinates; line 0 is the fallback line.
+    pub fn diagnostic(&self, line: usize, column: usize, msg: impl Into<String>) -> Diagnostic {
+        let (l, c) = match (line, self.fallback_line) {
+            (0, 0) => (0, 0),
+            (0, fence) => (fence, 1),
+            _ => (self.first_line + line - 1, column.max(1)),
+        };
+        self.source.diagnostic(l, c, msg)
+    }
+
     /// A diagnostic at the field `path` (dotted, `[i]` for list items) of the tree;
-    /// at the opening fence when the field is not written.
+    /// at the fallback line when the field is not written.
     pub fn at(&self, path: &str, msg: impl Into<String>) -> Diagnostic {
         let (line, col) = self
             .tree
             .ok()
             .and_then(|t| t.locate(path))
             .unwrap_or((0, 0));
-        self.block
-            .diagnostic(self.chapter, line, col, msg)
-            .field(path)
+        self.diagnostic(line, col, msg).field(path)
     }
 
     /// Report `msg` at the field `path` (dotted, `[i]` for list items).
@@ -128,14 +205,11 @@ impl<'a> BlockCtx<'a> {
             Ok(Err(e)) => e,
             Err(e) => e.clone(),
         };
-        let what = self.block.kind.name();
         let mut d = self
-            .block
             .diagnostic(
-                self.chapter,
                 e.line,
                 e.column,
-                format!("bad {what} block: {}", e.message),
+                format!("bad {}: {}", self.what, e.message),
             )
             .field(e.path.clone());
         if let Some(h) = hint_from_serde(&e.message) {

@@ -7,7 +7,7 @@
 //! `plane::MAX_DIM`, a product factor that is not a Gaussian mixture.
 
 use super::measure::{confined_path, Coords, RawComponent, RawMeasure, WEIGHT_SUM_TOL};
-use super::{BlockCtx, Num};
+use super::{Num, SpecCtx};
 use crate::plane::linalg::check_covariance;
 use crate::plane::{Law, SpaceComponent, SpaceMeasure, MAX_COMPONENTS, MAX_DIM};
 
@@ -25,7 +25,7 @@ pub fn is_multivariate(raw: &RawMeasure) -> bool {
 }
 
 /// Validate a measure on the line or in R^d found at field `path`.
-pub fn validate_law(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Law> {
+pub fn validate_law(ctx: &mut SpecCtx, raw: &RawMeasure, path: &str) -> Option<Law> {
     if !is_multivariate(raw) {
         return super::measure::validate(ctx, raw, path).map(Law::Line);
     }
@@ -52,7 +52,7 @@ struct Dim {
 }
 
 impl Dim {
-    fn see(&mut self, ctx: &mut BlockCtx, n: usize, path: &str) -> bool {
+    fn see(&mut self, ctx: &mut SpecCtx, n: usize, path: &str) -> bool {
         if n == 0 {
             ctx.error(path, format!("`{path}` is an empty vector"));
             return false;
@@ -84,7 +84,7 @@ impl Dim {
     }
 }
 
-fn vector(ctx: &mut BlockCtx, c: &Coords, path: &str, dim: &mut Dim) -> Option<Vec<f64>> {
+fn vector(ctx: &mut SpecCtx, c: &Coords, path: &str, dim: &mut Dim) -> Option<Vec<f64>> {
     let nums: Vec<(Num, String)> = match c {
         Coords::Scalar(n) => vec![(n.clone(), path.to_string())],
         Coords::Vector(v) => v
@@ -105,7 +105,7 @@ fn vector(ctx: &mut BlockCtx, c: &Coords, path: &str, dim: &mut Dim) -> Option<V
 
 /// Σ from `cov: [[...]]` or `var: s` (s·I); the dimension must already be known.
 fn covariance(
-    ctx: &mut BlockCtx,
+    ctx: &mut SpecCtx,
     var: &Option<Num>,
     cov: &Option<Vec<Vec<Num>>>,
     path: &str,
@@ -181,7 +181,7 @@ fn covariance(
     }
 }
 
-fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<SpaceMeasure> {
+fn validate_space(ctx: &mut SpecCtx, raw: &RawMeasure, path: &str) -> Option<SpaceMeasure> {
     let mut dim = Dim { d: None };
     match raw {
         RawMeasure::Point(c) => {
@@ -317,7 +317,7 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
 }
 
 fn mixture(
-    ctx: &mut BlockCtx,
+    ctx: &mut SpecCtx,
     items: &[RawComponent],
     p: &str,
     dim: &mut Dim,
