@@ -3,16 +3,17 @@
 //! For each requested SNR r it prints t = t(r), ess sup L_r, s_r(u), h(δ, r), m*(r),
 //! δ*(r) and ζ*_M at t(r), exact or by Monte Carlo, through `localize::kernel`, the
 //! function the `complexity` and `plane` experiments call (one random stream per r:
-//! stream k for the k-th `--r`, as an experiment's k-th grid point, so the same seed
-//! gives the numbers a chapter would). The measure may live on the line or in R^d
+//! the k-th `--r` draws on the stream of an experiment's k-th grid point of its first
+//! measure, `rng::Purpose::Localization`, so the same seed gives the numbers a chapter
+//! would). The measure may live on the line or in R^d
 //! (`mean: [1, 1]`, `cov: [[...]]`): exact values exist on the line, in the plane and
 //! for single Gaussians; Monte Carlo everywhere up to d = 16. It is a leaf of the pipeline: it
 //! reads flags, validates them with the chapters' own rules and messages, and hands
 //! a table or JSON to stdout.
 //!
-//! The measure is the chapters' YAML schema, checked by `spec::measure::validate`
-//! through a one-block synthetic chapter named `--measure`; positions in its
-//! diagnostics are mapped back to the line and column of the flag's text.
+//! The measure is the chapters' YAML schema, checked by `spec::space::validate_law`
+//! on a `SpecCtx` whose source is the flag's text named `--measure`, so diagnostics
+//! give the line and column in that text (`--measure:1:12`).
 
 use std::fmt::Write as _;
 use std::path::Path;

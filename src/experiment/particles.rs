@@ -310,7 +310,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         .and_then(|m| m.first())
         .map(|(_, m)| m.clone());
     let nu0 = match &raw.reference {
-        Some(r) => crate::spec::measure::validate(ctx, r, "reference"),
+        Some(r) => ctx.spec(|c| crate::spec::measure::validate(c, r, "reference")),
         None => Some(Measure::Point { at: 0.0 }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);

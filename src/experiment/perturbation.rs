@@ -102,74 +102,36 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let tables = common.tables.clone();
     let ms_opt = common.measures.clone();
     let want = |r: &str| tables.contains_key(r);
-    let grid = |ctx: &mut BlockCtx,
-                g: &Option<Grid>,
-                path: &str,
-                what: &str,
-                ok: fn(f64) -> bool,
-                need: bool|
-     -> Option<Vec<f64>> {
-        match g {
+    // A grid and the rule its values obey (described, and as a test).
+    type Rule = (&'static str, fn(f64) -> bool);
+    const POSITIVE: Rule = ("positive", |v| v > 0.0);
+    const AT_LEAST_ONE: Rule = ("≥ 1 and finite", |v| v >= 1.0);
+    const FRACTION: Rule = ("in (0, 1)", |v| v > 0.0 && v < 1.0);
+    let grid =
+        |ctx: &mut BlockCtx, g: &Option<Grid>, path: &str, (what, ok): Rule, need: bool| match g {
             Some(g) => ctx.grid(g, path, what, ok),
             None if need => {
                 ctx.error(path, format!("this experiment's tables need `{path}`"));
                 None
             }
             None => Some(Vec::new()),
-        }
-    };
+        };
     let per_t = want("perturbations") || want("envelope") || want("zeta") || want("fisher");
-    let ts = grid(ctx, &raw.t, "t", "positive", |v| v > 0.0, per_t);
+    let ts = grid(ctx, &raw.t, "t", POSITIVE, per_t);
     let pert = want("perturbations") || want("envelope");
-    let amplitudes = grid(
-        ctx,
-        &raw.amplitudes,
-        "amplitudes",
-        "in (0, 1)",
-        |v| v > 0.0 && v < 1.0,
-        pert,
-    );
-    let bump_widths = grid(
-        ctx,
-        &raw.bump_widths,
-        "bump_widths",
-        "positive",
-        |v| v > 0.0,
-        false,
-    );
-    let level_m = grid(ctx, &raw.level_m, "level_m", "≥ 1", |v| v >= 1.0, false);
-    let tau = grid(
-        ctx,
-        &raw.tau,
-        "tau",
-        "positive",
-        |v| v > 0.0,
-        raw.level_m.is_some(),
-    );
-    let ms = grid(
-        ctx,
-        &raw.m,
-        "m",
-        "≥ 1 and finite",
-        |v| v >= 1.0,
-        want("zeta"),
-    );
+    let amplitudes = grid(ctx, &raw.amplitudes, "amplitudes", FRACTION, pert);
+    let bump_widths = grid(ctx, &raw.bump_widths, "bump_widths", POSITIVE, false);
+    let level_m = grid(ctx, &raw.level_m, "level_m", ("≥ 1", |v| v >= 1.0), false);
+    let tau = grid(ctx, &raw.tau, "tau", POSITIVE, raw.level_m.is_some());
+    let ms = grid(ctx, &raw.m, "m", AT_LEAST_ONE, want("zeta"));
     let envelope = grid(
         ctx,
         &raw.envelope,
         "envelope",
-        "≥ 1 and finite",
-        |v| v >= 1.0,
+        AT_LEAST_ONE,
         want("envelope"),
     );
-    let r_limit = grid(
-        ctx,
-        &raw.r_limit,
-        "r_limit",
-        "positive",
-        |v| v > 0.0,
-        want("limit"),
-    );
+    let r_limit = grid(ctx, &raw.r_limit, "r_limit", POSITIVE, want("limit"));
     let eta = match &raw.eta {
         Some(n) => ctx.num(n, "eta"),
         None => Some(1e-3),
@@ -565,12 +527,7 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
     };
 
     for schema in outputs {
-        let role = s
-            .tables
-            .iter()
-            .find(|(_, n)| **n == schema.name)
-            .map(|(r, _)| r.as_str())
-            .unwrap_or("");
+        let role = super::complexity::role_of(&s.tables, &schema.name);
         let mut labels = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();

@@ -50,27 +50,18 @@ pub struct SpecCtx<'a> {
     pub diags: Diagnostics,
 }
 
-/// A [`SpecCtx`] on one block of a chapter, with the project and the tier to use;
-/// it derefs to its `SpecCtx`.
+/// A chapter block being validated: the block's [`SpecCtx`] (see [`BlockCtx::spec`]),
+/// with the chapter, the block and the tier to use.
 pub struct BlockCtx<'a> {
     pub chapter: &'a Chapter,
     pub block: &'a Block,
-    pub spec: SpecCtx<'a>,
+    /// The tree being validated: the block's own, or an edit of it (the `quick:` tier,
+    /// `--set` overrides), whose nodes keep the positions they were written at.
+    pub tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+    pub project_root: &'a Path,
+    pub diags: Diagnostics,
     /// Which tier of an experiment's parameters to use (`quick:` overrides).
     pub fidelity: Fidelity,
-}
-
-impl<'a> std::ops::Deref for BlockCtx<'a> {
-    type Target = SpecCtx<'a>;
-    fn deref(&self) -> &SpecCtx<'a> {
-        &self.spec
-    }
-}
-
-impl<'a> std::ops::DerefMut for BlockCtx<'a> {
-    fn deref_mut(&mut self) -> &mut SpecCtx<'a> {
-        &mut self.spec
-    }
 }
 
 /// `--fidelity`: `paper` runs the specs as written; `quick` applies each experiment's
@@ -97,7 +88,9 @@ impl<'a> BlockCtx<'a> {
         BlockCtx {
             chapter,
             block,
-            spec: SpecCtx::of_block(chapter, block, block.tree.as_ref(), project_root),
+            tree: block.tree.as_ref(),
+            project_root,
+            diags: Diagnostics::default(),
             fidelity: Fidelity::Paper,
         }
     }
@@ -107,13 +100,119 @@ impl<'a> BlockCtx<'a> {
         BlockCtx {
             chapter: self.chapter,
             block: self.block,
-            spec: SpecCtx::of_block(self.chapter, self.block, Ok(tree), self.project_root),
+            tree: Ok(tree),
+            project_root: self.project_root,
+            diags: Diagnostics::default(),
             fidelity: self.fidelity,
         }
     }
 
+    /// The block as a [`SpecCtx`] (positions in the chapter file, problems with no
+    /// position of their own at the opening fence), holding no diagnostics yet.
+    fn view(&self) -> SpecCtx<'a> {
+        let source = Source::new(&self.chapter.path, &self.chapter.source);
+        let what = format!("{} block", self.block.kind.name());
+        SpecCtx {
+            fallback_line: self.block.fence_line,
+            ..SpecCtx::new(
+                source,
+                self.block.body_line,
+                what,
+                self.tree,
+                self.project_root,
+            )
+        }
+    }
+
+    /// Run `f` on the block as a [`SpecCtx`] (what the schemas that need no chapter,
+    /// such as measures, take); what it reports is kept in `self.diags`.
+    pub fn spec<T>(&mut self, f: impl FnOnce(&mut SpecCtx<'a>) -> T) -> T {
+        let mut spec = self.view();
+        spec.diags = std::mem::take(&mut self.diags);
+        let out = f(&mut spec);
+        self.diags = spec.diags;
+        out
+    }
+
+    /// A diagnostic at `line:column` of the block's tree (line 0: the opening fence).
+    pub fn diagnostic(&self, line: usize, column: usize, msg: impl Into<String>) -> Diagnostic {
+        self.view().diagnostic(line, column, msg)
+    }
+
+    /// See [`SpecCtx::at`].
+    pub fn at(&self, path: &str, msg: impl Into<String>) -> Diagnostic {
+        self.view().at(path, msg)
+    }
+
+    /// See [`SpecCtx::error`].
+    pub fn error(&mut self, path: &str, msg: impl Into<String>) {
+        self.spec(|s| s.error(path, msg))
+    }
+
+    /// See [`SpecCtx::error_hint`].
+    pub fn error_hint(&mut self, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+        self.spec(|s| s.error_hint(path, msg, hint))
+    }
+
+    /// See [`SpecCtx::parse`].
+    #[allow(clippy::result_large_err)]
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        self.view().parse()
+    }
+
+    /// See [`SpecCtx::decode`].
+    #[allow(clippy::result_large_err)]
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        tree: Result<&yaml::Node, &yaml::YamlError>,
+    ) -> Result<T, Diagnostic> {
+        self.view().decode(tree)
+    }
+
+    /// See [`SpecCtx::parse_or_report`].
+    pub fn parse_or_report<T: DeserializeOwned>(&mut self) -> Option<T> {
+        self.spec(|s| s.parse_or_report())
+    }
+
+    /// See [`SpecCtx::num`].
+    pub fn num(&mut self, n: &Num, path: &str) -> Option<f64> {
+        self.spec(|s| s.num(n, path))
+    }
+
+    /// See [`SpecCtx::num_where`].
+    pub fn num_where(
+        &mut self,
+        n: &Num,
+        path: &str,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+    ) -> Option<f64> {
+        self.spec(|s| s.num_where(n, path, what, ok))
+    }
+
+    /// See [`SpecCtx::grid`].
+    pub fn grid(
+        &mut self,
+        g: &Grid,
+        path: &str,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+    ) -> Option<Vec<f64>> {
+        self.spec(|s| s.grid(g, path, what, ok))
+    }
+
+    /// See [`SpecCtx::within_rows`].
+    pub fn within_rows(&mut self, count: usize, path: &str, what: &str) -> bool {
+        self.spec(|s| s.within_rows(count, path, what))
+    }
+
+    /// See [`SpecCtx::id`].
+    pub fn id(&mut self, id: &str, path: &str) -> String {
+        self.spec(|s| s.id(id, path))
+    }
+
     pub fn finish<T>(self, value: T) -> Result<T, Diagnostics> {
-        self.spec.finish(value)
+        self.diags.finish(value)
     }
 }
 
@@ -135,21 +234,6 @@ impl<'a> SpecCtx<'a> {
             tree,
             project_root,
             diags: Diagnostics::default(),
-        }
-    }
-
-    /// A context on `tree`, the body of `block` of `chapter` (or an edit of it).
-    fn of_block(
-        chapter: &'a Chapter,
-        block: &'a Block,
-        tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
-        project_root: &'a Path,
-    ) -> Self {
-        let source = Source::new(&chapter.path, &chapter.source);
-        let what = format!("{} block", block.kind.name());
-        SpecCtx {
-            fallback_line: block.fence_line,
-            ..SpecCtx::new(source, block.body_line, what, tree, project_root)
         }
     }
 
@@ -511,6 +595,56 @@ pub fn linspace(a: f64, b: f64, n: usize, log: bool) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_ctx_places_problems_in_its_named_source() {
+        // A flag's text: positions are the text's own; no fallback line.
+        let text = "{normal: {mean: 0,\n var: x}}";
+        let tree = yaml::parse(text).unwrap();
+        let root = Path::new(".");
+        let mut ctx = SpecCtx::new(
+            Source::new(Path::new("--measure"), text),
+            1,
+            "measure",
+            Ok(&tree),
+            root,
+        );
+        assert_eq!(ctx.at("normal.var", "m").location(), "--measure:2:2");
+        assert_eq!(
+            ctx.at("normal.var", "m").source_line.as_deref(),
+            Some(" var: x}}")
+        );
+        assert_eq!(ctx.at("nowhere", "m").location(), "--measure");
+        // A block whose body starts on line 3 of a file, fence on line 2.
+        let file = "# title\n```experiment\nid: a\nkind: b\n```\n";
+        let body = yaml::parse("id: a\nkind: b\n").unwrap();
+        let mut block = SpecCtx::new(
+            Source::new(Path::new("ch.md"), file),
+            3,
+            "experiment block",
+            Ok(&body),
+            root,
+        );
+        block.fallback_line = 2;
+        assert_eq!(block.at("kind", "m").location(), "ch.md:4:1");
+        assert_eq!(block.at("tables", "m").location(), "ch.md:2:1");
+        block.error("kind", "bad kind");
+        ctx.error("normal.var", "bad var");
+        assert_eq!(block.diags.0[0].source_line.as_deref(), Some("kind: b"));
+        assert_eq!(ctx.diags.0[0].field.as_deref(), Some("normal.var"));
+        // A parse error is "bad <what>" at its position.
+        let bad = yaml::parse("{a: 1").unwrap_err();
+        let ctx = SpecCtx::new(
+            Source::new(Path::new("--measure"), "{a: 1"),
+            1,
+            "measure",
+            Err(&bad),
+            root,
+        );
+        let d = ctx.parse::<serde::de::IgnoredAny>().unwrap_err();
+        assert!(d.message.starts_with("bad measure: "), "{}", d.message);
+        assert_eq!(d.location(), "--measure:1:6");
+    }
 
     #[test]
     fn linspace_matches_numpy_ends_and_steps() {

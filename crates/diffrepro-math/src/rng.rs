@@ -47,10 +47,9 @@ pub enum Purpose {
 /// The experiment kind (or tool) a purpose belongs to: numbers are distinct within one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
-    /// The `complexity` and `plane` kinds and `diffrepro complexity`.
+    /// The `complexity` and `plane` kinds, `diffrepro complexity` and the benchmark
+    /// sweep (whose t-jobs and r-jobs share one numbering).
     Complexity,
-    /// The benchmark sweep.
-    Bench,
     /// The `particles` kind.
     Particles,
     /// The `perturbation` kind.
@@ -91,8 +90,7 @@ impl Purpose {
     /// The kind whose streams this purpose names.
     pub fn scope(self) -> Scope {
         match self {
-            Purpose::Localization { .. } => Scope::Complexity,
-            Purpose::SweepSurvival { .. } => Scope::Bench,
+            Purpose::Localization { .. } | Purpose::SweepSurvival { .. } => Scope::Complexity,
             Purpose::Particles { .. } => Scope::Particles,
             Purpose::PerturbationShapes { .. } | Purpose::PerturbationRate { .. } => {
                 Scope::Perturbation
