@@ -101,6 +101,23 @@ impl Sweep {
         }
     }
 
+    /// What the kernel computes for the tables asked for, and at which levels.
+    pub(super) fn kernel_request(&self, tables: &BTreeMap<String, String>) -> (Want, Levels) {
+        let want_role = |role: &str| tables.contains_key(role);
+        let want = Want {
+            summary: want_role("summary"),
+            survival: want_role("survival"),
+            tail: want_role("tail"),
+            zeta: want_role("zeta"),
+        };
+        let levels = Levels {
+            us: self.us.clone(),
+            deltas: self.deltas.clone(),
+            ms: self.ms.clone(),
+        };
+        (want, levels)
+    }
+
     /// Table rows per measure: grid points times the longest level list (or `extra`
     /// rows per point, if more).
     pub(super) fn cells(&self, extra: usize) -> usize {
@@ -459,18 +476,7 @@ fn compute(
     t: f64,
     stream: StreamId,
 ) -> Result<PointResult, String> {
-    let want_role = |role: &str| s.tables.contains_key(role);
-    let want = Want {
-        summary: want_role("summary"),
-        survival: want_role("survival"),
-        tail: want_role("tail"),
-        zeta: want_role("zeta"),
-    };
-    let levels = Levels {
-        us: s.sweep.us.clone(),
-        deltas: s.sweep.deltas.clone(),
-        ms: s.sweep.ms.clone(),
-    };
+    let (want, levels) = s.sweep.kernel_request(&s.tables);
     let exact = if s.sweep.exact {
         Some(kernel::exact(law, label, r, t, &levels, want)?)
     } else {

@@ -42,7 +42,7 @@ use super::complexity::{
     point_row, role_of, sweep_schemas, sweep_table, By, Sweep, SweepRaw, PLANE,
 };
 use super::{Common, KindSpec, Validated};
-use crate::localize::kernel::{self, Levels, McSettings, Want};
+use crate::localize::kernel::{self, McSettings};
 use crate::localize::levels::{self, LevelSets, Search};
 use crate::localize::quadrature::integrate_scalar;
 use crate::localize::{self, ExactLocalization, LevelSet};
@@ -419,18 +419,7 @@ fn oracle_values(o: Oracle, m: &SpaceMeasure, r: f64, t: f64, s: &Spec) -> kerne
 fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, String> {
     let (label, law) = &s.measures[mi];
     let (r, t) = s.sweep.points[pi];
-    let want_role = |role: &str| s.tables.contains_key(role);
-    let want = Want {
-        summary: want_role("summary"),
-        survival: want_role("survival"),
-        tail: want_role("tail"),
-        zeta: want_role("zeta"),
-    };
-    let levels_ = Levels {
-        us: s.sweep.us.clone(),
-        deltas: s.sweep.deltas.clone(),
-        ms: s.sweep.ms.clone(),
-    };
+    let (want, levels_) = s.sweep.kernel_request(&s.tables);
     let exact = if s.sweep.exact && (want.summary || want.survival || want.tail || want.zeta) {
         Some(kernel::exact(law, label, r, t, &levels_, want)?)
     } else {
@@ -450,7 +439,7 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
         _ => None,
     };
     let map = match (&s.map, law) {
-        (Some((xs, ys)), Law::Space(m)) if want_role("map") => {
+        (Some((xs, ys)), Law::Space(m)) if s.tables.contains_key("map") => {
             let loc = m.localizer(r);
             xs.iter()
                 .flat_map(|&x| ys.iter().map(move |&y| (x, y)))
