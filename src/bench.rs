@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use crate::localize::{self, ExactLocalization};
 use crate::measure::Measure;
 use crate::particles::{self, Forward, ParticleConfig};
+use crate::rng::Purpose;
 use crate::spec::linspace;
 pub use diffrepro_math::phases::{phase_end, phase_start, phase_times, Phase};
 
@@ -121,13 +122,18 @@ fn sweep_jobs(w: &Workload) -> (Vec<Job>, Vec<Job>) {
             .into_iter()
             .enumerate()
         {
-            t_jobs.push((e, t, ((e as u64) << 32) | i as u64));
+            let stream = crate::experiment::complexity::localization_stream(e, i).number();
+            t_jobs.push((e, t, stream));
         }
         for (j, r) in linspace(0.1, 3.0, w.r_values, false)
             .into_iter()
             .enumerate()
         {
-            r_jobs.push((e, r, ((e as u64) << 32) | (1 << 31) | j as u64));
+            let purpose = Purpose::SweepSurvival {
+                example: e as u32,
+                point: j as u32,
+            };
+            r_jobs.push((e, r, purpose.number()));
         }
     }
     (t_jobs, r_jobs)
@@ -135,6 +141,50 @@ fn sweep_jobs(w: &Workload) -> (Vec<Job>, Vec<Job>) {
 
 /// Part (a) by Monte Carlo, as the paper did it.
 pub fn sweep_monte_carlo(w: &Workload) -> Sweep {
+    sweep_with(
+        w,
+        |m, t, stream, deltas| {
+            let h =
+                localize::tail_mc_sampled(m, localize::snr(t), w.samples, w.seed, stream, deltas);
+            let c = localize::complexity_from_tail(deltas, &h);
+            let zeta = BIG_MS.map(|bm| localize::zeta_star_from_tail(t, bm, deltas, &h));
+            (c, zeta, h.iter().map(|e| e.value).sum())
+        },
+        |m, r, stream, us| {
+            localize::survival_mc_sampled(m, r, w.samples, w.seed, stream, us)
+                .iter()
+                .map(|e| e.value)
+                .sum()
+        },
+    )
+}
+
+/// Part (a) exactly, by quadrature.
+pub fn sweep_exact(w: &Workload) -> Sweep {
+    sweep_with(
+        w,
+        |m, t, _, deltas| {
+            let loc = ExactLocalization::new(m, localize::snr(t));
+            let sigma2 = localize::ou_noise_var(t);
+            let zeta = BIG_MS.map(|bm| loc.best_gap(bm).1 / sigma2);
+            let h_sum = deltas.iter().map(|&d| loc.integrated_tail(d)).sum();
+            (loc.complexity(), zeta, h_sum)
+        },
+        |m, r, _, us| {
+            let loc = ExactLocalization::new(m, r);
+            us.iter().map(|&u| loc.survival(u)).sum()
+        },
+    )
+}
+
+/// Part (a) with `point` giving (m*, δ*; ζ*_M for [`BIG_MS`]; h summed over the δ grid)
+/// of an example at t, and `survival` the sum of s_r over the u grid at r, each
+/// handed its job's random stream; the jobs run in parallel.
+fn sweep_with(
+    w: &Workload,
+    point: impl Fn(&Measure, f64, u64, &[f64]) -> (localize::Complexity, [f64; 5], f64) + Sync,
+    survival: impl Fn(&Measure, f64, u64, &[f64]) -> f64 + Sync,
+) -> Sweep {
     let examples = sweep_examples();
     let deltas = linspace(0.0, 1.0, w.delta_points, false);
     let us = linspace(0.0, 3.0, w.u_points, false);
@@ -143,63 +193,20 @@ pub fn sweep_monte_carlo(w: &Workload) -> Sweep {
         .par_iter()
         .map(|&(e, t, stream)| {
             let (k, m, _) = &examples[e];
-            let h =
-                localize::tail_mc_sampled(m, localize::snr(t), w.samples, w.seed, stream, &deltas);
-            let c = localize::complexity_from_tail(&deltas, &h);
+            let (c, zeta, h_sum) = point(m, t, stream, &deltas);
             SweepPoint {
                 example: *k,
                 t,
                 m_star: c.m_star,
                 delta_star: c.delta_star,
-                zeta: BIG_MS.map(|bm| localize::zeta_star_from_tail(t, bm, &deltas, &h)),
-                h_sum: h.iter().map(|e| e.value).sum(),
+                zeta,
+                h_sum,
             }
         })
         .collect();
     let survival_sums = r_jobs
         .par_iter()
-        .map(|&(e, r, stream)| {
-            localize::survival_mc_sampled(&examples[e].1, r, w.samples, w.seed, stream, &us)
-                .iter()
-                .map(|e| e.value)
-                .sum()
-        })
-        .collect();
-    Sweep {
-        points,
-        survival_sums,
-    }
-}
-
-/// Part (a) exactly, by quadrature.
-pub fn sweep_exact(w: &Workload) -> Sweep {
-    let examples = sweep_examples();
-    let deltas = linspace(0.0, 1.0, w.delta_points, false);
-    let us = linspace(0.0, 3.0, w.u_points, false);
-    let (t_jobs, r_jobs) = sweep_jobs(w);
-    let points = t_jobs
-        .par_iter()
-        .map(|&(e, t, _)| {
-            let (k, m, _) = &examples[e];
-            let loc = ExactLocalization::new(m, localize::snr(t));
-            let c = loc.complexity();
-            let sigma2 = localize::ou_noise_var(t);
-            SweepPoint {
-                example: *k,
-                t,
-                m_star: c.m_star,
-                delta_star: c.delta_star,
-                zeta: BIG_MS.map(|bm| loc.best_gap(bm).1 / sigma2),
-                h_sum: deltas.iter().map(|&d| loc.integrated_tail(d)).sum(),
-            }
-        })
-        .collect();
-    let survival_sums = r_jobs
-        .par_iter()
-        .map(|&(e, r, _)| {
-            let loc = ExactLocalization::new(&examples[e].1, r);
-            us.iter().map(|&u| loc.survival(u)).sum()
-        })
+        .map(|&(e, r, stream)| survival(&examples[e].1, r, stream, &us))
         .collect();
     Sweep {
         points,

@@ -18,6 +18,32 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// A text under the name messages give it: a chapter file, or a command-line flag
+/// such as `--measure`. Positions are 1-based lines and columns of the text.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    pub name: &'a Path,
+    pub text: &'a str,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(name: &'a Path, text: &'a str) -> Self {
+        Source { name, text }
+    }
+
+    /// A diagnostic at `line:column` of the text (line 0: the whole source), showing
+    /// that line. A position past the last line (a parser at the end of the input)
+    /// is shown just after the end of the last line.
+    pub fn diagnostic(&self, line: usize, column: usize, msg: impl Into<String>) -> Diagnostic {
+        let last = self.text.lines().count();
+        let (line, column) = match self.text.lines().last() {
+            Some(end) if line > last => (last, end.chars().count() + 1),
+            _ => (line, column),
+        };
+        Diagnostic::new(self.name, msg).at(self.text, line, column)
+    }
+}
+
 /// One problem, with where it is and how to fix it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {

@@ -24,7 +24,7 @@ pub mod figure;
 pub mod handout;
 pub mod limits;
 // The mathematics lives in its own crate; its modules keep their names here.
-pub use diffrepro_math::{localize, measure, particles, plane};
+pub use diffrepro_math::{localize, measure, particles, plane, rng};
 pub mod list;
 pub mod output;
 pub mod overrides;

@@ -155,21 +155,9 @@ fn describe(m: &Measure) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::Component;
 
     fn two_point(mu: f64) -> Measure {
-        Measure::Mixture(vec![
-            Component {
-                weight: 0.5,
-                mean: -mu,
-                var: 0.0,
-            },
-            Component {
-                weight: 0.5,
-                mean: mu,
-                var: 0.0,
-            },
-        ])
+        Measure::two_point(mu)
     }
 
     #[test]

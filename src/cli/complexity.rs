@@ -3,33 +3,35 @@
 //! For each requested SNR r it prints t = t(r), ess sup L_r, s_r(u), h(δ, r), m*(r),
 //! δ*(r) and ζ*_M at t(r), exact or by Monte Carlo, through `localize::kernel`, the
 //! function the `complexity` and `plane` experiments call (one random stream per r:
-//! stream k for the k-th `--r`, as an experiment's k-th grid point, so the same seed
-//! gives the numbers a chapter would). The measure may live on the line or in R^d
+//! the k-th `--r` draws on the stream of an experiment's k-th grid point of its first
+//! measure, `rng::Purpose::Localization`, so the same seed gives the numbers a chapter
+//! would). The measure may live on the line or in R^d
 //! (`mean: [1, 1]`, `cov: [[...]]`): exact values exist on the line, in the plane and
 //! for single Gaussians; Monte Carlo everywhere up to d = 16. It is a leaf of the pipeline: it
 //! reads flags, validates them with the chapters' own rules and messages, and hands
 //! a table or JSON to stdout.
 //!
-//! The measure is the chapters' YAML schema, checked by `spec::measure::validate`
-//! through a one-block synthetic chapter named `--measure`; positions in its
-//! diagnostics are mapped back to the line and column of the flag's text.
+//! The measure is the chapters' YAML schema, checked by `spec::space::validate_law`
+//! on a `SpecCtx` whose source is the flag's text named `--measure`, so diagnostics
+//! give the line and column in that text (`--measure:1:12`).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::EXIT_INPUT;
-use crate::chapter::{Block, BlockKind, Chapter, FrontMatter};
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostics, Source};
+use crate::experiment::complexity::localization_stream;
 use crate::experiment::MAX_SAMPLES;
 use crate::localize::kernel::{self, Levels, McSettings, Want};
 use crate::localize::{self, Estimate};
 use crate::plane::Law;
+use crate::rng::{Purpose, StreamId};
 use crate::spec::measure::RawMeasure;
-use crate::spec::{linspace, BlockCtx, Num, MAX_GRID};
+use crate::spec::{linspace, Num, SpecCtx, MAX_GRID};
 
 /// Levels used when the flags give none.
 const DEFAULT_DELTAS: [f64; 2] = [0.0, 0.5];
@@ -385,71 +387,41 @@ fn numbers(
     out
 }
 
-/// The chapters' measure schema on a flag's text: the text becomes the value of
-/// `measure:` in a synthetic one-block chapter, so `spec::measure::validate` applies
-/// its own rules and messages; positions are then mapped back onto the flag's text.
+/// The chapters' measure schema on a flag's text: the text is parsed as YAML on its
+/// own (a [`Source`] named `--measure`, so positions are the flag's lines and columns)
+/// and placed under a `measure:` key, so `spec::space::validate_law` applies the
+/// chapters' rules and messages with the field paths a chapter would show.
 pub fn parse_measure(yaml: &str, project_root: &Path) -> Result<Law, Diagnostics> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Wrapper {
         measure: RawMeasure,
     }
-    let user_lines: Vec<&str> = yaml.lines().collect();
-    // Each line indented by two spaces: valid YAML for flow and block styles alike.
-    let mut body = String::from("measure:\n");
-    for l in &user_lines {
-        body.push_str("  ");
-        body.push_str(l);
-        body.push('\n');
-    }
-    let chapter = Chapter {
-        path: PathBuf::from(MEASURE_FILE),
-        source: body.clone(),
-        front: FrontMatter {
-            id: "command-line".into(),
-            title: "diffrepro complexity".into(),
-            paper_refs: Vec::new(),
-            order: 0,
-        },
-        segments: Vec::new(),
-    };
-    let block = Block::new(BlockKind::Experiment, body, 1, 1);
-    let mut ctx = BlockCtx::new(&chapter, &block, project_root);
-    let measure = match ctx.parse::<Wrapper>() {
-        Ok(w) => crate::spec::space::validate_law(&mut ctx, &w.measure, "measure"),
-        Err(d) => {
-            ctx.diags.push(d);
-            None
-        }
-    };
-    let mut diags = std::mem::take(&mut ctx.diags);
-    for d in &mut diags.0 {
-        // Body line 1 is the synthetic `measure:`; line L ≥ 2 is the flag's line L - 1,
-        // shifted right by the two spaces of indentation.
-        if d.line >= 2 {
-            d.line -= 1;
-            d.column = d.column.saturating_sub(2);
-            d.source_line = user_lines.get(d.line - 1).map(|s| s.to_string());
-        } else {
-            d.line = 0;
-            d.column = 0;
-            d.source_line = None;
-        }
-        // serde_yaml names an unparsable spot `?`: no field to show then.
-        if d.field.as_deref().is_some_and(|f| f.contains('?')) {
-            d.field = None;
-        }
-        if d.message.starts_with("bad experiment block") {
-            d.message = d.message.replacen("bad experiment block", "bad measure", 1);
-        }
-    }
+    let name = Path::new(MEASURE_FILE);
+    let parsed = crate::yaml::parse(yaml);
+    // The flag's tree under a `measure:` key that has no position of its own.
+    let tree = parsed.as_ref().map(|node| {
+        let key = crate::yaml::Node::string("measure", Default::default());
+        let map = crate::yaml::Value::Map(vec![(key, node.clone())]);
+        crate::yaml::Node::new(map, node.pos)
+    });
+    let mut ctx = SpecCtx::new(
+        Source::new(name, yaml),
+        1,
+        "measure",
+        tree.as_ref().map_err(|e| *e),
+        project_root,
+    );
+    let measure = ctx
+        .parse_or_report::<Wrapper>()
+        .and_then(|w| crate::spec::space::validate_law(&mut ctx, &w.measure, "measure"));
     match measure {
-        Some(m) if diags.is_empty() => Ok(m),
-        _ if diags.is_empty() => Err(Diagnostics::from(crate::diagnostic::Diagnostic::new(
-            MEASURE_FILE,
+        Some(m) if ctx.diags.is_empty() => Ok(m),
+        _ if ctx.diags.is_empty() => Err(Diagnostics::from(crate::diagnostic::Diagnostic::new(
+            name,
             "the measure is not valid",
         ))),
-        _ => Err(diags),
+        _ => Err(ctx.diags),
     }
 }
 
@@ -460,11 +432,11 @@ pub fn compute(req: &Request) -> Result<Vec<PointReport>, String> {
     req.rs
         .par_iter()
         .enumerate()
-        .map(|(k, &r)| point(req, r, k as u64))
+        .map(|(k, &r)| point(req, r, localization_stream(0, k)))
         .collect()
 }
 
-fn point(req: &Request, r: f64, stream: u64) -> Result<PointReport, String> {
+fn point(req: &Request, r: f64, stream: Purpose) -> Result<PointReport, String> {
     let t = localize::time_of_snr(r);
     let levels = Levels {
         us: req.us.clone(),
@@ -530,8 +502,7 @@ fn point(req: &Request, r: f64, stream: u64) -> Result<PointReport, String> {
         Some(mc) => {
             let settings = McSettings {
                 samples: mc.samples,
-                seed: mc.seed,
-                stream,
+                stream: StreamId::new(mc.seed, stream),
                 delta_grid: mc.delta_grid.clone(),
             };
             let v = kernel::monte_carlo(&req.measure, r, t, &levels, want, &settings);
@@ -693,7 +664,7 @@ mod tests {
     fn measure_errors_point_into_the_flag_text() {
         let e = parse_measure("{normal: {mean: 0, var: -1}}", Path::new(".")).unwrap_err();
         let d = &e.0[0];
-        assert_eq!(d.file, PathBuf::from("--measure"));
+        assert_eq!(d.file, std::path::PathBuf::from("--measure"));
         assert_eq!(d.field.as_deref(), Some("measure.normal.var"));
         assert!(d.message.contains("positive"), "{}", d.message);
         assert_eq!(d.line, 1);
@@ -713,6 +684,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0[0].message.contains("sum to 0.7"), "{}", e.0[0].message);
+
+        // A syntax error is placed in the flag's text too (at its end when the parser
+        // ran out of input).
+        let e = parse_measure("{normal: {mean: 0, var: 2}", Path::new(".")).unwrap_err();
+        assert_eq!(e.0[0].location(), "--measure:1:27", "{e}");
+        assert!(e.0[0].message.starts_with("bad measure: "), "{e}");
+        let e = parse_measure("{normal: {mean: 0,\n var: x}}", Path::new(".")).unwrap_err();
+        assert_eq!(e.0[0].location(), "--measure:2:2", "{e}");
+        assert_eq!(e.0[0].source_line.as_deref(), Some(" var: x}}"));
 
         let e = parse_measure("{normall: {mean: 0, var: 1}}", Path::new(".")).unwrap_err();
         let text = e.to_string();

@@ -32,6 +32,7 @@ use crate::localize;
 use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
 use crate::measure::Measure;
 use crate::plane::Law;
+use crate::rng::{Purpose, StreamId};
 use crate::spec::{linspace, BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
@@ -43,13 +44,8 @@ type Raw = SweepRaw;
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Measure)>,
-    /// Grid points as (r, t).
-    pub points: Vec<(f64, f64)>,
-    pub us: Vec<f64>,
-    pub deltas: Vec<f64>,
-    pub ms: Vec<f64>,
-    pub exact: bool,
-    pub monte_carlo: Option<MonteCarlo>,
+    #[serde(flatten)]
+    pub sweep: Sweep,
     pub tables: BTreeMap<String, String>,
 }
 
@@ -84,7 +80,8 @@ pub(super) struct SweepRaw {
 }
 
 /// A sweep's fields, checked.
-pub(super) struct Sweep {
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Sweep {
     /// Grid points as (r, t).
     pub points: Vec<(f64, f64)>,
     pub us: Vec<f64>,
@@ -92,6 +89,41 @@ pub(super) struct Sweep {
     pub ms: Vec<f64>,
     pub exact: bool,
     pub monte_carlo: Option<MonteCarlo>,
+}
+
+impl Sweep {
+    /// How the sweep computes (for provenance): method and Monte Carlo samples.
+    pub fn method(&self) -> (String, Option<usize>) {
+        match (&self.monte_carlo, self.exact) {
+            (Some(mc), true) => ("exact and Monte Carlo".into(), Some(mc.samples)),
+            (Some(mc), false) => ("Monte Carlo".into(), Some(mc.samples)),
+            (None, _) => ("exact".into(), None),
+        }
+    }
+
+    /// What the kernel computes for the tables asked for, and at which levels.
+    pub(super) fn kernel_request(&self, tables: &BTreeMap<String, String>) -> (Want, Levels) {
+        let want_role = |role: &str| tables.contains_key(role);
+        let want = Want {
+            summary: want_role("summary"),
+            survival: want_role("survival"),
+            tail: want_role("tail"),
+            zeta: want_role("zeta"),
+        };
+        let levels = Levels {
+            us: self.us.clone(),
+            deltas: self.deltas.clone(),
+            ms: self.ms.clone(),
+        };
+        (want, levels)
+    }
+
+    /// Table rows per measure: grid points times the longest level list (or `extra`
+    /// rows per point, if more).
+    pub(super) fn cells(&self, extra: usize) -> usize {
+        let levels = self.us.len().max(self.deltas.len()).max(self.ms.len());
+        self.points.len() * levels.max(extra).max(1)
+    }
 }
 
 /// Validate a sweep's fields (every error reported; `None` if any), and that each
@@ -117,11 +149,11 @@ pub(super) fn sweep(
             None
         }
         (None, None) => {
-            ctx.diags.push(
-                ctx.block
-                    .diagnostic(ctx.chapter, 0, 0, "the experiment has no grid")
-                    .field("r")
-                    .hint("add `r: [0.5, 1, 2]` or `t: {from: 0.01, to: 1.5, n: 150}`"),
+            // `r` is not written, so this is placed at the opening fence.
+            ctx.error_hint(
+                "r",
+                "the experiment has no grid",
+                "add `r: [0.5, 1, 2]` or `t: {from: 0.01, to: 1.5, n: 150}`",
             );
             None
         }
@@ -217,31 +249,18 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let ms_opt = common.measures.clone();
     let sweep = sweep(ctx, &raw, &tables);
     let (measures, sweep) = (ms_opt?, sweep?);
-    let Sweep {
-        points,
-        us,
-        deltas,
-        ms,
-        exact,
-        monte_carlo,
-    } = sweep;
-    let cells = measures.len() * points.len() * us.len().max(deltas.len()).max(ms.len()).max(1);
-    ctx.within_rows(cells, "r", "values");
+    ctx.within_rows(measures.len() * sweep.cells(0), "r", "values");
     let spec = Spec {
         measures,
-        points,
-        us,
-        deltas,
-        ms,
-        exact,
-        monte_carlo,
+        sweep,
         tables,
     };
     let outputs = schemas(&spec);
     Some((outputs, KindSpec::Complexity(spec)))
 }
 
-fn base_columns() -> Vec<ColumnDecl> {
+/// The first columns of every sweep table: the measure's label and the grid point.
+pub(super) fn base_columns() -> Vec<ColumnDecl> {
     vec![
         ColumnDecl::text("measure", "label of the measure"),
         ColumnDecl::number("r", "signal-to-noise ratio r"),
@@ -250,92 +269,196 @@ fn base_columns() -> Vec<ColumnDecl> {
 }
 
 fn schemas(s: &Spec) -> Vec<TableSchema> {
-    let exact = s.exact;
-    let mc = s.monte_carlo.is_some();
+    let (exact, mc) = (s.sweep.exact, s.sweep.monte_carlo.is_some());
+    let has = |by: By| match by {
+        By::Level => true,
+        By::Exact => exact,
+        By::Mc => mc,
+        By::Oracle => false,
+    };
+    sweep_schemas(&s.tables, ROLES, LINE, has)
+}
+
+/// What fills a column of a sweep table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum By {
+    /// The level of the row (u, δ or M) or the map's point: always there.
+    Level,
+    Exact,
+    Mc,
+    /// The plane's oracle.
+    Oracle,
+}
+
+/// Which kinds have a column: the `complexity` kind (`LINE`), the `plane` kind
+/// (`PLANE`), or both.
+pub(super) const LINE: u8 = 1;
+pub(super) const PLANE: u8 = 2;
+const BOTH: u8 = LINE | PLANE;
+
+/// The number columns of the sweep tables after measure, r and t: role, what fills
+/// the column, the kinds that have it, name, description.
+const SWEEP_COLUMNS: &[(&str, By, u8, &str, &str)] = &[
+    ("summary", By::Exact, LINE, "sup_l", "ess sup of L_r"),
+    ("summary", By::Exact, PLANE, "sup_l", "ess sup of L_r, exact"),
+    ("summary", By::Exact, BOTH, "m_star", "m*(r), exact"),
+    ("summary", By::Exact, BOTH, "delta_star", "δ*(r), exact"),
+    ("summary", By::Mc, BOTH, "sup_l_mc", "largest sampled L_r"),
+    ("summary", By::Mc, BOTH, "m_star_mc", "m*(r), Monte Carlo on the δ grid"),
+    ("summary", By::Mc, BOTH, "delta_star_mc", "δ*(r), Monte Carlo on the δ grid"),
+    ("summary", By::Mc, BOTH, "m_star_mc_se", "standard error of m_star_mc (batch means)"),
+    ("summary", By::Mc, LINE, "s1_mc_upper95", "95% upper bound on s_r(1) from the draws (Clopper–Pearson; ≈ 3/n when no draw has L_r > 1, so m*_mc = 0 is then a bound, not a zero)"),
+    ("summary", By::Mc, PLANE, "s1_mc_upper95", "95% upper bound on s_r(1) from the draws (Clopper–Pearson)"),
+    ("summary", By::Mc, LINE, "delta_star_mc_from_max", "1 when m*_mc = 0, so that δ*_mc is read off the largest sampled L_r (biased upwards: the sample maximum undershoots sup L_r)"),
+    ("summary", By::Mc, LINE, "delta_star_mc_se", "standard error of delta_star_mc (batch means)"),
+    ("summary", By::Oracle, PLANE, "sup_l_oracle", "ess sup of L_r, oracle"),
+    ("summary", By::Oracle, PLANE, "m_star_oracle", "m*(r), oracle"),
+    ("summary", By::Oracle, PLANE, "delta_star_oracle", "δ*(r), oracle"),
+    ("survival", By::Level, BOTH, "u", "level u"),
+    ("survival", By::Exact, BOTH, "survival", "s_r(u), exact"),
+    ("survival", By::Mc, BOTH, "survival_mc", "s_r(u), Monte Carlo"),
+    ("survival", By::Mc, BOTH, "survival_se", "standard error of survival_mc"),
+    ("survival", By::Mc, LINE, "dkw", "95% DKW band half-width"),
+    ("survival", By::Oracle, PLANE, "survival_oracle", "s_r(u), oracle"),
+    ("tail", By::Level, BOTH, "delta", "δ"),
+    ("tail", By::Exact, BOTH, "h", "h(δ, r), exact"),
+    ("tail", By::Exact, LINE, "m", "m(δ, r) = h/δ, exact"),
+    ("tail", By::Mc, BOTH, "h_mc", "h(δ, r), Monte Carlo"),
+    ("tail", By::Mc, BOTH, "h_se", "standard error of h_mc"),
+    ("tail", By::Oracle, PLANE, "h_oracle", "h(δ, r), oracle"),
+    ("zeta", By::Level, BOTH, "M", "perturbation class M"),
+    ("zeta", By::Exact, BOTH, "zeta", "ζ*_M(t), exact"),
+    ("zeta", By::Mc, BOTH, "zeta_mc", "ζ*_M(t), Monte Carlo"),
+    ("zeta", By::Mc, BOTH, "zeta_mc_se", "standard error of zeta_mc (batch means)"),
+    ("zeta", By::Oracle, PLANE, "zeta_oracle", "ζ*_M(t), oracle"),
+    ("map", By::Level, PLANE, "x1", "first coordinate of x = y/r (the point y = r x of Y_r)"),
+    ("map", By::Level, PLANE, "x2", "second coordinate of x = y/r"),
+    ("map", By::Level, PLANE, "localization", "L_r(r x)"),
+    ("map", By::Level, PLANE, "above_one", "1 where L_r(r x) > 1, else 0"),
+    ("map", By::Level, PLANE, "band", "L_r(r x) rounded down to a multiple of 0.25 (colour bands of a map)"),
+];
+
+/// The schemas of the tables named in `tables`, in the order of `roles`: the base
+/// columns, then the columns of [`SWEEP_COLUMNS`] that `kind` has and `has` fills.
+pub(super) fn sweep_schemas(
+    tables: &BTreeMap<String, String>,
+    roles: &[&str],
+    kind: u8,
+    has: impl Fn(By) -> bool,
+) -> Vec<TableSchema> {
     let mut out = Vec::new();
-    for role in ROLES {
-        let Some(name) = s.tables.get(*role) else {
+    for role in roles {
+        let Some(name) = tables.get(*role) else {
             continue;
         };
-        let mut cols = base_columns();
-        let mut add = |cond: bool, c: ColumnDecl| {
-            if cond {
-                cols.push(c)
-            }
-        };
-        match *role {
-            "summary" => {
-                add(exact, ColumnDecl::number("sup_l", "ess sup of L_r"));
-                add(exact, ColumnDecl::number("m_star", "m*(r), exact"));
-                add(exact, ColumnDecl::number("delta_star", "δ*(r), exact"));
-                add(mc, ColumnDecl::number("sup_l_mc", "largest sampled L_r"));
-                add(
-                    mc,
-                    ColumnDecl::number("m_star_mc", "m*(r), Monte Carlo on the δ grid"),
-                );
-                add(
-                    mc,
-                    ColumnDecl::number("delta_star_mc", "δ*(r), Monte Carlo on the δ grid"),
-                );
-                add(
-                    mc,
-                    ColumnDecl::number("m_star_mc_se", "standard error of m_star_mc (batch means)"),
-                );
-                add(
-                    mc,
-                    ColumnDecl::number(
-                        "s1_mc_upper95",
-                        "95% upper bound on s_r(1) from the draws (Clopper–Pearson; ≈ 3/n when no draw has L_r > 1, so m*_mc = 0 is then a bound, not a zero)",
-                    ),
-                );
-                add(
-                    mc,
-                    ColumnDecl::number(
-                        "delta_star_mc_from_max",
-                        "1 when m*_mc = 0, so that δ*_mc is read off the largest sampled L_r (biased upwards: the sample maximum undershoots sup L_r)",
-                    ),
-                );
-                add(
-                    mc,
-                    ColumnDecl::number(
-                        "delta_star_mc_se",
-                        "standard error of delta_star_mc (batch means)",
-                    ),
-                );
-            }
-            "survival" => {
-                add(true, ColumnDecl::number("u", "level u"));
-                add(exact, ColumnDecl::number("survival", "s_r(u), exact"));
-                add(mc, ColumnDecl::number("survival_mc", "s_r(u), Monte Carlo"));
-                add(
-                    mc,
-                    ColumnDecl::number("survival_se", "standard error of survival_mc"),
-                );
-                add(mc, ColumnDecl::number("dkw", "95% DKW band half-width"));
-            }
-            "tail" => {
-                add(true, ColumnDecl::number("delta", "δ"));
-                add(exact, ColumnDecl::number("h", "h(δ, r), exact"));
-                add(exact, ColumnDecl::number("m", "m(δ, r) = h/δ, exact"));
-                add(mc, ColumnDecl::number("h_mc", "h(δ, r), Monte Carlo"));
-                add(mc, ColumnDecl::number("h_se", "standard error of h_mc"));
-            }
-            _ => {
-                add(true, ColumnDecl::number("M", "perturbation class M"));
-                add(exact, ColumnDecl::number("zeta", "ζ*_M(t), exact"));
-                add(mc, ColumnDecl::number("zeta_mc", "ζ*_M(t), Monte Carlo"));
-                add(
-                    mc,
-                    ColumnDecl::number("zeta_mc_se", "standard error of zeta_mc (batch means)"),
-                );
+        let mut columns = base_columns();
+        for &(r, by, kinds, n, d) in SWEEP_COLUMNS {
+            if r == *role && kinds & kind != 0 && has(by) {
+                columns.push(ColumnDecl::number(n, d));
             }
         }
         out.push(TableSchema {
             name: name.clone(),
-            columns: cols,
+            columns,
         });
     }
     out
+}
+
+/// The role ("summary", "survival", "tail", "zeta", …) of the output table `name`.
+pub(super) fn role_of<'a>(tables: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+    tables
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(r, _)| r.as_str())
+        .unwrap_or("")
+}
+
+/// Row k (at `level`: u, δ or M) of a sweep table of role `role` at grid point (r, t),
+/// from the exact values and Monte Carlo estimates there. Columns the table does not
+/// declare are dropped by [`sweep_table`].
+pub(super) fn point_row(
+    role: &str,
+    (r, t): (f64, f64),
+    k: usize,
+    level: f64,
+    ex: Option<&ExactValues>,
+    mc: Option<&McValues>,
+    push: &mut impl FnMut(&'static str, f64),
+) {
+    push("r", r);
+    push("t", t);
+    match role {
+        "summary" => {
+            if let Some(ex) = ex {
+                push("sup_l", ex.sup_l);
+                push("m_star", ex.complexity.m_star);
+                push("delta_star", ex.complexity.delta_star);
+            }
+            if let Some(mc) = mc {
+                push("sup_l_mc", mc.sup_l);
+                push("m_star_mc", mc.complexity.m_star);
+                push("delta_star_mc", mc.complexity.delta_star);
+                push("m_star_mc_se", mc.complexity_se.m_star);
+                push("s1_mc_upper95", mc.s1_upper);
+                let from_max = if mc.complexity.m_star == 0.0 {
+                    1.0
+                } else {
+                    0.0
+                };
+                push("delta_star_mc_from_max", from_max);
+                push("delta_star_mc_se", mc.complexity_se.delta_star);
+            }
+        }
+        "survival" => {
+            push("u", level);
+            if let Some(ex) = ex {
+                push("survival", ex.survival[k]);
+            }
+            if let Some(mc) = mc {
+                push("survival_mc", mc.survival[k].value);
+                push("survival_se", mc.survival[k].se);
+                push("dkw", mc.dkw);
+            }
+        }
+        "tail" => {
+            push("delta", level);
+            if let Some(ex) = ex {
+                let h = ex.tail[k];
+                push("h", h);
+                push("m", if level > 0.0 { h / level } else { f64::NAN });
+            }
+            if let Some(mc) = mc {
+                push("h_mc", mc.tail[k].value);
+                push("h_se", mc.tail[k].se);
+            }
+        }
+        "zeta" => {
+            push("M", level);
+            if let Some(ex) = ex {
+                push("zeta", ex.zeta[k]);
+            }
+            if let Some(mc) = mc {
+                push("zeta_mc", mc.zeta[k]);
+                push("zeta_mc_se", mc.zeta_se[k]);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A sweep table: the measure labels, then the schema's number columns from `cols`.
+pub(super) fn sweep_table(
+    schema: &TableSchema,
+    labels: Vec<String>,
+    mut cols: BTreeMap<&str, Vec<f64>>,
+) -> Result<Table, String> {
+    let mut b = TableBuilder::new().text("measure", labels);
+    for c in schema.columns.iter().skip(1) {
+        let values = cols.remove(c.name.as_str()).unwrap_or_default();
+        b = b.number(&c.name, values);
+    }
+    b.build(&schema.name)
 }
 
 /// Everything computed at one (measure, grid point).
@@ -351,30 +474,17 @@ fn compute(
     law: &Law,
     r: f64,
     t: f64,
-    seed: u64,
-    stream: u64,
+    stream: StreamId,
 ) -> Result<PointResult, String> {
-    let want_role = |role: &str| s.tables.contains_key(role);
-    let want = Want {
-        summary: want_role("summary"),
-        survival: want_role("survival"),
-        tail: want_role("tail"),
-        zeta: want_role("zeta"),
-    };
-    let levels = Levels {
-        us: s.us.clone(),
-        deltas: s.deltas.clone(),
-        ms: s.ms.clone(),
-    };
-    let exact = if s.exact {
+    let (want, levels) = s.sweep.kernel_request(&s.tables);
+    let exact = if s.sweep.exact {
         Some(kernel::exact(law, label, r, t, &levels, want)?)
     } else {
         None
     };
-    let mc = s.monte_carlo.as_ref().map(|mc| {
+    let mc = s.sweep.monte_carlo.as_ref().map(|mc| {
         let settings = McSettings {
             samples: mc.samples,
-            seed,
             stream,
             delta_grid: mc.delta_grid.clone(),
         };
@@ -383,9 +493,18 @@ fn compute(
     Ok(PointResult { exact, mc })
 }
 
+/// The random stream of grid point `point` of measure `measure` (shared by the `plane`
+/// kind and `diffrepro complexity`, so the same seed gives the same draws).
+pub fn localization_stream(measure: usize, point: usize) -> Purpose {
+    Purpose::Localization {
+        measure: measure as u32,
+        point: point as u32,
+    }
+}
+
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
     let jobs: Vec<(usize, usize)> = (0..s.measures.len())
-        .flat_map(|mi| (0..s.points.len()).map(move |pi| (mi, pi)))
+        .flat_map(|mi| (0..s.sweep.points.len()).map(move |pi| (mi, pi)))
         .collect();
     // Each (measure, point) gets its own random stream, so the numbers do not depend
     // on how rayon schedules the work.
@@ -397,102 +516,31 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
     let results: Vec<PointResult> = jobs
         .par_iter()
         .map(|&(mi, pi)| {
-            let (r, t) = s.points[pi];
-            let stream = ((mi as u64) << 32) | pi as u64;
-            compute(s, &s.measures[mi].0, &laws[mi], r, t, seed, stream)
+            let (r, t) = s.sweep.points[pi];
+            let stream = StreamId::new(seed, localization_stream(mi, pi));
+            compute(s, &s.measures[mi].0, &laws[mi], r, t, stream)
         })
         .collect::<Result<_, _>>()?;
     let mut tables = Vec::new();
     for schema in outputs {
-        let role = s
-            .tables
-            .iter()
-            .find(|(_, n)| **n == schema.name)
-            .map(|(r, _)| r.as_str())
-            .unwrap_or("");
+        let role = role_of(&s.tables, &schema.name);
         let levels: &[f64] = match role {
-            "survival" => &s.us,
-            "tail" => &s.deltas,
-            "zeta" => &s.ms,
+            "survival" => &s.sweep.us,
+            "tail" => &s.sweep.deltas,
+            "zeta" => &s.sweep.ms,
             _ => &[0.0],
         };
         let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut labels = Vec::new();
         for (&(mi, pi), res) in jobs.iter().zip(&results) {
-            let (r, t) = s.points[pi];
             for (k, &level) in levels.iter().enumerate() {
                 labels.push(s.measures[mi].0.clone());
                 let mut push = |c: &'static str, v: f64| cols.entry(c).or_default().push(v);
-                push("r", r);
-                push("t", t);
-                let mc = res.mc.as_ref();
-                let ex = res.exact.as_ref();
-                match role {
-                    "summary" => {
-                        if let Some(ex) = ex {
-                            push("sup_l", ex.sup_l);
-                            push("m_star", ex.complexity.m_star);
-                            push("delta_star", ex.complexity.delta_star);
-                        }
-                        if let Some(mc) = mc {
-                            push("sup_l_mc", mc.sup_l);
-                            push("m_star_mc", mc.complexity.m_star);
-                            push("delta_star_mc", mc.complexity.delta_star);
-                            push("m_star_mc_se", mc.complexity_se.m_star);
-                            push("s1_mc_upper95", mc.s1_upper);
-                            push(
-                                "delta_star_mc_from_max",
-                                if mc.complexity.m_star == 0.0 {
-                                    1.0
-                                } else {
-                                    0.0
-                                },
-                            );
-                            push("delta_star_mc_se", mc.complexity_se.delta_star);
-                        }
-                    }
-                    "survival" => {
-                        push("u", level);
-                        if let Some(ex) = ex {
-                            push("survival", ex.survival[k]);
-                        }
-                        if let Some(mc) = mc {
-                            push("survival_mc", mc.survival[k].value);
-                            push("survival_se", mc.survival[k].se);
-                            push("dkw", mc.dkw);
-                        }
-                    }
-                    "tail" => {
-                        push("delta", level);
-                        if let Some(ex) = ex {
-                            let h = ex.tail[k];
-                            push("h", h);
-                            push("m", if level > 0.0 { h / level } else { f64::NAN });
-                        }
-                        if let Some(mc) = mc {
-                            push("h_mc", mc.tail[k].value);
-                            push("h_se", mc.tail[k].se);
-                        }
-                    }
-                    _ => {
-                        push("M", level);
-                        if let Some(ex) = ex {
-                            push("zeta", ex.zeta[k]);
-                        }
-                        if let Some(mc) = mc {
-                            push("zeta_mc", mc.zeta[k]);
-                            push("zeta_mc_se", mc.zeta_se[k]);
-                        }
-                    }
-                }
+                let (ex, mc) = (res.exact.as_ref(), res.mc.as_ref());
+                point_row(role, s.sweep.points[pi], k, level, ex, mc, &mut push);
             }
         }
-        let mut b = TableBuilder::new().text("measure", labels);
-        for c in schema.columns.iter().skip(1) {
-            let values = cols.remove(c.name.as_str()).unwrap_or_default();
-            b = b.number(&c.name, values);
-        }
-        tables.push(b.build(&schema.name)?);
+        tables.push(sweep_table(schema, labels, cols)?);
     }
     Ok(tables)
 }

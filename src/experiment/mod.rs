@@ -27,7 +27,7 @@ use serde::Deserialize;
 use crate::diagnostic::suggest;
 use crate::measure::Measure;
 use crate::spec::measure::{RawLabelled, RawMeasure};
-use crate::spec::BlockCtx;
+use crate::spec::{BlockCtx, SpecCtx};
 use crate::table::{Table, TableSchema};
 use crate::yaml;
 
@@ -405,15 +405,9 @@ fn validate_tree(ctx: &mut BlockCtx, tree: &yaml::Node) -> Option<Experiment> {
         }
     };
     let Some(name) = header.kind else {
-        ctx.diags.push(
-            ctx.block
-                .diagnostic(ctx.chapter, 0, 0, "experiment has no `kind`")
-                .field("kind")
-                .hint(format!(
-                    "add `kind:` with one of: {}",
-                    kind_names().join(", ")
-                )),
-        );
+        // `kind` is not written, so this is placed at the opening fence.
+        let hint = format!("add `kind:` with one of: {}", kind_names().join(", "));
+        ctx.error_hint("kind", "experiment has no `kind`", hint);
         return None;
     };
     let Some(kind) = KINDS.iter().find(|k| k.name == name) else {
@@ -489,7 +483,8 @@ fn validate_tree(ctx: &mut BlockCtx, tree: &yaml::Node) -> Option<Experiment> {
         Measures::Many => measures(ctx, &header.measure, &header.measures),
         Measures::Space => Some(Vec::new()),
         Measures::One => match (&header.measure, &header.measures) {
-            (Some(m), None) => crate::spec::measure::validate(ctx, m, "measure")
+            (Some(m), None) => ctx
+                .spec(|c| crate::spec::measure::validate(c, m, "measure"))
                 .map(|m| vec![("μ".to_string(), m)]),
             (_, Some(_)) => {
                 ctx.error_hint(
@@ -500,11 +495,11 @@ fn validate_tree(ctx: &mut BlockCtx, tree: &yaml::Node) -> Option<Experiment> {
                 None
             }
             (None, None) => {
-                ctx.diags.push(
-                    ctx.at("", "the experiment names no measure")
-                        .field("measure")
-                        .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`"),
-                );
+                let d = ctx
+                    .at("", "the experiment names no measure")
+                    .field("measure")
+                    .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`");
+                ctx.diags.push(d);
                 None
             }
         },
@@ -589,9 +584,23 @@ fn measures(
     single: &Option<RawMeasure>,
     many: &Option<Vec<RawLabelled>>,
 ) -> Option<Vec<(String, Measure)>> {
+    let example = "{normal: {mean: 0, var: 1}}";
+    labelled(ctx, single, many, crate::spec::measure::validate, example)
+}
+
+/// `measure:` or `measures:` (a list of `{label, measure}`), exactly one of them, each
+/// checked by `validate`; a single measure is labelled μ. `example` is the measure the
+/// hint suggests when there is none.
+pub(super) fn labelled<T>(
+    ctx: &mut BlockCtx,
+    single: &Option<RawMeasure>,
+    many: &Option<Vec<RawLabelled>>,
+    validate: impl Fn(&mut SpecCtx, &RawMeasure, &str) -> Option<T>,
+    example: &str,
+) -> Option<Vec<(String, T)>> {
     match (single, many) {
         (Some(m), None) => {
-            let m = crate::spec::measure::validate(ctx, m, "measure")?;
+            let m = ctx.spec(|c| validate(c, m, "measure"))?;
             Some(vec![("μ".to_string(), m)])
         }
         (None, Some(list)) => {
@@ -599,7 +608,7 @@ fn measures(
                 ctx.error("measures", "`measures` is empty");
                 return None;
             }
-            let mut out = Vec::new();
+            let mut out: Vec<(String, T)> = Vec::new();
             for (i, l) in list.iter().enumerate() {
                 if out.iter().any(|(label, _)| label == &l.label) {
                     ctx.error(
@@ -607,11 +616,8 @@ fn measures(
                         format!("measure label `{}` is used twice", l.label),
                     );
                 }
-                if let Some(m) = crate::spec::measure::validate(
-                    ctx,
-                    &l.measure,
-                    &format!("measures[{i}].measure"),
-                ) {
+                let path = format!("measures[{i}].measure");
+                if let Some(m) = ctx.spec(|c| validate(c, &l.measure, &path)) {
                     out.push((l.label.clone(), m));
                 }
             }
@@ -622,11 +628,11 @@ fn measures(
             None
         }
         (None, None) => {
-            ctx.diags.push(
-                ctx.block
-                    .diagnostic(ctx.chapter, 0, 0, "the experiment names no measure")
-                    .field("measure")
-                    .hint("add e.g. `measure: {normal: {mean: 0, var: 1}}`"),
+            // Neither is written, so this is placed at the opening fence.
+            ctx.error_hint(
+                "measure",
+                "the experiment names no measure",
+                format!("add e.g. `measure: {example}`"),
             );
             None
         }
@@ -640,13 +646,9 @@ impl KindSpec {
     /// How the experiment computes (for provenance): method and Monte Carlo samples.
     pub fn method(&self) -> (String, Option<usize>) {
         match self {
-            KindSpec::Complexity(s) => match (&s.monte_carlo, s.exact) {
-                (Some(mc), true) => ("exact and Monte Carlo".into(), Some(mc.samples)),
-                (Some(mc), false) => ("Monte Carlo".into(), Some(mc.samples)),
-                (None, _) => ("exact".into(), None),
-            },
+            KindSpec::Complexity(s) => s.sweep.method(),
             KindSpec::Particles(s) => ("Monte Carlo (particles)".into(), Some(s.config.n)),
-            KindSpec::Plane(s) => s.method(),
+            KindSpec::Plane(s) => s.sweep.method(),
             _ => ("exact".into(), None),
         }
     }
@@ -785,7 +787,7 @@ mod tests {
         let KindSpec::Complexity(s) = exp.unwrap().spec else {
             panic!("complexity")
         };
-        assert_eq!(s.points.len(), 3, "the paper tier ignores `quick`");
+        assert_eq!(s.sweep.points.len(), 3, "the paper tier ignores `quick`");
         let (exp, d) = check(body, Fidelity::Quick);
         assert!(d.is_empty(), "{d}");
         let exp = exp.unwrap();
@@ -793,7 +795,7 @@ mod tests {
         let KindSpec::Complexity(s) = exp.spec else {
             panic!("complexity")
         };
-        assert_eq!(s.points.len(), 1);
+        assert_eq!(s.sweep.points.len(), 1);
         // A bad override is reported where it is written, not at `quick:`.
         let (_, d) = check(&body.replace("  r: [1]", "  r: [1, -2]"), Fidelity::Quick);
         assert_eq!(d.len(), 1, "{d}");

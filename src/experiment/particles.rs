@@ -63,7 +63,8 @@
 //!   width is highest), mode_upper / mode_lower (its highest local maximum at x > 0 /
 //!   x < 0; NaN if none): the features one reads off a ridge plot.
 //! - `replicates`: replicate (0 = the main run), w2_initial, w2_denoised,
-//!   w2_round_trip. Replicate r draws from the ChaCha streams 4r…4r+3 of the seed.
+//!   w2_round_trip. Replicate r draws from the counter-based
+//!   streams `rng::Purpose::Particles` of replicate r (numbers 4r…4r+3) of the seed.
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -309,7 +310,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         .and_then(|m| m.first())
         .map(|(_, m)| m.clone());
     let nu0 = match &raw.reference {
-        Some(r) => crate::spec::measure::validate(ctx, r, "reference"),
+        Some(r) => ctx.spec(|c| crate::spec::measure::validate(c, r, "reference")),
         None => Some(Measure::Point { at: 0.0 }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);

@@ -37,13 +37,13 @@ pub mod math;
 
 use std::collections::BTreeMap;
 
-use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::Measure;
+use crate::rng::{Purpose, StreamId};
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 use math::{localization_peaks, rate_monte_carlo, rates, OuMarginal, Profile, Shape};
@@ -102,74 +102,36 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let tables = common.tables.clone();
     let ms_opt = common.measures.clone();
     let want = |r: &str| tables.contains_key(r);
-    let grid = |ctx: &mut BlockCtx,
-                g: &Option<Grid>,
-                path: &str,
-                what: &str,
-                ok: fn(f64) -> bool,
-                need: bool|
-     -> Option<Vec<f64>> {
-        match g {
+    // A grid and the rule its values obey (described, and as a test).
+    type Rule = (&'static str, fn(f64) -> bool);
+    const POSITIVE: Rule = ("positive", |v| v > 0.0);
+    const AT_LEAST_ONE: Rule = ("≥ 1 and finite", |v| v >= 1.0);
+    const FRACTION: Rule = ("in (0, 1)", |v| v > 0.0 && v < 1.0);
+    let grid =
+        |ctx: &mut BlockCtx, g: &Option<Grid>, path: &str, (what, ok): Rule, need: bool| match g {
             Some(g) => ctx.grid(g, path, what, ok),
             None if need => {
                 ctx.error(path, format!("this experiment's tables need `{path}`"));
                 None
             }
             None => Some(Vec::new()),
-        }
-    };
+        };
     let per_t = want("perturbations") || want("envelope") || want("zeta") || want("fisher");
-    let ts = grid(ctx, &raw.t, "t", "positive", |v| v > 0.0, per_t);
+    let ts = grid(ctx, &raw.t, "t", POSITIVE, per_t);
     let pert = want("perturbations") || want("envelope");
-    let amplitudes = grid(
-        ctx,
-        &raw.amplitudes,
-        "amplitudes",
-        "in (0, 1)",
-        |v| v > 0.0 && v < 1.0,
-        pert,
-    );
-    let bump_widths = grid(
-        ctx,
-        &raw.bump_widths,
-        "bump_widths",
-        "positive",
-        |v| v > 0.0,
-        false,
-    );
-    let level_m = grid(ctx, &raw.level_m, "level_m", "≥ 1", |v| v >= 1.0, false);
-    let tau = grid(
-        ctx,
-        &raw.tau,
-        "tau",
-        "positive",
-        |v| v > 0.0,
-        raw.level_m.is_some(),
-    );
-    let ms = grid(
-        ctx,
-        &raw.m,
-        "m",
-        "≥ 1 and finite",
-        |v| v >= 1.0,
-        want("zeta"),
-    );
+    let amplitudes = grid(ctx, &raw.amplitudes, "amplitudes", FRACTION, pert);
+    let bump_widths = grid(ctx, &raw.bump_widths, "bump_widths", POSITIVE, false);
+    let level_m = grid(ctx, &raw.level_m, "level_m", ("≥ 1", |v| v >= 1.0), false);
+    let tau = grid(ctx, &raw.tau, "tau", POSITIVE, raw.level_m.is_some());
+    let ms = grid(ctx, &raw.m, "m", AT_LEAST_ONE, want("zeta"));
     let envelope = grid(
         ctx,
         &raw.envelope,
         "envelope",
-        "≥ 1 and finite",
-        |v| v >= 1.0,
+        AT_LEAST_ONE,
         want("envelope"),
     );
-    let r_limit = grid(
-        ctx,
-        &raw.r_limit,
-        "r_limit",
-        "positive",
-        |v| v > 0.0,
-        want("limit"),
-    );
+    let r_limit = grid(ctx, &raw.r_limit, "r_limit", POSITIVE, want("limit"));
     let eta = match &raw.eta {
         Some(n) => ctx.num(n, "eta"),
         None => Some(1e-3),
@@ -311,13 +273,6 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
         .collect()
 }
 
-/// A generator on its own stream, so numbers do not depend on rayon's scheduling.
-fn stream_rng(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
-
 /// One profile of one (measure, t).
 struct Job {
     law: usize,
@@ -392,7 +347,9 @@ fn profiles(s: &Spec, li: usize, law: &OuMarginal, seed: u64) -> Vec<Job> {
             }
         }
     }
-    let mut rng = stream_rng(seed, 1 << 40 | li as u64);
+    // Each law and each (job, amplitude) draws from its own named stream, so the
+    // numbers do not depend on rayon's scheduling.
+    let mut rng = StreamId::new(seed, Purpose::PerturbationShapes { law: li as u64 }).chacha8();
     for _ in 0..s.random {
         let k = 1 + (crate::measure::sample::uniform_open01(&mut rng) * 3.0) as usize;
         let decay = (-law.t).exp();
@@ -455,8 +412,11 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                         let r = rates(law, &phi, eps, s.eta);
                         let z = *zeta_m.get_or_insert_with(|| law.zeta_star(r.m));
                         let mc = if s.samples > 0 {
-                            let stream = (ji as u64) << 8 | ai as u64;
-                            let mut rng = stream_rng(seed, stream);
+                            let stream = Purpose::PerturbationRate {
+                                job: ji as u32,
+                                amplitude: ai as u32,
+                            };
+                            let mut rng = StreamId::new(seed, stream).chacha8();
                             rate_monte_carlo(law, &phi, eps, s.samples, &mut rng)
                         } else {
                             (f64::NAN, f64::NAN)
@@ -567,12 +527,7 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
     };
 
     for schema in outputs {
-        let role = s
-            .tables
-            .iter()
-            .find(|(_, n)| **n == schema.name)
-            .map(|(r, _)| r.as_str())
-            .unwrap_or("");
+        let role = super::complexity::role_of(&s.tables, &schema.name);
         let mut labels = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();

@@ -38,18 +38,21 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::complexity::SweepRaw;
+use super::complexity::{
+    point_row, role_of, sweep_schemas, sweep_table, By, Sweep, SweepRaw, PLANE,
+};
 use super::{Common, KindSpec, Validated};
-use crate::localize::kernel::{self, Levels, McSettings, Want};
+use crate::localize::kernel::{self, McSettings};
 use crate::localize::levels::{self, LevelSets, Search};
 use crate::localize::quadrature::integrate_scalar;
 use crate::localize::{self, ExactLocalization, LevelSet};
 use crate::measure::{Component, Measure};
 use crate::plane::linalg::sym_eig_max;
 use crate::plane::{Law, SpaceMeasure};
+use crate::rng::StreamId;
 use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid, Num};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{Table, TableSchema};
 
 pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map"];
 const ORACLES: &[&str] = &["product", "line", "gaussian"];
@@ -97,26 +100,11 @@ pub enum Oracle {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Spec {
     pub measures: Vec<(String, Law)>,
-    pub points: Vec<(f64, f64)>,
-    pub us: Vec<f64>,
-    pub deltas: Vec<f64>,
-    pub ms: Vec<f64>,
-    pub exact: bool,
-    pub monte_carlo: Option<(usize, Vec<f64>)>,
+    #[serde(flatten)]
+    pub sweep: Sweep,
     pub oracle: Option<Oracle>,
     pub map: Option<(Vec<f64>, Vec<f64>)>,
     pub tables: BTreeMap<String, String>,
-}
-
-impl Spec {
-    /// (method, samples) for provenance.
-    pub fn method(&self) -> (String, Option<usize>) {
-        match (&self.monte_carlo, self.exact) {
-            (Some((n, _)), true) => ("exact and Monte Carlo".into(), Some(*n)),
-            (Some((n, _)), false) => ("Monte Carlo".into(), Some(*n)),
-            (None, _) => ("exact".into(), None),
-        }
-    }
 }
 
 fn laws(
@@ -124,50 +112,8 @@ fn laws(
     single: &Option<RawMeasure>,
     many: &Option<Vec<RawLabelled>>,
 ) -> Option<Vec<(String, Law)>> {
-    match (single, many) {
-        (Some(m), None) => Some(vec![(
-            "μ".to_string(),
-            crate::spec::space::validate_law(ctx, m, "measure")?,
-        )]),
-        (None, Some(list)) if !list.is_empty() => {
-            let mut out = Vec::new();
-            for (i, l) in list.iter().enumerate() {
-                if out
-                    .iter()
-                    .any(|(label, _): &(String, Law)| label == &l.label)
-                {
-                    ctx.error(
-                        &format!("measures[{i}].label"),
-                        format!("measure label `{}` is used twice", l.label),
-                    );
-                }
-                if let Some(m) = crate::spec::space::validate_law(
-                    ctx,
-                    &l.measure,
-                    &format!("measures[{i}].measure"),
-                ) {
-                    out.push((l.label.clone(), m));
-                }
-            }
-            (out.len() == list.len()).then_some(out)
-        }
-        (None, Some(_)) => {
-            ctx.error("measures", "`measures` is empty");
-            None
-        }
-        (Some(_), Some(_)) => {
-            ctx.error("measures", "give `measure` or `measures`, not both");
-            None
-        }
-        (None, None) => {
-            ctx.error_hint(
-                "id",
-                "the experiment names no measure",
-                "add e.g. `measure: {normal: {mean: [0, 0], cov: [[1, 0], [0, 2]]}}`",
-            );
-            None
-        }
-    }
+    let example = "{normal: {mean: [0, 0], cov: [[1, 0], [0, 2]]}}";
+    super::labelled(ctx, single, many, crate::spec::space::validate_law, example)
 }
 
 pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
@@ -220,15 +166,6 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         );
     }
     let (measures, sweep) = (measures?, sweep?);
-    let super::complexity::Sweep {
-        points,
-        us,
-        deltas,
-        ms,
-        exact,
-        monte_carlo,
-    } = sweep;
-    let monte_carlo = monte_carlo.map(|m| (m.samples, m.delta_grid));
     for (i, (label, law)) in measures.iter().enumerate() {
         let field = common.measure_path(i);
         if let Some(o) = oracle {
@@ -236,7 +173,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
                 ctx.error(&field, format!("measure `{label}`: {msg}"));
             }
         }
-        if exact {
+        if sweep.exact {
             if let Law::Space(m) = law {
                 if m.dim != 2 && !m.is_gaussian() {
                     ctx.error_hint(&field, format!("measure `{label}` is a mixture in d = {}: exact values exist in the plane and for single Gaussians", m.dim), "use `method: monte_carlo`");
@@ -254,31 +191,10 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }
     }
     let map_cells = map.as_ref().map_or(0, |(x, y)| x.len() * y.len());
-    let cells = measures.len()
-        * points.len()
-        * us.len()
-            .max(deltas.len())
-            .max(ms.len())
-            .max(map_cells)
-            .max(1);
-    if cells > crate::limits::rows() {
-        ctx.error(
-            "r",
-            format!(
-                "the experiment asks for {cells} values; the ceiling is {}; {}",
-                crate::limits::rows(),
-                crate::limits::HINT
-            ),
-        );
-    }
+    ctx.within_rows(measures.len() * sweep.cells(map_cells), "r", "values");
     let spec = Spec {
         measures,
-        points,
-        us,
-        deltas,
-        ms,
-        exact,
-        monte_carlo,
+        sweep,
         oracle,
         map,
         tables,
@@ -449,92 +365,19 @@ impl LevelSets for OracleLaw {
     }
 }
 
-fn base_columns() -> Vec<ColumnDecl> {
-    vec![
-        ColumnDecl::text("measure", "label of the measure"),
-        ColumnDecl::number("r", "signal-to-noise ratio r"),
-        ColumnDecl::number("t", "OU time t = ½ log(1 + 1/r²)"),
-    ]
-}
-
 fn schemas(s: &Spec) -> Vec<TableSchema> {
-    let (exact, mc, or) = (s.exact, s.monte_carlo.is_some(), s.oracle.is_some());
-    let mut out = Vec::new();
-    for role in ROLES {
-        let Some(name) = s.tables.get(*role) else {
-            continue;
-        };
-        let mut cols = base_columns();
-        let mut add = |cond: bool, n: &str, d: &str| {
-            if cond {
-                cols.push(ColumnDecl::number(n, d))
-            }
-        };
-        match *role {
-            "summary" => {
-                add(exact, "sup_l", "ess sup of L_r, exact");
-                add(exact, "m_star", "m*(r), exact");
-                add(exact, "delta_star", "δ*(r), exact");
-                add(mc, "sup_l_mc", "largest sampled L_r");
-                add(mc, "m_star_mc", "m*(r), Monte Carlo on the δ grid");
-                add(mc, "delta_star_mc", "δ*(r), Monte Carlo on the δ grid");
-                add(
-                    mc,
-                    "m_star_mc_se",
-                    "standard error of m_star_mc (batch means)",
-                );
-                add(
-                    mc,
-                    "s1_mc_upper95",
-                    "95% upper bound on s_r(1) from the draws (Clopper–Pearson)",
-                );
-                add(or, "sup_l_oracle", "ess sup of L_r, oracle");
-                add(or, "m_star_oracle", "m*(r), oracle");
-                add(or, "delta_star_oracle", "δ*(r), oracle");
-            }
-            "survival" => {
-                add(true, "u", "level u");
-                add(exact, "survival", "s_r(u), exact");
-                add(mc, "survival_mc", "s_r(u), Monte Carlo");
-                add(mc, "survival_se", "standard error of survival_mc");
-                add(or, "survival_oracle", "s_r(u), oracle");
-            }
-            "tail" => {
-                add(true, "delta", "δ");
-                add(exact, "h", "h(δ, r), exact");
-                add(mc, "h_mc", "h(δ, r), Monte Carlo");
-                add(mc, "h_se", "standard error of h_mc");
-                add(or, "h_oracle", "h(δ, r), oracle");
-            }
-            "zeta" => {
-                add(true, "M", "perturbation class M");
-                add(exact, "zeta", "ζ*_M(t), exact");
-                add(mc, "zeta_mc", "ζ*_M(t), Monte Carlo");
-                add(mc, "zeta_mc_se", "standard error of zeta_mc (batch means)");
-                add(or, "zeta_oracle", "ζ*_M(t), oracle");
-            }
-            _ => {
-                add(
-                    true,
-                    "x1",
-                    "first coordinate of x = y/r (the point y = r x of Y_r)",
-                );
-                add(true, "x2", "second coordinate of x = y/r");
-                add(true, "localization", "L_r(r x)");
-                add(true, "above_one", "1 where L_r(r x) > 1, else 0");
-                add(
-                    true,
-                    "band",
-                    "L_r(r x) rounded down to a multiple of 0.25 (colour bands of a map)",
-                );
-            }
-        }
-        out.push(TableSchema {
-            name: name.clone(),
-            columns: cols,
-        });
-    }
-    out
+    let (exact, mc, or) = (
+        s.sweep.exact,
+        s.sweep.monte_carlo.is_some(),
+        s.oracle.is_some(),
+    );
+    let has = |by: By| match by {
+        By::Level => true,
+        By::Exact => exact,
+        By::Mc => mc,
+        By::Oracle => or,
+    };
+    sweep_schemas(&s.tables, ROLES, PLANE, has)
 }
 
 struct PointResult {
@@ -552,13 +395,20 @@ fn oracle_values(o: Oracle, m: &SpaceMeasure, r: f64, t: f64, s: &Spec) -> kerne
     kernel::ExactValues {
         sup_l: law.sup(),
         complexity: levels::complexity(&law, search),
-        survival: s.us.iter().map(|&u| law.level_set(u).survival).collect(),
+        survival: s
+            .sweep
+            .us
+            .iter()
+            .map(|&u| law.level_set(u).survival)
+            .collect(),
         tail: s
+            .sweep
             .deltas
             .iter()
             .map(|&d| law.level_set(1.0 - d).tail)
             .collect(),
         zeta: s
+            .sweep
             .ms
             .iter()
             .map(|&bm| levels::best_gap(&at_t, bm, search).1 / sigma2)
@@ -568,31 +418,19 @@ fn oracle_values(o: Oracle, m: &SpaceMeasure, r: f64, t: f64, s: &Spec) -> kerne
 
 fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, String> {
     let (label, law) = &s.measures[mi];
-    let (r, t) = s.points[pi];
-    let want_role = |role: &str| s.tables.contains_key(role);
-    let want = Want {
-        summary: want_role("summary"),
-        survival: want_role("survival"),
-        tail: want_role("tail"),
-        zeta: want_role("zeta"),
-    };
-    let levels_ = Levels {
-        us: s.us.clone(),
-        deltas: s.deltas.clone(),
-        ms: s.ms.clone(),
-    };
-    let exact = if s.exact && (want.summary || want.survival || want.tail || want.zeta) {
+    let (r, t) = s.sweep.points[pi];
+    let (want, levels_) = s.sweep.kernel_request(&s.tables);
+    let exact = if s.sweep.exact && (want.summary || want.survival || want.tail || want.zeta) {
         Some(kernel::exact(law, label, r, t, &levels_, want)?)
     } else {
         None
     };
-    let stream = ((mi as u64) << 32) | pi as u64;
-    let mc = s.monte_carlo.as_ref().map(|(samples, grid)| {
+    let stream = StreamId::new(seed, super::complexity::localization_stream(mi, pi));
+    let mc = s.sweep.monte_carlo.as_ref().map(|mc| {
         let settings = McSettings {
-            samples: *samples,
-            seed,
+            samples: mc.samples,
             stream,
-            delta_grid: grid.clone(),
+            delta_grid: mc.delta_grid.clone(),
         };
         kernel::monte_carlo(law, r, t, &levels_, want, &settings)
     });
@@ -601,7 +439,7 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
         _ => None,
     };
     let map = match (&s.map, law) {
-        (Some((xs, ys)), Law::Space(m)) if want_role("map") => {
+        (Some((xs, ys)), Law::Space(m)) if s.tables.contains_key("map") => {
             let loc = m.localizer(r);
             xs.iter()
                 .flat_map(|&x| ys.iter().map(move |&y| (x, y)))
@@ -618,11 +456,20 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
     })
 }
 
+/// A row of the map table: the point x = (x1, x2) and L_r there.
+fn map_row((x, y): (f64, f64), l: f64, push: &mut impl FnMut(&'static str, f64)) {
+    push("x1", x);
+    push("x2", y);
+    push("localization", l);
+    push("above_one", if l > 1.0 { 1.0 } else { 0.0 });
+    push("band", (4.0 * l).floor() / 4.0);
+}
+
 // Rows of every role are numbered k; the level vectors and the map share that index.
 #[allow(clippy::needless_range_loop)]
 pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
     let jobs: Vec<(usize, usize)> = (0..s.measures.len())
-        .flat_map(|mi| (0..s.points.len()).map(move |pi| (mi, pi)))
+        .flat_map(|mi| (0..s.sweep.points.len()).map(move |pi| (mi, pi)))
         .collect();
     let results: Vec<PointResult> = jobs
         .par_iter()
@@ -630,12 +477,7 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         .collect::<Result<_, _>>()?;
     let mut tables = Vec::new();
     for schema in outputs {
-        let role = s
-            .tables
-            .iter()
-            .find(|(_, n)| **n == schema.name)
-            .map(|(r, _)| r.as_str())
-            .unwrap_or("");
+        let role = role_of(&s.tables, &schema.name);
         let map_pairs: Vec<(f64, f64)> = match &s.map {
             Some((xs, ys)) => xs
                 .iter()
@@ -643,100 +485,42 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                 .collect(),
             None => Vec::new(),
         };
-        let rows = match role {
-            "survival" => s.us.len(),
-            "tail" => s.deltas.len(),
-            "zeta" => s.ms.len(),
-            "map" => map_pairs.len(),
-            _ => 1,
+        let levels: &[f64] = match role {
+            "survival" => &s.sweep.us,
+            "tail" => &s.sweep.deltas,
+            "zeta" => &s.sweep.ms,
+            "map" => &[],
+            _ => &[0.0],
+        };
+        let rows = if role == "map" {
+            map_pairs.len()
+        } else {
+            levels.len()
         };
         let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut labels = Vec::new();
         for (&(mi, pi), res) in jobs.iter().zip(&results) {
-            let (r, t) = s.points[pi];
             for k in 0..rows {
                 labels.push(s.measures[mi].0.clone());
                 let mut push = |c: &'static str, v: f64| cols.entry(c).or_default().push(v);
-                push("r", r);
-                push("t", t);
-                let (ex, mc, or) = (res.exact.as_ref(), res.mc.as_ref(), res.oracle.as_ref());
-                match role {
-                    "summary" => {
-                        if let Some(ex) = ex {
-                            push("sup_l", ex.sup_l);
-                            push("m_star", ex.complexity.m_star);
-                            push("delta_star", ex.complexity.delta_star);
-                        }
-                        if let Some(mc) = mc {
-                            push("sup_l_mc", mc.sup_l);
-                            push("m_star_mc", mc.complexity.m_star);
-                            push("delta_star_mc", mc.complexity.delta_star);
-                            push("m_star_mc_se", mc.complexity_se.m_star);
-                            push("s1_mc_upper95", mc.s1_upper);
-                        }
-                        if let Some(or) = or {
-                            push("sup_l_oracle", or.sup_l);
-                            push("m_star_oracle", or.complexity.m_star);
-                            push("delta_star_oracle", or.complexity.delta_star);
-                        }
+                let level = levels.get(k).copied().unwrap_or(f64::NAN);
+                let (ex, mc) = (res.exact.as_ref(), res.mc.as_ref());
+                point_row(role, s.sweep.points[pi], k, level, ex, mc, &mut push);
+                match (role, res.oracle.as_ref()) {
+                    ("summary", Some(or)) => {
+                        push("sup_l_oracle", or.sup_l);
+                        push("m_star_oracle", or.complexity.m_star);
+                        push("delta_star_oracle", or.complexity.delta_star);
                     }
-                    "survival" => {
-                        push("u", s.us[k]);
-                        if let Some(ex) = ex {
-                            push("survival", ex.survival[k]);
-                        }
-                        if let Some(mc) = mc {
-                            push("survival_mc", mc.survival[k].value);
-                            push("survival_se", mc.survival[k].se);
-                        }
-                        if let Some(or) = or {
-                            push("survival_oracle", or.survival[k]);
-                        }
-                    }
-                    "tail" => {
-                        push("delta", s.deltas[k]);
-                        if let Some(ex) = ex {
-                            push("h", ex.tail[k]);
-                        }
-                        if let Some(mc) = mc {
-                            push("h_mc", mc.tail[k].value);
-                            push("h_se", mc.tail[k].se);
-                        }
-                        if let Some(or) = or {
-                            push("h_oracle", or.tail[k]);
-                        }
-                    }
-                    "zeta" => {
-                        push("M", s.ms[k]);
-                        if let Some(ex) = ex {
-                            push("zeta", ex.zeta[k]);
-                        }
-                        if let Some(mc) = mc {
-                            push("zeta_mc", mc.zeta[k]);
-                            push("zeta_mc_se", mc.zeta_se[k]);
-                        }
-                        if let Some(or) = or {
-                            push("zeta_oracle", or.zeta[k]);
-                        }
-                    }
-                    _ => {
-                        let (x, y) = map_pairs[k];
-                        let l = res.map[k];
-                        push("x1", x);
-                        push("x2", y);
-                        push("localization", l);
-                        push("above_one", if l > 1.0 { 1.0 } else { 0.0 });
-                        push("band", (4.0 * l).floor() / 4.0);
-                    }
+                    ("survival", Some(or)) => push("survival_oracle", or.survival[k]),
+                    ("tail", Some(or)) => push("h_oracle", or.tail[k]),
+                    ("zeta", Some(or)) => push("zeta_oracle", or.zeta[k]),
+                    ("map", _) => map_row(map_pairs[k], res.map[k], &mut push),
+                    _ => {}
                 }
             }
         }
-        let mut b = TableBuilder::new().text("measure", labels);
-        for c in schema.columns.iter().skip(1) {
-            let values = cols.remove(c.name.as_str()).unwrap_or_default();
-            b = b.number(&c.name, values);
-        }
-        tables.push(b.build(&schema.name)?);
+        tables.push(sweep_table(schema, labels, cols)?);
     }
     Ok(tables)
 }

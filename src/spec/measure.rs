@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
-use super::{BlockCtx, Num};
+use super::{Num, SpecCtx};
 use crate::measure::{Component, Measure};
 
 /// Tolerance on the sum of mixture weights.
@@ -184,7 +184,7 @@ pub struct RawLabelled {
 
 /// Validate a measure found at field `path` of the block in `ctx`. Data files named by
 /// empirical measures are read here (and must stay inside the project).
-pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Measure> {
+pub fn validate(ctx: &mut SpecCtx, raw: &RawMeasure, path: &str) -> Option<Measure> {
     let positive = |v: f64| v > 0.0;
     let nonneg = |v: f64| v >= 0.0;
     let any = |_: f64| true;
@@ -220,18 +220,10 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
         }
         RawMeasure::Mixture(items) => {
             let p = format!("{path}.mixture");
-            if items.is_empty() {
-                ctx.error(&p, "a mixture needs at least one component");
-                return None;
-            }
-            let mut comps = Vec::with_capacity(items.len());
-            let mut ok = true;
-            for (i, c) in items.iter().enumerate() {
-                let q = format!("{p}[{i}]");
-                let w = ctx.num_where(&c.weight, &format!("{q}.weight"), "positive", positive);
+            let comps = mixture_components(ctx, items, &p, |ctx, c, q| {
                 let m = scalar(ctx, &c.mean, &format!("{q}.mean"))
                     .and_then(|m| ctx.num_where(m, &format!("{q}.mean"), "a finite number", any));
-                let v = variance(ctx, &c.var, &c.cov, &q).and_then(|v| {
+                let v = variance(ctx, &c.var, &c.cov, q).and_then(|v| {
                     ctx.num_where(
                         v,
                         &format!("{q}.var"),
@@ -239,25 +231,12 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
                         nonneg,
                     )
                 });
-                match (w, m, v) {
-                    (Some(weight), Some(mean), Some(var)) => {
-                        comps.push(Component { weight, mean, var })
-                    }
-                    _ => ok = false,
-                }
-            }
-            if !ok {
-                return None;
-            }
-            let sum: f64 = comps.iter().map(|c| c.weight).sum();
-            if (sum - 1.0).abs() > WEIGHT_SUM_TOL {
-                ctx.error_hint(
-                    &format!("{p}[0].weight"),
-                    format!("mixture weights sum to {sum}, not 1 (tolerance {WEIGHT_SUM_TOL:e})"),
-                    "make the weights add up to exactly 1",
-                );
-                return None;
-            }
+                m.zip(v)
+            })?;
+            let comps = comps
+                .into_iter()
+                .map(|(weight, (mean, var))| Component { weight, mean, var })
+                .collect();
             Some(Measure::Mixture(comps))
         }
         RawMeasure::Product(_) => {
@@ -288,31 +267,9 @@ pub fn validate(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Meas
                     return None;
                 }
             };
-            let bandwidth = match &e.bandwidth {
-                Some(b) => {
-                    ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", nonneg)?
-                }
-                None => 0.0,
-            };
-            let file = match confined_path(ctx.project_root, &e.path) {
-                Ok(f) => f,
-                Err(msg) => {
-                    ctx.error(&format!("{p}.path"), msg);
-                    return None;
-                }
-            };
-            match read_column(&file, &e.path, column) {
-                Ok(points) => Some(Measure::Empirical { points, bandwidth }),
-                Err(msg) => {
-                    let field = if msg.contains("column") {
-                        format!("{p}.column")
-                    } else {
-                        format!("{p}.path")
-                    };
-                    ctx.error(&field, msg);
-                    None
-                }
-            }
+            let (bandwidth, file) = empirical_source(ctx, e, &p)?;
+            let points = empirical_column(ctx, &file, e, &p, column, "column")?;
+            Some(Measure::Empirical { points, bandwidth })
         }
     }
 }
@@ -322,7 +279,89 @@ pub const LINE_ONLY_HINT: &str =
     "d-dimensional measures are accepted by `kind: plane` experiments and by `diffrepro complexity`";
 
 /// The number of a location that must be on the line.
-fn scalar<'a>(ctx: &mut BlockCtx, c: &'a Coords, path: &str) -> Option<&'a Num> {
+/// The components of the mixture at `p` (the i-th at `p[i]`): the weight read here, the
+/// rest by `rest`; every component is checked before giving up, then the weights must
+/// sum to 1. Shared by mixtures on the line and in R^d.
+pub(super) fn mixture_components<C>(
+    ctx: &mut SpecCtx,
+    items: &[RawComponent],
+    p: &str,
+    mut rest: impl FnMut(&mut SpecCtx, &RawComponent, &str) -> Option<C>,
+) -> Option<Vec<(f64, C)>> {
+    if items.is_empty() {
+        ctx.error(p, "a mixture needs at least one component");
+        return None;
+    }
+    let mut comps = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, c) in items.iter().enumerate() {
+        let q = format!("{p}[{i}]");
+        let w = ctx.num_where(&c.weight, &format!("{q}.weight"), "positive", |v| v > 0.0);
+        match (w, rest(ctx, c, &q)) {
+            (Some(weight), Some(x)) => comps.push((weight, x)),
+            _ => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let sum: f64 = comps.iter().map(|c| c.0).sum();
+    if (sum - 1.0).abs() > WEIGHT_SUM_TOL {
+        ctx.error_hint(
+            &format!("{p}[0].weight"),
+            format!("mixture weights sum to {sum}, not 1 (tolerance {WEIGHT_SUM_TOL:e})"),
+            "make the weights add up to exactly 1",
+        );
+        return None;
+    }
+    Some(comps)
+}
+
+/// The bandwidth (0 when not given) and the data file, confined to the project, of
+/// the empirical measure at `p`.
+pub(super) fn empirical_source(
+    ctx: &mut SpecCtx,
+    e: &RawEmpirical,
+    p: &str,
+) -> Option<(f64, PathBuf)> {
+    let bandwidth = match &e.bandwidth {
+        Some(b) => ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", |v| {
+            v >= 0.0
+        })?,
+        None => 0.0,
+    };
+    match confined_path(ctx.project_root, &e.path) {
+        Ok(file) => Some((bandwidth, file)),
+        Err(msg) => {
+            ctx.error(&format!("{p}.path"), msg);
+            None
+        }
+    }
+}
+
+/// Column `column` of the empirical measure's data file; a problem is reported at
+/// `p.field` when it concerns the column, else at `p.path`.
+pub(super) fn empirical_column(
+    ctx: &mut SpecCtx,
+    file: &Path,
+    e: &RawEmpirical,
+    p: &str,
+    column: &str,
+    field: &str,
+) -> Option<Vec<f64>> {
+    read_column(file, &e.path, column)
+        .map_err(|msg| {
+            let at = if msg.contains("column") {
+                field
+            } else {
+                "path"
+            };
+            ctx.error(&format!("{p}.{at}"), msg);
+        })
+        .ok()
+}
+
+fn scalar<'a>(ctx: &mut SpecCtx, c: &'a Coords, path: &str) -> Option<&'a Num> {
     match c {
         Coords::Scalar(n) => Some(n),
         Coords::Vector(v) => {
@@ -341,7 +380,7 @@ fn scalar<'a>(ctx: &mut BlockCtx, c: &'a Coords, path: &str) -> Option<&'a Num> 
 
 /// The `var` of a law on the line (`cov` belongs to R^d).
 fn variance<'a>(
-    ctx: &mut BlockCtx,
+    ctx: &mut SpecCtx,
     var: &'a Option<Num>,
     cov: &Option<Vec<Vec<Num>>>,
     path: &str,

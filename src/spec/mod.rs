@@ -6,7 +6,8 @@
 //! Every failure is a [`Diagnostic`] located at the field's line in the chapter.
 //!
 //! This module holds the pieces common to all blocks (numbers, grids, measures, the
-//! [`BlockCtx`] that turns field paths into positions); the figure, table and check
+//! [`SpecCtx`] that turns field paths into positions of a named [`Source`], and the
+//! [`BlockCtx`] that adds a chapter block to it); the figure, table and check
 //! schemas live in submodules, and each experiment kind's schema lives with its
 //! runner in `experiment/`.
 
@@ -24,13 +25,34 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::chapter::{Block, Chapter};
-use crate::diagnostic::{closest, Diagnostic, Diagnostics};
+use crate::diagnostic::{closest, Diagnostic, Diagnostics, Source};
 use crate::yaml;
 
 /// Default ceiling on the number of points of any grid (see `crate::limits`).
 pub const MAX_GRID: usize = crate::limits::GRID;
 
-/// Everything phase two needs to report a problem inside one block.
+/// Everything phase two needs to report a problem inside one YAML tree: the tree, the
+/// named source its positions refer to (a chapter, or a flag's text), and the
+/// diagnostics found so far. Schemas that need no chapter (measures) take this.
+pub struct SpecCtx<'a> {
+    pub source: Source<'a>,
+    /// 1-based line of the source where the tree's line 1 is (a block's first body line).
+    pub first_line: usize,
+    /// Where a problem with no position of its own is shown (a block's opening fence);
+    /// 0 for the source as a whole.
+    pub fallback_line: usize,
+    /// What the tree is, for "bad … : <parse error>" messages ("experiment block", "measure").
+    pub what: String,
+    /// The tree being validated: a block's own, or an edit of it (the `quick:` tier,
+    /// `--set` overrides), whose nodes keep the positions they were written at.
+    pub tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+    /// The folder data files named in the tree are read from (and confined to).
+    pub project_root: &'a Path,
+    pub diags: Diagnostics,
+}
+
+/// A chapter block being validated: the block's [`SpecCtx`] (see [`BlockCtx::spec`]),
+/// with the chapter, the block and the tier to use.
 pub struct BlockCtx<'a> {
     pub chapter: &'a Chapter,
     pub block: &'a Block,
@@ -86,17 +108,156 @@ impl<'a> BlockCtx<'a> {
         }
     }
 
+    /// The block as a [`SpecCtx`] (positions in the chapter file, problems with no
+    /// position of their own at the opening fence), holding no diagnostics yet.
+    fn view(&self) -> SpecCtx<'a> {
+        let source = Source::new(&self.chapter.path, &self.chapter.source);
+        let what = format!("{} block", self.block.kind.name());
+        SpecCtx {
+            fallback_line: self.block.fence_line,
+            ..SpecCtx::new(
+                source,
+                self.block.body_line,
+                what,
+                self.tree,
+                self.project_root,
+            )
+        }
+    }
+
+    /// Run `f` on the block as a [`SpecCtx`] (what the schemas that need no chapter,
+    /// such as measures, take); what it reports is kept in `self.diags`.
+    pub fn spec<T>(&mut self, f: impl FnOnce(&mut SpecCtx<'a>) -> T) -> T {
+        let mut spec = self.view();
+        spec.diags = std::mem::take(&mut self.diags);
+        let out = f(&mut spec);
+        self.diags = spec.diags;
+        out
+    }
+
+    /// A diagnostic at `line:column` of the block's tree (line 0: the opening fence).
+    pub fn diagnostic(&self, line: usize, column: usize, msg: impl Into<String>) -> Diagnostic {
+        self.view().diagnostic(line, column, msg)
+    }
+
+    /// See [`SpecCtx::at`].
+    pub fn at(&self, path: &str, msg: impl Into<String>) -> Diagnostic {
+        self.view().at(path, msg)
+    }
+
+    /// See [`SpecCtx::error`].
+    pub fn error(&mut self, path: &str, msg: impl Into<String>) {
+        self.spec(|s| s.error(path, msg))
+    }
+
+    /// See [`SpecCtx::error_hint`].
+    pub fn error_hint(&mut self, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+        self.spec(|s| s.error_hint(path, msg, hint))
+    }
+
+    /// See [`SpecCtx::parse`].
+    #[allow(clippy::result_large_err)]
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        self.view().parse()
+    }
+
+    /// See [`SpecCtx::decode`].
+    #[allow(clippy::result_large_err)]
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        tree: Result<&yaml::Node, &yaml::YamlError>,
+    ) -> Result<T, Diagnostic> {
+        self.view().decode(tree)
+    }
+
+    /// See [`SpecCtx::parse_or_report`].
+    pub fn parse_or_report<T: DeserializeOwned>(&mut self) -> Option<T> {
+        self.spec(|s| s.parse_or_report())
+    }
+
+    /// See [`SpecCtx::num`].
+    pub fn num(&mut self, n: &Num, path: &str) -> Option<f64> {
+        self.spec(|s| s.num(n, path))
+    }
+
+    /// See [`SpecCtx::num_where`].
+    pub fn num_where(
+        &mut self,
+        n: &Num,
+        path: &str,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+    ) -> Option<f64> {
+        self.spec(|s| s.num_where(n, path, what, ok))
+    }
+
+    /// See [`SpecCtx::grid`].
+    pub fn grid(
+        &mut self,
+        g: &Grid,
+        path: &str,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+    ) -> Option<Vec<f64>> {
+        self.spec(|s| s.grid(g, path, what, ok))
+    }
+
+    /// See [`SpecCtx::within_rows`].
+    pub fn within_rows(&mut self, count: usize, path: &str, what: &str) -> bool {
+        self.spec(|s| s.within_rows(count, path, what))
+    }
+
+    /// See [`SpecCtx::id`].
+    pub fn id(&mut self, id: &str, path: &str) -> String {
+        self.spec(|s| s.id(id, path))
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, Diagnostics> {
+        self.diags.finish(value)
+    }
+}
+
+impl<'a> SpecCtx<'a> {
+    /// A context on `tree`, whose line 1 is line `first_line` of `source`; data files
+    /// are read below `project_root`.
+    pub fn new(
+        source: Source<'a>,
+        first_line: usize,
+        what: impl Into<String>,
+        tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+        project_root: &'a Path,
+    ) -> Self {
+        SpecCtx {
+            source,
+            first_line,
+            fallback_line: 0,
+            what: what.into(),
+            tree,
+            project_root,
+            diags: Diagnostics::default(),
+        }
+    }
+
+    /// A diagnostic at `line:column` of the tree (both 1-based), in source
+    /// coordinates; line 0 is the fallback line.
+    pub fn diagnostic(&self, line: usize, column: usize, msg: impl Into<String>) -> Diagnostic {
+        let (l, c) = match (line, self.fallback_line) {
+            (0, 0) => (0, 0),
+            (0, fence) => (fence, 1),
+            _ => (self.first_line + line - 1, column.max(1)),
+        };
+        self.source.diagnostic(l, c, msg)
+    }
+
     /// A diagnostic at the field `path` (dotted, `[i]` for list items) of the tree;
-    /// at the opening fence when the field is not written.
+    /// at the fallback line when the field is not written.
     pub fn at(&self, path: &str, msg: impl Into<String>) -> Diagnostic {
         let (line, col) = self
             .tree
             .ok()
             .and_then(|t| t.locate(path))
             .unwrap_or((0, 0));
-        self.block
-            .diagnostic(self.chapter, line, col, msg)
-            .field(path)
+        self.diagnostic(line, col, msg).field(path)
     }
 
     /// Report `msg` at the field `path` (dotted, `[i]` for list items).
@@ -129,14 +290,11 @@ impl<'a> BlockCtx<'a> {
             Ok(Err(e)) => e,
             Err(e) => e.clone(),
         };
-        let what = self.block.kind.name();
         let mut d = self
-            .block
             .diagnostic(
-                self.chapter,
                 e.line,
                 e.column,
-                format!("bad {what} block: {}", e.message),
+                format!("bad {}: {}", self.what, e.message),
             )
             .field(e.path.clone());
         if let Some(h) = hint_from_serde(&e.message) {
@@ -438,6 +596,56 @@ pub fn linspace(a: f64, b: f64, n: usize, log: bool) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_ctx_places_problems_in_its_named_source() {
+        // A flag's text: positions are the text's own; no fallback line.
+        let text = "{normal: {mean: 0,\n var: x}}";
+        let tree = yaml::parse(text).unwrap();
+        let root = Path::new(".");
+        let mut ctx = SpecCtx::new(
+            Source::new(Path::new("--measure"), text),
+            1,
+            "measure",
+            Ok(&tree),
+            root,
+        );
+        assert_eq!(ctx.at("normal.var", "m").location(), "--measure:2:2");
+        assert_eq!(
+            ctx.at("normal.var", "m").source_line.as_deref(),
+            Some(" var: x}}")
+        );
+        assert_eq!(ctx.at("nowhere", "m").location(), "--measure");
+        // A block whose body starts on line 3 of a file, fence on line 2.
+        let file = "# title\n```experiment\nid: a\nkind: b\n```\n";
+        let body = yaml::parse("id: a\nkind: b\n").unwrap();
+        let mut block = SpecCtx::new(
+            Source::new(Path::new("ch.md"), file),
+            3,
+            "experiment block",
+            Ok(&body),
+            root,
+        );
+        block.fallback_line = 2;
+        assert_eq!(block.at("kind", "m").location(), "ch.md:4:1");
+        assert_eq!(block.at("tables", "m").location(), "ch.md:2:1");
+        block.error("kind", "bad kind");
+        ctx.error("normal.var", "bad var");
+        assert_eq!(block.diags.0[0].source_line.as_deref(), Some("kind: b"));
+        assert_eq!(ctx.diags.0[0].field.as_deref(), Some("normal.var"));
+        // A parse error is "bad <what>" at its position.
+        let bad = yaml::parse("{a: 1").unwrap_err();
+        let ctx = SpecCtx::new(
+            Source::new(Path::new("--measure"), "{a: 1"),
+            1,
+            "measure",
+            Err(&bad),
+            root,
+        );
+        let d = ctx.parse::<serde::de::IgnoredAny>().unwrap_err();
+        assert!(d.message.starts_with("bad measure: "), "{}", d.message);
+        assert_eq!(d.location(), "--measure:1:6");
+    }
 
     #[test]
     fn linspace_matches_numpy_ends_and_steps() {

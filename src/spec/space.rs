@@ -6,8 +6,10 @@
 //! that is not d×d, not symmetric or not positive semi-definite, d above
 //! `plane::MAX_DIM`, a product factor that is not a Gaussian mixture.
 
-use super::measure::{confined_path, Coords, RawComponent, RawMeasure, WEIGHT_SUM_TOL};
-use super::{BlockCtx, Num};
+use super::measure::{
+    empirical_column, empirical_source, mixture_components, Coords, RawComponent, RawMeasure,
+};
+use super::{Num, SpecCtx};
 use crate::plane::linalg::check_covariance;
 use crate::plane::{Law, SpaceComponent, SpaceMeasure, MAX_COMPONENTS, MAX_DIM};
 
@@ -25,7 +27,7 @@ pub fn is_multivariate(raw: &RawMeasure) -> bool {
 }
 
 /// Validate a measure on the line or in R^d found at field `path`.
-pub fn validate_law(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Law> {
+pub fn validate_law(ctx: &mut SpecCtx, raw: &RawMeasure, path: &str) -> Option<Law> {
     if !is_multivariate(raw) {
         return super::measure::validate(ctx, raw, path).map(Law::Line);
     }
@@ -52,7 +54,7 @@ struct Dim {
 }
 
 impl Dim {
-    fn see(&mut self, ctx: &mut BlockCtx, n: usize, path: &str) -> bool {
+    fn see(&mut self, ctx: &mut SpecCtx, n: usize, path: &str) -> bool {
         if n == 0 {
             ctx.error(path, format!("`{path}` is an empty vector"));
             return false;
@@ -84,7 +86,7 @@ impl Dim {
     }
 }
 
-fn vector(ctx: &mut BlockCtx, c: &Coords, path: &str, dim: &mut Dim) -> Option<Vec<f64>> {
+fn vector(ctx: &mut SpecCtx, c: &Coords, path: &str, dim: &mut Dim) -> Option<Vec<f64>> {
     let nums: Vec<(Num, String)> = match c {
         Coords::Scalar(n) => vec![(n.clone(), path.to_string())],
         Coords::Vector(v) => v
@@ -105,7 +107,7 @@ fn vector(ctx: &mut BlockCtx, c: &Coords, path: &str, dim: &mut Dim) -> Option<V
 
 /// Σ from `cov: [[...]]` or `var: s` (s·I); the dimension must already be known.
 fn covariance(
-    ctx: &mut BlockCtx,
+    ctx: &mut SpecCtx,
     var: &Option<Num>,
     cov: &Option<Vec<Vec<Num>>>,
     path: &str,
@@ -181,7 +183,7 @@ fn covariance(
     }
 }
 
-fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<SpaceMeasure> {
+fn validate_space(ctx: &mut SpecCtx, raw: &RawMeasure, path: &str) -> Option<SpaceMeasure> {
     let mut dim = Dim { d: None };
     match raw {
         RawMeasure::Point(c) => {
@@ -264,35 +266,10 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
             if !dim.see(ctx, cols.len(), &format!("{p}.columns")) {
                 return None;
             }
-            let bandwidth = match &e.bandwidth {
-                Some(b) => {
-                    ctx.num_where(b, &format!("{p}.bandwidth"), "zero or positive", |v| {
-                        v >= 0.0
-                    })?
-                }
-                None => 0.0,
-            };
-            let file = match confined_path(ctx.project_root, &e.path) {
-                Ok(f) => f,
-                Err(msg) => {
-                    ctx.error(&format!("{p}.path"), msg);
-                    return None;
-                }
-            };
+            let (bandwidth, file) = empirical_source(ctx, e, &p)?;
             let mut columns = Vec::new();
             for c in cols {
-                match super::measure::read_column(&file, &e.path, c) {
-                    Ok(v) => columns.push(v),
-                    Err(msg) => {
-                        let field = if msg.contains("column") {
-                            format!("{p}.columns")
-                        } else {
-                            format!("{p}.path")
-                        };
-                        ctx.error(&field, msg);
-                        return None;
-                    }
-                }
+                columns.push(empirical_column(ctx, &file, e, &p, c, "columns")?);
             }
             let n = columns[0].len();
             if n > MAX_COMPONENTS {
@@ -317,15 +294,11 @@ fn validate_space(ctx: &mut BlockCtx, raw: &RawMeasure, path: &str) -> Option<Sp
 }
 
 fn mixture(
-    ctx: &mut BlockCtx,
+    ctx: &mut SpecCtx,
     items: &[RawComponent],
     p: &str,
     dim: &mut Dim,
 ) -> Option<SpaceMeasure> {
-    if items.is_empty() {
-        ctx.error(p, "a mixture needs at least one component");
-        return None;
-    }
     if items.len() > MAX_COMPONENTS {
         ctx.error(
             p,
@@ -333,35 +306,14 @@ fn mixture(
         );
         return None;
     }
-    let mut comps = Vec::with_capacity(items.len());
-    let mut ok = true;
-    for (i, c) in items.iter().enumerate() {
-        let q = format!("{p}[{i}]");
-        let w = ctx.num_where(&c.weight, &format!("{q}.weight"), "positive", |v| v > 0.0);
-        let mean = vector(ctx, &c.mean, &format!("{q}.mean"), dim);
-        let cov = match &mean {
-            Some(m) => covariance(ctx, &c.var, &c.cov, &q, m.len(), false),
-            None => None,
-        };
-        match (w, mean, cov) {
-            (Some(weight), Some(mean), Some(cov)) => {
-                comps.push(SpaceComponent { weight, mean, cov })
-            }
-            _ => ok = false,
-        }
-    }
-    if !ok {
-        return None;
-    }
-    let sum: f64 = comps.iter().map(|c| c.weight).sum();
-    if (sum - 1.0).abs() > WEIGHT_SUM_TOL {
-        ctx.error_hint(
-            &format!("{p}[0].weight"),
-            format!("mixture weights sum to {sum}, not 1 (tolerance {WEIGHT_SUM_TOL:e})"),
-            "make the weights add up to exactly 1",
-        );
-        return None;
-    }
+    let comps: Vec<SpaceComponent> = mixture_components(ctx, items, p, |ctx, c, q| {
+        let mean = vector(ctx, &c.mean, &format!("{q}.mean"), dim)?;
+        let cov = covariance(ctx, &c.var, &c.cov, q, mean.len(), false)?;
+        Some((mean, cov))
+    })?
+    .into_iter()
+    .map(|(weight, (mean, cov))| SpaceComponent { weight, mean, cov })
+    .collect();
     let d = comps[0].mean.len();
     Some(SpaceMeasure::mixture(d, comps))
 }

@@ -1,8 +1,9 @@
 //! The mathematics of diffrepro, on its own: the measures of the paper (point masses,
 //! Gaussians, uniforms, Gaussian mixtures, empirical laws, and Gaussian mixtures in
 //! R^d), the localization L_r and its level sets (exact by quadrature, and Monte Carlo
-//! on counter-based random streams), the complexity quantities s_r, h, m*, δ*, ζ*_M,
-//! particle clouds diffused and denoised, and the special functions they need.
+//! on seeded random streams, every one named in `rng`), the complexity quantities s_r,
+//! h, m*, δ*, ζ*_M, particle clouds diffused and denoised, and the special functions
+//! they need.
 //!
 //! It knows nothing of chapters, tables, figures or reports, and depends on neither
 //! Polars nor Typst, so `cargo test -p diffrepro-math` builds and runs in about a
@@ -13,3 +14,4 @@ pub mod measure;
 pub mod particles;
 pub mod phases;
 pub mod plane;
+pub mod rng;

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::{Complexity, Estimate, ExactLocalization};
 use crate::plane::{ExactSpace, Law};
+use crate::rng::StreamId;
 
 /// The levels at which values are wanted.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30,12 +31,11 @@ pub struct Want {
     pub zeta: bool,
 }
 
-/// Monte Carlo settings of one call: the stream names the grid point.
+/// Monte Carlo settings of one call: the stream names the seed and the grid point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct McSettings {
     pub samples: usize,
-    pub seed: u64,
-    pub stream: u64,
+    pub stream: StreamId,
     pub delta_grid: Vec<f64>,
 }
 
@@ -185,12 +185,13 @@ pub fn exact(
     Ok(res)
 }
 
-/// n draws of L_r(Y_r) on the named stream.
-pub fn sample(law: &Law, r: f64, samples: usize, seed: u64, stream: u64) -> Vec<f64> {
+/// n draws of L_r(Y_r) on the named stream (counter-based on the line, ChaCha8 in R^d).
+pub fn sample(law: &Law, r: f64, samples: usize, stream: &StreamId) -> Vec<f64> {
+    let (seed, number) = (stream.seed, stream.number());
     match law {
-        Law::Line(m) => super::sample_localization(m, r, samples, seed, stream),
+        Law::Line(m) => super::sample_localization(m, r, samples, seed, number),
         Law::Space(m) => {
-            crate::plane::monte_carlo::sample_localization(m, r, samples, seed, stream)
+            crate::plane::monte_carlo::sample_localization(m, r, samples, seed, number)
         }
     }
 }
@@ -205,7 +206,7 @@ pub fn monte_carlo(
     want: Want,
     mc: &McSettings,
 ) -> McValues {
-    let samples = sample(law, r, mc.samples, mc.seed, mc.stream);
+    let samples = sample(law, r, mc.samples, &mc.stream);
     // ĥ on the δ grid once: m*, δ* and every ζ*_M read from it.
     let on_grid =
         (want.summary || !levels.ms.is_empty()).then(|| super::tail_mc(&samples, &mc.delta_grid));

@@ -280,18 +280,7 @@ impl Measure {
             Measure::Normal { mean, var } => mean + var.sqrt() * standard_normal(rng),
             Measure::Uniform { low, high } => low + (high - low) * uniform_open01(rng),
             Measure::Mixture(cs) => {
-                let u = uniform_open01(rng);
-                let mut acc = 0.0;
-                // Rounding in the cumulative sum can leave u above the total; the last
-                // component then takes it.
-                let mut pick = cs[cs.len() - 1];
-                for c in cs {
-                    acc += c.weight;
-                    if u < acc {
-                        pick = *c;
-                        break;
-                    }
-                }
+                let pick = pick_component(cs, uniform_open01(rng));
                 if pick.var > 0.0 {
                     pick.mean + pick.var.sqrt() * standard_normal(rng)
                 } else {
@@ -378,15 +367,7 @@ impl Measure {
                 Measure::Mixture(cs) => {
                     stream.uniforms(first, u);
                     for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
-                        let mut acc = 0.0;
-                        let mut pick = cs[cs.len() - 1];
-                        for c in cs {
-                            acc += c.weight;
-                            if u < acc {
-                                pick = *c;
-                                break;
-                            }
-                        }
+                        let pick = pick_component(cs, u);
                         *y = r * pick.mean + (r * r * pick.var + 1.0).sqrt() * z;
                     }
                 }
@@ -466,6 +447,21 @@ impl Measure {
         let r = (-t).exp() / sigma;
         self.score_y(r, x / sigma) / sigma
     }
+}
+
+/// The component a uniform u ∈ (0, 1) picks: the first whose cumulative weight exceeds
+/// u. Rounding in the cumulative sum can leave u above the total; the last component
+/// then takes it.
+#[inline]
+fn pick_component(cs: &[Component], u: f64) -> Component {
+    let mut acc = 0.0;
+    for c in cs {
+        acc += c.weight;
+        if u < acc {
+            return *c;
+        }
+    }
+    cs[cs.len() - 1]
 }
 
 #[cfg(test)]

@@ -457,7 +457,7 @@ pub fn run_particles_replicate(
     cfg: &ParticleConfig,
     replicate: u64,
 ) -> Result<ParticleRun, ParticleError> {
-    let stream = |s: u64| 4 * replicate + s;
+    let stream = |draw: u8| crate::rng::Purpose::Particles { replicate, draw }.number();
     mu0.validate().map_err(|source| ParticleError::Measure {
         which: "mu_0",
         source,

@@ -24,7 +24,23 @@ pub fn sym_eig_max(a: &[f64], d: usize) -> f64 {
 
 /// All eigenvalues of a symmetric d×d matrix, ascending (cyclic Jacobi).
 pub fn sym_eigenvalues(a: &[f64], d: usize) -> Vec<f64> {
+    let mut ev = jacobi(a, d, false).0;
+    ev.sort_by(f64::total_cmp);
+    ev
+}
+
+/// Cyclic Jacobi on a copy of the symmetric d×d matrix `a`: the diagonal it converges
+/// to (the eigenvalues, unsorted) and, when `vectors`, the product of the rotations
+/// (the eigenvectors as columns; empty otherwise).
+fn jacobi(a: &[f64], d: usize, vectors: bool) -> (Vec<f64>, Vec<f64>) {
     let mut m = a.to_vec();
+    let mut v = Vec::new();
+    if vectors {
+        v = vec![0.0; d * d];
+        for i in 0..d {
+            v[i * d + i] = 1.0;
+        }
+    }
     for _sweep in 0..100 {
         let off: f64 = (0..d)
             .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
@@ -42,49 +58,40 @@ pub fn sym_eigenvalues(a: &[f64], d: usize) -> Vec<f64> {
                 }
                 let (app, aqq) = (m[p * d + p], m[q * d + q]);
                 let theta = (aqq - app) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
+                let t = if theta == 0.0 {
+                    1.0
+                } else {
+                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
+                };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..d {
-                    let (mkp, mkq) = (m[k * d + p], m[k * d + q]);
-                    m[k * d + p] = c * mkp - s * mkq;
-                    m[k * d + q] = s * mkp + c * mkq;
-                }
-                for k in 0..d {
-                    let (mpk, mqk) = (m[p * d + k], m[q * d + k]);
-                    m[p * d + k] = c * mpk - s * mqk;
-                    m[q * d + k] = s * mpk + c * mqk;
+                // Columns p, q of m, then rows p, q, then columns p, q of v.
+                rotate(&mut m, d, |k| (k * d + p, k * d + q), c, s);
+                rotate(&mut m, d, |k| (p * d + k, q * d + k), c, s);
+                if vectors {
+                    rotate(&mut v, d, |k| (k * d + p, k * d + q), c, s);
                 }
             }
         }
     }
-    let mut ev: Vec<f64> = (0..d).map(|i| m[i * d + i]).collect();
-    ev.sort_by(f64::total_cmp);
-    ev
+    ((0..d).map(|i| m[i * d + i]).collect(), v)
+}
+
+/// The plane rotation (c, s) of the pairs of entries `at(k)`, k < d.
+#[inline]
+fn rotate(m: &mut [f64], d: usize, at: impl Fn(usize) -> (usize, usize), c: f64, s: f64) {
+    for k in 0..d {
+        let (i, j) = at(k);
+        let (x, y) = (m[i], m[j]);
+        m[i] = c * x - s * y;
+        m[j] = s * x + c * y;
+    }
 }
 
 /// Lower Cholesky factor of a symmetric positive definite matrix, or None if a pivot
 /// is not positive.
 pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; d * d];
-    for i in 0..d {
-        for j in 0..=i {
-            let mut s = a[i * d + j];
-            for k in 0..j {
-                s -= l[i * d + k] * l[j * d + k];
-            }
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i * d + i] = s.sqrt();
-            } else {
-                l[i * d + j] = s / l[j * d + j];
-            }
-        }
-    }
-    Some(l)
+    cholesky_with(a, d, |s| (s > 0.0 && s.is_finite()).then(|| s.sqrt()))
 }
 
 /// Cholesky factor of a positive *semi*-definite matrix: zero pivots (up to a relative
@@ -92,6 +99,21 @@ pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
 /// None if a pivot is clearly negative.
 pub fn cholesky_semi(a: &[f64], d: usize) -> Option<Vec<f64>> {
     let scale = (0..d).map(|i| a[i * d + i].abs()).fold(0.0, f64::max);
+    cholesky_with(a, d, |s| {
+        if s < -1e-12 * scale {
+            None
+        } else if s > 1e-14 * scale {
+            Some(s.sqrt())
+        } else {
+            Some(0.0)
+        }
+    })
+}
+
+/// The Cholesky–Banachiewicz recursion, with `pivot` turning the remainder s on the
+/// diagonal into L's diagonal entry (None: not a factorable matrix); below a zero
+/// pivot the column stays zero.
+fn cholesky_with(a: &[f64], d: usize, pivot: impl Fn(f64) -> Option<f64>) -> Option<Vec<f64>> {
     let mut l = vec![0.0; d * d];
     for i in 0..d {
         for j in 0..=i {
@@ -100,10 +122,7 @@ pub fn cholesky_semi(a: &[f64], d: usize) -> Option<Vec<f64>> {
                 s -= l[i * d + k] * l[j * d + k];
             }
             if i == j {
-                if s < -1e-12 * scale {
-                    return None;
-                }
-                l[i * d + i] = if s > 1e-14 * scale { s.sqrt() } else { 0.0 };
+                l[i * d + i] = pivot(s)?;
             } else if l[j * d + j] > 0.0 {
                 l[i * d + j] = s / l[j * d + j];
             }
@@ -168,54 +187,7 @@ pub fn sym_sqrt(a: &[f64], d: usize) -> Vec<f64> {
 /// Eigenvalues and eigenvectors (columns of the returned row-major matrix) of a
 /// symmetric matrix, by cyclic Jacobi.
 pub fn sym_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut m = a.to_vec();
-    let mut v = vec![0.0; d * d];
-    for i in 0..d {
-        v[i * d + i] = 1.0;
-    }
-    for _sweep in 0..100 {
-        let off: f64 = (0..d)
-            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[i * d + j] * m[i * d + j])
-            .sum();
-        let diag: f64 = (0..d).map(|i| m[i * d + i] * m[i * d + i]).sum();
-        if off <= 1e-30 * diag || off == 0.0 {
-            break;
-        }
-        for p in 0..d {
-            for q in p + 1..d {
-                let apq = m[p * d + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let (app, aqq) = (m[p * d + p], m[q * d + q]);
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = if theta == 0.0 {
-                    1.0
-                } else {
-                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
-                };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..d {
-                    let (mkp, mkq) = (m[k * d + p], m[k * d + q]);
-                    m[k * d + p] = c * mkp - s * mkq;
-                    m[k * d + q] = s * mkp + c * mkq;
-                }
-                for k in 0..d {
-                    let (mpk, mqk) = (m[p * d + k], m[q * d + k]);
-                    m[p * d + k] = c * mpk - s * mqk;
-                    m[q * d + k] = s * mpk + c * mqk;
-                }
-                for k in 0..d {
-                    let (vkp, vkq) = (v[k * d + p], v[k * d + q]);
-                    v[k * d + p] = c * vkp - s * vkq;
-                    v[k * d + q] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    ((0..d).map(|i| m[i * d + i]).collect(), v)
+    jacobi(a, d, true)
 }
 
 /// A·B for d×d matrices.

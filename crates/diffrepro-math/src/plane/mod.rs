@@ -6,7 +6,7 @@
 //! - `linalg`: small symmetric matrices (Cholesky, Jacobi eigenvalues, square roots);
 //! - `measure`: Gaussian mixtures in R^d, the posterior of rX given Y_r, the score;
 //! - `exact`: nested quadrature in the plane, constants for Gaussians;
-//! - `monte_carlo`: draws of L_r(Y_r) on named counter-based streams;
+//! - `monte_carlo`: draws of L_r(Y_r) on named ChaCha8 streams (`rng`);
 //! - `particles`: OU forward steps and backward steps by the score in R^d, and W₂
 //!   between clouds (exact assignment in the plane, Bures for Gaussians, sliced).
 //!

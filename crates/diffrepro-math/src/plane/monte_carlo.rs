@@ -1,19 +1,18 @@
 //! Monte Carlo draws of L_r(Y_r) in R^d, reproducible across thread counts.
 //!
-//! The streams are named as in 1-D (`localize::sample_localization`): ChaCha8 seeded
-//! with `seed_from_u64(seed)` on stream `stream`; sample i belongs to chunk
+//! The stream is named as in 1-D (`rng::Purpose::Localization`, stream number
+//! `stream` of `seed`), but the generator is ChaCha8 (`rng::chacha8`: seeded with
+//! `seed_from_u64(seed)` on ChaCha stream `stream`); sample i belongs to chunk
 //! i / `MC_CHUNK`, and chunk k starts at word position k·2³⁶ (a chunk of 4096 draws
 //! uses at most a few hundred thousand words even in d = 16). The draws are then
 //! summarised by the 1-D code (`localize::survival_mc`, `tail_mc`, …), which only
 //! sees a sample of L_r.
 
-use rand::SeedableRng;
 use rayon::prelude::*;
 
 use super::measure::SpaceMeasure;
 use crate::localize::MC_CHUNK;
 
-type McRng = rand_chacha::ChaCha8Rng;
 const WORDS_PER_CHUNK: u128 = 1 << 36;
 
 /// n draws of L_r(Y_r), Y_r = rX + Z in R^d.
@@ -24,8 +23,7 @@ pub fn sample_localization(m: &SpaceMeasure, r: f64, n: usize, seed: u64, stream
     }
     let sampler = m.sampler();
     let d = m.dim;
-    let mut base = McRng::seed_from_u64(seed);
-    base.set_stream(stream);
+    let base = crate::rng::chacha8(seed, stream);
     let mut out = vec![0.0; n];
     out.par_chunks_mut(MC_CHUNK)
         .enumerate()
