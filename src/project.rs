@@ -426,7 +426,8 @@ fn cross_check(p: &Project) -> Diagnostics {
                         }
                     }
                     if let Some(pt) = f.heat.as_ref().and_then(|h| h.points.as_ref()) {
-                        if let Some(s) = table_ref(&mut diags, ch, f.line, "points.table", &pt.table)
+                        if let Some(s) =
+                            table_ref(&mut diags, ch, f.line, "points.table", &pt.table)
                         {
                             for (field, col) in [("points.x", &pt.x), ("points.y", &pt.y)] {
                                 column_ref(&mut diags, ch, f.line, field, &s, col, true);

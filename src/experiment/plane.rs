@@ -779,7 +779,10 @@ fn means_table(s: &Spec, name: &str) -> Result<Table, String> {
         };
         for (k, c) in m.comps.iter().enumerate() {
             labels.push(label.clone());
-            for (col, v) in cols.iter_mut().zip([(k + 1) as f64, c.weight, c.mean[0], c.mean[1]]) {
+            for (col, v) in cols
+                .iter_mut()
+                .zip([(k + 1) as f64, c.weight, c.mean[0], c.mean[1]])
+            {
                 col.push(v);
             }
         }

@@ -49,7 +49,12 @@ pub fn contour(xs: &[f64], ys: &[f64], values: &[f64], level: f64) -> Vec<Vec<(f
                 .iter()
                 .enumerate()
                 .fold(0u8, |acc, (k, &x)| acc | (u8::from(x > level) << k));
-            let (b, r, t, l) = (h_edge(i, j), v_edge(i + 1, j), h_edge(i, j + 1), v_edge(i, j));
+            let (b, r, t, l) = (
+                h_edge(i, j),
+                v_edge(i + 1, j),
+                h_edge(i, j + 1),
+                v_edge(i, j),
+            );
             let centre_inside = || c.iter().sum::<f64>() / 4.0 > level;
             match case {
                 0 | 15 => {}
@@ -171,7 +176,9 @@ mod tests {
             assert!((r - 1.0).abs() < h * h, "point ({x}, {y}) at radius {r}");
         }
         // It goes all the way round: every octant holds points.
-        let octant = |(x, y): (f64, f64)| ((y.atan2(x) / std::f64::consts::FRAC_PI_4).floor() + 4.0) as usize;
+        let octant = |(x, y): (f64, f64)| {
+            ((y.atan2(x) / std::f64::consts::FRAC_PI_4).floor() + 4.0) as usize
+        };
         let mut seen = [false; 8];
         for &q in p {
             seen[octant(q).min(7)] = true;
@@ -208,7 +215,7 @@ mod tests {
         // One cell with opposite corners inside: joined when the centre is inside.
         let xs = [0.0, 1.0];
         let ys = [0.0, 1.0];
-        let paths = contour(&xs, &ys, &[2.0, 0.0, 2.0, 0.0], 0.5);
+        let paths = contour(&xs, &ys, &[2.0, 0.0, 0.0, 2.0], 0.5);
         assert_eq!(paths.len(), 2);
         // Centre mean 1.0 > 0.5: bottom-left and top-right are connected, the
         // segments cut off the other two corners.

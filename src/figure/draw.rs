@@ -1225,8 +1225,18 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
         .fold((false, false), |(b, a), &v| (b || v < lo, a || v > hi));
     let mid = (r.x0 + r.x1) / 2.0;
     for (beyond, y, tip, colour) in [
-        (above, r.y0, r.y0 - 0.8 * BAR_WIDTH, heat_colour(hi, (lo, hi))),
-        (below, r.y1, r.y1 + 0.8 * BAR_WIDTH, heat_colour(lo, (lo, hi))),
+        (
+            above,
+            r.y0,
+            r.y0 - 0.8 * BAR_WIDTH,
+            heat_colour(hi, (lo, hi)),
+        ),
+        (
+            below,
+            r.y1,
+            r.y1 + 0.8 * BAR_WIDTH,
+            heat_colour(lo, (lo, hi)),
+        ),
     ] {
         if beyond {
             let tri = [(r.x0, y), (r.x1, y), (mid, tip)];
@@ -1245,14 +1255,22 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
         }
     }
     c.stroke(
-        &[(r.x0, r.y0), (r.x1, r.y0), (r.x1, r.y1), (r.x0, r.y1), (r.x0, r.y0)],
+        &[
+            (r.x0, r.y0),
+            (r.x1, r.y0),
+            (r.x1, r.y1),
+            (r.x0, r.y1),
+            (r.x0, r.y0),
+        ],
         TICK_INK,
         FRAME_WIDTH,
         Dash::Solid,
     );
     let mut right = r.x1 + TICK_LEN + 3.0;
     for t in &bar.ticks {
-        let Some(y) = bar.axis.px(t.value) else { continue };
+        let Some(y) = bar.axis.px(t.value) else {
+            continue;
+        };
         if y < r.y0 - 0.5 || y > r.y1 + 0.5 {
             continue;
         }
@@ -1274,7 +1292,12 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
     }
     if let Some(t) = texts.get(&h.label, LARGE).filter(|_| !h.label.is_empty()) {
         // Rotated to read upwards; its ascent lies left of the baseline.
-        c.text(t, (right + 4.0 + t.baseline, (r.y0 + r.y1) / 2.0), Align::Center, true);
+        c.text(
+            t,
+            (right + 4.0 + t.baseline, (r.y0 + r.y1) / 2.0),
+            Align::Center,
+            true,
+        );
     }
 }
 
@@ -2052,6 +2075,151 @@ mod tests {
             "the zero breaks the line; (3, 0.001) is alone"
         );
         assert_eq!(pieces[0].len(), 2);
+    }
+
+    #[test]
+    fn colour_bar_ticks_are_nice_and_inside_the_range() {
+        let labels =
+            |t: &[Tick]| -> Vec<String> { t.iter().filter_map(|k| k.label.clone()).collect() };
+        assert_eq!(
+            labels(&bar_ticks((0.0, 3.0), 290.0)),
+            ["0.0", "0.5", "1.0", "1.5", "2.0", "2.5", "3.0"]
+        );
+        for (range, height) in [
+            ((0.0, 11.3), 290.0),
+            ((0.17, 0.93), 120.0),
+            ((-4.2, -3.9), 60.0),
+            ((1.0, 1.0 + 1e-7), 290.0),
+            ((2.0, 2.0), 290.0),
+        ] {
+            let (lo, hi) = bar_range(range);
+            let t = bar_ticks(range, height);
+            assert!(t.len() >= 2, "{range:?}: {t:?}");
+            assert!(t.len() <= 9, "{range:?}: {t:?}");
+            for k in &t {
+                assert!(k.label.is_some());
+                assert!(
+                    k.value >= lo - 1e-9 && k.value <= hi + 1e-9,
+                    "{range:?}: {k:?}"
+                );
+            }
+            assert!(t.windows(2).all(|w| w[0].value < w[1].value));
+        }
+        // Taller bars get at least as many ticks.
+        assert!(bar_ticks((0.0, 11.3), 290.0).len() >= bar_ticks((0.0, 11.3), 120.0).len());
+    }
+
+    /// A heat map of the distance from the origin on a 21 × 21 grid over [-2, 2]²,
+    /// with the unit circle as its contour and a point at the origin.
+    fn heat_panel() -> Panel {
+        let c: Vec<f64> = (0..21).map(|k| -2.0 + 0.2 * f64::from(k)).collect();
+        let values: Vec<f64> = c
+            .iter()
+            .flat_map(|&y| c.iter().map(move |&x| (x * x + y * y).sqrt()))
+            .collect();
+        let paths = super::super::contour::contour(&c, &c, &values, 1.0);
+        let mut p = empty_panel();
+        p.x_range = (-2.1, 2.1);
+        p.y_range = (-2.1, 2.1);
+        p.heatmap = Some(Heatmap {
+            xs: c.clone(),
+            ys: c,
+            values,
+            range: (0.0, 2.0),
+            shared: true,
+            label: "$|x|$".into(),
+            contours: vec![Contour {
+                level: 1.0,
+                label: Some("$|x| = 1$".into()),
+                paths,
+            }],
+            points: vec![(0.0, 0.0)],
+            points_label: Some("origin".into()),
+        });
+        p
+    }
+
+    #[test]
+    fn heat_maps_draw_cells_a_contour_points_and_a_colour_bar() {
+        let svg = render_svg(&plot(vec![heat_panel()])).unwrap();
+        let group = |class: &str| -> Vec<&str> {
+            let start = svg.find(&format!("<g class=\"{class}\">")).expect(class);
+            let end = start + svg[start..].find("</g>").unwrap();
+            svg[start..end]
+                .lines()
+                .filter(|l| l.starts_with("<rect"))
+                .collect()
+        };
+        let cells = group("cells");
+        // Runs of one colour merge; the map is not one colour.
+        assert!(cells.len() > 21 && cells.len() <= 441, "{}", cells.len());
+        // The far corner is the top of the scale (the colour map's brightest step),
+        // the origin its bottom.
+        let top = hex(heat_colour(2.0, (0.0, 2.0)));
+        let bottom = hex(heat_colour(0.0, (0.0, 2.0)));
+        assert!(cells.iter().any(|l| l.contains(&top)));
+        assert!(cells.iter().any(|l| l.contains(&bottom)));
+        assert_eq!(group("colour-bar").len(), COLOUR_STEPS as usize);
+        // The contour: ink on a white halo, closed, and round.
+        let ink: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"1.2\""))
+            .collect();
+        let ring = shapes(&ink.join("\n"), "polyline", INK)
+            .into_iter()
+            .max_by_key(|p| p.len())
+            .unwrap();
+        assert!(ring.len() > 20);
+        assert_eq!(ring.first(), ring.last());
+        let (cx, cy) = (
+            ring.iter().map(|p| p.0).sum::<f64>() / ring.len() as f64,
+            ring.iter().map(|p| p.1).sum::<f64>() / ring.len() as f64,
+        );
+        let radii: Vec<f64> = ring
+            .iter()
+            .map(|p| ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt())
+            .collect();
+        let (rmin, rmax) = radii
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &r| (a.min(r), b.max(r)));
+        assert!(rmax - rmin < 0.05 * rmax, "round on screen: {rmin}..{rmax}");
+        assert!(svg.contains("<circle") && svg.contains("stroke=\"#141414\""));
+        // The bar's label and tick labels are typeset; no triangle (nothing beyond).
+        let names: Vec<String> = placed(&svg).into_iter().map(|t| t.0).collect();
+        for t in ["$|x|$", "2.0", "0.0"] {
+            assert!(names.iter().any(|n| n == t), "missing {t:?}");
+        }
+        // No grid over the map, and the PNG renders.
+        assert!(shapes(&svg, "polyline", GRID).is_empty());
+        assert!(render_png(&svg, 1.0).is_ok());
+        // Values beyond the scale: a triangle on that end of the bar.
+        let mut p = heat_panel();
+        p.heatmap.as_mut().unwrap().range = (0.0, 1.5);
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        let tri = svg
+            .lines()
+            .filter(|l| l.starts_with("<polygon") && l.split(' ').count() == 5)
+            .count();
+        assert_eq!(tri, 1, "one triangle");
+    }
+
+    #[test]
+    fn heat_maps_keep_the_aspect_ratio_and_are_checked() {
+        let fig = plot(vec![heat_panel()]);
+        let axes = prepare(&fig).unwrap();
+        let texts = text::typeset_all(&requests(&fig, &axes)).unwrap();
+        let l = layout(&fig, &axes, &texts).unwrap();
+        let f = l.panels[0].frame;
+        assert!(((f.x1 - f.x0) - (f.y1 - f.y0)).abs() < 1e-6, "{f:?}");
+        let bar = l.panels[0].bar.as_ref().unwrap();
+        assert!(bar.rect.x0 > f.x1 && bar.rect.x1 < l.panels[0].cell.x1);
+        assert_eq!((bar.rect.y0, bar.rect.y1), (f.y0, f.y1));
+        let mut bad = heat_panel();
+        bad.heatmap.as_mut().unwrap().values.pop();
+        assert!(render_svg(&plot(vec![bad])).is_err());
+        let mut bad = heat_panel();
+        bad.heatmap.as_mut().unwrap().xs.swap(0, 1);
+        assert!(render_svg(&plot(vec![bad])).is_err());
     }
 
     #[test]

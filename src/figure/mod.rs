@@ -4,7 +4,9 @@
 //! This module decides *what* is drawn: which rows, how they split into series and
 //! panels, colours, ranges, labels. `draw.rs` decides only how it looks. Line, step
 //! and density figures become lines (and shaded bands); ridge figures become
-//! half-histograms ([`Ridge`]) standing on vertical baselines (`build_ridge`).
+//! half-histograms ([`Ridge`]) standing on vertical baselines (`build_ridge`);
+//! heat maps become a grid of values ([`Heatmap`], `build_heatmap`) with contour
+//! lines from `contour.rs`, on one colour scale across the panels unless asked not.
 
 pub mod contour;
 pub mod draw;
@@ -1128,6 +1130,127 @@ mod tests {
         assert_eq!(combine(&refs).columns, 3);
         assert_eq!(strip_letter("(b) $r = 1$"), "$r = 1$");
         assert_eq!(strip_letter("(B) x"), "(B) x");
+    }
+
+    /// A heat map of `value` = r (x + y) over x ∈ {0, 1, 2}, y ∈ {0, 1}, for r = 1, 2,
+    /// with the rows in a scrambled order.
+    fn heat_table() -> Table {
+        let mut rows = Vec::new();
+        for r in [1.0, 2.0] {
+            for x in [2.0, 0.0, 1.0] {
+                for y in [1.0, 0.0] {
+                    rows.push((r, x, y, r * (x + y)));
+                }
+            }
+        }
+        rows.swap(1, 7);
+        TableBuilder::new()
+            .number("r", rows.iter().map(|t| t.0).collect())
+            .number("x", rows.iter().map(|t| t.1).collect())
+            .number("y", rows.iter().map(|t| t.2).collect())
+            .number("v", rows.iter().map(|t| t.3).collect())
+            .build("h")
+            .unwrap()
+    }
+
+    fn heat_spec() -> FigureSpec {
+        let mut s = spec();
+        s.kind = FigureType::Heatmap;
+        s.x = "x".into();
+        s.ys = vec!["y".into()];
+        s.shade.clear();
+        s.heat = Some(crate::spec::figure::HeatSpec {
+            value: "v".into(),
+            label: Some("$v$".into()),
+            range: None,
+            shared: true,
+            contours: vec![crate::spec::figure::ContourSpec {
+                level: 1.5,
+                label: Some("$v = 1.5$".into()),
+            }],
+            points: None,
+        });
+        s
+    }
+
+    #[test]
+    fn heat_maps_read_the_grid_in_any_order_on_one_scale() {
+        let p = build(&heat_spec(), &heat_table()).unwrap();
+        assert_eq!(p.panels.len(), 2);
+        for (k, panel) in p.panels.iter().enumerate() {
+            let r = (k + 1) as f64;
+            let h = panel.heatmap.as_ref().unwrap();
+            assert_eq!(
+                (h.xs.as_slice(), h.ys.as_slice()),
+                (&[0.0, 1.0, 2.0][..], &[0.0, 1.0][..])
+            );
+            for j in 0..2 {
+                for i in 0..3 {
+                    assert_eq!(h.values[j * 3 + i], r * (i + j) as f64);
+                }
+            }
+            // Shared: both panels span the values of both.
+            assert_eq!(h.range, (0.0, 6.0));
+            assert_eq!(panel.x_range, (-0.5, 2.5));
+            assert_eq!(panel.y_range, (-0.5, 1.5));
+            assert!(!h.contours[0].paths.is_empty());
+            assert!(panel.lines.is_empty());
+        }
+        // Each its own scale.
+        let mut own = heat_spec();
+        own.heat.as_mut().unwrap().shared = false;
+        let p = build(&own, &heat_table()).unwrap();
+        let ranges: Vec<_> = p
+            .panels
+            .iter()
+            .map(|q| q.heatmap.as_ref().unwrap().range)
+            .collect();
+        assert_eq!(ranges, [(0.0, 3.0), (0.0, 6.0)]);
+        // Panels of a multi-panel figure share theirs too, unless they opt out.
+        let mut one = heat_spec();
+        one.facet = None;
+        one.filter = vec![("r".into(), Cell::Number(1.0))];
+        let a = build(&one, &heat_table()).unwrap();
+        one.filter = vec![("r".into(), Cell::Number(2.0))];
+        let b = build(&one, &heat_table()).unwrap();
+        let c = build(&own, &heat_table()).unwrap();
+        let all = combine(&[&a, &b, &c]);
+        let ranges: Vec<_> = all
+            .panels
+            .iter()
+            .map(|q| q.heatmap.as_ref().unwrap().range)
+            .collect();
+        assert_eq!(ranges, [(0.0, 6.0), (0.0, 6.0), (0.0, 3.0), (0.0, 6.0)]);
+    }
+
+    #[test]
+    fn heat_maps_refuse_rows_that_are_not_a_grid() {
+        let t = heat_table();
+        // Without the facet every point comes twice.
+        let mut s = heat_spec();
+        s.facet = None;
+        let e = build(&s, &t).unwrap_err();
+        assert!(e.contains("appears more than once"), "{e}");
+        assert!(e.contains("(x = "), "{e}");
+        // A missing point is named.
+        let mut s = heat_spec();
+        s.filter = vec![("v".into(), Cell::Number(2.0))];
+        let t2 = TableBuilder::new()
+            .number("r", vec![1.0, 1.0, 1.0])
+            .number("x", vec![0.0, 1.0, 0.0])
+            .number("y", vec![0.0, 0.0, 1.0])
+            .number("v", vec![2.0, 2.0, 2.0])
+            .build("h")
+            .unwrap();
+        let e = build(&s, &t2).unwrap_err();
+        assert!(
+            e.contains("(the point (x = 1, y = 1) is missing)") && e.contains("in the panel r = 1"),
+            "{e}"
+        );
+        // One column of points is no grid.
+        s.filter = vec![("x".into(), Cell::Number(0.0))];
+        let e = build(&s, &t2).unwrap_err();
+        assert!(e.contains("column `x` takes 1 value"), "{e}");
     }
 
     #[test]

@@ -539,34 +539,6 @@ fn heat(ctx: &mut BlockCtx, raw: &RawFigure, kind: FigureType, ys: &[String]) ->
         }
         return None;
     }
-    let Some(value) = raw.value.clone() else {
-        ctx.error_hint(
-            "value",
-            "a heat map needs the column whose values colour the cells",
-            "add e.g. `value: localization`",
-        );
-        return None;
-    };
-    if ys.len() != 1 {
-        ctx.error(
-            "y",
-            "a heat map takes one `y` column: the second coordinate of its grid",
-        );
-    }
-    let refuse = [
-        ("series", raw.series.is_some(), "colour comes from `value`"),
-        ("errors", !raw.errors.is_empty(), "a heat map has no error bands"),
-        ("x_log", raw.x_log, "a heat map has linear axes"),
-        ("y_log", raw.y_log, "a heat map has linear axes"),
-    ];
-    for (field, on, why) in refuse {
-        if on {
-            ctx.error(
-                field,
-                format!("`{field}` does not apply to a heat map: {why}"),
-            );
-        }
-    }
     let range = match &raw.value_range {
         Some([a, b]) => {
             let lo = ctx.num_where(a, "value_range[0]", "a finite number", |_| true);
@@ -599,7 +571,12 @@ fn heat(ctx: &mut BlockCtx, raw: &RawFigure, kind: FigureType, ys: &[String]) ->
     };
     let mut contours = Vec::new();
     for (i, c) in raw.contours.iter().enumerate() {
-        if let Some(level) = ctx.num_where(&c.level, &format!("contours[{i}].level"), "a finite number", |_| true) {
+        if let Some(level) = ctx.num_where(
+            &c.level,
+            &format!("contours[{i}].level"),
+            "a finite number",
+            |_| true,
+        ) {
             contours.push(ContourSpec {
                 level,
                 label: c.label.clone(),
@@ -613,6 +590,38 @@ fn heat(ctx: &mut BlockCtx, raw: &RawFigure, kind: FigureType, ys: &[String]) ->
         filter: conditions(ctx, &p.filter),
         label: p.label.clone(),
     });
+    let Some(value) = raw.value.clone() else {
+        ctx.error_hint(
+            "value",
+            "a heat map needs the column whose values colour the cells",
+            "add e.g. `value: localization`",
+        );
+        return None;
+    };
+    if ys.len() != 1 {
+        ctx.error(
+            "y",
+            "a heat map takes one `y` column: the second coordinate of its grid",
+        );
+    }
+    let refuse = [
+        ("series", raw.series.is_some(), "colour comes from `value`"),
+        (
+            "errors",
+            !raw.errors.is_empty(),
+            "a heat map has no error bands",
+        ),
+        ("x_log", raw.x_log, "a heat map has linear axes"),
+        ("y_log", raw.y_log, "a heat map has linear axes"),
+    ];
+    for (field, on, why) in refuse {
+        if on {
+            ctx.error(
+                field,
+                format!("`{field}` does not apply to a heat map: {why}"),
+            );
+        }
+    }
     Some(HeatSpec {
         value,
         label: raw.value_label.clone(),
