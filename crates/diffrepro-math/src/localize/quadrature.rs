@@ -204,10 +204,13 @@ where
     sum_in_order(heap)
 }
 
+/// K15 / G7 on one interval: (Kronrod value, error estimate).
+type Rule<const N: usize> = ([f64; N], f64);
+
 /// K15 / G7 on one interval after another.
 fn sequential<const N: usize, F: FnMut(f64) -> [f64; N]>(
     f: &mut F,
-) -> impl FnMut(&[(f64, f64)]) -> Vec<([f64; N], f64)> + '_ {
+) -> impl FnMut(&[(f64, f64)]) -> Vec<Rule<N>> + '_ {
     move |iv: &[(f64, f64)]| iv.iter().map(|&(a, b)| gk15(f, a, b)).collect()
 }
 
