@@ -86,6 +86,18 @@ fn a_heat_map_has_cells_a_contour_points_and_colour_bars() {
     // The HTML shows the figure.
     let html = p.read("output/report.html");
     assert!(html.contains("class=\"cells\""));
+    // The same drawing on one thread.
+    let out = p.run(&[
+        "build",
+        "--quiet",
+        "--format",
+        "html",
+        "--jobs",
+        "1",
+        "--no-cache",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.read("output/figures/maps/fig-map.svg"), svg);
 }
 
 #[test]
