@@ -461,6 +461,11 @@ pub fn draw_figures(
             };
             let table = results.table(&f.table).map_err(ctx)?;
             let mut plot = figure::build(f, table).map_err(ctx)?;
+            if let Some(p) = f.heat.as_ref().and_then(|h| h.points.as_ref()) {
+                let points = results.table(&p.table).map_err(ctx)?;
+                figure::add_points(&mut plot, f, points)
+                    .map_err(|e| ctx(format!("`points`: {e}")))?;
+            }
             if let Some(panel) = &f.paper_panel {
                 figure::add_paper_marks(&mut plot, &paper_marks(&project.paper, panel));
             }

@@ -425,8 +425,20 @@ fn cross_check(p: &Project) -> Diagnostics {
                 Item::Figure(f) => {
                     if let Some(s) = table_ref(&mut diags, ch, f.line, "table", &f.table) {
                         for (field, col) in f.columns_used() {
-                            let numeric = matches!(field, "x" | "y" | "shade");
+                            let numeric = matches!(field, "x" | "y" | "shade" | "value");
                             column_ref(&mut diags, ch, f.line, field, &s, col, numeric);
+                        }
+                    }
+                    if let Some(pt) = f.heat.as_ref().and_then(|h| h.points.as_ref()) {
+                        if let Some(s) =
+                            table_ref(&mut diags, ch, f.line, "points.table", &pt.table)
+                        {
+                            for (field, col) in [("points.x", &pt.x), ("points.y", &pt.y)] {
+                                column_ref(&mut diags, ch, f.line, field, &s, col, true);
+                            }
+                            for (c, _) in &pt.filter {
+                                column_ref(&mut diags, ch, f.line, "points.where", &s, c, false);
+                            }
                         }
                     }
                 }

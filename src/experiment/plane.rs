@@ -15,7 +15,7 @@
 //! seed: 3
 //! oracle: product               # product | line | gaussian: *_oracle columns
 //! map: {x: {from: -3, to: 3, n: 61}, y: {from: -3, to: 3, n: 61}}   # for the map table (d = 2)
-//! tables: {summary: NAME, survival: NAME, tail: NAME, zeta: NAME, map: NAME}
+//! tables: {summary: NAME, survival: NAME, tail: NAME, zeta: NAME, map: NAME, means: NAME}
 //! ```
 //!
 //! Every value comes from `localize::kernel`, the function behind the `complexity`
@@ -31,7 +31,9 @@
 //! Tables: `summary` (measure, r, t, sup_l, m_star, delta_star, + `_mc`, + `_oracle`),
 //! `survival`, `tail`, `zeta` as in `complexity` (+ `_oracle` columns), and `map`
 //! (measure, r, t, x1, x2, localization, above_one, band) with L_r(y) in the coordinates of
-//! Y_r divided by r (so maps at different r share the axes of X).
+//! Y_r divided by r (so maps at different r share the axes of X), and `means`
+//! (measure, component, weight, x1, x2): the components' means in the plane, to mark
+//! on the maps.
 
 use std::collections::BTreeMap;
 
@@ -52,9 +54,9 @@ use crate::plane::{Law, SpaceMeasure};
 use crate::rng::StreamId;
 use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid, Num};
-use crate::table::{Table, TableSchema};
+use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
-pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map"];
+pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map", "means"];
 const ORACLES: &[&str] = &["product", "line", "gaussian"];
 
 #[derive(Deserialize)]
@@ -179,6 +181,15 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
                     ctx.error_hint(&field, format!("measure `{label}` is a mixture in d = {}: exact values exist in the plane and for single Gaussians", m.dim), "use `method: monte_carlo`");
                 }
             }
+        }
+        if tables.contains_key("means") && law.dim() != 2 {
+            ctx.error(
+                &field,
+                format!(
+                    "measure `{label}` is in d = {}; a `means` table lists means in the plane",
+                    law.dim()
+                ),
+            );
         }
         if map.is_some() && law.dim() != 2 {
             ctx.error(
@@ -377,7 +388,20 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
         By::Mc => mc,
         By::Oracle => or,
     };
-    sweep_schemas(&s.tables, ROLES, PLANE, has)
+    let mut out = sweep_schemas(&s.tables, ROLES, PLANE, has);
+    if let Some(name) = s.tables.get("means") {
+        out.push(TableSchema {
+            name: name.clone(),
+            columns: vec![
+                ColumnDecl::text("measure", "label of the measure"),
+                ColumnDecl::number("component", "index of the mixture component, from 1"),
+                ColumnDecl::number("weight", "weight of the component"),
+                ColumnDecl::number("x1", "first coordinate of the component's mean"),
+                ColumnDecl::number("x2", "second coordinate of the component's mean"),
+            ],
+        });
+    }
+    out
 }
 
 struct PointResult {
@@ -485,12 +509,16 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                 .collect(),
             None => Vec::new(),
         };
+        if role == "means" {
+            tables.push(means_table(s, &schema.name)?);
+            continue;
+        }
         let levels: &[f64] = match role {
+            "summary" => &[0.0],
             "survival" => &s.sweep.us,
             "tail" => &s.sweep.deltas,
             "zeta" => &s.sweep.ms,
-            "map" => &[],
-            _ => &[0.0],
+            _ => &[],
         };
         let rows = if role == "map" {
             map_pairs.len()
@@ -523,4 +551,32 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         tables.push(sweep_table(schema, labels, cols)?);
     }
     Ok(tables)
+}
+
+/// The components' means of every measure in the plane: one row per component.
+fn means_table(s: &Spec, name: &str) -> Result<Table, String> {
+    let mut labels = Vec::new();
+    let mut cols: [Vec<f64>; 4] = Default::default();
+    for (label, law) in &s.measures {
+        let Law::Space(m) = law else {
+            return Err(format!("measure `{label}` is not a measure in the plane"));
+        };
+        for (k, c) in m.comps.iter().enumerate() {
+            labels.push(label.clone());
+            for (col, v) in cols
+                .iter_mut()
+                .zip([(k + 1) as f64, c.weight, c.mean[0], c.mean[1]])
+            {
+                col.push(v);
+            }
+        }
+    }
+    let [component, weight, x1, x2] = cols;
+    TableBuilder::new()
+        .text("measure", labels)
+        .number("component", component)
+        .number("weight", weight)
+        .number("x1", x1)
+        .number("x2", x2)
+        .build(name)
 }

@@ -289,10 +289,20 @@ fn requests(plot: &Plot, ranges: &Ranges) -> Vec<Request> {
                 r.push(Request::latex(t, SMALL));
             }
         }
+        let bar = p.heatmap.as_ref().map(|h| bar_range(h.range));
+        if let Some(h) = &p.heatmap {
+            if !h.label.is_empty() {
+                r.push(Request::latex(&h.label, LARGE));
+            }
+        }
         for target in TICK_TARGETS {
+            let bar_ticks = bar
+                .map(|(lo, hi)| axis::ticks(Scale::Linear, lo, hi, target))
+                .unwrap_or_default();
             for t in axis::ticks(p.x_scale, x_lo, x_hi, target)
                 .into_iter()
                 .chain(axis::ticks(p.y_scale, y_lo, y_hi, target))
+                .chain(bar_ticks)
             {
                 if let Some(l) = t.label {
                     r.push(Request::math(&tick_math(&l), SMALL));
@@ -321,6 +331,76 @@ struct PanelLayout<'p> {
     y_ticks: Vec<Tick>,
     /// Top-left corner of the legend box and the legend's shape.
     legend: Option<(Pt, LegendShape)>,
+    /// A heat map's colour bar.
+    bar: Option<ColourBar>,
+}
+
+/// A heat map's colour bar: a vertical strip right of the axes, as tall as they are.
+struct ColourBar {
+    rect: Rect,
+    axis: Axis,
+    ticks: Vec<Tick>,
+}
+
+/// Gap between the axes and the colour bar, and the bar's width.
+const BAR_GAP: f64 = 12.0;
+const BAR_WIDTH: f64 = 12.0;
+/// Colour steps of the bar; the cells' colours are quantised to the same steps.
+const COLOUR_STEPS: f64 = 128.0;
+
+/// The colour bar's value range, with some width when the values are all equal.
+fn bar_range((a, b): (f64, f64)) -> (f64, f64) {
+    fix_range((a, b), Scale::Linear).unwrap_or((0.0, 1.0))
+}
+
+/// Labelled ticks of a colour bar `height` pixels tall over `range`: as dense as
+/// the y axis of the same height, never fewer than two.
+fn bar_ticks(range: (f64, f64), height: f64) -> Vec<Tick> {
+    let (lo, hi) = bar_range(range);
+    let target = (height / 50.0).round().clamp(3.0, 8.0) as usize;
+    for t in target..=*TICK_TARGETS.end() {
+        let ticks: Vec<Tick> = axis::ticks(Scale::Linear, lo, hi, t)
+            .into_iter()
+            .filter(|k| k.value >= lo - 1e-9 * (hi - lo) && k.value <= hi + 1e-9 * (hi - lo))
+            .collect();
+        if ticks.len() >= 2 {
+            return ticks;
+        }
+    }
+    // A range narrower than any nice step: its two ends.
+    let fmt = |v: f64| format!("{v:.3}").replace('-', "\u{2212}");
+    vec![
+        Tick {
+            value: lo,
+            label: Some(fmt(lo)),
+        },
+        Tick {
+            value: hi,
+            label: Some(fmt(hi)),
+        },
+    ]
+}
+
+/// Colour of a value on a heat map's scale, quantised to [`COLOUR_STEPS`] steps.
+fn heat_colour(v: f64, (lo, hi): (f64, f64)) -> Rgb {
+    let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
+    let step = (t * COLOUR_STEPS).floor().min(COLOUR_STEPS - 1.0);
+    crate::figure::viridis((step + 0.5) / COLOUR_STEPS)
+}
+
+/// Width the colour bar takes right of the axes: gap, bar, ticks, labels, title.
+fn bar_reserve(h: &Heatmap, ticks: &[Tick], texts: &Texts) -> f64 {
+    let labels = ticks
+        .iter()
+        .filter_map(|t| t.label.as_deref())
+        .map(|l| tick_extent(texts, l).0)
+        .fold(0.0, f64::max);
+    let title = if h.label.is_empty() {
+        0.0
+    } else {
+        extent(texts, &h.label, LARGE).1 + 5.0
+    };
+    BAR_GAP + BAR_WIDTH + TICK_LEN + 3.0 + labels + title + 2.0
 }
 
 fn layout<'p>(plot: &'p Plot, ranges: &Ranges, texts: &Texts) -> Result<Figure<'p>, DrawError> {
@@ -437,6 +517,14 @@ fn layout_axes<'p>(
     if !panel.y_label.is_empty() {
         left += extent(texts, &panel.y_label, LARGE).1 + 4.0;
     }
+    let bar_ticks_ = panel
+        .heatmap
+        .as_ref()
+        .map(|h| (h, bar_ticks(h.range, bottom - top)));
+    let reserve_right = reserve_right
+        + bar_ticks_
+            .as_ref()
+            .map_or(0.0, |(h, t)| bar_reserve(h, t, texts));
     let mut right = cell.x1 - PAD - 6.0 - reserve_right;
 
     let mut x_ticks = Vec::new();
@@ -462,12 +550,55 @@ fn layout_axes<'p>(
         right -= overhang;
     }
     right = right.max(left + 10.0);
-    let frame = Rect {
+    let mut frame = Rect {
         x0: left,
         y0: top,
         x1: right,
         y1: bottom,
     };
+    let mut y_ticks = y_ticks;
+    if panel.heatmap.is_some() {
+        // A map keeps the data's aspect ratio (one unit of x as long as one of y)
+        // when the ranges are comparable: the narrower side of the box shrinks.
+        let (ux, uy) = (
+            (frame.x1 - frame.x0) / (x_hi - x_lo),
+            (frame.y1 - frame.y0) / (y_hi - y_lo),
+        );
+        let ratio = ux / uy;
+        if (0.25..=4.0).contains(&ratio) {
+            if ux > uy {
+                let w = uy * (x_hi - x_lo);
+                let slack = frame.x1 - frame.x0 - w;
+                frame.x0 += slack / 2.0;
+                frame.x1 -= slack / 2.0;
+                x_ticks = x_ticks_that_fit(panel.x_scale, x_lo, x_hi, w, texts);
+            } else if uy > ux {
+                frame.y1 = frame.y0 + ux * (y_hi - y_lo);
+                let target = ((frame.y1 - frame.y0) / 50.0).round().clamp(3.0, 8.0) as usize;
+                y_ticks = axis::ticks(panel.y_scale, y_lo, y_hi, target);
+            }
+        }
+    }
+    let bar = bar_ticks_.map(|(h, _)| {
+        let rect = Rect {
+            x0: frame.x1 + BAR_GAP,
+            y0: frame.y0,
+            x1: frame.x1 + BAR_GAP + BAR_WIDTH,
+            y1: frame.y1,
+        };
+        let (lo, hi) = bar_range(h.range);
+        ColourBar {
+            rect,
+            axis: Axis {
+                scale: Scale::Linear,
+                lo,
+                hi,
+                px_lo: rect.y1,
+                px_hi: rect.y0,
+            },
+            ticks: bar_ticks(h.range, rect.height()),
+        }
+    });
     PanelLayout {
         panel,
         cell,
@@ -489,6 +620,7 @@ fn layout_axes<'p>(
         x_ticks,
         y_ticks,
         legend: None,
+        bar,
     }
 }
 
@@ -583,6 +715,25 @@ fn validate(p: &Panel) -> Result<(), String> {
     for (i, a) in p.annotations.iter().enumerate() {
         finite(a.x, &format!("annotation {i}: x"))?;
         finite(a.y, &format!("annotation {i}: y"))?;
+    }
+    if let Some(h) = &p.heatmap {
+        if h.xs.len() < 2 || h.ys.len() < 2 || h.values.len() != h.xs.len() * h.ys.len() {
+            return Err(format!(
+                "heat map: {} values for a grid of {} by {} (need at least 2 by 2)",
+                h.values.len(),
+                h.xs.len(),
+                h.ys.len()
+            ));
+        }
+        for (name, c) in [("x", &h.xs), ("y", &h.ys)] {
+            if !c.windows(2).all(|w| w[0] < w[1]) || !c.iter().all(|v| v.is_finite()) {
+                return Err(format!(
+                    "heat map: the {name} values of the grid are not finite and increasing"
+                ));
+            }
+        }
+        finite(h.range.0, "heat map: lower end of the colour scale")?;
+        finite(h.range.1, "heat map: upper end of the colour scale")?;
     }
     Ok(())
 }
@@ -763,13 +914,17 @@ fn draw_panel(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
     let p = l.panel;
     let small = |s: &str| texts.get(s, SMALL);
 
-    // Grid at labelled ticks.
-    for t in l.x_ticks.iter().filter(|t| t.label.is_some()) {
+    if let Some(h) = &p.heatmap {
+        draw_cells(c, h, &l.x, &l.y, &f);
+    }
+    // Grid at labelled ticks (not over a map).
+    let grid = p.heatmap.is_none();
+    for t in l.x_ticks.iter().filter(|t| grid && t.label.is_some()) {
         if let Some(x) = l.x.px(t.value) {
             c.stroke(&[(x, f.y0), (x, f.y1)], GRID, GRID_WIDTH, Dash::Solid);
         }
     }
-    for t in l.y_ticks.iter().filter(|t| t.label.is_some()) {
+    for t in l.y_ticks.iter().filter(|t| grid && t.label.is_some()) {
         if let Some(y) = l.y.px(t.value) {
             c.stroke(&[(f.x0, y), (f.x1, y)], GRID, GRID_WIDTH, Dash::Solid);
         }
@@ -792,6 +947,26 @@ fn draw_panel(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
     }
     for line in &p.lines {
         draw_line(c, line, &l.x, &l.y, &f);
+    }
+    if let Some(h) = &p.heatmap {
+        for k in &h.contours {
+            for path in &k.paths {
+                let px: Vec<Pt> = path
+                    .iter()
+                    .filter_map(|&(a, b)| Some((l.x.px(a)?, l.y.px(b)?)))
+                    .collect();
+                for piece in geom::clip_polyline(&px, &f) {
+                    contour_stroke(c, &piece);
+                }
+            }
+        }
+        for &(a, b) in &h.points {
+            if let (Some(x), Some(y)) = (l.x.px(a), l.y.px(b)) {
+                if f.contains((x, y)) {
+                    point_mark(c, (x, y));
+                }
+            }
+        }
     }
     for r in &p.vlines {
         if let Some(x) = l.x.px(r.at).filter(|x| *x >= f.x0 && *x <= f.x1) {
@@ -821,6 +996,9 @@ fn draw_panel(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
     }
 
     draw_axes(c, l, texts);
+    if let (Some(bar), Some(h)) = (&l.bar, &p.heatmap) {
+        draw_bar(c, bar, h, texts);
+    }
     if let Some((at, shape)) = &l.legend {
         draw_legend(c, p, *at, shape, texts);
     }
@@ -940,6 +1118,186 @@ fn draw_line(c: &mut Svg, line: &Line, x: &Axis, y: &Axis, frame: &Rect) {
                 c.disc(*p, r, line.color);
             }
         }
+    }
+}
+
+/// The cells of a heat map, clipped to the frame. Neighbouring cells of one colour
+/// in a row are drawn as one rectangle; each rectangle reaches a pixel under its
+/// right and upper neighbours (drawn after it, so the overlap is never seen): two
+/// antialiased edges meeting in one pixel would let the background show through.
+fn draw_cells(c: &mut Svg, h: &Heatmap, x: &Axis, y: &Axis, frame: &Rect) {
+    fn edges(centres: &[f64]) -> Vec<f64> {
+        let n = centres.len();
+        let mut e = Vec::with_capacity(n + 1);
+        e.push(centres[0] - 0.5 * (centres[1] - centres[0]));
+        e.extend(centres.windows(2).map(|w| 0.5 * (w[0] + w[1])));
+        e.push(centres[n - 1] + 0.5 * (centres[n - 1] - centres[n - 2]));
+        e
+    }
+    let range = bar_range(h.range);
+    let ex: Vec<Option<f64>> = edges(&h.xs).into_iter().map(|v| x.px(v)).collect();
+    let ey: Vec<Option<f64>> = edges(&h.ys).into_iter().map(|v| y.px(v)).collect();
+    let nx = h.xs.len();
+    const OVERLAP: f64 = 1.0;
+    let _ = writeln!(c.body, "<g class=\"cells\">");
+    for j in 0..h.ys.len() {
+        let (Some(bottom), Some(top)) = (ey[j], ey[j + 1]) else {
+            continue;
+        };
+        let mut i = 0;
+        while i < nx {
+            let v = h.values[j * nx + i];
+            if !v.is_finite() {
+                i += 1;
+                continue;
+            }
+            let colour = heat_colour(v, range);
+            let mut end = i + 1;
+            while end < nx && {
+                let w = h.values[j * nx + end];
+                w.is_finite() && heat_colour(w, range) == colour
+            } {
+                end += 1;
+            }
+            if let (Some(left), Some(right)) = (ex[i], ex[end]) {
+                let r = Rect {
+                    x0: left.max(frame.x0),
+                    x1: (right + OVERLAP).min(frame.x1),
+                    y0: (top - OVERLAP).max(frame.y0),
+                    y1: bottom.min(frame.y1),
+                };
+                if r.x1 > r.x0 && r.y1 > r.y0 {
+                    c.rect_fill(r, colour);
+                }
+            }
+            i = end;
+        }
+    }
+    let _ = writeln!(c.body, "</g>");
+}
+
+/// A contour line: ink on a white halo, readable on dark and light cells alike.
+fn contour_stroke(c: &mut Svg, pts: &[Pt]) {
+    c.stroke(pts, WHITE, 2.6, Dash::Solid);
+    c.stroke(pts, INK, 1.2, Dash::Solid);
+}
+
+/// A marked point on a heat map: a white disc ringed in ink.
+fn point_mark(c: &mut Svg, (x, y): Pt) {
+    let _ = writeln!(
+        c.body,
+        "<circle cx=\"{}\" cy=\"{}\" r=\"3.2\" fill=\"{}\" stroke=\"{}\" stroke-width=\"1.1\"/>",
+        num(x),
+        num(y),
+        hex(WHITE),
+        hex(INK)
+    );
+}
+
+/// The colour bar: the colour map in steps, a frame, ticks with labels on the right,
+/// contour levels as lines across it, the label rotated beyond the tick labels.
+fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
+    let r = bar.rect;
+    let (lo, hi) = (bar.axis.lo, bar.axis.hi);
+    let steps = COLOUR_STEPS as usize;
+    let _ = writeln!(c.body, "<g class=\"colour-bar\">");
+    for k in 0..steps {
+        let v0 = lo + (hi - lo) * k as f64 / COLOUR_STEPS;
+        let v1 = lo + (hi - lo) * (k + 1) as f64 / COLOUR_STEPS;
+        let (Some(y0), Some(y1)) = (bar.axis.px(v1), bar.axis.px(v0)) else {
+            continue;
+        };
+        let rect = Rect {
+            x0: r.x0,
+            x1: r.x1,
+            y0: (y0 - 1.0).max(r.y0),
+            y1,
+        };
+        c.rect_fill(rect, heat_colour(0.5 * (v0 + v1), (lo, hi)));
+    }
+    let _ = writeln!(c.body, "</g>");
+    // Values beyond the scale take the colour of its end: a triangle on that end
+    // of the bar says so.
+    let (below, above) = h
+        .values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((false, false), |(b, a), &v| (b || v < lo, a || v > hi));
+    let mid = (r.x0 + r.x1) / 2.0;
+    for (beyond, y, tip, colour) in [
+        (
+            above,
+            r.y0,
+            r.y0 - 0.8 * BAR_WIDTH,
+            heat_colour(hi, (lo, hi)),
+        ),
+        (
+            below,
+            r.y1,
+            r.y1 + 0.8 * BAR_WIDTH,
+            heat_colour(lo, (lo, hi)),
+        ),
+    ] {
+        if beyond {
+            let tri = [(r.x0, y), (r.x1, y), (mid, tip)];
+            c.fill(&tri, colour, 1.0);
+            c.stroke(
+                &[tri[0], tri[2], tri[1]],
+                TICK_INK,
+                FRAME_WIDTH,
+                Dash::Solid,
+            );
+        }
+    }
+    for k in &h.contours {
+        if let Some(y) = bar.axis.px(k.level).filter(|y| *y >= r.y0 && *y <= r.y1) {
+            contour_stroke(c, &[(r.x0, y), (r.x1, y)]);
+        }
+    }
+    c.stroke(
+        &[
+            (r.x0, r.y0),
+            (r.x1, r.y0),
+            (r.x1, r.y1),
+            (r.x0, r.y1),
+            (r.x0, r.y0),
+        ],
+        TICK_INK,
+        FRAME_WIDTH,
+        Dash::Solid,
+    );
+    let mut right = r.x1 + TICK_LEN + 3.0;
+    for t in &bar.ticks {
+        let Some(y) = bar.axis.px(t.value) else {
+            continue;
+        };
+        if y < r.y0 - 0.5 || y > r.y1 + 0.5 {
+            continue;
+        }
+        c.stroke(
+            &[(r.x1, y), (r.x1 + TICK_LEN, y)],
+            TICK_INK,
+            FRAME_WIDTH,
+            Dash::Solid,
+        );
+        if let Some(ts) = t
+            .label
+            .as_deref()
+            .and_then(|l| texts.get(&tick_math(l), SMALL))
+        {
+            let at = (r.x1 + TICK_LEN + 3.0, y + 0.35 * SMALL);
+            c.text(ts, at, Align::Left, false);
+            right = right.max(at.0 + ts.width);
+        }
+    }
+    if let Some(t) = texts.get(&h.label, LARGE).filter(|_| !h.label.is_empty()) {
+        // Rotated to read upwards; its ascent lies left of the baseline.
+        c.text(
+            t,
+            (right + 4.0 + t.baseline, (r.y0 + r.y1) / 2.0),
+            Align::Center,
+            true,
+        );
     }
 }
 
@@ -1123,6 +1481,10 @@ enum Swatch {
         markers: bool,
     },
     PaperMark,
+    /// A heat map's contour line.
+    Contour,
+    /// A heat map's marked point.
+    Point,
 }
 
 /// Legend entries: labelled bands, ridges, then lines, each label once.
@@ -1166,6 +1528,14 @@ fn legend_entries(p: &Panel) -> Vec<(&str, Swatch)> {
                 markers: l.markers,
             },
         );
+    }
+    if let Some(h) = &p.heatmap {
+        for k in &h.contours {
+            push(&k.label, Swatch::Contour);
+        }
+        if !h.points.is_empty() {
+            push(&h.points_label, Swatch::Point);
+        }
     }
     if !p.paper_marks.is_empty() {
         entries.push((PAPER_MARK_LABEL, Swatch::PaperMark));
@@ -1319,6 +1689,22 @@ fn coverage(l: &PanelLayout<'_>, r: &Rect) -> usize {
             n += 1;
         }
     }
+    if let Some(h) = &p.heatmap {
+        for path in h.contours.iter().flat_map(|k| &k.paths) {
+            let px: Vec<Pt> = path
+                .iter()
+                .filter_map(|&(a, b)| Some((l.x.px(a)?, l.y.px(b)?)))
+                .collect();
+            n += crossing(&px);
+        }
+        for &(a, b) in &h.points {
+            if let (Some(x), Some(y)) = (l.x.px(a), l.y.px(b)) {
+                if r.contains((x, y)) {
+                    n += 1;
+                }
+            }
+        }
+    }
     for m in &p.paper_marks {
         if let (Some(x), Some(y)) = (l.x.px(m.x), l.y.px(m.y)) {
             let grown = Rect {
@@ -1396,6 +1782,8 @@ fn draw_legend(c: &mut Svg, p: &Panel, (x0, y0): Pt, s: &LegendShape, texts: &Te
                     }
                 }
                 Swatch::PaperMark => paper_diamond(c, ((sx0 + sx1) / 2.0, mid_y)),
+                Swatch::Contour => contour_stroke(c, &[(sx0, mid_y), (sx1, mid_y)]),
+                Swatch::Point => point_mark(c, ((sx0 + sx1) / 2.0, mid_y)),
             }
             if let Some(t) = texts.get(label, SMALL) {
                 c.text(
@@ -1434,6 +1822,7 @@ mod tests {
             legend: None,
             annotations: vec![],
             paper_marks: vec![],
+            heatmap: None,
         }
     }
 
@@ -1686,6 +2075,151 @@ mod tests {
             "the zero breaks the line; (3, 0.001) is alone"
         );
         assert_eq!(pieces[0].len(), 2);
+    }
+
+    #[test]
+    fn colour_bar_ticks_are_nice_and_inside_the_range() {
+        let labels =
+            |t: &[Tick]| -> Vec<String> { t.iter().filter_map(|k| k.label.clone()).collect() };
+        assert_eq!(
+            labels(&bar_ticks((0.0, 3.0), 290.0)),
+            ["0.0", "0.5", "1.0", "1.5", "2.0", "2.5", "3.0"]
+        );
+        for (range, height) in [
+            ((0.0, 11.3), 290.0),
+            ((0.17, 0.93), 120.0),
+            ((-4.2, -3.9), 60.0),
+            ((1.0, 1.0 + 1e-7), 290.0),
+            ((2.0, 2.0), 290.0),
+        ] {
+            let (lo, hi) = bar_range(range);
+            let t = bar_ticks(range, height);
+            assert!(t.len() >= 2, "{range:?}: {t:?}");
+            assert!(t.len() <= 9, "{range:?}: {t:?}");
+            for k in &t {
+                assert!(k.label.is_some());
+                assert!(
+                    k.value >= lo - 1e-9 && k.value <= hi + 1e-9,
+                    "{range:?}: {k:?}"
+                );
+            }
+            assert!(t.windows(2).all(|w| w[0].value < w[1].value));
+        }
+        // Taller bars get at least as many ticks.
+        assert!(bar_ticks((0.0, 11.3), 290.0).len() >= bar_ticks((0.0, 11.3), 120.0).len());
+    }
+
+    /// A heat map of the distance from the origin on a 21 × 21 grid over [-2, 2]²,
+    /// with the unit circle as its contour and a point at the origin.
+    fn heat_panel() -> Panel {
+        let c: Vec<f64> = (0..21).map(|k| -2.0 + 0.2 * f64::from(k)).collect();
+        let values: Vec<f64> = c
+            .iter()
+            .flat_map(|&y| c.iter().map(move |&x| (x * x + y * y).sqrt()))
+            .collect();
+        let paths = super::super::contour::contour(&c, &c, &values, 1.0);
+        let mut p = empty_panel();
+        p.x_range = (-2.1, 2.1);
+        p.y_range = (-2.1, 2.1);
+        p.heatmap = Some(Heatmap {
+            xs: c.clone(),
+            ys: c,
+            values,
+            range: (0.0, 2.0),
+            shared: true,
+            label: "$|x|$".into(),
+            contours: vec![Contour {
+                level: 1.0,
+                label: Some("$|x| = 1$".into()),
+                paths,
+            }],
+            points: vec![(0.0, 0.0)],
+            points_label: Some("origin".into()),
+        });
+        p
+    }
+
+    #[test]
+    fn heat_maps_draw_cells_a_contour_points_and_a_colour_bar() {
+        let svg = render_svg(&plot(vec![heat_panel()])).unwrap();
+        let group = |class: &str| -> Vec<&str> {
+            let start = svg.find(&format!("<g class=\"{class}\">")).expect(class);
+            let end = start + svg[start..].find("</g>").unwrap();
+            svg[start..end]
+                .lines()
+                .filter(|l| l.starts_with("<rect"))
+                .collect()
+        };
+        let cells = group("cells");
+        // Runs of one colour merge; the map is not one colour.
+        assert!(cells.len() > 21 && cells.len() <= 441, "{}", cells.len());
+        // The far corner is the top of the scale (the colour map's brightest step),
+        // the origin its bottom.
+        let top = hex(heat_colour(2.0, (0.0, 2.0)));
+        let bottom = hex(heat_colour(0.0, (0.0, 2.0)));
+        assert!(cells.iter().any(|l| l.contains(&top)));
+        assert!(cells.iter().any(|l| l.contains(&bottom)));
+        assert_eq!(group("colour-bar").len(), COLOUR_STEPS as usize);
+        // The contour: ink on a white halo, closed, and round.
+        let ink: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"1.2\""))
+            .collect();
+        let ring = shapes(&ink.join("\n"), "polyline", INK)
+            .into_iter()
+            .max_by_key(|p| p.len())
+            .unwrap();
+        assert!(ring.len() > 20);
+        assert_eq!(ring.first(), ring.last());
+        let (cx, cy) = (
+            ring.iter().map(|p| p.0).sum::<f64>() / ring.len() as f64,
+            ring.iter().map(|p| p.1).sum::<f64>() / ring.len() as f64,
+        );
+        let radii: Vec<f64> = ring
+            .iter()
+            .map(|p| ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt())
+            .collect();
+        let (rmin, rmax) = radii
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &r| (a.min(r), b.max(r)));
+        assert!(rmax - rmin < 0.05 * rmax, "round on screen: {rmin}..{rmax}");
+        assert!(svg.contains("<circle") && svg.contains("stroke=\"#141414\""));
+        // The bar's label and tick labels are typeset; no triangle (nothing beyond).
+        let names: Vec<String> = placed(&svg).into_iter().map(|t| t.0).collect();
+        for t in ["$|x|$", "2.0", "0.0"] {
+            assert!(names.iter().any(|n| n == t), "missing {t:?}");
+        }
+        // No grid over the map, and the PNG renders.
+        assert!(shapes(&svg, "polyline", GRID).is_empty());
+        assert!(render_png(&svg, 1.0).is_ok());
+        // Values beyond the scale: a triangle on that end of the bar.
+        let mut p = heat_panel();
+        p.heatmap.as_mut().unwrap().range = (0.0, 1.5);
+        let svg = render_svg(&plot(vec![p])).unwrap();
+        let tri = svg
+            .lines()
+            .filter(|l| l.starts_with("<polygon") && l.split(' ').count() == 5)
+            .count();
+        assert_eq!(tri, 1, "one triangle");
+    }
+
+    #[test]
+    fn heat_maps_keep_the_aspect_ratio_and_are_checked() {
+        let fig = plot(vec![heat_panel()]);
+        let axes = prepare(&fig).unwrap();
+        let texts = text::typeset_all(&requests(&fig, &axes)).unwrap();
+        let l = layout(&fig, &axes, &texts).unwrap();
+        let f = l.panels[0].frame;
+        assert!(((f.x1 - f.x0) - (f.y1 - f.y0)).abs() < 1e-6, "{f:?}");
+        let bar = l.panels[0].bar.as_ref().unwrap();
+        assert!(bar.rect.x0 > f.x1 && bar.rect.x1 < l.panels[0].cell.x1);
+        assert_eq!((bar.rect.y0, bar.rect.y1), (f.y0, f.y1));
+        let mut bad = heat_panel();
+        bad.heatmap.as_mut().unwrap().values.pop();
+        assert!(render_svg(&plot(vec![bad])).is_err());
+        let mut bad = heat_panel();
+        bad.heatmap.as_mut().unwrap().xs.swap(0, 1);
+        assert!(render_svg(&plot(vec![bad])).is_err());
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! This module decides *what* is drawn: which rows, how they split into series and
 //! panels, colours, ranges, labels. `draw.rs` decides only how it looks. Line, step
 //! and density figures become lines (and shaded bands); ridge figures become
-//! half-histograms ([`Ridge`]) standing on vertical baselines (`build_ridge`).
+//! half-histograms ([`Ridge`]) standing on vertical baselines (`build_ridge`);
+//! heat maps become a grid of values ([`Heatmap`], `build_heatmap`) with contour
+//! lines from `contour.rs`, on one colour scale across the panels unless asked not.
 
+pub mod contour;
 pub mod draw;
 pub mod plot;
 pub mod text;
@@ -53,6 +56,13 @@ pub fn sequential(i: usize, n: usize) -> Rgb {
     } else {
         i as f64 / (n - 1) as f64 * 0.9
     };
+    viridis(x)
+}
+
+/// Viridis at `x` in [0, 1] (clamped; NaN gives the dark end), interpolated linearly
+/// between its stops.
+pub fn viridis(x: f64) -> Rgb {
+    let x = if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
     let pos = x * (VIRIDIS.len() - 1) as f64;
     let k = (pos.floor() as usize).min(VIRIDIS.len() - 2);
     let f = pos - k as f64;
@@ -89,6 +99,9 @@ fn cell_label(c: &Cell, digits: Option<usize>) -> String {
 pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     if spec.kind == FigureType::Ridge {
         return build_ridge(spec, table);
+    }
+    if spec.kind == FigureType::Heatmap {
+        return build_heatmap(spec, table);
     }
     let rows = table.select(&spec.filter)?;
     if rows.is_empty() {
@@ -288,6 +301,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             legend: spec.legend,
             annotations: Vec::new(),
             paper_marks: Vec::new(),
+            heatmap: None,
         });
     }
     Ok(Plot {
@@ -385,6 +399,7 @@ pub fn combine(plots: &[&Plot]) -> Plot {
             panels.push(p);
         }
     }
+    share_heat_range(&mut panels);
     let n = panels.len();
     Plot {
         columns: if n == 4 { 2 } else { n.clamp(1, 3) },
@@ -652,6 +667,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             legend: spec.legend,
             annotations,
             paper_marks: Vec::new(),
+            heatmap: None,
         });
     }
     Ok(Plot {
@@ -660,6 +676,238 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         panel_width: PANEL_WIDTH,
         panel_height: PANEL_HEIGHT,
     })
+}
+
+/// Heat maps with a shared scale: every such panel gets the union of their ranges.
+fn share_heat_range(panels: &mut [Panel]) {
+    let union = panels
+        .iter()
+        .filter_map(|p| p.heatmap.as_ref().filter(|h| h.shared))
+        .fold(None, |acc: Option<(f64, f64)>, h| {
+            Some(acc.map_or(h.range, |(a, b)| (a.min(h.range.0), b.max(h.range.1))))
+        });
+    if let Some(range) = union {
+        for h in panels.iter_mut().filter_map(|p| p.heatmap.as_mut()) {
+            if h.shared {
+                h.range = range;
+            }
+        }
+    }
+}
+
+/// One panel's grid: (xs, ys, values with values[j * nx + i] at (xs[i], ys[j])).
+type Grid = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// The rows `idx` as a grid of `x` by `y` values: every pair once, at least 2 × 2,
+/// at most [`MAX_GRID_SIDE`] a side. `panel` names the panel in errors.
+fn grid_of(
+    spec: &FigureSpec,
+    table: &Table,
+    idx: &[usize],
+    (x, y, v): (&[f64], &[f64], &[f64]),
+    panel: &str,
+) -> Result<Grid, String> {
+    use crate::spec::figure::MAX_GRID_SIDE;
+    let (xc, yc) = (&spec.x, &spec.ys[0]);
+    let fix = format!(
+        "a heat map needs one row of `{}` for every pair of an `x` value and a `y` value{panel} (choose the rows with `where` and `facet`)",
+        table.name
+    );
+    let mut axes = [Vec::new(), Vec::new()];
+    for (k, (col, vals)) in [(xc, x), (yc, y)].into_iter().enumerate() {
+        for &i in idx {
+            if !vals[i].is_finite() {
+                return Err(format!(
+                    "column `{col}` holds {} in row {}{panel}; {fix}",
+                    vals[i],
+                    i + 1
+                ));
+            }
+            axes[k].push(vals[i]);
+        }
+        axes[k].sort_by(f64::total_cmp);
+        axes[k].dedup();
+        let n = axes[k].len();
+        if n < 2 {
+            return Err(format!(
+                "column `{col}` takes {n} value{}{panel}, so the rows are not a grid; {fix}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if n > MAX_GRID_SIDE {
+            return Err(format!(
+                "column `{col}` takes {n} values{panel}, more than the {MAX_GRID_SIDE} a heat map draws; use a coarser grid"
+            ));
+        }
+    }
+    let [xs, ys] = axes;
+    let (nx, ny) = (xs.len(), ys.len());
+    let mut values = vec![f64::NAN; nx * ny];
+    let mut seen = vec![false; nx * ny];
+    let show = |a: f64, b: f64| {
+        format!(
+            "({xc} = {}, {yc} = {})",
+            format_number(a, None),
+            format_number(b, None)
+        )
+    };
+    for &r in idx {
+        let i = xs.partition_point(|&q| q < x[r]);
+        let j = ys.partition_point(|&q| q < y[r]);
+        let k = j * nx + i;
+        if seen[k] {
+            return Err(format!(
+                "the rows are not a regular grid: the point {} appears more than once{panel}; {fix}",
+                show(x[r], y[r])
+            ));
+        }
+        seen[k] = true;
+        values[k] = v[r];
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(format!(
+            "the rows are not a regular grid: {} values of `{xc}` and {} of `{yc}` make {} points, but {} rows are given{panel} (the point {} is missing); {fix}",
+            nx,
+            ny,
+            nx * ny,
+            idx.len(),
+            show(xs[k % nx], ys[k / nx])
+        ));
+    }
+    Ok((xs, ys, values))
+}
+
+/// Where a grid's outer cells end: half a spacing beyond the outer centres.
+fn cell_extent(c: &[f64]) -> (f64, f64) {
+    let n = c.len();
+    (
+        c[0] - 0.5 * (c[1] - c[0]),
+        c[n - 1] + 0.5 * (c[n - 1] - c[n - 2]),
+    )
+}
+
+fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
+    let heat = spec
+        .heat
+        .as_ref()
+        .ok_or_else(|| "a heat map needs `value`".to_string())?;
+    let rows = table.select(&spec.filter)?;
+    if rows.is_empty() {
+        return Err(format!(
+            "figure `{}`: no row of table `{}` matches its `where` filter",
+            spec.id, table.name
+        ));
+    }
+    let x_all = table.numbers(&spec.x)?;
+    let y_all = table.numbers(&spec.ys[0])?;
+    let v_all = table.numbers(&heat.value)?;
+    let facet_cells = spec.facet.as_ref().map(|f| table.cells(f)).transpose()?;
+    let facets: Vec<Option<Cell>> = match &facet_cells {
+        Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    };
+    let mut panels = Vec::new();
+    for (fi, facet) in facets.iter().enumerate() {
+        let idx: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| match (facet, &facet_cells) {
+                (Some(f), Some(c)) => c[i].matches(f),
+                _ => true,
+            })
+            .collect();
+        let panel = match (facet, &spec.facet) {
+            (Some(f), Some(name)) => format!(" in the panel {name} = {}", cell_label(f, None)),
+            _ => String::new(),
+        };
+        let (xs, ys, values) = grid_of(spec, table, &idx, (&x_all, &y_all, &v_all), &panel)?;
+        let contours = heat
+            .contours
+            .iter()
+            .map(|c| Contour {
+                level: c.level,
+                label: c.label.clone(),
+                paths: contour::contour(&xs, &ys, &values, c.level),
+            })
+            .collect();
+        let finite = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let range = heat.range.unwrap_or(if finite.0.is_finite() {
+            finite
+        } else {
+            (0.0, 1.0)
+        });
+        let x_range = spec.x_range.unwrap_or_else(|| cell_extent(&xs));
+        let y_range = spec.y_range.unwrap_or_else(|| cell_extent(&ys));
+        panels.push(Panel {
+            title: facet_title(spec, facet, fi, facets.len()),
+            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
+            y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
+            x_range,
+            y_range,
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            bands: Vec::new(),
+            ridges: Vec::new(),
+            lines: Vec::new(),
+            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
+            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
+            legend: spec.legend,
+            annotations: Vec::new(),
+            paper_marks: Vec::new(),
+            heatmap: Some(Heatmap {
+                xs,
+                ys,
+                values,
+                range,
+                shared: heat.shared,
+                label: heat.label.clone().unwrap_or_else(|| heat.value.clone()),
+                contours,
+                points: Vec::new(),
+                points_label: None,
+            }),
+        });
+    }
+    share_heat_range(&mut panels);
+    Ok(Plot {
+        columns: spec.columns.min(panels.len()).max(1),
+        panels,
+        panel_width: PANEL_WIDTH,
+        panel_height: PANEL_HEIGHT,
+    })
+}
+
+/// Marks the points of a heat map's `points` table (its rows that pass the points'
+/// `where`) on every panel.
+pub fn add_points(plot: &mut Plot, spec: &FigureSpec, table: &Table) -> Result<(), String> {
+    let Some(p) = spec.heat.as_ref().and_then(|h| h.points.as_ref()) else {
+        return Ok(());
+    };
+    let rows = table.select(&p.filter)?;
+    if rows.is_empty() {
+        return Err(format!(
+            "no row of table `{}` matches the `where` of `points`",
+            table.name
+        ));
+    }
+    let (xs, ys) = (table.numbers(&p.x)?, table.numbers(&p.y)?);
+    let pts: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|&i| (xs[i], ys[i]))
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .collect();
+    for h in plot.panels.iter_mut().filter_map(|q| q.heatmap.as_mut()) {
+        h.points.extend_from_slice(&pts);
+        h.points_label = p.label.clone();
+    }
+    Ok(())
 }
 
 /// A data range with `frac` padding; degenerate or empty ranges get a sensible width.
@@ -720,6 +968,7 @@ mod tests {
             paper_panel: None,
             panel_of: None,
             errors: Default::default(),
+            heat: None,
             caption: "c".into(),
             line: 1,
         }
@@ -881,6 +1130,127 @@ mod tests {
         assert_eq!(combine(&refs).columns, 3);
         assert_eq!(strip_letter("(b) $r = 1$"), "$r = 1$");
         assert_eq!(strip_letter("(B) x"), "(B) x");
+    }
+
+    /// A heat map of `value` = r (x + y) over x ∈ {0, 1, 2}, y ∈ {0, 1}, for r = 1, 2,
+    /// with the rows in a scrambled order.
+    fn heat_table() -> Table {
+        let mut rows = Vec::new();
+        for r in [1.0, 2.0] {
+            for x in [2.0, 0.0, 1.0] {
+                for y in [1.0, 0.0] {
+                    rows.push((r, x, y, r * (x + y)));
+                }
+            }
+        }
+        rows.swap(1, 7);
+        TableBuilder::new()
+            .number("r", rows.iter().map(|t| t.0).collect())
+            .number("x", rows.iter().map(|t| t.1).collect())
+            .number("y", rows.iter().map(|t| t.2).collect())
+            .number("v", rows.iter().map(|t| t.3).collect())
+            .build("h")
+            .unwrap()
+    }
+
+    fn heat_spec() -> FigureSpec {
+        let mut s = spec();
+        s.kind = FigureType::Heatmap;
+        s.x = "x".into();
+        s.ys = vec!["y".into()];
+        s.shade.clear();
+        s.heat = Some(crate::spec::figure::HeatSpec {
+            value: "v".into(),
+            label: Some("$v$".into()),
+            range: None,
+            shared: true,
+            contours: vec![crate::spec::figure::ContourSpec {
+                level: 1.5,
+                label: Some("$v = 1.5$".into()),
+            }],
+            points: None,
+        });
+        s
+    }
+
+    #[test]
+    fn heat_maps_read_the_grid_in_any_order_on_one_scale() {
+        let p = build(&heat_spec(), &heat_table()).unwrap();
+        assert_eq!(p.panels.len(), 2);
+        for (k, panel) in p.panels.iter().enumerate() {
+            let r = (k + 1) as f64;
+            let h = panel.heatmap.as_ref().unwrap();
+            assert_eq!(
+                (h.xs.as_slice(), h.ys.as_slice()),
+                (&[0.0, 1.0, 2.0][..], &[0.0, 1.0][..])
+            );
+            for j in 0..2 {
+                for i in 0..3 {
+                    assert_eq!(h.values[j * 3 + i], r * (i + j) as f64);
+                }
+            }
+            // Shared: both panels span the values of both.
+            assert_eq!(h.range, (0.0, 6.0));
+            assert_eq!(panel.x_range, (-0.5, 2.5));
+            assert_eq!(panel.y_range, (-0.5, 1.5));
+            assert!(!h.contours[0].paths.is_empty());
+            assert!(panel.lines.is_empty());
+        }
+        // Each its own scale.
+        let mut own = heat_spec();
+        own.heat.as_mut().unwrap().shared = false;
+        let p = build(&own, &heat_table()).unwrap();
+        let ranges: Vec<_> = p
+            .panels
+            .iter()
+            .map(|q| q.heatmap.as_ref().unwrap().range)
+            .collect();
+        assert_eq!(ranges, [(0.0, 3.0), (0.0, 6.0)]);
+        // Panels of a multi-panel figure share theirs too, unless they opt out.
+        let mut one = heat_spec();
+        one.facet = None;
+        one.filter = vec![("r".into(), Cell::Number(1.0))];
+        let a = build(&one, &heat_table()).unwrap();
+        one.filter = vec![("r".into(), Cell::Number(2.0))];
+        let b = build(&one, &heat_table()).unwrap();
+        let c = build(&own, &heat_table()).unwrap();
+        let all = combine(&[&a, &b, &c]);
+        let ranges: Vec<_> = all
+            .panels
+            .iter()
+            .map(|q| q.heatmap.as_ref().unwrap().range)
+            .collect();
+        assert_eq!(ranges, [(0.0, 6.0), (0.0, 6.0), (0.0, 3.0), (0.0, 6.0)]);
+    }
+
+    #[test]
+    fn heat_maps_refuse_rows_that_are_not_a_grid() {
+        let t = heat_table();
+        // Without the facet every point comes twice.
+        let mut s = heat_spec();
+        s.facet = None;
+        let e = build(&s, &t).unwrap_err();
+        assert!(e.contains("appears more than once"), "{e}");
+        assert!(e.contains("(x = "), "{e}");
+        // A missing point is named.
+        let mut s = heat_spec();
+        s.filter = vec![("v".into(), Cell::Number(2.0))];
+        let t2 = TableBuilder::new()
+            .number("r", vec![1.0, 1.0, 1.0])
+            .number("x", vec![0.0, 1.0, 0.0])
+            .number("y", vec![0.0, 0.0, 1.0])
+            .number("v", vec![2.0, 2.0, 2.0])
+            .build("h")
+            .unwrap();
+        let e = build(&s, &t2).unwrap_err();
+        assert!(
+            e.contains("(the point (x = 1, y = 1) is missing)") && e.contains("in the panel r = 1"),
+            "{e}"
+        );
+        // One column of points is no grid.
+        s.filter = vec![("x".into(), Cell::Number(0.0))];
+        let e = build(&s, &t2).unwrap_err();
+        assert!(e.contains("column `x` takes 1 value"), "{e}");
     }
 
     #[test]

@@ -42,6 +42,38 @@ pub struct Panel {
     pub annotations: Vec<Annotation>,
     /// Points read off the paper's own figure, drawn over everything with error bars.
     pub paper_marks: Vec<PaperMark>,
+    /// A raster of coloured cells under everything else, with its colour bar.
+    pub heatmap: Option<Heatmap>,
+}
+
+/// Values on a rectilinear grid drawn as cells coloured along viridis, with a colour
+/// bar to the right of the axes, contour lines and marked points over the cells.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    /// Cell centres, strictly increasing; a cell reaches halfway to its neighbours
+    /// (the outer cells as far out as inward).
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+    /// `values[j * xs.len() + i]` at `(xs[i], ys[j])`; non-finite: no cell.
+    pub values: Vec<f64>,
+    /// The values at the two ends of the colour map (others are clamped to it).
+    pub range: (f64, f64),
+    /// Whether the range is shared with the other panels of a multi-panel figure.
+    pub shared: bool,
+    /// Label of the colour bar.
+    pub label: String,
+    pub contours: Vec<Contour>,
+    /// Marked points (data coordinates), drawn as white discs ringed in ink.
+    pub points: Vec<(f64, f64)>,
+    pub points_label: Option<String>,
+}
+
+/// The polylines of one level set of a heat map (closed ones repeat their first point).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contour {
+    pub level: f64,
+    pub label: Option<String>,
+    pub paths: Vec<Vec<(f64, f64)>>,
 }
 
 /// A feature read off the paper's figure: a point with its reading uncertainty.

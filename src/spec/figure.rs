@@ -51,6 +51,29 @@
 //! ridge_label: t
 //! caption: Forward and backward snapshots of μ_t (left) and ν_t (right).
 //! ```
+//!
+//! A `heatmap` figure draws a `value` column given on a grid of `x` and `y` values
+//! (one row for every pair, in any order) as cells coloured along viridis, with a
+//! colour bar to the right, contour lines at given levels and marked points from a
+//! second table. `facet` (or `panel_of`) makes several maps side by side; they share
+//! one colour scale unless `scale: panel`.
+//!
+//! ```yaml
+//! id: fig-map
+//! type: heatmap
+//! table: plane-maps
+//! where: {measure: ring}
+//! x: x1
+//! y: x2
+//! value: localization
+//! value_label: '$L_r$'        # the colour bar's label (default: the column)
+//! value_range: [0, 2]          # optional: the values at the ends of the colour map
+//! scale: shared                # or panel: each panel its own range
+//! facet: r
+//! contours: [{level: 1, label: '$L_r = 1$'}]
+//! points: {table: plane-means, x: m1, y: m2, where: {measure: ring}, label: means}
+//! caption: L_r over the plane.
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -60,7 +83,10 @@ use super::table::{conditions, CellValue};
 use super::{BlockCtx, Num};
 use crate::table::Cell;
 
-pub const FIGURE_TYPES: &[&str] = &["line", "step", "scatter", "density", "ridge"];
+pub const FIGURE_TYPES: &[&str] = &["line", "step", "scatter", "density", "ridge", "heatmap"];
+
+/// Largest heat map grid: values per axis of one panel.
+pub const MAX_GRID_SIDE: usize = 250;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,7 +145,67 @@ pub struct RawFigure {
     pub panel_of: Option<String>,
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub value_label: Option<String>,
+    #[serde(default)]
+    pub value_range: Option<[Num; 2]>,
+    #[serde(default)]
+    pub scale: Option<String>,
+    #[serde(default)]
+    pub contours: Vec<RawContour>,
+    #[serde(default)]
+    pub points: Option<RawPoints>,
     pub caption: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContour {
+    pub level: Num,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPoints {
+    pub table: String,
+    pub x: String,
+    pub y: String,
+    #[serde(default, rename = "where")]
+    pub filter: Option<BTreeMap<String, CellValue>>,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// Heat map only: the value column and how it is drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeatSpec {
+    pub value: String,
+    pub label: Option<String>,
+    pub range: Option<(f64, f64)>,
+    /// One colour scale for all panels (the default) or one per panel.
+    pub shared: bool,
+    pub contours: Vec<ContourSpec>,
+    pub points: Option<PointsSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContourSpec {
+    pub level: f64,
+    pub label: Option<String>,
+}
+
+/// Points marked on a heat map, read from a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointsSpec {
+    pub table: String,
+    pub x: String,
+    pub y: String,
+    pub filter: Vec<(String, Cell)>,
+    pub label: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -147,6 +233,8 @@ pub enum FigureType {
     Density,
     /// Split half-histograms on vertical baselines.
     Ridge,
+    /// Cells of a grid coloured by a value, with a colour bar.
+    Heatmap,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -196,6 +284,8 @@ pub struct FigureSpec {
     pub errors: BTreeMap<String, String>,
     /// The multi-panel figure this one is a panel of.
     pub panel_of: Option<String>,
+    /// Heat map only: the value column, colour scale, contours and points.
+    pub heat: Option<HeatSpec>,
     pub caption: String,
     pub line: usize,
 }
@@ -224,6 +314,9 @@ impl FigureSpec {
             v.push(("y", y));
             v.push(("y", se));
         }
+        if let Some(h) = &self.heat {
+            v.push(("value", h.value.as_str()));
+        }
         v
     }
 }
@@ -238,6 +331,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         "scatter" => FigureType::Scatter,
         "density" => FigureType::Density,
         "ridge" => FigureType::Ridge,
+        "heatmap" => FigureType::Heatmap,
         other => {
             ctx.error_hint(
                 "type",
@@ -247,9 +341,9 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
             return None;
         }
     };
-    let ys = match raw.y {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
+    let ys = match &raw.y {
+        OneOrMany::One(s) => vec![s.clone()],
+        OneOrMany::Many(v) => v.clone(),
     };
     if ys.is_empty() {
         ctx.error("y", "`y` needs at least one column");
@@ -346,6 +440,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
             false
         }
     };
+    let heat = heat(ctx, &raw, kind, &ys);
     let bins = raw.bins.map(|[lo, hi]| (lo, hi));
     if kind == FigureType::Ridge {
         if bins.is_none() {
@@ -417,7 +512,122 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<FigureSpec> {
         paper_panel: raw.paper_panel.map(|p| p.trim().to_string()),
         errors: raw.errors,
         panel_of: raw.panel_of,
+        heat,
         caption: raw.caption,
         line: ctx.block.fence_line,
+    })
+}
+
+/// The heat map fields: required and checked for `type: heatmap`, refused elsewhere.
+fn heat(ctx: &mut BlockCtx, raw: &RawFigure, kind: FigureType, ys: &[String]) -> Option<HeatSpec> {
+    if kind != FigureType::Heatmap {
+        let given = [
+            ("value", raw.value.is_some()),
+            ("value_label", raw.value_label.is_some()),
+            ("value_range", raw.value_range.is_some()),
+            ("scale", raw.scale.is_some()),
+            ("contours", !raw.contours.is_empty()),
+            ("points", raw.points.is_some()),
+        ];
+        for (field, on) in given {
+            if on {
+                ctx.error(
+                    field,
+                    format!("`{field}` only applies to figures of type `heatmap`"),
+                );
+            }
+        }
+        return None;
+    }
+    let range = match &raw.value_range {
+        Some([a, b]) => {
+            let lo = ctx.num_where(a, "value_range[0]", "a finite number", |_| true);
+            let hi = ctx.num_where(b, "value_range[1]", "a finite number", |_| true);
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if hi > lo => Some((lo, hi)),
+                (Some(lo), Some(hi)) => {
+                    ctx.error(
+                        "value_range",
+                        format!("`value_range` must go from low to high, got [{lo}, {hi}]"),
+                    );
+                    None
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let shared = match raw.scale.as_deref() {
+        None | Some("shared") => true,
+        Some("panel") => false,
+        Some(other) => {
+            ctx.error_hint(
+                "scale",
+                format!("unknown colour scale `{other}`"),
+                crate::diagnostic::suggest(other, &["shared", "panel"]),
+            );
+            true
+        }
+    };
+    let mut contours = Vec::new();
+    for (i, c) in raw.contours.iter().enumerate() {
+        if let Some(level) = ctx.num_where(
+            &c.level,
+            &format!("contours[{i}].level"),
+            "a finite number",
+            |_| true,
+        ) {
+            contours.push(ContourSpec {
+                level,
+                label: c.label.clone(),
+            });
+        }
+    }
+    let points = raw.points.as_ref().map(|p| PointsSpec {
+        table: p.table.clone(),
+        x: p.x.clone(),
+        y: p.y.clone(),
+        filter: conditions(ctx, &p.filter),
+        label: p.label.clone(),
+    });
+    let Some(value) = raw.value.clone() else {
+        ctx.error_hint(
+            "value",
+            "a heat map needs the column whose values colour the cells",
+            "add e.g. `value: localization`",
+        );
+        return None;
+    };
+    if ys.len() != 1 {
+        ctx.error(
+            "y",
+            "a heat map takes one `y` column: the second coordinate of its grid",
+        );
+    }
+    let refuse = [
+        ("series", raw.series.is_some(), "colour comes from `value`"),
+        (
+            "errors",
+            !raw.errors.is_empty(),
+            "a heat map has no error bands",
+        ),
+        ("x_log", raw.x_log, "a heat map has linear axes"),
+        ("y_log", raw.y_log, "a heat map has linear axes"),
+    ];
+    for (field, on, why) in refuse {
+        if on {
+            ctx.error(
+                field,
+                format!("`{field}` does not apply to a heat map: {why}"),
+            );
+        }
+    }
+    Some(HeatSpec {
+        value,
+        label: raw.value_label.clone(),
+        range,
+        shared,
+        contours,
+        points,
     })
 }

@@ -146,13 +146,15 @@ pub fn exact(
         res.sup_l = loc.sup();
         res.complexity = loc.complexity();
     }
+    // Each level is its own integral: in parallel (the values do not depend on the
+    // order).
     if want.survival {
-        res.survival = levels.us.iter().map(|&u| loc.survival(u)).collect();
+        res.survival = levels.us.par_iter().map(|&u| loc.survival(u)).collect();
     }
     if want.tail {
         res.tail = levels
             .deltas
-            .iter()
+            .par_iter()
             .map(|&d| loc.integrated_tail(d))
             .collect();
     }

@@ -52,21 +52,31 @@ pub struct Quadrature<const N: usize> {
     pub converged: bool,
 }
 
-/// One K15 / G7 pair on [a, b]: (Kronrod value, error estimate).
-fn gk15<const N: usize, F: FnMut(f64) -> [f64; N]>(f: &mut F, a: f64, b: f64) -> ([f64; N], f64) {
+/// The 15 Kronrod nodes on [a, b]: the centre, then c - dx, c + dx for each abscissa.
+fn gk15_nodes(a: f64, b: f64) -> [f64; 15] {
     let c = 0.5 * (a + b);
+    let h = 0.5 * (b - a);
+    let mut x = [c; 15];
+    for i in 0..7 {
+        let dx = h * XGK[i];
+        x[1 + 2 * i] = c - dx;
+        x[2 + 2 * i] = c + dx;
+    }
+    x
+}
+
+/// K15 and G7 from the values at [`gk15_nodes`]: (Kronrod value, error estimate).
+fn gk15_combine<const N: usize>(fx: &[[f64; N]], a: f64, b: f64) -> ([f64; N], f64) {
     let h = 0.5 * (b - a);
     let mut k = [0.0; N];
     let mut g = [0.0; N];
-    let fc = f(c);
+    let fc = fx[0];
     for j in 0..N {
         k[j] = WGK[7] * fc[j];
         g[j] = WG[3] * fc[j];
     }
     for i in 0..7 {
-        let dx = h * XGK[i];
-        let f1 = f(c - dx);
-        let f2 = f(c + dx);
+        let (f1, f2) = (fx[1 + 2 * i], fx[2 + 2 * i]);
         for j in 0..N {
             let s = f1[j] + f2[j];
             k[j] += WGK[i] * s;
@@ -82,6 +92,31 @@ fn gk15<const N: usize, F: FnMut(f64) -> [f64; N]>(f: &mut F, a: f64, b: f64) ->
         err = err.max((k[j] - g[j]).abs());
     }
     (k, err)
+}
+
+/// One K15 / G7 pair on [a, b]: (Kronrod value, error estimate).
+fn gk15<const N: usize, F: FnMut(f64) -> [f64; N]>(f: &mut F, a: f64, b: f64) -> ([f64; N], f64) {
+    let fx = gk15_nodes(a, b).map(&mut *f);
+    gk15_combine(&fx, a, b)
+}
+
+/// K15 / G7 on each interval, the nodes of all of them evaluated in parallel; the
+/// same numbers as [`gk15`] one interval after another, whatever the thread count.
+fn gk15_batch_par<const N: usize, F>(f: &F, intervals: &[(f64, f64)]) -> Vec<([f64; N], f64)>
+where
+    F: Fn(f64) -> [f64; N] + Sync,
+{
+    use rayon::prelude::*;
+    let nodes: Vec<f64> = intervals
+        .iter()
+        .flat_map(|&(a, b)| gk15_nodes(a, b))
+        .collect();
+    let values: Vec<[f64; N]> = nodes.par_iter().map(|&x| f(x)).collect();
+    intervals
+        .iter()
+        .zip(values.chunks(15))
+        .map(|(&(a, b), fx)| gk15_combine(fx, a, b))
+        .collect()
 }
 
 struct Piece<const N: usize> {
@@ -142,7 +177,45 @@ where
     F: FnMut(f64) -> [f64; N],
     I: IntoIterator<Item = (f64, f64)>,
 {
-    let heap = refine(&mut f, pieces, abs_tol, max_pieces);
+    let heap = refine(&mut sequential(&mut f), pieces, abs_tol, max_pieces);
+    sum_in_order(heap)
+}
+
+/// As [`integrate`], with the integrand evaluated at the 15 nodes of each new
+/// subinterval (30 when one is bisected) in parallel: for integrands that are costly
+/// (an integral of their own). The subintervals, their order and every sum are those
+/// of [`integrate`], so the result is the same to the last bit for any thread count.
+pub fn integrate_par<const N: usize, F>(
+    f: F,
+    points: &[f64],
+    abs_tol: f64,
+    max_pieces: usize,
+) -> Quadrature<N>
+where
+    F: Fn(f64) -> [f64; N] + Sync,
+{
+    let mut rule = |iv: &[(f64, f64)]| gk15_batch_par(&f, iv);
+    let heap = refine(
+        &mut rule,
+        points.windows(2).map(|w| (w[0], w[1])),
+        abs_tol,
+        max_pieces,
+    );
+    sum_in_order(heap)
+}
+
+/// K15 / G7 on one interval: (Kronrod value, error estimate).
+type Rule<const N: usize> = ([f64; N], f64);
+
+/// K15 / G7 on one interval after another.
+fn sequential<const N: usize, F: FnMut(f64) -> [f64; N]>(
+    f: &mut F,
+) -> impl FnMut(&[(f64, f64)]) -> Vec<Rule<N>> + '_ {
+    move |iv: &[(f64, f64)]| iv.iter().map(|&(a, b)| gk15(f, a, b)).collect()
+}
+
+/// The refined pieces summed in order of position.
+fn sum_in_order<const N: usize>(heap: Refined<N>) -> Quadrature<N> {
     let converged = heap.converged;
     // Sum in order of position so the total does not depend on the heap's history.
     let mut pieces = heap.pieces.into_vec();
@@ -178,7 +251,12 @@ where
     I: IntoIterator<Item = (f64, f64)>,
 {
     let pieces: Vec<(f64, f64)> = pieces.into_iter().collect();
-    let heap = refine(&mut f, pieces.iter().copied(), abs_tol, max_pieces);
+    let heap = refine(
+        &mut sequential(&mut f),
+        pieces.iter().copied(),
+        abs_tol,
+        max_pieces,
+    );
     let converged = heap.converged;
     let mut parts = heap.pieces.into_vec();
     parts.sort_by(|p, q| p.origin.cmp(&q.origin).then(p.a.total_cmp(&q.a)));
@@ -197,25 +275,34 @@ struct Refined<const N: usize> {
 }
 
 /// The adaptive loop shared by [`integrate_pieces`] and [`integrate_each`].
-fn refine<const N: usize, F, I>(f: &mut F, pieces: I, abs_tol: f64, max_pieces: usize) -> Refined<N>
+/// `rule` gives K15 / G7 (value, error) on each of a batch of intervals.
+fn refine<const N: usize, R, I>(
+    rule: &mut R,
+    pieces: I,
+    abs_tol: f64,
+    max_pieces: usize,
+) -> Refined<N>
 where
-    F: FnMut(f64) -> [f64; N],
+    R: FnMut(&[(f64, f64)]) -> Vec<([f64; N], f64)>,
     I: IntoIterator<Item = (f64, f64)>,
 {
     let mut heap: BinaryHeap<Piece<N>> = BinaryHeap::new();
     let mut total_err = 0.0;
-    for (origin, (a, b)) in pieces.into_iter().enumerate() {
-        if b > a {
-            let (value, error) = gk15(f, a, b);
-            total_err += error;
-            heap.push(Piece {
-                a,
-                b,
-                value,
-                error,
-                origin,
-            });
-        }
+    let initial: Vec<(usize, (f64, f64))> = pieces
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (a, b))| b > a)
+        .collect();
+    let bounds: Vec<(f64, f64)> = initial.iter().map(|p| p.1).collect();
+    for ((origin, (a, b)), (value, error)) in initial.into_iter().zip(rule(&bounds)) {
+        total_err += error;
+        heap.push(Piece {
+            a,
+            b,
+            value,
+            error,
+            origin,
+        });
     }
     let mut converged = true;
     while total_err > abs_tol {
@@ -239,8 +326,8 @@ where
             total_err -= worst.error;
             continue;
         }
-        let (v1, e1) = gk15(f, worst.a, m);
-        let (v2, e2) = gk15(f, m, worst.b);
+        let halves = rule(&[(worst.a, m), (m, worst.b)]);
+        let ((v1, e1), (v2, e2)) = (halves[0], halves[1]);
         total_err += e1 + e2 - worst.error;
         heap.push(Piece {
             a: worst.a,
@@ -330,6 +417,28 @@ mod tests {
         // A kink the secant cannot use: |x - 0.3| - 0.1 has its root at 0.4 in [0.3, 1].
         let kink = illinois_crossing(|x| (x - 0.3f64).abs() - 0.1, (0.3, -0.1), (1.0, 0.6));
         assert!((kink - 0.4).abs() < 1e-14, "{kink}");
+    }
+
+    #[test]
+    fn the_parallel_rule_gives_the_sequential_numbers_on_any_thread_count() {
+        // A spike and a kink, so the adaptive loop bisects many times.
+        let f = |x: f64| [(-(x - 0.3).powi(2) / 1e-4).exp() + (x - 0.7).abs(), x.cos()];
+        let pts = [0.0, 0.5, 1.0];
+        let seq = integrate(f, &pts, 1e-12, 5000);
+        for threads in [1, 2, 5] {
+            let par = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| integrate_par(f, &pts, 1e-12, 5000));
+            assert_eq!(par.value.map(f64::to_bits), seq.value.map(f64::to_bits));
+            assert_eq!(par.error.to_bits(), seq.error.to_bits());
+            assert_eq!(par.converged, seq.converged);
+        }
+        let exact =
+            0.01 * std::f64::consts::PI.sqrt() + 0.7f64.powi(2) / 2.0 + 0.3f64.powi(2) / 2.0;
+        assert!((seq.value[0] - exact).abs() < 1e-10, "{}", seq.value[0]);
+        assert!((seq.value[1] - 1f64.sin()).abs() < 1e-12);
     }
 
     #[test]

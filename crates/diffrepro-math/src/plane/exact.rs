@@ -17,13 +17,16 @@
 //! Φ) and ∫ (L_r - u) p dy₂ is adaptive Gauss–Kronrod. The outer integrand has
 //! square-root kinks where level curves turn (vertical tangents); adaptivity refines
 //! them. Accuracy ~1e-8 against the oracles of the tests (product laws, collinear
-//! means). m*, δ* and ζ*_M come from `localize::levels`, as in 1-D.
+//! means). m*, δ* and ζ*_M come from `localize::levels`, as in 1-D. The slices of
+//! each new outer subinterval are computed in parallel (the sums are those of the
+//! sequential rule, so the numbers do not depend on the thread count), and each level
+//! set is integrated once per level however often it is asked for.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::measure::{SpaceLocalizer, SpaceMeasure};
 use crate::localize::levels::{self, LevelSets, Search};
-use crate::localize::quadrature::{integrate, integrate_pieces};
+use crate::localize::quadrature::{integrate_par, integrate_pieces};
 use crate::localize::{Complexity, LevelSet};
 use crate::measure::special::norm_interval;
 
@@ -72,6 +75,9 @@ pub struct ExactSpace {
     unconverged: AtomicBool,
     /// Slices evaluated so far (cost diagnostics).
     slices: std::sync::atomic::AtomicUsize,
+    /// Level sets computed so far, by the bits of u: a level asked again (s_r(1) and
+    /// h(0), the searches for δ* and ζ*_M) is not integrated twice.
+    memo: std::sync::Mutex<Vec<(u64, LevelSet)>>,
 }
 
 impl ExactSpace {
@@ -88,6 +94,7 @@ impl ExactSpace {
                 sup: c,
                 unconverged: AtomicBool::new(false),
                 slices: Default::default(),
+                memo: Default::default(),
             });
         }
         if m.dim != 2 {
@@ -141,6 +148,7 @@ impl ExactSpace {
             sup: 0.0,
             unconverged: AtomicBool::new(false),
             slices: Default::default(),
+            memo: Default::default(),
         };
         out.sup = out.find_sup();
         Ok(out)
@@ -463,6 +471,18 @@ impl ExactSpace {
                 tail: 0.0,
             };
         }
+        let key = u.to_bits();
+        let known = |m: &[(u64, LevelSet)]| m.iter().find(|e| e.0 == key).map(|e| e.1);
+        if let Some(ls) = known(&self.memo.lock().expect("memo")) {
+            return ls;
+        }
+        let ls = self.integrate_level_set(u);
+        self.memo.lock().expect("memo").push((key, ls));
+        ls
+    }
+
+    /// s_r(u) and E[(L_r - u)₊] by the nested quadrature, for 0 ≤ u < sup L_r.
+    fn integrate_level_set(&self, u: f64) -> LevelSet {
         let lo = self.outer[0];
         let hi = self.outer[self.outer.len() - 1];
         let min_sd = self
@@ -476,7 +496,9 @@ impl ExactSpace {
             lo - (REACH - OUTER_OFFSETS[OUTER_OFFSETS.len() - 1] + 1.0) * min_sd,
         );
         pts.push(hi + min_sd);
-        let q = integrate(|y1| self.slice(y1, u), &pts, OUTER_TOL, MAX_PIECES);
+        // The slices of each new subinterval in parallel: the same numbers as one
+        // after another, for any thread count.
+        let q = integrate_par(|y1| self.slice(y1, u), &pts, OUTER_TOL, MAX_PIECES);
         if !q.converged {
             self.unconverged.store(true, Ordering::Relaxed);
         }

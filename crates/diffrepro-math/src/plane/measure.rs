@@ -316,7 +316,11 @@ impl SpaceLocalizer {
             let z0 = v[0] * d0 + v[1] * d1;
             let z1 = v[2] * d0 + v[3] * d1;
             let q = p.log_coef - 0.5 * (d0 * z0 + d1 * z1);
-            let w = if q > big {
+            let w = if q > big && big == f64::NEG_INFINITY {
+                // The first term: the sums are still zero, nothing to rescale.
+                big = q;
+                1.0
+            } else if q > big {
                 let scale = (big - q).exp();
                 s0 *= scale;
                 b0 *= scale;

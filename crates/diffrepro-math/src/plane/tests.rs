@@ -221,6 +221,29 @@ fn monte_carlo_is_the_same_on_one_and_four_threads() {
 }
 
 #[test]
+fn exact_is_the_same_on_one_and_three_threads_and_asked_twice() {
+    let m = SpaceMeasure::product(&[Measure::two_point(1.0), Measure::two_point(0.7)], 10).unwrap();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let ex = ExactSpace::new(&m, 1.2).unwrap();
+                let first = ex.level_set(0.6);
+                let slices = ex.slices();
+                // Asked again, the level set is remembered, not integrated again.
+                assert_eq!(ex.level_set(0.6), first);
+                assert_eq!(ex.slices(), slices);
+                first
+            })
+    };
+    let (a, b) = (run(1), run(3));
+    assert_eq!(a.survival.to_bits(), b.survival.to_bits());
+    assert_eq!(a.tail.to_bits(), b.tail.to_bits());
+}
+
+#[test]
 fn exact_refuses_mixtures_beyond_the_plane() {
     let m = SpaceMeasure::product(&vec![Measure::two_point(1.0); 3], 10).unwrap();
     let e = ExactSpace::new(&m, 1.0).unwrap_err();
