@@ -17,6 +17,7 @@ pub mod exact;
 pub mod linalg;
 pub mod measure;
 pub mod monte_carlo;
+pub mod particles;
 
 pub use exact::ExactSpace;
 pub use measure::{SpaceComponent, SpaceLocalizer, SpaceMeasure};
