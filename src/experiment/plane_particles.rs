@@ -293,17 +293,18 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         None => Some(Vec::new()),
     };
     let (mu0, nu0, eta, times) = (mu0?, nu0?, eta?, times?);
-    if !ok {
-        return None;
-    }
     if nu0.dim != mu0.dim {
-        ctx.error(
+        ctx.error_hint(
             "reference",
             format!(
                 "ν_0 is in d = {} but μ_0 in d = {}; both clouds must live in the same space",
                 nu0.dim, mu0.dim
             ),
+            format!("give `reference` vectors of length {}", mu0.dim),
         );
+        ok = false;
+    }
+    if !ok {
         return None;
     }
     if times.len() > MAX_SNAPSHOTS {
