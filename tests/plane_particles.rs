@@ -141,10 +141,16 @@ fn plane_particles_tables_match_closed_forms() {
     let snap = table(&p, "output", "p-snap");
     let (mut ss, mut n) = (0.0, 0);
     for i in 0..snap.rows.len() {
-        if snap.text(i, "phase") == "forward" && snap.num(i, "t") == 0.0 && snap.text(i, "measure") == "μ" {
+        if snap.text(i, "phase") == "forward"
+            && snap.num(i, "t") == 0.0
+            && snap.text(i, "measure") == "μ"
+        {
             ss += snap.num(i, "x1").powi(2) + snap.num(i, "x2").powi(2);
             n += 1;
-        } else if snap.text(i, "measure") == "ν" && snap.num(i, "t") == 0.0 && snap.text(i, "phase") == "forward" {
+        } else if snap.text(i, "measure") == "ν"
+            && snap.num(i, "t") == 0.0
+            && snap.text(i, "phase") == "forward"
+        {
             assert_eq!((snap.num(i, "x1"), snap.num(i, "x2")), (0.0, 0.0));
         }
     }
@@ -159,7 +165,9 @@ fn plane_particles_tables_match_closed_forms() {
 fn plane_particles_do_not_depend_on_the_thread_count() {
     let p = project();
     for (jobs, out) in [("1", "out1"), ("2", "out2")] {
-        let o = p.run(&["build", "--quiet", "--format", "html", "--jobs", jobs, "--out", out]);
+        let o = p.run(&[
+            "build", "--quiet", "--format", "html", "--jobs", jobs, "--out", out,
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     for name in ["g-w2", "g-sum", "p-snap", "p-w2", "p-sum"] {

@@ -93,7 +93,10 @@ fn schema(role: &str, name: &str) -> TableSchema {
     let columns = match role {
         "snapshots" => vec![
             t("phase", "forward or backward"),
-            n("slot", "position of the snapshot time in the list (1, 2, …)"),
+            n(
+                "slot",
+                "position of the snapshot time in the list (1, 2, …)",
+            ),
             n("t", "time of the snapshot (the nearest step)"),
             t("measure", "μ or ν"),
             n("particle", "index of the particle in its cloud"),
@@ -104,10 +107,19 @@ fn schema(role: &str, name: &str) -> TableSchema {
             t("phase", "forward or backward"),
             n("step", "k, with t = kη"),
             n("t", "time"),
-            t("method", "exact (optimal assignment), sliced, or bures (Gaussian moments)"),
+            t(
+                "method",
+                "exact (optimal assignment), sliced, or bures (Gaussian moments)",
+            ),
             n("w2", "W₂ between the μ- and ν-clouds by this method"),
-            n("w2_se", "standard deviation of w2 over the R + 1 independent runs (NaN if R = 0)"),
-            n("w2_true", "Bures W₂ between the exact Gaussian laws (NaN unless both are Gaussian)"),
+            n(
+                "w2_se",
+                "standard deviation of w2 over the R + 1 independent runs (NaN if R = 0)",
+            ),
+            n(
+                "w2_true",
+                "Bures W₂ between the exact Gaussian laws (NaN unless both are Gaussian)",
+            ),
             n("contraction", "forward: e^{-t}·w2 at t = 0 (NaN backward)"),
         ],
         "summary" => {
@@ -120,12 +132,24 @@ fn schema(role: &str, name: &str) -> TableSchema {
             ];
             for (v, what) in [
                 ("w2_initial", "W(μ_0, ν_0) between the initial clouds"),
-                ("w2_denoised", "W(μ_0, ν̄_0): initial μ-cloud vs the denoised ν-cloud"),
-                ("w2_round_trip", "W(μ_0, μ̄_0): initial μ-cloud vs its own round trip"),
+                (
+                    "w2_denoised",
+                    "W(μ_0, ν̄_0): initial μ-cloud vs the denoised ν-cloud",
+                ),
+                (
+                    "w2_round_trip",
+                    "W(μ_0, μ̄_0): initial μ-cloud vs its own round trip",
+                ),
             ] {
                 c.push(n(v, what));
-                c.push(n(&format!("{v}_se"), "its standard deviation over the R + 1 runs"));
-                c.push(n(&format!("{v}_true"), "the same between exact Gaussian laws (NaN unless Gaussian)"));
+                c.push(n(
+                    &format!("{v}_se"),
+                    "its standard deviation over the R + 1 runs",
+                ));
+                c.push(n(
+                    &format!("{v}_true"),
+                    "the same between exact Gaussian laws (NaN unless Gaussian)",
+                ));
             }
             c
         }
@@ -198,7 +222,10 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         ok = false;
     }
     if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error("steps", format!("`steps` must be between 1 and {MAX_STEPS}"));
+        ctx.error(
+            "steps",
+            format!("`steps` must be between 1 and {MAX_STEPS}"),
+        );
         ok = false;
     }
     let every = raw.every.unwrap_or(1);
@@ -310,7 +337,10 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     if times.len() > MAX_SNAPSHOTS {
         ctx.error(
             "snapshots",
-            format!("at most {MAX_SNAPSHOTS} snapshot times, got {}", times.len()),
+            format!(
+                "at most {MAX_SNAPSHOTS} snapshot times, got {}",
+                times.len()
+            ),
         );
         return None;
     }
@@ -337,8 +367,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }
         snapshot_steps.push(k);
     }
-    let rows = (raw.steps / every + 2) * 2 * methods.len()
-        + 2 * 2 * times.len() * raw.n;
+    let rows = (raw.steps / every + 2) * 2 * methods.len() + 2 * 2 * times.len() * raw.n;
     if rows > crate::limits::rows() {
         ctx.error_hint(
             "n",
@@ -390,6 +419,18 @@ fn spread(values: impl Iterator<Item = f64>) -> f64 {
     }
     let mean = v.iter().sum::<f64>() / v.len() as f64;
     (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+}
+
+/// The summary's distances, in the order of [`summary_value`].
+const SUMMARY: [&str; 3] = ["w2_initial", "w2_denoised", "w2_round_trip"];
+
+/// W(μ_0, ν_0), W(μ_0, ν̄_0) or W(μ_0, μ̄_0) of a run, per method.
+fn summary_value(r: &SpaceRun, which: usize) -> &[f64] {
+    match which {
+        0 => &r.w2_initial,
+        1 => &r.w2_denoised,
+        _ => &r.w2_round_trip,
+    }
 }
 
 pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
@@ -478,30 +519,24 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     .number("contraction", bound)
             }
             _ => {
-                let per = |f: fn(&SpaceRun) -> &Vec<f64>, which: usize| -> [Vec<f64>; 3] {
-                    let value = methods.iter().enumerate().map(|(mi, _)| f(main)[mi]).collect();
-                    let se = (0..methods.len())
-                        .map(|mi| spread(runs.iter().map(|r| f(r)[mi])))
-                        .collect();
-                    let tr = vec![exact.as_ref().map_or(f64::NAN, |(_, e)| e[which]); methods.len()];
-                    [value, se, tr]
-                };
                 let k = methods.len();
                 let mut b = TableBuilder::new()
-                    .text("method", methods.iter().map(|m| m.name().to_string()).collect())
+                    .text(
+                        "method",
+                        methods.iter().map(|m| m.name().to_string()).collect(),
+                    )
                     .number("n", vec![cfg.n as f64; k])
                     .number("eta", vec![cfg.eta; k])
                     .number("steps", vec![cfg.steps as f64; k])
                     .number("T", vec![cfg.steps as f64 * cfg.eta; k]);
-                let fields: [(&str, fn(&SpaceRun) -> &Vec<f64>); 3] = [
-                    ("w2_initial", |r| &r.w2_initial),
-                    ("w2_denoised", |r| &r.w2_denoised),
-                    ("w2_round_trip", |r| &r.w2_round_trip),
-                ];
-                for (which, (name, f)) in fields.into_iter().enumerate() {
-                    let [v, se, tr] = per(f, which);
+                for (which, name) in SUMMARY.into_iter().enumerate() {
+                    let value = (0..k).map(|mi| summary_value(main, which)[mi]).collect();
+                    let se = (0..k)
+                        .map(|mi| spread(runs.iter().map(|r| summary_value(r, which)[mi])))
+                        .collect();
+                    let tr = vec![exact.as_ref().map_or(f64::NAN, |(_, e)| e[which]); k];
                     b = b
-                        .number(name, v)
+                        .number(name, value)
                         .number(&format!("{name}_se"), se)
                         .number(&format!("{name}_true"), tr);
                 }

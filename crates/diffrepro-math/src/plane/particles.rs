@@ -147,7 +147,7 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
 /// Exact W₂ between two clouds of n points in R^d (the optimal assignment). NaN if
 /// the sizes differ, are zero, or a coordinate is not finite.
 pub fn w2_exact(a: &[f64], b: &[f64], d: usize) -> f64 {
-    if a.len() != b.len() || a.is_empty() || d == 0 || a.len() % d != 0 {
+    if a.len() != b.len() || a.is_empty() || d == 0 || !a.len().is_multiple_of(d) {
         return f64::NAN;
     }
     if !a.iter().chain(b).all(|x| x.is_finite()) {
@@ -198,7 +198,13 @@ pub fn w2_sliced(a: &[f64], b: &[f64], d: usize, dirs: &[f64]) -> f64 {
             let th = &dirs[l * d..(l + 1) * d];
             let proj = |c: &[f64]| -> Vec<f64> {
                 let mut p: Vec<f64> = (0..n)
-                    .map(|i| c[i * d..(i + 1) * d].iter().zip(th).map(|(x, t)| x * t).sum())
+                    .map(|i| {
+                        c[i * d..(i + 1) * d]
+                            .iter()
+                            .zip(th)
+                            .map(|(x, t)| x * t)
+                            .sum()
+                    })
                     .collect();
                 sort_sample(&mut p);
                 p
@@ -325,7 +331,10 @@ pub fn diffuse_cloud(cloud: &mut [f64], d: usize, eta: f64, noise: &Stream, step
         .enumerate()
         .for_each(|(c, chunk)| {
             let mut z = vec![0.0; chunk.len()];
-            noise.normals(((step as u64) << STEP_SHIFT) + (c * CHUNK * d) as u64, &mut z);
+            noise.normals(
+                ((step as u64) << STEP_SHIFT) + (c * CHUNK * d) as u64,
+                &mut z,
+            );
             for (x, z) in chunk.iter_mut().zip(&z) {
                 *x = decay * *x + sd * z;
             }
@@ -413,7 +422,7 @@ pub fn run_space_particles(
     let time = |k: usize| k as f64 * eta;
     let dirs = directions(d, cfg.slices.max(1), cfg.seed, SLICE_STREAM);
     let every = cfg.every.max(1);
-    let recorded = |k: usize| k % every == 0 || k == cfg.steps;
+    let recorded = |k: usize| k.is_multiple_of(every) || k == cfg.steps;
     let measure = |a: &[f64], b: &[f64]| measure_all(a, b, d, &cfg.methods, &dirs);
 
     let mu_start = initial_cloud(mu0, cfg.n, cfg.seed, stream(0));
@@ -537,7 +546,7 @@ pub fn gaussian_trajectory(
     let d = mu0.dim;
     let (m0, n0) = (GaussLaw::of(mu0)?, GaussLaw::of(nu0)?);
     let every = every.max(1);
-    let recorded = |k: usize| k % every == 0 || k == steps;
+    let recorded = |k: usize| k.is_multiple_of(every) || k == steps;
     let mut out = Vec::new();
     let (mut mu, mut nu) = (m0.clone(), n0.clone());
     if recorded(0) {

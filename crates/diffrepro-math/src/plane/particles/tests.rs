@@ -110,10 +110,7 @@ fn sliced_never_exceeds_exact() {
     // A translation by m: every projection moves by ⟨m, θ⟩, so sliced² = mean ⟨m, θ⟩²,
     // ≈ |m|²/2 in the plane for many directions, while exact = |m|.
     let a = normals(7, 100);
-    let b: Vec<f64> = a
-        .chunks(2)
-        .flat_map(|p| [p[0] + 3.0, p[1] + 4.0])
-        .collect();
+    let b: Vec<f64> = a.chunks(2).flat_map(|p| [p[0] + 3.0, p[1] + 4.0]).collect();
     let dirs = directions(2, 4000, 7, 1);
     assert!((w2_exact(&a, &b, 2) - 5.0).abs() < 1e-12);
     let s = w2_sliced(&a, &b, 2, &dirs);
@@ -158,7 +155,12 @@ fn bures_matches_closed_forms() {
     let m: [f64; 4] = [1.5, 0.4, 0.4, 0.7];
     let b: Vec<f64> = a
         .chunks(2)
-        .flat_map(|p| [m[0] * p[0] + m[1] * p[1] + 2.0, m[2] * p[0] + m[3] * p[1] - 1.0])
+        .flat_map(|p| {
+            [
+                m[0] * p[0] + m[1] * p[1] + 2.0,
+                m[2] * p[0] + m[3] * p[1] - 1.0,
+            ]
+        })
         .collect();
     let (wb, we) = (w2_bures(&a, &b, 2), w2_exact(&a, &b, 2));
     assert!((wb - we).abs() < 1e-9, "bures {wb} exact {we}");
@@ -236,10 +238,7 @@ fn config(n: usize, methods: Vec<W2Method>) -> SpaceParticleConfig {
 fn runs_are_identical_on_any_number_of_threads() {
     let (mu, nu) = (ring(8, 2.0, 0.03), point(2));
     // More than one chunk per cloud, so the threads share the work.
-    let cfg = config(
-        3 * CHUNK + 17,
-        vec![W2Method::Sliced, W2Method::Bures],
-    );
+    let cfg = config(3 * CHUNK + 17, vec![W2Method::Sliced, W2Method::Bures]);
     let on = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
