@@ -87,38 +87,43 @@ pub fn assignment(n: usize, cost: impl Fn(usize, usize) -> f64) -> Vec<usize> {
     let mut row_of = vec![0usize; n + 1];
     let mut way = vec![0usize; n + 1];
     let mut minv = vec![0.0f64; n + 1];
-    let mut used = vec![false; n + 1];
+    // The columns not yet on the current path, and those on it: the scans below run
+    // over lists rather than testing a flag per column.
+    let mut free: Vec<usize> = Vec::with_capacity(n);
+    let mut on_path: Vec<usize> = Vec::with_capacity(n + 1);
     for i in 1..=n {
         row_of[0] = i;
         let mut j0 = 0;
+        free.clear();
+        free.extend(1..=n);
+        on_path.clear();
+        on_path.push(0);
         minv.fill(f64::INFINITY);
-        used.fill(false);
         loop {
-            used[j0] = true;
             let i0 = row_of[j0];
+            let ui = u[i0];
             let mut delta = f64::INFINITY;
-            let mut j1 = 0;
-            for j in 1..=n {
-                if !used[j] {
-                    let cur = cost(i0 - 1, j - 1) - u[i0] - v[j];
-                    if cur < minv[j] {
-                        minv[j] = cur;
-                        way[j] = j0;
-                    }
-                    if minv[j] < delta || j1 == 0 {
-                        delta = minv[j];
-                        j1 = j;
-                    }
+            let mut best = 0;
+            for (pos, &j) in free.iter().enumerate() {
+                let cur = cost(i0 - 1, j - 1) - ui - v[j];
+                if cur < minv[j] {
+                    minv[j] = cur;
+                    way[j] = j0;
+                }
+                if minv[j] < delta {
+                    delta = minv[j];
+                    best = pos;
                 }
             }
-            for j in 0..=n {
-                if used[j] {
-                    u[row_of[j]] += delta;
-                    v[j] -= delta;
-                } else {
-                    minv[j] -= delta;
-                }
+            let j1 = free.swap_remove(best);
+            for &j in &on_path {
+                u[row_of[j]] += delta;
+                v[j] -= delta;
             }
+            for &j in &free {
+                minv[j] -= delta;
+            }
+            on_path.push(j1);
             j0 = j1;
             if row_of[j0] == 0 {
                 break;
