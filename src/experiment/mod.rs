@@ -17,6 +17,7 @@ pub mod gaussian_steps;
 pub mod particles;
 pub mod perturbation;
 pub mod plane;
+pub mod plane_particles;
 pub mod transport_map;
 
 use std::collections::BTreeMap;
@@ -131,6 +132,14 @@ pub const KINDS: &[Kind] = &[
         measures: Measures::Space,
         validate: plane::validate,
     },
+    Kind {
+        name: "plane_particles",
+        doc: "particle clouds of μ_0 and ν_0 in R^d diffused forward and denoised back with μ's score: W₂ between the clouds (exact assignment, sliced, Bures) per step, snapshots, W(μ_0, ν̄_0)",
+        roles: plane_particles::ROLES,
+        random: true,
+        measures: Measures::Space,
+        validate: plane_particles::validate,
+    },
 ];
 
 pub fn kind_names() -> Vec<&'static str> {
@@ -161,6 +170,7 @@ pub enum KindSpec {
     Curvature(curvature::Spec),
     Perturbation(perturbation::Spec),
     Plane(plane::Spec),
+    PlaneParticles(plane_particles::Spec),
 }
 
 impl Experiment {
@@ -176,6 +186,7 @@ impl Experiment {
             KindSpec::Curvature(s) => curvature::run(s, &self.outputs),
             KindSpec::Perturbation(s) => perturbation::run(s, self.seed, &self.outputs),
             KindSpec::Plane(s) => plane::run(s, self.seed, &self.outputs),
+            KindSpec::PlaneParticles(s) => plane_particles::run(s, &self.outputs),
         }?;
         // The declared schema is a promise to figures and checks: hold runners to it.
         for (t, s) in tables.iter().zip(&self.outputs) {
@@ -649,6 +660,7 @@ impl KindSpec {
             KindSpec::Complexity(s) => s.sweep.method(),
             KindSpec::Particles(s) => ("Monte Carlo (particles)".into(), Some(s.config.n)),
             KindSpec::Plane(s) => s.sweep.method(),
+            KindSpec::PlaneParticles(s) => ("Monte Carlo (particles)".into(), Some(s.config.n)),
             _ => ("exact".into(), None),
         }
     }
@@ -663,7 +675,7 @@ impl KindSpec {
             KindSpec::TransportMap(s) => &s.measures,
             KindSpec::Curvature(s) => &s.measures,
             KindSpec::Perturbation(s) => &s.measures,
-            KindSpec::Plane(_) => &[],
+            KindSpec::Plane(_) | KindSpec::PlaneParticles(_) => &[],
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - `exact`: nested quadrature in the plane, constants for Gaussians;
 //! - `monte_carlo`: draws of L_r(Y_r) on named ChaCha8 streams (`rng`);
 //! - `particles`: OU forward steps and backward steps by the score in R^d, and W₂
-//!   between clouds (exact assignment in the plane, Bures for Gaussians, sliced).
+//!   between clouds (exact assignment for n ≤ 2000 in any d, Bures of the clouds'
+//!   moments, sliced), and the exact Gaussian trajectories.
 //!
 //! It hands numbers to `localize::kernel` (the `complexity` command and experiment)
 //! and to the `plane` experiment kind.
@@ -17,6 +18,7 @@ pub mod exact;
 pub mod linalg;
 pub mod measure;
 pub mod monte_carlo;
+pub mod particles;
 
 pub use exact::ExactSpace;
 pub use measure::{SpaceComponent, SpaceLocalizer, SpaceMeasure};
