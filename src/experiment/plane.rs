@@ -56,6 +56,7 @@ use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, Grid, Num};
 use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
+/// The table roles; the last, `means`, is not a sweep table.
 pub const ROLES: &[&str] = &["summary", "survival", "tail", "zeta", "map", "means"];
 const ORACLES: &[&str] = &["product", "line", "gaussian"];
 
@@ -388,7 +389,7 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
         By::Mc => mc,
         By::Oracle => or,
     };
-    let mut out = sweep_schemas(&s.tables, ROLES, PLANE, has);
+    let mut out = sweep_schemas(&s.tables, &ROLES[..ROLES.len() - 1], PLANE, has);
     if let Some(name) = s.tables.get("means") {
         out.push(TableSchema {
             name: name.clone(),

@@ -12,7 +12,8 @@
 //! | --- | --- | --- | --- |
 //! | `Localization { measure: m, point: p }` | m·2³² + p (p < 2³¹) | counter on the line, ChaCha8 in R^d | Y_r = rX + Z of the `complexity` and `plane` kinds at grid point p of measure m; `diffrepro complexity` (m = 0, p = k for the k-th `--r`); the benchmark sweep's t-jobs (m = example) |
 //! | `SweepSurvival { example: e, point: j }` | e·2³² + 2³¹ + j (j < 2³¹) | counter | the benchmark sweep's r-jobs |
-//! | `Particles { replicate: r, draw: d }` | 4r + d (d < 4: μ_0 cloud, ν_0 cloud, μ noise, ν noise) | counter | the `particles` kind (replicate 0 is the main run) |
+//! | `Particles { replicate: r, draw: d }` | 4r + d (d < 4: μ_0 cloud, ν_0 cloud, μ noise, ν noise; r < 2⁴⁶) | counter | the `particles` and `plane_particles` kinds (replicate 0 is the main run) |
+//! | `SlicingDirections` | 2⁴⁸ | counter | the directions of the sliced W₂ of the `plane_particles` kind |
 //! | `PerturbationShapes { law: l }` | 2⁴⁰ + l (l < 2⁴⁰) | ChaCha8 | the `perturbation` kind's random bump shapes of law l |
 //! | `PerturbationRate { job: j, amplitude: a }` | j·2⁸ + a (a < 2⁸, j < 2³²) | ChaCha8 | the `perturbation` kind's Monte Carlo rate of job j at amplitude a |
 //!
@@ -38,6 +39,8 @@ pub enum Purpose {
     /// The particle engine, replicate `replicate`: `draw` 0/1 the initial μ/ν clouds,
     /// 2/3 the forward noise of μ/ν.
     Particles { replicate: u64, draw: u8 },
+    /// The unit directions of the sliced W₂ between clouds in R^d.
+    SlicingDirections,
     /// The perturbation kind's random bump shapes of law `law`.
     PerturbationShapes { law: u64 },
     /// The perturbation kind's Monte Carlo rate of job `job` at amplitude `amplitude`.
@@ -73,9 +76,10 @@ impl Purpose {
             }
             Purpose::Particles { replicate, draw } => {
                 assert!(draw < 4, "particle draw {draw} out of range");
-                assert!(replicate < 1 << 61, "replicate {replicate} out of range");
+                assert!(replicate < 1 << 46, "replicate {replicate} out of range");
                 4 * replicate + u64::from(draw)
             }
+            Purpose::SlicingDirections => 1 << 48,
             Purpose::PerturbationShapes { law } => {
                 assert!(law < 1 << 40, "law {law} out of range");
                 1 << 40 | law
@@ -91,7 +95,7 @@ impl Purpose {
     pub fn scope(self) -> Scope {
         match self {
             Purpose::Localization { .. } | Purpose::SweepSurvival { .. } => Scope::Complexity,
-            Purpose::Particles { .. } => Scope::Particles,
+            Purpose::Particles { .. } | Purpose::SlicingDirections => Scope::Particles,
             Purpose::PerturbationShapes { .. } | Purpose::PerturbationRate { .. } => {
                 Scope::Perturbation
             }
@@ -158,11 +162,12 @@ mod tests {
                 });
             }
         }
-        for r in (0..70).chain([1 << 40, (1 << 61) - 1]) {
+        for r in (0..70).chain([1 << 40, (1 << 46) - 1]) {
             for draw in 0..4 {
                 out.push(Purpose::Particles { replicate: r, draw });
             }
         }
+        out.push(Purpose::SlicingDirections);
         for law in (0..300).chain([(1 << 40) - 1]) {
             out.push(Purpose::PerturbationShapes { law });
         }

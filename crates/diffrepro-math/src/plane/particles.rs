@@ -15,11 +15,12 @@
 //! - `Bures`: the closed form between the Gaussians with the clouds' empirical means
 //!   and covariances, |m_1 - m_2|² + tr(S_1 + S_2 - 2(S_2^{1/2} S_1 S_2^{1/2})^{1/2}).
 //!
-//! Randomness is counter-based as in one dimension: replicate r draws μ_0/ν_0 from the
-//! streams 4r/4r + 1 of the seed (chunk c of the cloud from word c·2⁴⁰) and the forward
-//! noise of μ/ν from 4r + 2/4r + 3 (normal draw k·2³² + i·d + j for coordinate j of
-//! particle i at step k); the slicing directions come from their own stream. Results are
-//! bit-identical on any number of threads.
+//! Randomness is counter-based as in one dimension (the streams are named in
+//! [`crate::rng`]): replicate r draws μ_0/ν_0 from the streams 4r/4r + 1 of the seed
+//! (chunk c of the cloud from word c·2⁴⁰) and the forward noise of μ/ν from
+//! 4r + 2/4r + 3 (normal draw k·2³² + i·d + j for coordinate j of particle i at step
+//! k); the slicing directions come from their own stream. Results are bit-identical on
+//! any number of threads.
 //!
 //! When μ_0 is one Gaussian and ν_0 a Gaussian or a point, every map is affine and the
 //! laws stay Gaussian: [`gaussian_trajectory`] follows the exact laws and gives the
@@ -35,6 +36,7 @@ use super::measure::SpaceMeasure;
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::sample::Stream;
 use crate::particles::{sort_sample, w2_sorted, Phase};
+use crate::rng::Purpose;
 
 /// Particles per chunk of work.
 const CHUNK: usize = 1024;
@@ -43,7 +45,6 @@ const INIT_WORDS_SHIFT: u32 = 40;
 /// Normal draws reserved per forward step.
 const STEP_SHIFT: u32 = 32;
 /// The stream of the slicing directions (far from the replicates' 4r, …, 4r + 3).
-const SLICE_STREAM: u64 = 1 << 48;
 /// The largest cloud the exact assignment accepts (O(n³) time, O(n) memory).
 pub const MAX_EXACT: usize = 2000;
 
@@ -422,10 +423,15 @@ pub fn run_space_particles(
 ) -> SpaceRun {
     let d = mu0.dim;
     assert_eq!(d, nu0.dim, "μ_0 and ν_0 live in the same space");
-    let stream = |s: u64| 4 * replicate + s;
+    let stream = |draw: u8| Purpose::Particles { replicate, draw }.number();
     let eta = cfg.eta;
     let time = |k: usize| k as f64 * eta;
-    let dirs = directions(d, cfg.slices.max(1), cfg.seed, SLICE_STREAM);
+    let dirs = directions(
+        d,
+        cfg.slices.max(1),
+        cfg.seed,
+        Purpose::SlicingDirections.number(),
+    );
     let every = cfg.every.max(1);
     let recorded = |k: usize| k.is_multiple_of(every) || k == cfg.steps;
     let measure = |a: &[f64], b: &[f64]| measure_all(a, b, d, &cfg.methods, &dirs);
