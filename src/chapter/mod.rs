@@ -203,6 +203,7 @@ impl Chapter {
         let path = path.into();
         let (front, body_start) = parse_front_matter(&path, &source)?;
         let segments = split_segments(&source, body_start);
+        unclosed_display_math(&path, &source, body_start)?;
         Ok(Chapter {
             path,
             source,
@@ -216,6 +217,55 @@ impl Chapter {
             Segment::Block(b) => Some(b),
             Segment::Prose(_) => None,
         })
+    }
+}
+
+/// An error for every `$$` that Markdown leaves as text: display math that a
+/// paragraph break, or a line starting a list inside the formula, cut in two.
+fn unclosed_display_math(path: &Path, source: &str, body_start: usize) -> Result<(), Diagnostics> {
+    let body = &source[body_start..];
+    let mut diags = Diagnostics::default();
+    let mut in_code = false;
+    // Markdown splits text at `$`, so adjacent text events are joined first: a run
+    // (start, end) of the body, and whether it was reported.
+    let mut run: Option<(usize, usize, bool)> = None;
+    for (event, range) in Parser::new_ext(body, Options::ENABLE_MATH).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Text(_) if !in_code => {
+                let (start, reported) = match run {
+                    Some((s, e, rep)) if e == range.start => (s, rep),
+                    _ => (range.start, false),
+                };
+                run = Some((start, range.end, reported));
+                let Some(at) = body[start..range.end].find("$$") else {
+                    continue;
+                };
+                if reported {
+                    continue;
+                }
+                run = Some((start, range.end, true));
+                let offset = body_start + start + at;
+                let line = line_of(source, offset);
+                let column = offset - source[..offset].rfind('\n').map_or(0, |n| n + 1) + 1;
+                diags.push(
+                    Diagnostic::new(path, "display math `$$` is not closed in its paragraph")
+                        .at(source, line, column)
+                        .hint(
+                            "keep a formula in one paragraph, without blank lines; a line inside it \
+                             that starts with `+ `, `- ` or `* ` begins a list, so move the sign to \
+                             the end of the line before",
+                        ),
+                );
+            }
+            _ => run = None,
+        }
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(diags)
     }
 }
 
@@ -415,6 +465,17 @@ mod tests {
         let e = Chapter::parse("c.md", "---\nid: Bad Id\ntitle: t\n---\n".to_string()).unwrap_err();
         assert_eq!(e.0[0].field.as_deref(), Some("id"));
         assert_eq!(e.0[0].line, 2);
+    }
+
+    #[test]
+    fn display_math_cut_by_a_list_is_an_error_naming_the_line() {
+        let head = "---\nid: a\ntitle: A\n---\n";
+        let cut = format!("{head}Text\n\n$$a = b\n+ c$$\n");
+        let e = Chapter::parse("c.md", cut).unwrap_err().to_string();
+        assert!(e.contains("`$$` is not closed"), "{e}");
+        assert!(e.contains("c.md:7"), "{e}");
+        let whole = format!("{head}Text\n\n$$a = b +\nc$$ and `$$` in code\n\n```\n$$\n```\n");
+        assert!(Chapter::parse("c.md", whole).is_ok());
     }
 
     #[test]
