@@ -38,6 +38,8 @@ fn two_point_masses_in_the_log_concave_regime() {
     // the default levels (u = 0.5, 1 and 1 - δ = 1, 0.5 all exceed 0.25).
     let j = json(&["--measure", TWO_POINT, "--r", "0.5"]);
     assert_eq!(j["method"], "exact");
+    assert_eq!(j["dimension"], 1);
+    assert_eq!(j["quadrature"], "adaptive quadrature, ~1e-9");
     let p = &j["results"][0];
     assert!((num(&p["r"]) - 0.5).abs() < 1e-15);
     assert!((num(&p["t"]) - 0.5 * 5f64.ln()).abs() < 1e-14);
@@ -178,7 +180,8 @@ fn text_output_has_one_table_per_quantity() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
-        "method: exact",
+        "(in R^1)",
+        "method: exact (adaptive quadrature, ~1e-9)",
         "delta_star",
         "survival s_r(u)",
         "u = 0.5",

@@ -40,6 +40,11 @@ fn exact_in_the_plane_matches_the_product_formula() {
         "--method",
         "exact",
     ]);
+    assert_eq!(j["dimension"], 2);
+    assert_eq!(
+        j["quadrature"],
+        "nested adaptive quadrature in the plane, ~1e-8"
+    );
     let p = &j["results"][0];
     // sup L_r = (rμ)² in each coordinate.
     assert!((num(&p["sup_l"]) - r * r).abs() < 1e-8);
@@ -86,6 +91,8 @@ fn monte_carlo_in_three_dimensions_is_within_four_standard_errors() {
         "3",
     ];
     let j = json(&args);
+    assert_eq!(j["dimension"], 3);
+    assert!(j.get("quadrature").is_none());
     let p = &j["results"][0];
     for (k, u) in [0.8, 1.0].into_iter().enumerate() {
         let s1 = two_point_survival(r, u);

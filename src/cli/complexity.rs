@@ -196,7 +196,12 @@ pub struct PointReport {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     pub measure: String,
+    /// The dimension d of the measure's space.
+    pub dimension: usize,
     pub method: &'static str,
+    /// How the exact values are computed and to what accuracy (exact method only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quadrature: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -223,6 +228,17 @@ pub fn run(args: Args) -> ExitCode {
     };
     let report = Report {
         measure: args.measure.trim().to_string(),
+        dimension: req.measure.dim(),
+        quadrature: match (args.method, &req.measure) {
+            (Method::Mc, _) => None,
+            (Method::Exact, Law::Line(_)) => Some("adaptive quadrature, ~1e-9"),
+            (Method::Exact, Law::Space(m)) if m.is_gaussian() => {
+                Some("closed form (L_r is constant for a Gaussian)")
+            }
+            (Method::Exact, Law::Space(_)) => {
+                Some("nested adaptive quadrature in the plane, ~1e-8")
+            }
+        },
         method: match args.method {
             Method::Exact => "exact",
             Method::Mc => "mc",
@@ -576,7 +592,7 @@ fn columns(out: &mut String, rows: &[Vec<String>]) {
 /// The human-readable report: one table per quantity, one row per r.
 pub fn text(rep: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "measure: {}", rep.measure);
+    let _ = writeln!(out, "measure: {} (in R^{})", rep.measure, rep.dimension);
     match (rep.samples, rep.seed, rep.delta_grid) {
         (Some(n), Some(seed), Some(g)) => {
             let _ = writeln!(
@@ -586,7 +602,8 @@ pub fn text(rep: &Report) -> String {
             );
         }
         _ => {
-            let _ = writeln!(out, "method: exact (adaptive quadrature, ~1e-9)");
+            let how = rep.quadrature.unwrap_or("adaptive quadrature");
+            let _ = writeln!(out, "method: exact ({how})");
         }
     }
     let lead = |p: &PointReport| vec![fmt_num(p.r.0), fmt_num(p.t.0)];
