@@ -55,7 +55,8 @@ pub struct CheckOutcome {
     pub status: Status,
     /// Number of values compared.
     pub compared: usize,
-    /// The computed and expected values at the worst row (largest excess over tolerance).
+    /// The computed and expected values at the worst row: the failing row farthest
+    /// beyond its tolerance, or else the row that uses the largest share of its tolerance.
     pub computed: Option<f64>,
     pub expected: Option<f64>,
     /// |computed − expected| at the worst row, and the largest over all rows.
@@ -616,9 +617,13 @@ fn compare(
             vec![p; computed.len()]
         }
     };
-    // Per row: the excess over the tolerance (≤ 0 agrees). NaN never agrees.
+    // Per row: the excess over the tolerance (≤ 0 agrees; NaN never agrees). The row
+    // shown is the worst: a failing row by its excess, else the agreeing row that uses
+    // the largest share of its tolerance (rows of a check can differ in scale, and a
+    // row that matches exactly under a zero tolerance uses none of it); ties, such as
+    // the margins of an inequality with no tolerance, go to the smallest margin.
     let mut worst = 0;
-    let mut worst_excess = f64::NEG_INFINITY;
+    let mut worst_key = (false, f64::NEG_INFINITY, f64::NEG_INFINITY);
     let mut all_agree = true;
     let mut max_diff: f64 = 0.0;
     for i in 0..computed.len() {
@@ -630,10 +635,15 @@ fn compare(
             Relation::Ge => e - c - t,
         };
         let agree = excess <= 0.0 || (spec.relation == Relation::Eq && c == e);
-        let excess = if excess.is_nan() {
-            f64::INFINITY
+        let key = if !agree {
+            let excess = if excess.is_nan() {
+                f64::INFINITY
+            } else {
+                excess
+            };
+            (true, excess, excess)
         } else {
-            excess
+            (false, share_of_tolerance(excess + t, t), excess)
         };
         if !agree {
             all_agree = false;
@@ -643,8 +653,8 @@ fn compare(
         } else {
             max_diff.max(diff)
         };
-        if excess > worst_excess {
-            worst_excess = excess;
+        if key.partial_cmp(&worst_key) == Some(std::cmp::Ordering::Greater) {
+            worst_key = key;
             worst = i;
         }
     }
@@ -659,9 +669,32 @@ fn compare(
     Ok(all_agree)
 }
 
+/// How much of tolerance `t` an agreeing deviation `dev` (toward failing) uses: dev/t,
+/// with an exact match under a zero tolerance using none and a deviation away from
+/// failing under a zero tolerance using less than any other.
+fn share_of_tolerance(dev: f64, t: f64) -> f64 {
+    if t > 0.0 {
+        dev / t
+    } else if dev == 0.0 {
+        0.0
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_row_shown_uses_the_largest_share_of_its_tolerance() {
+        // Row 0 matches exactly under a zero tolerance (a share of 0); row 1 is 0.5 off
+        // under a tolerance of 1, row 2 is 0.9 off under 10: row 1 is nearest to failing.
+        assert_eq!(share_of_tolerance(0.0, 0.0), 0.0);
+        assert_eq!(share_of_tolerance(0.5, 1.0), 0.5);
+        assert!(share_of_tolerance(0.9, 10.0) < share_of_tolerance(0.5, 1.0));
+        assert_eq!(share_of_tolerance(-1.0, 0.0), f64::NEG_INFINITY);
+    }
 
     #[test]
     fn crossings_interpolate_and_respect_direction() {
