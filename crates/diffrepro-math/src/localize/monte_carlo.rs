@@ -160,14 +160,12 @@ impl Bins {
         }
     }
 
+    /// Add a sample to bin `b` with d = L - (the bin's lower threshold), or 0 in bin 0
+    /// (see [`BinFinder::bins_of`]).
     #[inline(always)]
-    fn add(&mut self, finder: &BinFinder, l: f64) {
-        let b = finder.bin(l);
-        let bin = &mut self.bins[b];
+    fn add_at(&mut self, b: u32, d: f64) {
+        let bin = &mut self.bins[b as usize];
         bin.count += 1;
-        // Bin 0 (L at or below every threshold) keeps no sums: add 0 there, without a
-        // branch.
-        let d = if b > 0 { l - finder.ext[b] } else { 0.0 };
         bin.sum += d;
         bin.sum_sq += d * d;
     }
@@ -184,15 +182,17 @@ impl Bins {
 
 /// The bin of a sample: the number of thresholds strictly below it (what
 /// `partition_point(|u| u < l)` returns). Grids are usually evenly spaced, so the
-/// bin is guessed by linear interpolation, moved by at most one in each direction
-/// without branches, and confirmed by comparing with its two neighbouring thresholds
-/// (so the answer is exact whatever the spacing); a wrong guess falls back to binary
-/// search.
+/// bin is guessed by linear interpolation and read off the comparisons with the four
+/// thresholds around the guess, which also confirm it (so the answer is exact
+/// whatever the spacing); a sample outside that window falls back to binary search.
 struct BinFinder<'a> {
     sorted: &'a [f64],
     /// The thresholds between sentinels: ext[b] = sorted[b - 1], ext[0] = -∞,
-    /// ext[k + 1] = +∞.
+    /// ext[k + 1] = ext[k + 2] = +∞ (the second, and a third when k = 0, for the
+    /// window of [`BinFinder::bins_of`]).
     ext: Vec<f64>,
+    /// The window of each guess g ≥ 1: rows[g] = ext[g - 1..g + 3] (rows[0] unused).
+    rows: Vec<[f64; 4]>,
     lo: f64,
     /// (k - 1)/(sorted[k-1] - sorted[0]), or 0 when there is no spread.
     scale: f64,
@@ -210,44 +210,129 @@ impl<'a> BinFinder<'a> {
         } else {
             0.0
         };
-        let mut ext = Vec::with_capacity(k + 2);
+        let mut ext = Vec::with_capacity(k + 3);
         ext.push(f64::NEG_INFINITY);
         ext.extend_from_slice(sorted);
-        ext.push(f64::INFINITY);
+        // +∞ up to ext[last + 2], last = max(k, 1): the window of the last guess.
+        ext.resize(k.max(1) + 3, f64::INFINITY);
+        let mut rows = vec![[f64::NAN; 4]];
+        rows.extend((1..=k.max(1)).map(|g| [ext[g - 1], ext[g], ext[g + 1], ext[g + 2]]));
         BinFinder {
             sorted,
             ext,
+            rows,
             lo,
             scale,
         }
     }
 
+    /// The bin b of every sample of `ls` (the number of thresholds strictly below it,
+    /// what `partition_point(|u| u < l)` returns) and
+    /// d = L - ext[b] (0 in bin 0, which keeps no sums), in loops of their own. From
+    /// the guess g, the bin is g - 1, g or g + 1 whenever ext[g - 1] < L ≤ ext[g + 2]:
+    /// then it is g - 1 plus the number of ext[g], ext[g + 1] below L. The first loop
+    /// finds these bins without a branch (the four loads depend on g only, and
+    /// nothing on the bins' memory, so successive samples overlap; with AVX2 it
+    /// vectorises), the second sends the samples outside their window to a binary
+    /// search (never on an even grid but for NaN and ±∞) and computes d.
     #[inline(always)]
-    fn bin(&self, l: f64) -> usize {
+    fn bins_of(&self, ls: &[f64], bs: &mut [u32], ds: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { self.bins_of_avx2(ls, bs, ds) };
+        }
+        self.bins_of_plain(ls, bs, ds)
+    }
+
+    /// [`BinFinder::bins_of`] with the window of each sample compared in one AVX2
+    /// instruction: the mask of {ext[g - 1 + i] < L} (i = 0..4) is 0b0001, 0b0011 or
+    /// 0b0111 when L is inside (the thresholds ascend; NaN sets no bit), and then the
+    /// bin is g - 2 plus its number of bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn bins_of_avx2(&self, ls: &[f64], bs: &mut [u32], ds: &mut [f64]) {
+        use std::arch::x86_64::{
+            _mm256_cmp_pd, _mm256_loadu_pd, _mm256_movemask_pd, _mm256_set1_pd, _CMP_LT_OQ,
+        };
+        let last = self.sorted.len().max(1);
+        let rows = &self.rows[..last + 1];
+        // Guesses g in [1, last]: the index g - 1 clamped to [0, last - 1] as a float
+        // (f64::max makes NaN 0), so the conversion is exact and g in range.
+        let top = (last - 1) as f64;
+        for ((&l, b_out), d_out) in ls.iter().zip(bs.iter_mut()).zip(ds.iter_mut()) {
+            let g0 = ((l - self.lo) * self.scale).max(0.0).min(top);
+            // SAFETY: g0 is finite, in [0, last - 1], so it converts exactly and
+            // g0 + 1 indexes `rows` (last + 1 rows).
+            let g = unsafe { g0.to_int_unchecked::<u32>() } as usize + 1;
+            let row = unsafe { rows.get_unchecked(g) };
+            // SAFETY: `row` is 4 consecutive f64.
+            let mask = unsafe {
+                _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(
+                    _mm256_loadu_pd(row.as_ptr()),
+                    _mm256_set1_pd(l),
+                ))
+            } as u32;
+            if mask & 0b1001 == 0b0001 {
+                // 1, 2 or 3 thresholds of the window below L.
+                let below = (u32::BITS - mask.leading_zeros()) as usize;
+                let b = g + below - 2;
+                *b_out = b as u32;
+                *d_out = if b > 0 { l - row[below - 1] } else { 0.0 };
+            } else {
+                let b = self.sorted.partition_point(|&u| u < l);
+                *b_out = b as u32;
+                *d_out = if b > 0 { l - self.ext[b] } else { 0.0 };
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn bins_of_plain(&self, ls: &[f64], bs: &mut [u32], ds: &mut [f64]) {
+        self.guess_bins(ls, bs);
+        self.finish_bins(ls, bs, ds);
+    }
+
+    /// The first loop of [`BinFinder::bins_of`]: the bin of each sample, or u32::MAX
+    /// where the sample is outside its guess's window.
+    #[inline(always)]
+    fn guess_bins(&self, ls: &[f64], bs: &mut [u32]) {
         let k = self.sorted.len();
-        let e = &self.ext[..k + 2];
-        // About the index of the first threshold ≥ l on an even grid (truncation, not
-        // ceil: SSE2 has no rounding instruction, and the steps below fix ±1).
-        // NaN and -∞ (partition_point's answer is 0) go the slow way.
-        let g = (l - self.lo) * self.scale;
-        if g.is_nan() || g == f64::NEG_INFINITY {
-            return self.sorted.partition_point(|&u| u < l);
+        let e = &self.ext[..k.max(1) + 3];
+        // Guesses in [1, last] (with no threshold, 1 and the window [-∞, +∞]).
+        let last = k.max(1);
+        let top = last as f64;
+        for (&l, b_out) in ls.iter().zip(bs.iter_mut()) {
+            // Clamped before the conversion (f64::max makes NaN -1; the window check
+            // sends it, and ±∞ where the window is wrong, the slow way).
+            let g = ((l - self.lo) * self.scale).max(-1.0).min(top) as i32;
+            let g = ((g + 1).max(1) as usize).min(last);
+            let (e0, e1, e2, e3) = (e[g - 1], e[g], e[g + 1], e[g + 2]);
+            let b = g - 1 + usize::from(e1 < l) + usize::from(e2 < l);
+            let inside = (e0 < l) & (l <= e3);
+            *b_out = if inside { b as u32 } else { u32::MAX };
         }
-        let mut b = (g.max(-1.0) as isize + 1).clamp(0, k as isize) as usize;
-        // Bin b is right when ext[b] < l ≤ ext[b + 1]; one step down or up, without
-        // branches (ext[0] = -∞ < l, ext[k + 1] = +∞ ≥ l).
-        b -= usize::from(e[b] >= l);
-        b += usize::from(e[b + 1] < l);
-        if !((e[b] < l) & (l <= e[b + 1])) {
-            return self.sorted.partition_point(|&u| u < l);
+    }
+
+    /// The second loop of [`BinFinder::bins_of`]: the fall-backs, and d.
+    #[inline(always)]
+    fn finish_bins(&self, ls: &[f64], bs: &mut [u32], ds: &mut [f64]) {
+        let e = &self.ext;
+        for ((&l, b), d) in ls.iter().zip(bs.iter_mut()).zip(ds.iter_mut()) {
+            if *b == u32::MAX {
+                *b = self.sorted.partition_point(|&u| u < l) as u32;
+            }
+            let bb = *b as usize;
+            *d = if bb > 0 { l - e[bb] } else { 0.0 };
         }
-        b
     }
 }
 
 /// Interleaved copies of the bins within a chunk: draws of L_r cluster (on plateaus
 /// of L_r), and consecutive updates of one bin would each wait for the previous one.
 const LANES: usize = 4;
+/// Samples whose bins are found together (a multiple of [`LANES`]).
+const BIN_BLOCK: usize = 256;
 
 /// One chunk's bins: sample j of the chunk goes to copy j mod [`LANES`], and the copies
 /// are added in order at the end, so the order of the float sums is fixed by the chunk.
@@ -255,14 +340,23 @@ const LANES: usize = 4;
 fn bin_chunk(finder: &BinFinder, chunk: &[f64], k: usize) -> Bins {
     let t0 = crate::phases::phase_start();
     let mut lanes: [Bins; LANES] = std::array::from_fn(|_| Bins::new(k));
-    let mut quads = chunk.chunks_exact(LANES);
-    for q in &mut quads {
-        for (bins, &l) in lanes.iter_mut().zip(q) {
-            bins.add(finder, l);
+    // Bins found a block at a time, then added; a block is a whole number of quads,
+    // so sample j of the chunk still goes to copy j mod LANES, in order.
+    let mut bs = [0u32; BIN_BLOCK];
+    let mut ds = [0.0; BIN_BLOCK];
+    for block in chunk.chunks(BIN_BLOCK) {
+        let (bs, ds) = (&mut bs[..block.len()], &mut ds[..block.len()]);
+        finder.bins_of(block, bs, ds);
+        let mut quads = bs.chunks_exact(LANES).zip(ds.chunks_exact(LANES));
+        for (qb, qd) in &mut quads {
+            for ((bins, &b), &d) in lanes.iter_mut().zip(qb).zip(qd) {
+                bins.add_at(b, d);
+            }
         }
-    }
-    for (bins, &l) in lanes.iter_mut().zip(quads.remainder()) {
-        bins.add(finder, l);
+        let rest = block.len() - block.len() % LANES;
+        for ((bins, &b), &d) in lanes.iter_mut().zip(&bs[rest..]).zip(&ds[rest..]) {
+            bins.add_at(b, d);
+        }
     }
     let [a, b, c, d] = lanes;
     let bins = a.merge(&b).merge(&c).merge(&d);
@@ -485,6 +579,52 @@ mod tests {
         );
         // Too few samples for 20 batches: no SE rather than a made-up one.
         assert!(batch_means_se(&samples[..30], |s| vec![s[0]])[0].is_nan());
+    }
+
+    #[test]
+    fn bins_are_the_binary_search_answer_on_every_grid() {
+        // Even, uneven, tiny and empty grids; samples on, between, around and far
+        // outside the thresholds, ±0, ±∞ and NaN. Both code paths (AVX2 where the CPU
+        // has it, and the plain one) give partition_point's bin and d = L - ext[b].
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let even: Vec<f64> = (0..501).map(|i| 1.0 - i as f64 / 500.0).rev().collect();
+        let uneven: Vec<f64> = (0..40).map(|i| (i as f64 / 39.0).powi(3)).collect();
+        let grids = [
+            even,
+            uneven,
+            vec![0.5],
+            vec![-1.0, 2.0],
+            vec![0.0; 3],
+            vec![],
+        ];
+        for sorted in &grids {
+            let finder = BinFinder::new(sorted);
+            let mut ls: Vec<f64> = (0..5000)
+                .map(|_| crate::measure::sample::uniform_open01(&mut rng) * 1.4 - 0.2)
+                .collect();
+            ls.extend(sorted.iter().copied());
+            ls.extend(sorted.iter().map(|&u| u + 1e-17));
+            ls.extend([0.0, -0.0, 1e300, -1e300, f64::INFINITY, f64::NEG_INFINITY]);
+            ls.push(f64::NAN);
+            let want: Vec<usize> = ls
+                .iter()
+                .map(|&l| sorted.partition_point(|&u| u < l))
+                .collect();
+            let n = ls.len();
+            let (mut bs, mut ds) = (vec![0u32; n], vec![0.0; n]);
+            let (mut bp, mut dp) = (vec![0u32; n], vec![0.0; n]);
+            finder.bins_of(&ls, &mut bs, &mut ds);
+            finder.bins_of_plain(&ls, &mut bp, &mut dp);
+            for j in 0..n {
+                let b = want[j];
+                let d = if b > 0 { ls[j] - sorted[b - 1] } else { 0.0 };
+                assert_eq!(bs[j] as usize, b, "grid of {}: L = {}", sorted.len(), ls[j]);
+                assert_eq!(bp[j] as usize, b, "grid of {}: L = {}", sorted.len(), ls[j]);
+                assert_eq!(ds[j].to_bits(), d.to_bits(), "L = {}", ls[j]);
+                assert_eq!(dp[j].to_bits(), d.to_bits(), "L = {}", ls[j]);
+            }
+        }
     }
 
     #[test]

@@ -476,6 +476,72 @@ fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
     let mut s0 = [0.0; BATCH];
     let mut s1 = [0.0; BATCH];
     let mut s2 = [0.0; BATCH];
+    if let [p0, p1] = comps {
+        // Two components: one exp per value. At each y one of t_i = q_i - q_max is
+        // exactly 0 (the leading component's q is q_max itself) and e^0 = 1 exactly,
+        // so only the other needs the exp; where both are 0 the exp is of 0, and
+        // where neither is (no finite q: t_i NaN) it is of NaN, NaN either way.
+        // The same weights as the general loop, summed in the same order.
+        let mut x = [0.0; BATCH];
+        for j in 0..n {
+            let d0 = ys[j] - p0.center;
+            let t0 = -0.5 * d0 * d0 * p0.inv_v2 - q_max[j];
+            let d1 = ys[j] - p1.center;
+            let t1 = -0.5 * d1 * d1 * p1.inv_v2 - q_max[j];
+            x[j] = if t0 == 0.0 { t1 } else { t0 };
+        }
+        for v in x[..n].iter_mut() {
+            *v = exp(*v);
+        }
+        for j in 0..n {
+            let (y, qm, er) = (ys[j], q_max[j], e_ref[j]);
+            let (d0, d1) = (y - p0.center, y - p1.center);
+            let t0 = -0.5 * d0 * d0 * p0.inv_v2 - qm;
+            let t1 = -0.5 * d1 * d1 * p1.inv_v2 - qm;
+            let w0 = p0.coef * if t0 == 0.0 { 1.0 } else { x[j] };
+            let w1 = p1.coef * if t1 == 0.0 { 1.0 } else { x[j] };
+            let e0 = -d0 * p0.inv_v2 - er;
+            let e1 = -d1 * p1.inv_v2 - er;
+            let (mut a0, mut a1, mut a2) = (0.0, 0.0, 0.0);
+            a0 += w0;
+            a1 += w0 * e0;
+            if VAR {
+                a2 += w0 * (p0.c + e0 * e0);
+            }
+            a0 += w1;
+            a1 += w1 * e1;
+            if VAR {
+                a2 += w1 * (p1.c + e1 * e1);
+            }
+            s0[j] = a0;
+            s1[j] = a1;
+            s2[j] = a2;
+        }
+    } else {
+        mixture_sums::<VAR>(comps, ys, &q_max, &e_ref, &mut s0, &mut s1, &mut s2);
+    }
+    for (j, v) in values.iter_mut().enumerate() {
+        let m1 = s1[j] / s0[j];
+        *v = if VAR {
+            (s2[j] / s0[j] - m1 * m1).max(0.0)
+        } else {
+            e_ref[j] + m1
+        };
+    }
+}
+
+/// The weighted sums of [`mixture_block`], one component at a time.
+#[inline(always)]
+fn mixture_sums<const VAR: bool>(
+    comps: &[Prep],
+    ys: &[f64],
+    q_max: &[f64; BATCH],
+    e_ref: &[f64; BATCH],
+    s0: &mut [f64; BATCH],
+    s1: &mut [f64; BATCH],
+    s2: &mut [f64; BATCH],
+) {
+    let n = ys.len();
     for p in comps {
         for j in 0..n {
             let d = ys[j] - p.center;
@@ -488,14 +554,6 @@ fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
                 s2[j] += w * (p.c + e * e);
             }
         }
-    }
-    for (j, v) in values.iter_mut().enumerate() {
-        let m1 = s1[j] / s0[j];
-        *v = if VAR {
-            (s2[j] / s0[j] - m1 * m1).max(0.0)
-        } else {
-            e_ref[j] + m1
-        };
     }
 }
 

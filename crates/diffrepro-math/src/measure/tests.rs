@@ -586,3 +586,39 @@ fn batch_draws_and_batch_kernels_equal_the_one_at_a_time_ones() {
         }
     }
 }
+
+#[test]
+fn two_component_batches_equal_one_at_a_time_at_ties_and_extremes() {
+    // The two-component batch kernel takes one exp per value (the leading weight is
+    // e^0 = 1 exactly): bit-identical to the general kernel one value at a time, at
+    // the midpoint tie of two equal components, where one weight underflows, where
+    // both squared distances overflow, at ±∞ and with a weightless component. NaN
+    // inputs give NaN scores and L = 0 both ways (payloads aside).
+    let comp = |weight: f64, mean: f64, var: f64| Component { weight, mean, var };
+    let laws = [
+        Measure::paper_example(4).unwrap(),
+        Measure::paper_example(5).unwrap(),
+        Measure::Mixture(vec![comp(0.3, -2.0, 0.5), comp(0.7, 1.0, 0.0)]),
+        Measure::Mixture(vec![comp(0.0, -2.0, 0.5), comp(1.0, 1.0, 0.2)]),
+        Measure::Mixture(vec![comp(0.5, 3.0, 1.0), comp(0.5, 3.0, 1.0)]),
+    ];
+    let mut ys: Vec<f64> = (-400..=400).map(|i| i as f64 * 0.137).collect();
+    ys.extend([0.0, -0.0, 1e-300, 1e155, -1e155, 1e300, f64::INFINITY]);
+    ys.extend([f64::NEG_INFINITY, f64::NAN, f64::MAX, f64::MIN_POSITIVE]);
+    for m in &laws {
+        for r in [1e-3, 0.4, 1.0, 7.0, 300.0] {
+            let loc = m.localizer(r);
+            let mut l = ys.clone();
+            loc.localization_batch(&mut l);
+            let mut s = ys.clone();
+            loc.score_batch(&mut s);
+            for ((&y, &lb), &sb) in ys.iter().zip(&l).zip(&s) {
+                let (lo, so) = (loc.localization(y), loc.score(y));
+                let same =
+                    |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+                assert!(same(lb, lo), "{m:?} r={r} y={y}: L {lb} vs {lo}");
+                assert!(same(sb, so), "{m:?} r={r} y={y}: score {sb} vs {so}");
+            }
+        }
+    }
+}
