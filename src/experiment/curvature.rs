@@ -63,13 +63,10 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let n = ColumnDecl::number;
-    let mut columns = vec![
-        ColumnDecl::text("measure", "label of the measure"),
-        n("r", "signal-to-noise ratio r"),
-        n("t", "OU time t = ½ log(1 + 1/r²)"),
-    ];
+    let mut columns = super::complexity::base_columns();
     match role {
         "pointwise" => columns.extend([
             n("y", "point y"),
@@ -91,10 +88,7 @@ fn schema(role: &str, name: &str) -> TableSchema {
         ]),
         _ => unreachable!("roles are checked by common_tables"),
     }
-    TableSchema {
-        name: name.to_string(),
-        columns,
-    }
+    columns
 }
 
 pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
@@ -120,7 +114,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         return None;
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     Some((
         outputs,
         KindSpec::Curvature(Spec {

@@ -144,10 +144,11 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let n = ColumnDecl::number;
     let s2 = || n("s2", "variance s² of μ_0 = N(mean, s²)");
-    let columns = match role {
+    match role {
         "backward" => vec![
             s2(),
             n("k", "step index k"),
@@ -218,10 +219,6 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("gap_slope", "least-squares slope of ln |log_gap| on ln η"),
         ],
         _ => unreachable!("roles are checked by common_tables"),
-    };
-    TableSchema {
-        name: name.to_string(),
-        columns,
     }
 }
 
@@ -350,7 +347,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         return None;
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     Some((
         outputs,
         KindSpec::GaussianSteps(Spec {
@@ -598,7 +595,11 @@ mod tests {
             horizon: None,
             tables: vec![("forward".into(), "f".into())],
         };
-        let t = run(&spec, &[schema("forward", "f")]).unwrap();
+        let schema = TableSchema {
+            name: "f".into(),
+            columns: columns("forward"),
+        };
+        let t = run(&spec, &[schema]).unwrap();
         let ratio = t[0].numbers("ratio").unwrap();
         let own = t[0].numbers("own_backward").unwrap();
         for (r, o) in ratio.iter().zip(&own) {

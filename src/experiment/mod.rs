@@ -29,7 +29,7 @@ use crate::diagnostic::suggest;
 use crate::measure::Measure;
 use crate::spec::measure::{RawLabelled, RawMeasure};
 use crate::spec::{BlockCtx, SpecCtx};
-use crate::table::{Table, TableSchema};
+use crate::table::{ColumnDecl, Table, TableSchema};
 use crate::yaml;
 
 /// One registered kind.
@@ -289,6 +289,18 @@ impl Common {
             .roles
             .iter()
             .filter_map(|r| self.tables.get(*r).map(|n| (r.to_string(), n.clone())))
+            .collect()
+    }
+
+    /// The schemas of the named tables, in the order of the kind's roles, each with
+    /// the columns `columns` gives for its role.
+    pub fn schemas(&self, columns: impl Fn(&str) -> Vec<ColumnDecl>) -> Vec<TableSchema> {
+        self.ordered_tables()
+            .into_iter()
+            .map(|(role, name)| TableSchema {
+                columns: columns(&role),
+                name,
+            })
             .collect()
     }
 
@@ -648,6 +660,49 @@ pub(super) fn labelled<T>(
             None
         }
     }
+}
+
+/// The step k = round(t/η) of each snapshot time of `snapshots`, for a particle run of
+/// `steps` steps of size `eta`: at most `max` times, none beyond the final time, no two
+/// on the same step.
+pub(super) fn snapshot_steps(
+    ctx: &mut BlockCtx,
+    times: &[f64],
+    eta: f64,
+    steps: usize,
+    max: usize,
+) -> Option<Vec<usize>> {
+    if times.len() > max {
+        ctx.error(
+            "snapshots",
+            format!("at most {max} snapshot times, got {}", times.len()),
+        );
+        return None;
+    }
+    let mut snapshot_steps: Vec<usize> = Vec::new();
+    for (i, &t) in times.iter().enumerate() {
+        let k = (t / eta).round();
+        if k > steps as f64 {
+            ctx.error(
+                &format!("snapshots[{i}]"),
+                format!(
+                    "snapshot time {t} is beyond the final time T = {}",
+                    steps as f64 * eta
+                ),
+            );
+            return None;
+        }
+        let k = k as usize;
+        if snapshot_steps.contains(&k) {
+            ctx.error(
+                &format!("snapshots[{i}]"),
+                format!("snapshot time {t} falls on the same step (k = {k}) as an earlier one"),
+            );
+            return None;
+        }
+        snapshot_steps.push(k);
+    }
+    Some(snapshot_steps)
 }
 
 /// Default ceiling on Monte Carlo samples per grid point (see `crate::limits`).

@@ -152,9 +152,10 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let (n, t) = (ColumnDecl::number, ColumnDecl::text);
-    let columns = match role {
+    match role {
         "snapshots" => vec![
             t("phase", "forward or backward"),
             n(
@@ -294,10 +295,6 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("w2_round_trip", "W(μ_0, μ̄_0)"),
         ],
         _ => unreachable!("roles are checked by common_tables"),
-    };
-    TableSchema {
-        name: name.to_string(),
-        columns,
     }
 }
 
@@ -439,39 +436,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     if !ok {
         return None;
     }
-    if times.len() > MAX_SNAPSHOTS {
-        ctx.error(
-            "snapshots",
-            format!(
-                "at most {MAX_SNAPSHOTS} snapshot times, got {}",
-                times.len()
-            ),
-        );
-        return None;
-    }
-    let mut snapshot_steps: Vec<usize> = Vec::new();
-    for (i, &t) in times.iter().enumerate() {
-        let k = (t / eta).round();
-        if k > raw.steps as f64 {
-            ctx.error(
-                &format!("snapshots[{i}]"),
-                format!(
-                    "snapshot time {t} is beyond the final time T = {}",
-                    raw.steps as f64 * eta
-                ),
-            );
-            return None;
-        }
-        let k = k as usize;
-        if snapshot_steps.contains(&k) {
-            ctx.error(
-                &format!("snapshots[{i}]"),
-                format!("snapshot time {t} falls on the same step (k = {k}) as an earlier one"),
-            );
-            return None;
-        }
-        snapshot_steps.push(k);
-    }
+    let snapshot_steps = super::snapshot_steps(ctx, &times, eta, raw.steps, MAX_SNAPSHOTS)?;
     if forward == Forward::Map {
         if let Err(e) = crate::particles::OuScore::new(&mu0, 0.0) {
             ctx.error_hint(
@@ -483,7 +448,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     let seed = common.seed;
     Some((
         outputs,

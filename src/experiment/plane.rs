@@ -391,14 +391,15 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
     };
     let mut out = sweep_schemas(&s.tables, &ROLES[..ROLES.len() - 1], PLANE, has);
     if let Some(name) = s.tables.get("means") {
+        let n = ColumnDecl::number;
         out.push(TableSchema {
             name: name.clone(),
             columns: vec![
                 ColumnDecl::text("measure", "label of the measure"),
-                ColumnDecl::number("component", "index of the mixture component, from 1"),
-                ColumnDecl::number("weight", "weight of the component"),
-                ColumnDecl::number("x1", "first coordinate of the component's mean"),
-                ColumnDecl::number("x2", "second coordinate of the component's mean"),
+                n("component", "index of the mixture component, from 1"),
+                n("weight", "weight of the component"),
+                n("x1", "first coordinate of the component's mean"),
+                n("x2", "second coordinate of the component's mean"),
             ],
         });
     }
