@@ -39,7 +39,7 @@ use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::{Localizer, Measure};
 use crate::spec::{BlockCtx, Grid};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{ColumnDecl, Rows, Table, TableSchema};
 
 pub const ROLES: &[&str] = &["pointwise", "average"];
 
@@ -157,15 +157,8 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         .collect();
     let mut out = Vec::new();
     for ((role, _), schema) in s.tables.iter().zip(outputs) {
-        let mut labels = Vec::new();
-        let width = schema.columns.len() - 1;
-        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); width];
-        let mut push = |label: &str, row: &[f64]| {
-            labels.push(label.to_string());
-            for (c, v) in cols.iter_mut().zip(row) {
-                c.push(*v);
-            }
-        };
+        let mut rows = Rows::new(schema);
+        let mut push = |label: &str, row: &[f64]| rows.push(&[label], row);
         match role.as_str() {
             "pointwise" => {
                 let blocks: Vec<Vec<[f64; 6]>> = keys
@@ -205,11 +198,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             }
             other => return Err(format!("internal error: unknown role `{other}`")),
         }
-        let mut b = TableBuilder::new().text("measure", labels);
-        for (decl, values) in schema.columns.iter().skip(1).zip(cols) {
-            b = b.number(&decl.name, values);
-        }
-        out.push(b.build(&schema.name)?);
+        out.push(rows.build()?);
     }
     Ok(out)
 }

@@ -52,7 +52,7 @@ use crate::particles::{
     chained_ratio, denoise_defect, diffuse_denoise_ratio, forward_contraction_ratio, Gaussian,
 };
 use crate::spec::{BlockCtx, Grid, Num};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{ColumnDecl, Rows, Table, TableSchema};
 
 pub const ROLES: &[&str] = &[
     "backward",
@@ -386,27 +386,6 @@ pub(crate) fn loglog_slope(xs: &[f64], ys: &[f64]) -> f64 {
     sxy / sxx
 }
 
-/// Columns of a table under construction, in schema order.
-struct Columns(Vec<Vec<f64>>);
-
-impl Columns {
-    fn new(n: usize) -> Self {
-        Columns(vec![Vec::new(); n])
-    }
-    fn push(&mut self, row: &[f64]) {
-        for (c, v) in self.0.iter_mut().zip(row) {
-            c.push(*v);
-        }
-    }
-    fn build(self, schema: &TableSchema) -> Result<Table, String> {
-        let mut b = TableBuilder::new();
-        for (decl, values) in schema.columns.iter().zip(self.0) {
-            b = b.number(&decl.name, values);
-        }
-        b.build(&schema.name)
-    }
-}
-
 /// The backward ratio at step k for μ_0 (ν_t = ν_0 diffused to t = kη).
 fn backward_ratio(mu0: Gaussian, nu0: Gaussian, t: f64, eta: f64) -> f64 {
     let b = mu0.backward_map(t, eta);
@@ -425,23 +404,26 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             .collect();
     let mut out = Vec::new();
     for ((role, _), schema) in s.tables.iter().zip(outputs) {
-        let mut cols = Columns::new(schema.columns.len());
+        let mut cols = Rows::new(schema);
         match role.as_str() {
             "backward" => {
                 for &(v, mu0, nu0) in &laws {
                     for k in 1..=s.steps {
                         let t = k as f64 * eta;
                         let zeta = mu0.curvature(t);
-                        cols.push(&[
-                            v,
-                            k as f64,
-                            t,
-                            zeta,
-                            backward_ratio(mu0, nu0, t, eta),
-                            gaussian_backward_slope(v, k as f64, eta),
-                            1.0 + eta * (1.0 - zeta),
-                            1.0 - eta,
-                        ]);
+                        cols.push(
+                            &[],
+                            &[
+                                v,
+                                k as f64,
+                                t,
+                                zeta,
+                                backward_ratio(mu0, nu0, t, eta),
+                                gaussian_backward_slope(v, k as f64, eta),
+                                1.0 + eta * (1.0 - zeta),
+                                1.0 - eta,
+                            ],
+                        );
                     }
                 }
             }
@@ -461,14 +443,17 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     } else {
                         (horizon.ceil() - 1.0).clamp(0.0, s.steps as f64)
                     };
-                    cols.push(&[
-                        v,
-                        ratios.iter().copied().fold(f64::INFINITY, f64::min),
-                        ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                        last_fast as f64,
-                        horizon,
-                        predicted,
-                    ]);
+                    cols.push(
+                        &[],
+                        &[
+                            v,
+                            ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                            ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                            last_fast as f64,
+                            horizon,
+                            predicted,
+                        ],
+                    );
                 }
             }
             "forward" => {
@@ -482,16 +467,19 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             .push(&mu0.backward_map(t + eta, eta))
                             .w2(&nu_n.push(&nu0.backward_map(t + eta, eta)))
                             / mu_n.w2(&nu_n);
-                        cols.push(&[
-                            v,
-                            k as f64,
-                            t,
-                            ratio,
-                            (-eta).exp(),
-                            1.0 - eta,
-                            own,
-                            ratio * own,
-                        ]);
+                        cols.push(
+                            &[],
+                            &[
+                                v,
+                                k as f64,
+                                t,
+                                ratio,
+                                (-eta).exp(),
+                                1.0 - eta,
+                                own,
+                                ratio * own,
+                            ],
+                        );
                     }
                 }
             }
@@ -514,27 +502,24 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             .collect();
                         if role == "defect" {
                             for [e, d, dd, first] in rows {
-                                cols.push(&[
-                                    v,
-                                    t,
-                                    e,
-                                    d,
-                                    d / (e * e),
-                                    dd,
-                                    first,
-                                    (dd - first).abs(),
-                                ]);
+                                cols.push(
+                                    &[],
+                                    &[v, t, e, d, d / (e * e), dd, first, (dd - first).abs()],
+                                );
                             }
                         } else {
                             let defects: Vec<f64> = rows.iter().map(|r| r[1]).collect();
                             let errors: Vec<f64> =
                                 rows.iter().map(|r| (r[2] - r[3]).abs()).collect();
-                            cols.push(&[
-                                v,
-                                t,
-                                loglog_slope(&s.eta_grid, &defects),
-                                loglog_slope(&s.eta_grid, &errors),
-                            ]);
+                            cols.push(
+                                &[],
+                                &[
+                                    v,
+                                    t,
+                                    loglog_slope(&s.eta_grid, &defects),
+                                    loglog_slope(&s.eta_grid, &errors),
+                                ],
+                            );
                         }
                     }
                 }
@@ -553,17 +538,17 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                         .collect();
                     if role == "chained" {
                         for [e, k, ratio, bound, gap] in rows {
-                            cols.push(&[v, e, k, ratio, bound, gap, gap / e]);
+                            cols.push(&[], &[v, e, k, ratio, bound, gap, gap / e]);
                         }
                     } else {
                         let gaps: Vec<f64> = rows.iter().map(|r| r[4].abs()).collect();
-                        cols.push(&[v, loglog_slope(&s.eta_grid, &gaps)]);
+                        cols.push(&[], &[v, loglog_slope(&s.eta_grid, &gaps)]);
                     }
                 }
             }
             other => return Err(format!("internal error: unknown role `{other}`")),
         }
-        out.push(cols.build(schema)?);
+        out.push(cols.build()?);
     }
     Ok(out)
 }

@@ -662,6 +662,35 @@ pub(super) fn labelled<T>(
     }
 }
 
+/// Check the size of a particle run: `n` particles per cloud, at most the ceiling of
+/// `crate::limits`, and between 1 and `max_steps` steps. False when either is off
+/// (reported).
+pub(super) fn particle_run_size(
+    ctx: &mut BlockCtx,
+    n: usize,
+    steps: usize,
+    max_steps: usize,
+) -> bool {
+    let mut ok = true;
+    let max_particles = crate::limits::particles();
+    if n == 0 || n > max_particles {
+        ctx.error_hint(
+            "n",
+            format!("`n` must be between 1 and {max_particles} particles"),
+            crate::limits::HINT,
+        );
+        ok = false;
+    }
+    if steps == 0 || steps > max_steps {
+        ctx.error(
+            "steps",
+            format!("`steps` must be between 1 and {max_steps}"),
+        );
+        ok = false;
+    }
+    ok
+}
+
 /// The step k = round(t/η) of each snapshot time of `snapshots`, for a particle run of
 /// `steps` steps of size `eta`: at most `max` times, none beyond the final time, no two
 /// on the same step.

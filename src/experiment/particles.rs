@@ -80,7 +80,7 @@ use crate::particles::{
 };
 use crate::spec::measure::RawMeasure;
 use crate::spec::{BlockCtx, Grid, Num};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{ColumnDecl, Rows, Table, TableBuilder, TableSchema};
 
 pub const ROLES: &[&str] = &[
     "snapshots",
@@ -311,23 +311,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         None => Some(Measure::Point { at: 0.0 }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    let mut ok = true;
-    let max_particles = crate::limits::particles();
-    if raw.n == 0 || raw.n > max_particles {
-        ctx.error_hint(
-            "n",
-            format!("`n` must be between 1 and {max_particles} particles"),
-            crate::limits::HINT,
-        );
-        ok = false;
-    }
-    if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error(
-            "steps",
-            format!("`steps` must be between 1 and {MAX_STEPS}"),
-        );
-        ok = false;
-    }
+    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, MAX_STEPS);
     let replicates = raw.replicates.unwrap_or(0);
     if replicates > MAX_REPLICATES {
         ctx.error(
@@ -840,7 +824,7 @@ fn one_step_tables(s: &Spec, role: &str, schema: &TableSchema) -> Result<Table, 
         }
         return b.build(&schema.name);
     }
-    let mut cols: [Vec<f64>; 7] = Default::default();
+    let mut table = Rows::new(schema);
     for chunk in rows.chunks(etas.len()) {
         let rates: Vec<f64> = chunk.iter().map(|r| (1.0 - ratio(r)) / r.eta).collect();
         let (a, slope) = line_fit(etas, &rates);
@@ -858,24 +842,9 @@ fn one_step_tables(s: &Spec, role: &str, schema: &TableSchema) -> Result<Table, 
             max_excess,
             ratio_max,
         ];
-        for (c, v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
+        table.push(&[], &row);
     }
-    let names = [
-        "t",
-        "zeta",
-        "fisher",
-        "rate0",
-        "rate_slope",
-        "max_excess",
-        "ratio_max",
-    ];
-    let mut b = TableBuilder::new();
-    for (name, col) in names.iter().zip(cols) {
-        b = b.number(name, col);
-    }
-    b.build(&schema.name)
+    table.build()
 }
 
 /// η Σ_{k=1..K} ζ_{kη}, with ζ_t = -sup (log p_{μ_t})'' = (1 - sup_y L_{r(t)}(y))/σ_t²
@@ -1026,37 +995,21 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     return Err("no snapshot was taken".into());
                 }
                 let edges = bin_edges(s, &clouds);
-                let mut phase = Vec::new();
-                let mut label = Vec::new();
-                let mut cols: [Vec<f64>; 6] = Default::default();
+                let mut table = Rows::new(schema);
                 for p in [Phase::Forward, Phase::Backward] {
                     for (slot, &k) in s.snapshot_steps.iter().enumerate() {
                         let t = k as f64 * eta;
                         let snap = snapshot_at(&run, p, t)?;
                         for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
                             for (i, d) in histogram(cloud, &edges).into_iter().enumerate() {
-                                phase.push(phase_name(p).to_string());
-                                label.push(name.to_string());
                                 let (lo, hi) = (edges[i], edges[i + 1]);
                                 let row = [(slot + 1) as f64, t, lo, hi, 0.5 * (lo + hi), d];
-                                for (c, v) in cols.iter_mut().zip(row) {
-                                    c.push(v);
-                                }
+                                table.push(&[phase_name(p), name], &row);
                             }
                         }
                     }
                 }
-                let [slot, t, lower, upper, center, density] = cols;
-                TableBuilder::new()
-                    .text("phase", phase)
-                    .number("slot", slot)
-                    .number("t", t)
-                    .text("measure", label)
-                    .number("lower", lower)
-                    .number("upper", upper)
-                    .number("center", center)
-                    .number("density", density)
-                    .build(&schema.name)?
+                table.build()?
             }
             "distances" => {
                 let mut phase = Vec::new();
@@ -1153,9 +1106,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 b.build(&schema.name)?
             }
             "stats" => {
-                let mut phase = Vec::new();
-                let mut label = Vec::new();
-                let mut cols: [Vec<f64>; 12] = Default::default();
+                let mut table = Rows::new(schema);
                 for p in [Phase::Forward, Phase::Backward] {
                     for (slot, &k) in s.snapshot_steps.iter().enumerate() {
                         let t = k as f64 * eta;
@@ -1163,8 +1114,6 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                         for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
                             for &h in &s.mode_bandwidths {
                                 let st = cloud_stats(cloud, h);
-                                phase.push(phase_name(p).to_string());
-                                label.push(name.to_string());
                                 let row = [
                                     (slot + 1) as f64,
                                     t,
@@ -1179,36 +1128,12 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                                     st.mode_upper,
                                     st.mode_lower,
                                 ];
-                                for (c, v) in cols.iter_mut().zip(row) {
-                                    c.push(v);
-                                }
+                                table.push(&[phase_name(p), name], &row);
                             }
                         }
                     }
                 }
-                let names = [
-                    "slot",
-                    "t",
-                    "bandwidth",
-                    "mean",
-                    "sd",
-                    "p_pos",
-                    "p_center",
-                    "q05",
-                    "q95",
-                    "mode",
-                    "mode_upper",
-                    "mode_lower",
-                ];
-                let mut b = TableBuilder::new().text("phase", phase);
-                let mut label = Some(label);
-                for (name, col) in names.iter().zip(cols) {
-                    if *name == "bandwidth" {
-                        b = b.text("measure", label.take().unwrap_or_default());
-                    }
-                    b = b.number(name, col);
-                }
-                b.build(&schema.name)?
+                table.build()?
             }
             "one_step" | "one_step_fit" => one_step_tables(s, role, schema)?,
             "replicates" => {

@@ -208,23 +208,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    let mut ok = true;
-    let max_particles = crate::limits::particles();
-    if raw.n == 0 || raw.n > max_particles {
-        ctx.error_hint(
-            "n",
-            format!("`n` must be between 1 and {max_particles} particles"),
-            crate::limits::HINT,
-        );
-        ok = false;
-    }
-    if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error(
-            "steps",
-            format!("`steps` must be between 1 and {MAX_STEPS}"),
-        );
-        ok = false;
-    }
+    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, MAX_STEPS);
     let every = raw.every.unwrap_or(1);
     if every == 0 || every > raw.steps.max(1) {
         ctx.error(
