@@ -1004,21 +1004,26 @@ fn draw_panel(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
     }
 }
 
-fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
-    let f = l.frame;
-    let p = l.panel;
+/// The outline of `r` in the ink and width of a panel's frame.
+fn draw_frame(c: &mut Svg, r: &Rect) {
     c.stroke(
         &[
-            (f.x0, f.y0),
-            (f.x1, f.y0),
-            (f.x1, f.y1),
-            (f.x0, f.y1),
-            (f.x0, f.y0),
+            (r.x0, r.y0),
+            (r.x1, r.y0),
+            (r.x1, r.y1),
+            (r.x0, r.y1),
+            (r.x0, r.y0),
         ],
         TICK_INK,
         FRAME_WIDTH,
         Dash::Solid,
     );
+}
+
+fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
+    let f = l.frame;
+    let p = l.panel;
+    draw_frame(c, &f);
     let tick = |l: &str| texts.get(&tick_math(l), SMALL);
     let mut x_label_top = f.y1 + TICK_LEN + 3.0;
     for t in &l.x_ticks {
@@ -1254,18 +1259,7 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
             contour_stroke(c, &[(r.x0, y), (r.x1, y)]);
         }
     }
-    c.stroke(
-        &[
-            (r.x0, r.y0),
-            (r.x1, r.y0),
-            (r.x1, r.y1),
-            (r.x0, r.y1),
-            (r.x0, r.y0),
-        ],
-        TICK_INK,
-        FRAME_WIDTH,
-        Dash::Solid,
-    );
+    draw_frame(c, &r);
     let mut right = r.x1 + TICK_LEN + 3.0;
     for t in &bar.ticks {
         let Some(y) = bar.axis.px(t.value) else {

@@ -88,6 +88,26 @@ fn distinct(cells: &[Cell]) -> Vec<Cell> {
     out
 }
 
+/// The groups a figure splits `rows` into by a column: its distinct values in order of
+/// appearance, or one group (`None`) when the figure names no such column.
+fn split_by(cells: &Option<Vec<Cell>>, rows: &[usize]) -> Vec<Option<Cell>> {
+    match cells {
+        Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    }
+}
+
+/// Whether row `i` is in `group` of the column `cells` (every row is when there is none).
+fn in_group(cells: &Option<Vec<Cell>>, group: &Option<Cell>, i: usize) -> bool {
+    match (group, cells) {
+        (Some(v), Some(c)) => c[i].matches(v),
+        _ => true,
+    }
+}
+
 fn cell_label(c: &Cell, digits: Option<usize>) -> String {
     match c {
         Cell::Number(v) => format_number(*v, digits),
@@ -130,17 +150,8 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .map(|s| table.numbers(&s.column))
         .collect::<Result<_, _>>()?;
 
-    let pick = |cells: &Option<Vec<Cell>>| -> Vec<Option<Cell>> {
-        match cells {
-            Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
-                .into_iter()
-                .map(Some)
-                .collect(),
-            None => vec![None],
-        }
-    };
-    let facets = pick(&facet_cells);
-    let series = pick(&series_cells);
+    let facets = split_by(&facet_cells, &rows);
+    let series = split_by(&series_cells, &rows);
     let many_series = series.len() > 1;
     let ordered = series_cells
         .as_ref()
@@ -148,21 +159,14 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
 
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
-        let in_facet = |i: usize| match (facet, &facet_cells) {
-            (Some(f), Some(c)) => c[i].matches(f),
-            _ => true,
-        };
         let mut lines = Vec::new();
         let mut bands = Vec::new();
         for (si, s) in series.iter().enumerate() {
             let idx: Vec<usize> = rows
                 .iter()
                 .copied()
-                .filter(|&i| in_facet(i))
-                .filter(|&i| match (s, &series_cells) {
-                    (Some(v), Some(c)) => c[i].matches(v),
-                    _ => true,
-                })
+                .filter(|&i| in_group(&facet_cells, facet, i))
+                .filter(|&i| in_group(&series_cells, s, i))
                 .collect();
             if idx.is_empty() {
                 continue;
@@ -507,17 +511,8 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .as_ref()
         .map(|c| table.cells(c))
         .transpose()?;
-    let pick = |cells: &Option<Vec<Cell>>| -> Vec<Option<Cell>> {
-        match cells {
-            Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
-                .into_iter()
-                .map(Some)
-                .collect(),
-            None => vec![None],
-        }
-    };
-    let facets = pick(&facet_cells);
-    let series = pick(&series_cells);
+    let facets = split_by(&facet_cells, &rows);
+    let series = split_by(&series_cells, &rows);
     if series.len() > 2 {
         return Err(fail(format!(
             "a ridge figure splits into at most two series (left and right); `{}` has {} values",
@@ -525,17 +520,13 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             series.len()
         )));
     }
-    let matches = |cells: &Option<Vec<Cell>>, want: &Option<Cell>, i: usize| match (want, cells) {
-        (Some(v), Some(c)) => c[i].matches(v),
-        _ => true,
-    };
 
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
         let in_facet: Vec<usize> = rows
             .iter()
             .copied()
-            .filter(|&i| matches(&facet_cells, facet, i))
+            .filter(|&i| in_group(&facet_cells, facet, i))
             .collect();
         let mut baselines: Vec<f64> = Vec::new();
         for &i in &in_facet {
@@ -566,7 +557,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 let mut idx: Vec<usize> = at_base
                     .iter()
                     .copied()
-                    .filter(|&i| matches(&series_cells, s, i))
+                    .filter(|&i| in_group(&series_cells, s, i))
                     .collect();
                 if idx.is_empty() {
                     continue;
@@ -802,22 +793,13 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     let y_all = table.numbers(&spec.ys[0])?;
     let v_all = table.numbers(&heat.value)?;
     let facet_cells = spec.facet.as_ref().map(|f| table.cells(f)).transpose()?;
-    let facets: Vec<Option<Cell>> = match &facet_cells {
-        Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
-            .into_iter()
-            .map(Some)
-            .collect(),
-        None => vec![None],
-    };
+    let facets = split_by(&facet_cells, &rows);
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
         let idx: Vec<usize> = rows
             .iter()
             .copied()
-            .filter(|&i| match (facet, &facet_cells) {
-                (Some(f), Some(c)) => c[i].matches(f),
-                _ => true,
-            })
+            .filter(|&i| in_group(&facet_cells, facet, i))
             .collect();
         let panel = match (facet, &spec.facet) {
             (Some(f), Some(name)) => format!(" in the panel {name} = {}", cell_label(f, None)),
