@@ -377,7 +377,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             };
             let mut quick_ctx = ctx.with_tree(&merged);
             let q = validate_tree(&mut quick_ctx, &merged);
-            for mut d in quick_ctx.diags.0 {
+            for mut d in quick_ctx.into_diags().0 {
                 d.message = format!("with the `quick` overrides: {}", d.message);
                 ctx.diags.push(d);
             }
