@@ -280,13 +280,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 spec.y_log,
             )
         };
-        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
-            title,
-            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
-            y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
-            x_range,
-            y_range,
             x_scale: if spec.x_log {
                 Scale::Log10
             } else {
@@ -298,22 +292,16 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 Scale::Linear
             },
             bands,
-            ridges: Vec::new(),
             lines,
-            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
-            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
-            legend: spec.legend,
-            annotations: Vec::new(),
-            paper_marks: Vec::new(),
-            heatmap: None,
+            ..base_panel(
+                spec,
+                facet_title(spec, facet, fi, facets.len()),
+                x_range,
+                y_range,
+            )
         });
     }
-    Ok(Plot {
-        columns: spec.columns.min(panels.len()).max(1),
-        panels,
-        panel_width: PANEL_WIDTH,
-        panel_height: PANEL_HEIGHT,
-    })
+    Ok(plot_of(spec, panels))
 }
 
 /// Put the points read off the paper's panel on every panel of our figure, widening
@@ -426,6 +414,45 @@ fn strip_letter(title: &str) -> String {
 }
 
 /// A dashed grey reference line.
+/// A panel of `spec` on the given ranges: its title, its axis labels (the x column and
+/// the first y column unless the spec names them), reference lines and legend, linear
+/// axes, and nothing drawn yet.
+fn base_panel(
+    spec: &FigureSpec,
+    title: Option<String>,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+) -> Panel {
+    Panel {
+        title,
+        x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
+        y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
+        x_range,
+        y_range,
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        bands: Vec::new(),
+        ridges: Vec::new(),
+        lines: Vec::new(),
+        vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
+        hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
+        legend: spec.legend,
+        annotations: Vec::new(),
+        paper_marks: Vec::new(),
+        heatmap: None,
+    }
+}
+
+/// The figure of `spec` laid out on its columns (at most one per panel).
+fn plot_of(spec: &FigureSpec, panels: Vec<Panel>) -> Plot {
+    Plot {
+        columns: spec.columns.min(panels.len()).max(1),
+        panels,
+        panel_width: PANEL_WIDTH,
+        panel_height: PANEL_HEIGHT,
+    }
+}
+
 fn refline(at: f64) -> RefLine {
     RefLine {
         at,
@@ -643,30 +670,18 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             a.y = y_range.1 - 0.05 * (y_range.1 - y_range.0);
         }
         panels.push(Panel {
-            title: facet_title(spec, facet, fi, facets.len()),
-            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
             y_label: spec.y_label.clone().unwrap_or_default(),
-            x_range,
-            y_range,
-            x_scale: Scale::Linear,
-            y_scale: Scale::Linear,
-            bands: Vec::new(),
             ridges,
-            lines: Vec::new(),
-            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
-            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
-            legend: spec.legend,
             annotations,
-            paper_marks: Vec::new(),
-            heatmap: None,
+            ..base_panel(
+                spec,
+                facet_title(spec, facet, fi, facets.len()),
+                x_range,
+                y_range,
+            )
         });
     }
-    Ok(Plot {
-        columns: spec.columns.min(panels.len()).max(1),
-        panels,
-        panel_width: PANEL_WIDTH,
-        panel_height: PANEL_HEIGHT,
-    })
+    Ok(plot_of(spec, panels))
 }
 
 /// Heat maps with a shared scale: every such panel gets the union of their ranges.
@@ -829,21 +844,6 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         let x_range = spec.x_range.unwrap_or_else(|| cell_extent(&xs));
         let y_range = spec.y_range.unwrap_or_else(|| cell_extent(&ys));
         panels.push(Panel {
-            title: facet_title(spec, facet, fi, facets.len()),
-            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
-            y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
-            x_range,
-            y_range,
-            x_scale: Scale::Linear,
-            y_scale: Scale::Linear,
-            bands: Vec::new(),
-            ridges: Vec::new(),
-            lines: Vec::new(),
-            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
-            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
-            legend: spec.legend,
-            annotations: Vec::new(),
-            paper_marks: Vec::new(),
             heatmap: Some(Heatmap {
                 xs,
                 ys,
@@ -855,15 +855,16 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 points: Vec::new(),
                 points_label: None,
             }),
+            ..base_panel(
+                spec,
+                facet_title(spec, facet, fi, facets.len()),
+                x_range,
+                y_range,
+            )
         });
     }
     share_heat_range(&mut panels);
-    Ok(Plot {
-        columns: spec.columns.min(panels.len()).max(1),
-        panels,
-        panel_width: PANEL_WIDTH,
-        panel_height: PANEL_HEIGHT,
-    })
+    Ok(plot_of(spec, panels))
 }
 
 /// Marks the points of a heat map's `points` table (its rows that pass the points'
