@@ -1012,43 +1012,26 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 table.build()?
             }
             "distances" => {
-                let mut phase = Vec::new();
-                let mut cols: [Vec<f64>; 5] = Default::default();
+                let mut table = Rows::new(schema);
                 for (k, rec) in run.forward.iter().enumerate() {
-                    phase.push("forward".to_string());
                     let (w, se) = forward_exact[k];
-                    for (c, v) in cols.iter_mut().zip([k as f64, rec.t, rec.w2, se, w]) {
-                        c.push(v);
-                    }
+                    table.push(&["forward"], &[k as f64, rec.t, rec.w2, se, w]);
                 }
                 for (i, rec) in run.backward.iter().enumerate() {
-                    phase.push("backward".to_string());
                     let k = cfg.steps - i;
                     let row = [k as f64, rec.t, rec.w2, f64::NAN, backward_exact[i]];
-                    for (c, v) in cols.iter_mut().zip(row) {
-                        c.push(v);
-                    }
+                    table.push(&["backward"], &row);
                 }
-                let [step, t, w2, se, exact] = cols;
-                TableBuilder::new()
-                    .text("phase", phase)
-                    .number("step", step)
-                    .number("t", t)
-                    .number("w2", w2)
-                    .number("w2_se", se)
-                    .number("w2_exact", exact)
-                    .build(&schema.name)?
+                table.build()?
             }
             "steps" => {
-                let mut phase = Vec::new();
-                let mut cols: [Vec<f64>; 5] = Default::default();
+                let mut table = Rows::new(schema);
                 let fwd_exact: Vec<f64> = forward_exact.iter().map(|p| p.0).collect();
                 for (name, recs, exact) in [
                     ("forward", &run.forward, &fwd_exact),
                     ("backward", &run.backward, &backward_exact),
                 ] {
                     for i in 1..recs.len() {
-                        phase.push(name.to_string());
                         let row = [
                             i as f64,
                             recs[i - 1].t,
@@ -1056,20 +1039,10 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             recs[i].w2 / recs[i - 1].w2,
                             exact[i] / exact[i - 1],
                         ];
-                        for (c, v) in cols.iter_mut().zip(row) {
-                            c.push(v);
-                        }
+                        table.push(&[name], &row);
                     }
                 }
-                let [step, from, to, ratio, exact] = cols;
-                TableBuilder::new()
-                    .text("phase", phase)
-                    .number("step", step)
-                    .number("t_from", from)
-                    .number("t_to", to)
-                    .number("ratio", ratio)
-                    .number("ratio_exact", exact)
-                    .build(&schema.name)?
+                table.build()?
             }
             "summary" => {
                 let limits = denoising_limits(s);

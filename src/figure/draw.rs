@@ -1006,7 +1006,8 @@ fn draw_panel(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
 
 /// The outline of `r` in the ink and width of a panel's frame.
 fn draw_frame(c: &mut Svg, r: &Rect) {
-    c.stroke(
+    ink_stroke(
+        c,
         &[
             (r.x0, r.y0),
             (r.x1, r.y0),
@@ -1014,10 +1015,21 @@ fn draw_frame(c: &mut Svg, r: &Rect) {
             (r.x0, r.y1),
             (r.x0, r.y0),
         ],
-        TICK_INK,
-        FRAME_WIDTH,
-        Dash::Solid,
     );
+}
+
+/// A line through `points` in the ink and width of a panel's frame.
+fn ink_stroke(c: &mut Svg, points: &[(f64, f64)]) {
+    c.stroke(points, TICK_INK, FRAME_WIDTH, Dash::Solid);
+}
+
+/// How long the mark of tick `t` is: a labelled tick is a major one.
+fn tick_len(t: &Tick) -> f64 {
+    if t.label.is_some() {
+        TICK_LEN
+    } else {
+        MINOR_TICK_LEN
+    }
 }
 
 fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
@@ -1031,17 +1043,8 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         if x < f.x0 - 0.5 || x > f.x1 + 0.5 {
             continue;
         }
-        let len = if t.label.is_some() {
-            TICK_LEN
-        } else {
-            MINOR_TICK_LEN
-        };
-        c.stroke(
-            &[(x, f.y1), (x, f.y1 + len)],
-            TICK_INK,
-            FRAME_WIDTH,
-            Dash::Solid,
-        );
+        let len = tick_len(t);
+        ink_stroke(c, &[(x, f.y1), (x, f.y1 + len)]);
         if let Some(ts) = t.label.as_deref().and_then(tick) {
             let top = f.y1 + TICK_LEN + 3.0;
             c.text(ts, (x, top + ts.baseline), Align::Center, false);
@@ -1054,17 +1057,8 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         if y < f.y0 - 0.5 || y > f.y1 + 0.5 {
             continue;
         }
-        let len = if t.label.is_some() {
-            TICK_LEN
-        } else {
-            MINOR_TICK_LEN
-        };
-        c.stroke(
-            &[(f.x0 - len, y), (f.x0, y)],
-            TICK_INK,
-            FRAME_WIDTH,
-            Dash::Solid,
-        );
+        let len = tick_len(t);
+        ink_stroke(c, &[(f.x0 - len, y), (f.x0, y)]);
         if let Some(ts) = t.label.as_deref().and_then(tick) {
             // Centre the figures (not the box) on the tick: half the height of a digit.
             let at = (f.x0 - TICK_LEN - 3.0, y + 0.35 * SMALL);
@@ -1246,12 +1240,7 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
         if beyond {
             let tri = [(r.x0, y), (r.x1, y), (mid, tip)];
             c.fill(&tri, colour, 1.0);
-            c.stroke(
-                &[tri[0], tri[2], tri[1]],
-                TICK_INK,
-                FRAME_WIDTH,
-                Dash::Solid,
-            );
+            ink_stroke(c, &[tri[0], tri[2], tri[1]]);
         }
     }
     for k in &h.contours {
@@ -1268,12 +1257,7 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
         if y < r.y0 - 0.5 || y > r.y1 + 0.5 {
             continue;
         }
-        c.stroke(
-            &[(r.x1, y), (r.x1 + TICK_LEN, y)],
-            TICK_INK,
-            FRAME_WIDTH,
-            Dash::Solid,
-        );
+        ink_stroke(c, &[(r.x1, y), (r.x1 + TICK_LEN, y)]);
         if let Some(ts) = t
             .label
             .as_deref()
