@@ -115,6 +115,18 @@ fn cell_label(c: &Cell, digits: Option<usize>) -> String {
     }
 }
 
+/// The rows of `table` that pass the figure's `where` filter; an error when none does.
+fn selected_rows(spec: &FigureSpec, table: &Table) -> Result<Vec<usize>, String> {
+    let rows = table.select(&spec.filter)?;
+    if rows.is_empty() {
+        return Err(format!(
+            "figure `{}`: no row of table `{}` matches its `where` filter",
+            spec.id, table.name
+        ));
+    }
+    Ok(rows)
+}
+
 /// Build the plot for `spec` from `table`.
 pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     if spec.kind == FigureType::Ridge {
@@ -123,13 +135,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     if spec.kind == FigureType::Heatmap {
         return build_heatmap(spec, table);
     }
-    let rows = table.select(&spec.filter)?;
-    if rows.is_empty() {
-        return Err(format!(
-            "figure `{}`: no row of table `{}` matches its `where` filter",
-            spec.id, table.name
-        ));
-    }
+    let rows = selected_rows(spec, table)?;
     let x_all = table.numbers(&spec.x)?;
     let ys_all: Vec<Vec<f64>> = spec
         .ys
@@ -280,6 +286,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 spec.y_log,
             )
         };
+        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
             x_scale: if spec.x_log {
                 Scale::Log10
@@ -293,12 +300,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             },
             bands,
             lines,
-            ..base_panel(
-                spec,
-                facet_title(spec, facet, fi, facets.len()),
-                x_range,
-                y_range,
-            )
+            ..base_panel(spec, title, x_range, y_range)
         });
     }
     Ok(plot_of(spec, panels))
@@ -521,13 +523,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .bins
         .as_ref()
         .ok_or_else(|| fail("a ridge figure needs `bins`".into()))?;
-    let rows = table.select(&spec.filter)?;
-    if rows.is_empty() {
-        return Err(fail(format!(
-            "no row of table `{}` matches its `where` filter",
-            table.name
-        )));
-    }
+    let rows = selected_rows(spec, table)?;
     let base_all = table.numbers(&spec.x)?;
     let width_all = table.numbers(&spec.ys[0])?;
     let (lo_all, hi_all) = (table.numbers(lo_col)?, table.numbers(hi_col)?);
@@ -669,16 +665,12 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         for a in &mut annotations {
             a.y = y_range.1 - 0.05 * (y_range.1 - y_range.0);
         }
+        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
             y_label: spec.y_label.clone().unwrap_or_default(),
             ridges,
             annotations,
-            ..base_panel(
-                spec,
-                facet_title(spec, facet, fi, facets.len()),
-                x_range,
-                y_range,
-            )
+            ..base_panel(spec, title, x_range, y_range)
         });
     }
     Ok(plot_of(spec, panels))
@@ -797,13 +789,7 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .heat
         .as_ref()
         .ok_or_else(|| "a heat map needs `value`".to_string())?;
-    let rows = table.select(&spec.filter)?;
-    if rows.is_empty() {
-        return Err(format!(
-            "figure `{}`: no row of table `{}` matches its `where` filter",
-            spec.id, table.name
-        ));
-    }
+    let rows = selected_rows(spec, table)?;
     let x_all = table.numbers(&spec.x)?;
     let y_all = table.numbers(&spec.ys[0])?;
     let v_all = table.numbers(&heat.value)?;
@@ -843,6 +829,7 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         });
         let x_range = spec.x_range.unwrap_or_else(|| cell_extent(&xs));
         let y_range = spec.y_range.unwrap_or_else(|| cell_extent(&ys));
+        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
             heatmap: Some(Heatmap {
                 xs,
@@ -855,12 +842,7 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 points: Vec::new(),
                 points_label: None,
             }),
-            ..base_panel(
-                spec,
-                facet_title(spec, facet, fi, facets.len()),
-                x_range,
-                y_range,
-            )
+            ..base_panel(spec, title, x_range, y_range)
         });
     }
     share_heat_range(&mut panels);
