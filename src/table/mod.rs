@@ -157,28 +157,35 @@ impl Table {
         )
     }
 
-    /// A numeric column as f64 (nulls as NaN).
-    pub fn numbers(&self, col: &str) -> Result<Vec<f64>, String> {
+    /// The column `col`, read as `kind` ("numeric", "text") by `read`.
+    fn column<T>(
+        &self,
+        col: &str,
+        kind: &str,
+        read: impl FnOnce(&Column) -> PolarsResult<T>,
+    ) -> Result<T, String> {
         let c = self
             .df
             .column(col)
             .map_err(|_| format!("table `{}` has no column `{col}`", self.name))?;
-        let ca = c
-            .f64()
-            .map_err(|_| format!("column `{col}` of table `{}` is not numeric", self.name))?;
-        Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        read(c).map_err(|_| format!("column `{col}` of table `{}` is not {kind}", self.name))
+    }
+
+    /// A numeric column as f64 (nulls as NaN).
+    pub fn numbers(&self, col: &str) -> Result<Vec<f64>, String> {
+        self.column(col, "numeric", |c| {
+            Ok(c.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        })
     }
 
     /// A text column (nulls as empty strings).
     pub fn texts(&self, col: &str) -> Result<Vec<String>, String> {
-        let c = self
-            .df
-            .column(col)
-            .map_err(|_| format!("table `{}` has no column `{col}`", self.name))?;
-        let ca = c
-            .str()
-            .map_err(|_| format!("column `{col}` of table `{}` is not text", self.name))?;
-        Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        self.column(col, "text", |c| {
+            Ok(c.str()?
+                .iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect())
+        })
     }
 
     /// Any column rendered as display strings (numbers in shortest round-trip form).
