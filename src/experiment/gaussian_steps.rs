@@ -276,30 +276,28 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }
         None => Some(0),
     };
-    let eta_grid = match &raw.eta_grid {
-        Some(g) => ctx.grid(g, "eta_grid", "in (0, 1)", |v| v > 0.0 && v < 1.0),
-        None if needs(&["defect", "defect_fit", "chained", "chained_fit"]) => {
-            ctx.error_hint(
-                "eta_grid",
-                "the `defect` and `chained` tables need a grid of steps",
-                "add e.g. `eta_grid: {from: 0.001, to: 0.05, n: 10, log: true}`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
-    let times = match &raw.times {
-        Some(g) => ctx.grid(g, "times", "positive", |v| v > 0.0 && v <= 50.0),
-        None if needs(&["defect", "defect_fit"]) => {
-            ctx.error_hint(
-                "times",
-                "the `defect` tables need the times t at which to take the step",
-                "add e.g. `times: [0.1, 0.5, 1.5]`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
+    let eta_grid = super::optional_grid(
+        ctx,
+        &raw.eta_grid,
+        "eta_grid",
+        "in (0, 1)",
+        |v| v > 0.0 && v < 1.0,
+        needs(&["defect", "defect_fit", "chained", "chained_fit"]).then_some((
+            "the `defect` and `chained` tables need a grid of steps",
+            "add e.g. `eta_grid: {from: 0.001, to: 0.05, n: 10, log: true}`",
+        )),
+    );
+    let times = super::optional_grid(
+        ctx,
+        &raw.times,
+        "times",
+        "positive",
+        |v| v > 0.0 && v <= 50.0,
+        needs(&["defect", "defect_fit"]).then_some((
+            "the `defect` tables need the times t at which to take the step",
+            "add e.g. `times: [0.1, 0.5, 1.5]`",
+        )),
+    );
     let horizon = match &raw.horizon {
         Some(h) => ctx
             .num_where(h, "horizon", "positive", |v| v > 0.0 && v <= 50.0)

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use crate::diagnostic::suggest;
 use crate::measure::Measure;
 use crate::spec::measure::{RawLabelled, RawMeasure};
-use crate::spec::{BlockCtx, SpecCtx};
+use crate::spec::{BlockCtx, Grid, SpecCtx};
 use crate::table::{ColumnDecl, Table, TableSchema};
 use crate::yaml;
 
@@ -659,6 +659,27 @@ pub(super) fn labelled<T>(
             );
             None
         }
+    }
+}
+
+/// An optional grid at `path`: when given, expanded with every point `what` (checked by
+/// `ok`); when not, empty, unless a table asked for needs it: then `missing` (the
+/// message and hint) is reported.
+pub(super) fn optional_grid(
+    ctx: &mut BlockCtx,
+    grid: &Option<Grid>,
+    path: &str,
+    what: &str,
+    ok: impl Fn(f64) -> bool,
+    missing: Option<(&str, &str)>,
+) -> Option<Vec<f64>> {
+    match (grid, missing) {
+        (Some(g), _) => ctx.grid(g, path, what, ok),
+        (None, Some((msg, hint))) => {
+            ctx.error_hint(path, msg, hint);
+            None
+        }
+        (None, None) => Some(Vec::new()),
     }
 }
 

@@ -402,18 +402,17 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
             }
         }
     };
-    let times = match &raw.snapshots {
-        Some(g) => ctx.grid(g, "snapshots", "a time ≥ 0", |v| v >= 0.0),
-        None if tables.contains_key("snapshots") || tables.contains_key("stats") => {
-            ctx.error_hint(
-                "snapshots",
-                "the `snapshots` and `stats` tables need the times to snapshot",
-                "add e.g. `snapshots: [0.01, 0.145, 0.296, 0.597, 0.898, 1.5]`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
+    let times = super::optional_grid(
+        ctx,
+        &raw.snapshots,
+        "snapshots",
+        "a time ≥ 0",
+        |v| v >= 0.0,
+        (tables.contains_key("snapshots") || tables.contains_key("stats")).then_some((
+            "the `snapshots` and `stats` tables need the times to snapshot",
+            "add e.g. `snapshots: [0.01, 0.145, 0.296, 0.597, 0.898, 1.5]`",
+        )),
+    );
     let one_step = one_step?;
     let (mu0, nu0, eta, forward, range, times, mode_bandwidths) =
         (mu0?, nu0?, eta?, forward?, range?, times?, mode_bandwidths?);

@@ -288,18 +288,17 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
             ok = false;
         }
     }
-    let times = match &raw.snapshots {
-        Some(g) => ctx.grid(g, "snapshots", "a time ≥ 0", |v| v >= 0.0),
-        None if common.tables.contains_key("snapshots") => {
-            ctx.error_hint(
-                "snapshots",
-                "the `snapshots` table needs the times to snapshot",
-                "add e.g. `snapshots: [0, 0.5, 3]`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
+    let times = super::optional_grid(
+        ctx,
+        &raw.snapshots,
+        "snapshots",
+        "a time ≥ 0",
+        |v| v >= 0.0,
+        (common.tables.contains_key("snapshots")).then_some((
+            "the `snapshots` table needs the times to snapshot",
+            "add e.g. `snapshots: [0, 0.5, 3]`",
+        )),
+    );
     let (mu0, nu0, eta, times) = (mu0?, nu0?, eta?, times?);
     if nu0.dim != mu0.dim {
         ctx.error_hint(
