@@ -294,7 +294,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         "snapshots",
         "a time ≥ 0",
         |v| v >= 0.0,
-        (common.tables.contains_key("snapshots")).then_some((
+        common.tables.contains_key("snapshots").then_some((
             "the `snapshots` table needs the times to snapshot",
             "add e.g. `snapshots: [0, 0.5, 3]`",
         )),
