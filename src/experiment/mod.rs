@@ -805,7 +805,7 @@ mod tests {
         let mut ctx = BlockCtx::new(&ch, b, std::path::Path::new("."));
         ctx.fidelity = fidelity;
         let exp = validate(&mut ctx);
-        (exp, ctx.diags)
+        (exp, ctx.into_diags())
     }
 
     const DENSITY: &str =
