@@ -100,12 +100,14 @@ fn split_by(cells: &Option<Vec<Cell>>, rows: &[usize]) -> Vec<Option<Cell>> {
     }
 }
 
-/// Whether row `i` is in `group` of the column `cells` (every row is when there is none).
-fn in_group(cells: &Option<Vec<Cell>>, group: &Option<Cell>, i: usize) -> bool {
-    match (group, cells) {
+/// The `rows` in `group` of the column `cells`, in order (all of them when there is no
+/// such column).
+fn rows_in(rows: &[usize], cells: &Option<Vec<Cell>>, group: &Option<Cell>) -> Vec<usize> {
+    let in_group = |i: usize| match (group, cells) {
         (Some(v), Some(c)) => c[i].matches(v),
         _ => true,
-    }
+    };
+    rows.iter().copied().filter(|&i| in_group(i)).collect()
 }
 
 fn cell_label(c: &Cell, digits: Option<usize>) -> String {
@@ -167,13 +169,9 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     for (fi, facet) in facets.iter().enumerate() {
         let mut lines = Vec::new();
         let mut bands = Vec::new();
+        let in_facet = rows_in(&rows, &facet_cells, facet);
         for (si, s) in series.iter().enumerate() {
-            let idx: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|&i| in_group(&facet_cells, facet, i))
-                .filter(|&i| in_group(&series_cells, s, i))
-                .collect();
+            let idx = rows_in(&in_facet, &series_cells, s);
             if idx.is_empty() {
                 continue;
             }
@@ -546,11 +544,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
 
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
-        let in_facet: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| in_group(&facet_cells, facet, i))
-            .collect();
+        let in_facet = rows_in(&rows, &facet_cells, facet);
         let mut baselines: Vec<f64> = Vec::new();
         for &i in &in_facet {
             if !baselines.contains(&base_all[i]) {
@@ -577,11 +571,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 .collect();
             let mut halves = Vec::new();
             for (si, s) in series.iter().enumerate() {
-                let mut idx: Vec<usize> = at_base
-                    .iter()
-                    .copied()
-                    .filter(|&i| in_group(&series_cells, s, i))
-                    .collect();
+                let mut idx = rows_in(&at_base, &series_cells, s);
                 if idx.is_empty() {
                     continue;
                 }
@@ -797,11 +787,7 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     let facets = split_by(&facet_cells, &rows);
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
-        let idx: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| in_group(&facet_cells, facet, i))
-            .collect();
+        let idx = rows_in(&rows, &facet_cells, facet);
         let panel = match (facet, &spec.facet) {
             (Some(f), Some(name)) => format!(" in the panel {name} = {}", cell_label(f, None)),
             _ => String::new(),
