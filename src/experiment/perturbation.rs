@@ -551,63 +551,48 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                     }
                 }
             }
-            "envelope" => {
-                let per = s.envelope.len();
-                for (k, v) in env_rows.iter().enumerate() {
+            "envelope" | "zeta" | "fisher" => {
+                // One row per law (and level M): the law's label, r and t, then values.
+                let (per, names, rows): (usize, &[&'static str], Vec<&[f64]>) = match role {
+                    "envelope" => (
+                        s.envelope.len(),
+                        &["M", "bound", "attainable", "best_limit", "best_finite"],
+                        env_rows.iter().map(|v| &v[..]).collect(),
+                    ),
+                    "zeta" => (
+                        s.ms.len(),
+                        &[
+                            "M",
+                            "zeta",
+                            "quantile",
+                            "cvar",
+                            "cvar_q",
+                            "zeta_cvar",
+                            "attained",
+                            "slack",
+                            "zeta_closed",
+                        ],
+                        zeta_rows.iter().map(|v| &v[..]).collect(),
+                    ),
+                    _ => (
+                        1,
+                        &[
+                            "zeta1",
+                            "mean_l",
+                            "fisher",
+                            "var_t",
+                            "cramer_rao",
+                            "noise_bound",
+                        ],
+                        fisher_rows.iter().map(|v| &v[..]).collect(),
+                    ),
+                };
+                for (k, v) in rows.iter().enumerate() {
                     let (label, r, t) = law_key(k / per);
                     labels.push(label);
                     push("r", r);
                     push("t", t);
-                    for (c, x) in ["M", "bound", "attainable", "best_limit", "best_finite"]
-                        .iter()
-                        .zip(v)
-                    {
-                        push(c, *x);
-                    }
-                }
-            }
-            "zeta" => {
-                let per = s.ms.len();
-                for (k, v) in zeta_rows.iter().enumerate() {
-                    let (label, r, t) = law_key(k / per);
-                    labels.push(label);
-                    push("r", r);
-                    push("t", t);
-                    for (c, x) in [
-                        "M",
-                        "zeta",
-                        "quantile",
-                        "cvar",
-                        "cvar_q",
-                        "zeta_cvar",
-                        "attained",
-                        "slack",
-                        "zeta_closed",
-                    ]
-                    .iter()
-                    .zip(v)
-                    {
-                        push(c, *x);
-                    }
-                }
-            }
-            "fisher" => {
-                for (li, v) in fisher_rows.iter().enumerate() {
-                    let (label, r, t) = law_key(li);
-                    labels.push(label);
-                    push("r", r);
-                    push("t", t);
-                    for (c, x) in [
-                        "zeta1",
-                        "mean_l",
-                        "fisher",
-                        "var_t",
-                        "cramer_rao",
-                        "noise_bound",
-                    ]
-                    .iter()
-                    .zip(v)
-                    {
+                    for (c, x) in names.iter().zip(*v) {
                         push(c, *x);
                     }
                 }
