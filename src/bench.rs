@@ -422,6 +422,18 @@ pub fn localization_cost(reps: usize) -> LocalizationCost {
     }
 }
 
+/// The median of timed runs (the mean of the middle two of an even number).
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

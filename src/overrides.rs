@@ -429,7 +429,7 @@ impl Overrides {
         let exp = experiment::validate(&mut over);
         // Errors of the overridden spec come from the overrides: say so. They are placed
         // at the field in the chapter when it is written there (else at the fence).
-        for mut d in over.diags.0 {
+        for mut d in over.into_diags().0 {
             d.message = format!("with {sets}: {}", d.message);
             ctx.diags.push(d);
         }

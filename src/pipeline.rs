@@ -141,6 +141,29 @@ pub struct Computed {
     pub records: Vec<ExperimentRecord>,
 }
 
+impl Computed {
+    /// The inputs of the report model for `edition`: the `selected` chapters of
+    /// `project` with what was computed for them, their figures and the provenance.
+    pub fn inputs<'a>(
+        &'a self,
+        project: &'a Project,
+        selected: &'a [usize],
+        figures: &'a BTreeMap<String, DrawnFigure>,
+        provenance: &'a Provenance,
+        edition: Edition,
+    ) -> Inputs<'a> {
+        Inputs {
+            project,
+            selected,
+            results: self.results.clone(),
+            figures,
+            outcomes: &self.outcomes,
+            provenance,
+            edition,
+        }
+    }
+}
+
 pub struct BuildSummary {
     pub out_dir: PathBuf,
     pub chapters: usize,
@@ -545,15 +568,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Error> {
     let figures = draw_figures(&project, &selected, &computed.results, &cache)?;
     clock.lap("figures");
     let prov = provenance(&project, opts, computed.records.clone());
-    let inputs = Inputs {
-        project: &project,
-        selected: &selected,
-        results: computed.results.clone(),
-        figures: &figures,
-        outcomes: &computed.outcomes,
-        provenance: &prov,
-        edition: Edition::Report,
-    };
+    let inputs = computed.inputs(&project, &selected, &figures, &prov, Edition::Report);
     // The model, built once; both backends render it.
     let model = report::build(&inputs)?;
     let mut reports: Vec<(PathBuf, Vec<u8>)> = Vec::new();

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::bench::median;
 use crate::pipeline::{self, BuildOptions, Format};
 
 /// Wall times of the cold and warm builds, each the median of its runs.
@@ -28,17 +29,6 @@ impl RebuildTimes {
     /// How many times faster the warm rebuild is.
     pub fn ratio(&self) -> f64 {
         self.cold_s / self.warm_s
-    }
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        0.5 * (s[n / 2 - 1] + s[n / 2])
     }
 }
 

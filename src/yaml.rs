@@ -566,6 +566,20 @@ fn at<T>(r: Result<T, Error>, node: &Node, path: &str) -> Result<T, Error> {
     })
 }
 
+/// Deserialize `node`, found at `path`, with `seed`; an error in it is placed at the
+/// node (see [`at`]).
+fn seed_at<'de, T: de::DeserializeSeed<'de>>(
+    seed: T,
+    node: &'de Node,
+    path: String,
+) -> Result<T::Value, Error> {
+    let r = seed.deserialize(De {
+        node,
+        path: path.clone(),
+    });
+    at(r, node, &path)
+}
+
 fn child_key(path: &str, key: &Node) -> String {
     let k = if key.text.is_empty() {
         key.as_str().unwrap_or("?")
@@ -697,11 +711,7 @@ impl<'de> de::SeqAccess<'de> for &mut SeqDe<'de, '_> {
             return Ok(None);
         };
         let path = format!("{}[{i}]", self.path);
-        let r = seed.deserialize(De {
-            node,
-            path: path.clone(),
-        });
-        at(r, node, &path).map(Some)
+        seed_at(seed, node, path).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -726,12 +736,8 @@ impl<'de> de::MapAccess<'de> for MapDe<'de, '_> {
             return Ok(None);
         };
         let path = child_key(self.path, key);
-        let r = seed.deserialize(De {
-            node: key,
-            path: path.clone(),
-        });
         self.value = Some((value, path.clone()));
-        at(r, key, &path).map(Some)
+        seed_at(seed, key, path).map(Some)
     }
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -739,11 +745,7 @@ impl<'de> de::MapAccess<'de> for MapDe<'de, '_> {
             .value
             .take()
             .expect("serde asks for a value after its key");
-        let r = seed.deserialize(De {
-            node,
-            path: path.clone(),
-        });
-        at(r, node, &path)
+        seed_at(seed, node, path)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -766,14 +768,7 @@ impl<'de> de::EnumAccess<'de> for EnumDe<'de, '_> {
         seed: V,
     ) -> Result<(V::Value, De<'de>), Error> {
         let path = child_key(self.path, self.key);
-        let variant = at(
-            seed.deserialize(De {
-                node: self.key,
-                path: path.clone(),
-            }),
-            self.key,
-            &path,
-        )?;
+        let variant = seed_at(seed, self.key, path.clone())?;
         Ok((
             variant,
             De {

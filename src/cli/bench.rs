@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::bench::{self, Workload};
+use crate::bench::{self, median, Workload};
 
 /// The speed targets.
 pub const TARGET_SPEEDUP_VS_NUMPY: f64 = 50.0;
@@ -169,16 +169,6 @@ struct NumpyTimes {
     repeats: u32,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
-
 /// Run the NumPy script `repeat` times; medians of its two stages.
 fn run_numpy(script: &PathBuf, repeat: u32) -> Result<NumpyTimes, String> {
     let dir = std::env::temp_dir().join(format!("diffrepro-numpy-{}", std::process::id()));
@@ -214,7 +204,7 @@ fn run_numpy(script: &PathBuf, repeat: u32) -> Result<NumpyTimes, String> {
         b.push(field("stage2_particles_total_s")?);
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let (sweep_s, particles_s) = (median(a), median(b));
+    let (sweep_s, particles_s) = (median(&a), median(&b));
     Ok(NumpyTimes {
         sweep_s,
         particles_s,
@@ -338,8 +328,8 @@ pub fn run(args: Args) -> ExitCode {
         _ => None,
     };
 
-    let (a_n, b_n) = (median(ta), median(tb));
-    let exact_s = (!te.is_empty()).then(|| median(te));
+    let (a_n, b_n) = (median(&ta), median(&tb));
+    let exact_s = (!te.is_empty()).then(|| median(&te));
     let total_n = a_n + b_n;
     let total_1 = secs(a_1) + secs(b_1);
     let speedup = numpy.map(|n| n.total_s / total_n);

@@ -642,33 +642,42 @@ pub fn text(rep: &Report) -> String {
             }
             columns(&mut out, &rows);
         };
-    section(
-        "survival s_r(u)",
-        first
-            .survival
-            .iter()
-            .map(|s| format!("u = {}", fmt_num(s.u.0)))
-            .collect(),
-        &|p| p.survival.iter().map(|s| fmt_value(&s.value)).collect(),
-    );
-    section(
-        "integrated tail h(δ, r)",
-        first
-            .h
-            .iter()
-            .map(|s| format!("δ = {}", fmt_num(s.delta.0)))
-            .collect(),
-        &|p| p.h.iter().map(|s| fmt_value(&s.value)).collect(),
-    );
-    section(
-        "effective curvature ζ*_M(t) at t = t(r)",
-        first
-            .zeta
-            .iter()
-            .map(|s| format!("M = {}", fmt_num(s.m.0)))
-            .collect(),
-        &|p| p.zeta.iter().map(|s| fmt_num(s.value.0)).collect(),
-    );
+    type Cells = fn(&PointReport) -> Vec<String>;
+    let sections: [(&str, Cells, Cells); 3] = [
+        (
+            "survival s_r(u)",
+            |p| {
+                p.survival
+                    .iter()
+                    .map(|s| format!("u = {}", fmt_num(s.u.0)))
+                    .collect()
+            },
+            |p| p.survival.iter().map(|s| fmt_value(&s.value)).collect(),
+        ),
+        (
+            "integrated tail h(δ, r)",
+            |p| {
+                p.h.iter()
+                    .map(|s| format!("δ = {}", fmt_num(s.delta.0)))
+                    .collect()
+            },
+            |p| p.h.iter().map(|s| fmt_value(&s.value)).collect(),
+        ),
+        (
+            "effective curvature ζ*_M(t) at t = t(r)",
+            |p| {
+                p.zeta
+                    .iter()
+                    .map(|s| format!("M = {}", fmt_num(s.m.0)))
+                    .collect()
+            },
+            |p| p.zeta.iter().map(|s| fmt_num(s.value.0)).collect(),
+        ),
+    ];
+    // The column heads are read off the first point.
+    for (title, heads, cells) in sections {
+        section(title, heads(first), &cells);
+    }
     out
 }
 

@@ -118,6 +118,27 @@ impl Sweep {
         (want, levels)
     }
 
+    /// The kernel's Monte Carlo values at one grid point, drawn from `stream` (`None`
+    /// when the sweep has no Monte Carlo).
+    pub(super) fn monte_carlo_at(
+        &self,
+        law: &Law,
+        r: f64,
+        t: f64,
+        levels: &Levels,
+        want: Want,
+        stream: StreamId,
+    ) -> Option<McValues> {
+        self.monte_carlo.as_ref().map(|mc| {
+            let settings = McSettings {
+                samples: mc.samples,
+                stream,
+                delta_grid: mc.delta_grid.clone(),
+            };
+            kernel::monte_carlo(law, r, t, levels, want, &settings)
+        })
+    }
+
     /// Table rows per measure: grid points times the longest level list (or `extra`
     /// rows per point, if more).
     pub(super) fn cells(&self, extra: usize) -> usize {
@@ -482,14 +503,7 @@ fn compute(
     } else {
         None
     };
-    let mc = s.sweep.monte_carlo.as_ref().map(|mc| {
-        let settings = McSettings {
-            samples: mc.samples,
-            stream,
-            delta_grid: mc.delta_grid.clone(),
-        };
-        kernel::monte_carlo(law, r, t, &levels, want, &settings)
-    });
+    let mc = s.sweep.monte_carlo_at(law, r, t, &levels, want, stream);
     Ok(PointResult { exact, mc })
 }
 

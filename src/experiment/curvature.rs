@@ -39,7 +39,7 @@ use super::{Common, KindSpec, Validated};
 use crate::localize::{time_of_snr, ExactLocalization};
 use crate::measure::{Localizer, Measure};
 use crate::spec::{BlockCtx, Grid};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{ColumnDecl, Rows, Table, TableSchema};
 
 pub const ROLES: &[&str] = &["pointwise", "average"];
 
@@ -63,13 +63,10 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let n = ColumnDecl::number;
-    let mut columns = vec![
-        ColumnDecl::text("measure", "label of the measure"),
-        n("r", "signal-to-noise ratio r"),
-        n("t", "OU time t = ½ log(1 + 1/r²)"),
-    ];
+    let mut columns = super::complexity::base_columns();
     match role {
         "pointwise" => columns.extend([
             n("y", "point y"),
@@ -91,10 +88,7 @@ fn schema(role: &str, name: &str) -> TableSchema {
         ]),
         _ => unreachable!("roles are checked by common_tables"),
     }
-    TableSchema {
-        name: name.to_string(),
-        columns,
-    }
+    columns
 }
 
 pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
@@ -120,7 +114,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         return None;
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     Some((
         outputs,
         KindSpec::Curvature(Spec {
@@ -163,15 +157,8 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
         .collect();
     let mut out = Vec::new();
     for ((role, _), schema) in s.tables.iter().zip(outputs) {
-        let mut labels = Vec::new();
-        let width = schema.columns.len() - 1;
-        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); width];
-        let mut push = |label: &str, row: &[f64]| {
-            labels.push(label.to_string());
-            for (c, v) in cols.iter_mut().zip(row) {
-                c.push(*v);
-            }
-        };
+        let mut rows = Rows::new(schema);
+        let mut push = |label: &str, row: &[f64]| rows.push(&[label], row);
         match role.as_str() {
             "pointwise" => {
                 let blocks: Vec<Vec<[f64; 6]>> = keys
@@ -211,11 +198,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             }
             other => return Err(format!("internal error: unknown role `{other}`")),
         }
-        let mut b = TableBuilder::new().text("measure", labels);
-        for (decl, values) in schema.columns.iter().skip(1).zip(cols) {
-            b = b.number(&decl.name, values);
-        }
-        out.push(b.build(&schema.name)?);
+        out.push(rows.build()?);
     }
     Ok(out)
 }

@@ -50,19 +50,18 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         return None;
     }
     let table = tables.get("density")?.clone();
-    let outputs = vec![TableSchema {
-        name: table.clone(),
-        columns: vec![
-            ColumnDecl::text("measure", "label of the measure"),
-            ColumnDecl::number("r", "signal-to-noise ratio r"),
-            ColumnDecl::number("t", "OU time t = ½ log(1 + 1/r²)"),
-            ColumnDecl::number("y", "point y"),
-            ColumnDecl::number("density", "density of Y_r at y"),
-            ColumnDecl::number("localization", "L_r(y) = Var[rX | Y_r = y]"),
-            ColumnDecl::number("posterior_mean", "E[rX | Y_r = y]"),
-            ColumnDecl::number("score", "(log p_{Y_r})'(y)"),
-        ],
-    }];
+    let outputs = common.schemas(|_| {
+        let n = ColumnDecl::number;
+        let mut columns = super::complexity::base_columns();
+        columns.extend([
+            n("y", "point y"),
+            n("density", "density of Y_r at y"),
+            n("localization", "L_r(y) = Var[rX | Y_r = y]"),
+            n("posterior_mean", "E[rX | Y_r = y]"),
+            n("score", "(log p_{Y_r})'(y)"),
+        ]);
+        columns
+    });
     Some((
         outputs,
         KindSpec::Density(Spec {

@@ -52,7 +52,7 @@ use crate::particles::{
     chained_ratio, denoise_defect, diffuse_denoise_ratio, forward_contraction_ratio, Gaussian,
 };
 use crate::spec::{BlockCtx, Grid, Num};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{ColumnDecl, Rows, Table, TableSchema};
 
 pub const ROLES: &[&str] = &[
     "backward",
@@ -144,10 +144,11 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let n = ColumnDecl::number;
     let s2 = || n("s2", "variance s² of μ_0 = N(mean, s²)");
-    let columns = match role {
+    match role {
         "backward" => vec![
             s2(),
             n("k", "step index k"),
@@ -218,10 +219,6 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("gap_slope", "least-squares slope of ln |log_gap| on ln η"),
         ],
         _ => unreachable!("roles are checked by common_tables"),
-    };
-    TableSchema {
-        name: name.to_string(),
-        columns,
     }
 }
 
@@ -279,30 +276,28 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }
         None => Some(0),
     };
-    let eta_grid = match &raw.eta_grid {
-        Some(g) => ctx.grid(g, "eta_grid", "in (0, 1)", |v| v > 0.0 && v < 1.0),
-        None if needs(&["defect", "defect_fit", "chained", "chained_fit"]) => {
-            ctx.error_hint(
-                "eta_grid",
-                "the `defect` and `chained` tables need a grid of steps",
-                "add e.g. `eta_grid: {from: 0.001, to: 0.05, n: 10, log: true}`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
-    let times = match &raw.times {
-        Some(g) => ctx.grid(g, "times", "positive", |v| v > 0.0 && v <= 50.0),
-        None if needs(&["defect", "defect_fit"]) => {
-            ctx.error_hint(
-                "times",
-                "the `defect` tables need the times t at which to take the step",
-                "add e.g. `times: [0.1, 0.5, 1.5]`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
+    let eta_grid = super::optional_grid(
+        ctx,
+        &raw.eta_grid,
+        "eta_grid",
+        "in (0, 1)",
+        |v| v > 0.0 && v < 1.0,
+        needs(&["defect", "defect_fit", "chained", "chained_fit"]).then_some((
+            "the `defect` and `chained` tables need a grid of steps",
+            "add e.g. `eta_grid: {from: 0.001, to: 0.05, n: 10, log: true}`",
+        )),
+    );
+    let times = super::optional_grid(
+        ctx,
+        &raw.times,
+        "times",
+        "positive",
+        |v| v > 0.0 && v <= 50.0,
+        needs(&["defect", "defect_fit"]).then_some((
+            "the `defect` tables need the times t at which to take the step",
+            "add e.g. `times: [0.1, 0.5, 1.5]`",
+        )),
+    );
     let horizon = match &raw.horizon {
         Some(h) => ctx
             .num_where(h, "horizon", "positive", |v| v > 0.0 && v <= 50.0)
@@ -350,7 +345,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         return None;
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     Some((
         outputs,
         KindSpec::GaussianSteps(Spec {
@@ -389,27 +384,6 @@ pub(crate) fn loglog_slope(xs: &[f64], ys: &[f64]) -> f64 {
     sxy / sxx
 }
 
-/// Columns of a table under construction, in schema order.
-struct Columns(Vec<Vec<f64>>);
-
-impl Columns {
-    fn new(n: usize) -> Self {
-        Columns(vec![Vec::new(); n])
-    }
-    fn push(&mut self, row: &[f64]) {
-        for (c, v) in self.0.iter_mut().zip(row) {
-            c.push(*v);
-        }
-    }
-    fn build(self, schema: &TableSchema) -> Result<Table, String> {
-        let mut b = TableBuilder::new();
-        for (decl, values) in schema.columns.iter().zip(self.0) {
-            b = b.number(&decl.name, values);
-        }
-        b.build(&schema.name)
-    }
-}
-
 /// The backward ratio at step k for μ_0 (ν_t = ν_0 diffused to t = kη).
 fn backward_ratio(mu0: Gaussian, nu0: Gaussian, t: f64, eta: f64) -> f64 {
     let b = mu0.backward_map(t, eta);
@@ -428,23 +402,26 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             .collect();
     let mut out = Vec::new();
     for ((role, _), schema) in s.tables.iter().zip(outputs) {
-        let mut cols = Columns::new(schema.columns.len());
+        let mut cols = Rows::new(schema);
         match role.as_str() {
             "backward" => {
                 for &(v, mu0, nu0) in &laws {
                     for k in 1..=s.steps {
                         let t = k as f64 * eta;
                         let zeta = mu0.curvature(t);
-                        cols.push(&[
-                            v,
-                            k as f64,
-                            t,
-                            zeta,
-                            backward_ratio(mu0, nu0, t, eta),
-                            gaussian_backward_slope(v, k as f64, eta),
-                            1.0 + eta * (1.0 - zeta),
-                            1.0 - eta,
-                        ]);
+                        cols.push(
+                            &[],
+                            &[
+                                v,
+                                k as f64,
+                                t,
+                                zeta,
+                                backward_ratio(mu0, nu0, t, eta),
+                                gaussian_backward_slope(v, k as f64, eta),
+                                1.0 + eta * (1.0 - zeta),
+                                1.0 - eta,
+                            ],
+                        );
                     }
                 }
             }
@@ -464,14 +441,17 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     } else {
                         (horizon.ceil() - 1.0).clamp(0.0, s.steps as f64)
                     };
-                    cols.push(&[
-                        v,
-                        ratios.iter().copied().fold(f64::INFINITY, f64::min),
-                        ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                        last_fast as f64,
-                        horizon,
-                        predicted,
-                    ]);
+                    cols.push(
+                        &[],
+                        &[
+                            v,
+                            ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                            ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                            last_fast as f64,
+                            horizon,
+                            predicted,
+                        ],
+                    );
                 }
             }
             "forward" => {
@@ -485,16 +465,19 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             .push(&mu0.backward_map(t + eta, eta))
                             .w2(&nu_n.push(&nu0.backward_map(t + eta, eta)))
                             / mu_n.w2(&nu_n);
-                        cols.push(&[
-                            v,
-                            k as f64,
-                            t,
-                            ratio,
-                            (-eta).exp(),
-                            1.0 - eta,
-                            own,
-                            ratio * own,
-                        ]);
+                        cols.push(
+                            &[],
+                            &[
+                                v,
+                                k as f64,
+                                t,
+                                ratio,
+                                (-eta).exp(),
+                                1.0 - eta,
+                                own,
+                                ratio * own,
+                            ],
+                        );
                     }
                 }
             }
@@ -517,27 +500,24 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             .collect();
                         if role == "defect" {
                             for [e, d, dd, first] in rows {
-                                cols.push(&[
-                                    v,
-                                    t,
-                                    e,
-                                    d,
-                                    d / (e * e),
-                                    dd,
-                                    first,
-                                    (dd - first).abs(),
-                                ]);
+                                cols.push(
+                                    &[],
+                                    &[v, t, e, d, d / (e * e), dd, first, (dd - first).abs()],
+                                );
                             }
                         } else {
                             let defects: Vec<f64> = rows.iter().map(|r| r[1]).collect();
                             let errors: Vec<f64> =
                                 rows.iter().map(|r| (r[2] - r[3]).abs()).collect();
-                            cols.push(&[
-                                v,
-                                t,
-                                loglog_slope(&s.eta_grid, &defects),
-                                loglog_slope(&s.eta_grid, &errors),
-                            ]);
+                            cols.push(
+                                &[],
+                                &[
+                                    v,
+                                    t,
+                                    loglog_slope(&s.eta_grid, &defects),
+                                    loglog_slope(&s.eta_grid, &errors),
+                                ],
+                            );
                         }
                     }
                 }
@@ -556,17 +536,17 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                         .collect();
                     if role == "chained" {
                         for [e, k, ratio, bound, gap] in rows {
-                            cols.push(&[v, e, k, ratio, bound, gap, gap / e]);
+                            cols.push(&[], &[v, e, k, ratio, bound, gap, gap / e]);
                         }
                     } else {
                         let gaps: Vec<f64> = rows.iter().map(|r| r[4].abs()).collect();
-                        cols.push(&[v, loglog_slope(&s.eta_grid, &gaps)]);
+                        cols.push(&[], &[v, loglog_slope(&s.eta_grid, &gaps)]);
                     }
                 }
             }
             other => return Err(format!("internal error: unknown role `{other}`")),
         }
-        out.push(cols.build(schema)?);
+        out.push(cols.build()?);
     }
     Ok(out)
 }
@@ -598,7 +578,11 @@ mod tests {
             horizon: None,
             tables: vec![("forward".into(), "f".into())],
         };
-        let t = run(&spec, &[schema("forward", "f")]).unwrap();
+        let schema = TableSchema {
+            name: "f".into(),
+            columns: columns("forward"),
+        };
+        let t = run(&spec, &[schema]).unwrap();
         let ratio = t[0].numbers("ratio").unwrap();
         let own = t[0].numbers("own_backward").unwrap();
         for (r, o) in ratio.iter().zip(&own) {

@@ -28,8 +28,8 @@ use serde::Deserialize;
 use crate::diagnostic::suggest;
 use crate::measure::Measure;
 use crate::spec::measure::{RawLabelled, RawMeasure};
-use crate::spec::{BlockCtx, SpecCtx};
-use crate::table::{Table, TableSchema};
+use crate::spec::{BlockCtx, Grid, SpecCtx};
+use crate::table::{ColumnDecl, Table, TableSchema};
 use crate::yaml;
 
 /// One registered kind.
@@ -292,6 +292,18 @@ impl Common {
             .collect()
     }
 
+    /// The schemas of the named tables, in the order of the kind's roles, each with
+    /// the columns `columns` gives for its role.
+    pub fn schemas(&self, columns: impl Fn(&str) -> Vec<ColumnDecl>) -> Vec<TableSchema> {
+        self.ordered_tables()
+            .into_iter()
+            .map(|(role, name)| TableSchema {
+                columns: columns(&role),
+                name,
+            })
+            .collect()
+    }
+
     /// The measure field of the `i`-th measure, for messages.
     pub fn measure_path(&self, i: usize) -> String {
         if self.single_measure {
@@ -365,7 +377,7 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<Experiment> {
             };
             let mut quick_ctx = ctx.with_tree(&merged);
             let q = validate_tree(&mut quick_ctx, &merged);
-            for mut d in quick_ctx.diags.0 {
+            for mut d in quick_ctx.into_diags().0 {
                 d.message = format!("with the `quick` overrides: {}", d.message);
                 ctx.diags.push(d);
             }
@@ -650,6 +662,99 @@ pub(super) fn labelled<T>(
     }
 }
 
+/// An optional grid at `path`: when given, expanded with every point `what` (checked by
+/// `ok`); when not, empty, unless a table asked for needs it: then `missing` (the
+/// message and hint) is reported.
+pub(super) fn optional_grid(
+    ctx: &mut BlockCtx,
+    grid: &Option<Grid>,
+    path: &str,
+    what: &str,
+    ok: impl Fn(f64) -> bool,
+    missing: Option<(&str, &str)>,
+) -> Option<Vec<f64>> {
+    match (grid, missing) {
+        (Some(g), _) => ctx.grid(g, path, what, ok),
+        (None, Some((msg, hint))) => {
+            ctx.error_hint(path, msg, hint);
+            None
+        }
+        (None, None) => Some(Vec::new()),
+    }
+}
+
+/// Check the size of a particle run: `n` particles per cloud, at most the ceiling of
+/// `crate::limits`, and between 1 and `max_steps` steps. False when either is off
+/// (reported).
+pub(super) fn particle_run_size(
+    ctx: &mut BlockCtx,
+    n: usize,
+    steps: usize,
+    max_steps: usize,
+) -> bool {
+    let mut ok = true;
+    let max_particles = crate::limits::particles();
+    if n == 0 || n > max_particles {
+        ctx.error_hint(
+            "n",
+            format!("`n` must be between 1 and {max_particles} particles"),
+            crate::limits::HINT,
+        );
+        ok = false;
+    }
+    if steps == 0 || steps > max_steps {
+        ctx.error(
+            "steps",
+            format!("`steps` must be between 1 and {max_steps}"),
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The step k = round(t/η) of each snapshot time of `snapshots`, for a particle run of
+/// `steps` steps of size `eta`: at most `max` times, none beyond the final time, no two
+/// on the same step.
+pub(super) fn snapshot_steps(
+    ctx: &mut BlockCtx,
+    times: &[f64],
+    eta: f64,
+    steps: usize,
+    max: usize,
+) -> Option<Vec<usize>> {
+    if times.len() > max {
+        ctx.error(
+            "snapshots",
+            format!("at most {max} snapshot times, got {}", times.len()),
+        );
+        return None;
+    }
+    let mut snapshot_steps: Vec<usize> = Vec::new();
+    for (i, &t) in times.iter().enumerate() {
+        let k = (t / eta).round();
+        if k > steps as f64 {
+            ctx.error(
+                &format!("snapshots[{i}]"),
+                format!(
+                    "snapshot time {t} is beyond the final time T = {}",
+                    steps as f64 * eta
+                ),
+            );
+            return None;
+        }
+        let k = k as usize;
+        if snapshot_steps.contains(&k) {
+            ctx.error(
+                &format!("snapshots[{i}]"),
+                format!("snapshot time {t} falls on the same step (k = {k}) as an earlier one"),
+            );
+            return None;
+        }
+        snapshot_steps.push(k);
+    }
+    Some(snapshot_steps)
+}
+
 /// Default ceiling on Monte Carlo samples per grid point (see `crate::limits`).
 pub const MAX_SAMPLES: usize = crate::limits::SAMPLES;
 
@@ -700,7 +805,7 @@ mod tests {
         let mut ctx = BlockCtx::new(&ch, b, std::path::Path::new("."));
         ctx.fidelity = fidelity;
         let exp = validate(&mut ctx);
-        (exp, ctx.diags)
+        (exp, ctx.into_diags())
     }
 
     const DENSITY: &str =

@@ -80,7 +80,7 @@ use crate::particles::{
 };
 use crate::spec::measure::RawMeasure;
 use crate::spec::{BlockCtx, Grid, Num};
-use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
+use crate::table::{ColumnDecl, Rows, Table, TableBuilder, TableSchema};
 
 pub const ROLES: &[&str] = &[
     "snapshots",
@@ -152,9 +152,10 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let (n, t) = (ColumnDecl::number, ColumnDecl::text);
-    let columns = match role {
+    match role {
         "snapshots" => vec![
             t("phase", "forward or backward"),
             n(
@@ -294,10 +295,6 @@ fn schema(role: &str, name: &str) -> TableSchema {
             n("w2_round_trip", "W(μ_0, μ̄_0)"),
         ],
         _ => unreachable!("roles are checked by common_tables"),
-    };
-    TableSchema {
-        name: name.to_string(),
-        columns,
     }
 }
 
@@ -314,23 +311,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         None => Some(Measure::Point { at: 0.0 }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    let mut ok = true;
-    let max_particles = crate::limits::particles();
-    if raw.n == 0 || raw.n > max_particles {
-        ctx.error_hint(
-            "n",
-            format!("`n` must be between 1 and {max_particles} particles"),
-            crate::limits::HINT,
-        );
-        ok = false;
-    }
-    if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error(
-            "steps",
-            format!("`steps` must be between 1 and {MAX_STEPS}"),
-        );
-        ok = false;
-    }
+    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, MAX_STEPS);
     let replicates = raw.replicates.unwrap_or(0);
     if replicates > MAX_REPLICATES {
         ctx.error(
@@ -421,57 +402,24 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
             }
         }
     };
-    let times = match &raw.snapshots {
-        Some(g) => ctx.grid(g, "snapshots", "a time ≥ 0", |v| v >= 0.0),
-        None if tables.contains_key("snapshots") || tables.contains_key("stats") => {
-            ctx.error_hint(
-                "snapshots",
-                "the `snapshots` and `stats` tables need the times to snapshot",
-                "add e.g. `snapshots: [0.01, 0.145, 0.296, 0.597, 0.898, 1.5]`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
+    let times = super::optional_grid(
+        ctx,
+        &raw.snapshots,
+        "snapshots",
+        "a time ≥ 0",
+        |v| v >= 0.0,
+        (tables.contains_key("snapshots") || tables.contains_key("stats")).then_some((
+            "the `snapshots` and `stats` tables need the times to snapshot",
+            "add e.g. `snapshots: [0.01, 0.145, 0.296, 0.597, 0.898, 1.5]`",
+        )),
+    );
     let one_step = one_step?;
     let (mu0, nu0, eta, forward, range, times, mode_bandwidths) =
         (mu0?, nu0?, eta?, forward?, range?, times?, mode_bandwidths?);
     if !ok {
         return None;
     }
-    if times.len() > MAX_SNAPSHOTS {
-        ctx.error(
-            "snapshots",
-            format!(
-                "at most {MAX_SNAPSHOTS} snapshot times, got {}",
-                times.len()
-            ),
-        );
-        return None;
-    }
-    let mut snapshot_steps: Vec<usize> = Vec::new();
-    for (i, &t) in times.iter().enumerate() {
-        let k = (t / eta).round();
-        if k > raw.steps as f64 {
-            ctx.error(
-                &format!("snapshots[{i}]"),
-                format!(
-                    "snapshot time {t} is beyond the final time T = {}",
-                    raw.steps as f64 * eta
-                ),
-            );
-            return None;
-        }
-        let k = k as usize;
-        if snapshot_steps.contains(&k) {
-            ctx.error(
-                &format!("snapshots[{i}]"),
-                format!("snapshot time {t} falls on the same step (k = {k}) as an earlier one"),
-            );
-            return None;
-        }
-        snapshot_steps.push(k);
-    }
+    let snapshot_steps = super::snapshot_steps(ctx, &times, eta, raw.steps, MAX_SNAPSHOTS)?;
     if forward == Forward::Map {
         if let Err(e) = crate::particles::OuScore::new(&mu0, 0.0) {
             ctx.error_hint(
@@ -483,7 +431,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     let seed = common.seed;
     Some((
         outputs,
@@ -875,7 +823,7 @@ fn one_step_tables(s: &Spec, role: &str, schema: &TableSchema) -> Result<Table, 
         }
         return b.build(&schema.name);
     }
-    let mut cols: [Vec<f64>; 7] = Default::default();
+    let mut table = Rows::new(schema);
     for chunk in rows.chunks(etas.len()) {
         let rates: Vec<f64> = chunk.iter().map(|r| (1.0 - ratio(r)) / r.eta).collect();
         let (a, slope) = line_fit(etas, &rates);
@@ -893,24 +841,9 @@ fn one_step_tables(s: &Spec, role: &str, schema: &TableSchema) -> Result<Table, 
             max_excess,
             ratio_max,
         ];
-        for (c, v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
+        table.push(&[], &row);
     }
-    let names = [
-        "t",
-        "zeta",
-        "fisher",
-        "rate0",
-        "rate_slope",
-        "max_excess",
-        "ratio_max",
-    ];
-    let mut b = TableBuilder::new();
-    for (name, col) in names.iter().zip(cols) {
-        b = b.number(name, col);
-    }
-    b.build(&schema.name)
+    table.build()
 }
 
 /// η Σ_{k=1..K} ζ_{kη}, with ζ_t = -sup (log p_{μ_t})'' = (1 - sup_y L_{r(t)}(y))/σ_t²
@@ -1061,76 +994,43 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                     return Err("no snapshot was taken".into());
                 }
                 let edges = bin_edges(s, &clouds);
-                let mut phase = Vec::new();
-                let mut label = Vec::new();
-                let mut cols: [Vec<f64>; 6] = Default::default();
+                let mut table = Rows::new(schema);
                 for p in [Phase::Forward, Phase::Backward] {
                     for (slot, &k) in s.snapshot_steps.iter().enumerate() {
                         let t = k as f64 * eta;
                         let snap = snapshot_at(&run, p, t)?;
                         for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
                             for (i, d) in histogram(cloud, &edges).into_iter().enumerate() {
-                                phase.push(phase_name(p).to_string());
-                                label.push(name.to_string());
                                 let (lo, hi) = (edges[i], edges[i + 1]);
                                 let row = [(slot + 1) as f64, t, lo, hi, 0.5 * (lo + hi), d];
-                                for (c, v) in cols.iter_mut().zip(row) {
-                                    c.push(v);
-                                }
+                                table.push(&[phase_name(p), name], &row);
                             }
                         }
                     }
                 }
-                let [slot, t, lower, upper, center, density] = cols;
-                TableBuilder::new()
-                    .text("phase", phase)
-                    .number("slot", slot)
-                    .number("t", t)
-                    .text("measure", label)
-                    .number("lower", lower)
-                    .number("upper", upper)
-                    .number("center", center)
-                    .number("density", density)
-                    .build(&schema.name)?
+                table.build()?
             }
             "distances" => {
-                let mut phase = Vec::new();
-                let mut cols: [Vec<f64>; 5] = Default::default();
+                let mut table = Rows::new(schema);
                 for (k, rec) in run.forward.iter().enumerate() {
-                    phase.push("forward".to_string());
                     let (w, se) = forward_exact[k];
-                    for (c, v) in cols.iter_mut().zip([k as f64, rec.t, rec.w2, se, w]) {
-                        c.push(v);
-                    }
+                    table.push(&["forward"], &[k as f64, rec.t, rec.w2, se, w]);
                 }
                 for (i, rec) in run.backward.iter().enumerate() {
-                    phase.push("backward".to_string());
                     let k = cfg.steps - i;
                     let row = [k as f64, rec.t, rec.w2, f64::NAN, backward_exact[i]];
-                    for (c, v) in cols.iter_mut().zip(row) {
-                        c.push(v);
-                    }
+                    table.push(&["backward"], &row);
                 }
-                let [step, t, w2, se, exact] = cols;
-                TableBuilder::new()
-                    .text("phase", phase)
-                    .number("step", step)
-                    .number("t", t)
-                    .number("w2", w2)
-                    .number("w2_se", se)
-                    .number("w2_exact", exact)
-                    .build(&schema.name)?
+                table.build()?
             }
             "steps" => {
-                let mut phase = Vec::new();
-                let mut cols: [Vec<f64>; 5] = Default::default();
+                let mut table = Rows::new(schema);
                 let fwd_exact: Vec<f64> = forward_exact.iter().map(|p| p.0).collect();
                 for (name, recs, exact) in [
                     ("forward", &run.forward, &fwd_exact),
                     ("backward", &run.backward, &backward_exact),
                 ] {
                     for i in 1..recs.len() {
-                        phase.push(name.to_string());
                         let row = [
                             i as f64,
                             recs[i - 1].t,
@@ -1138,20 +1038,10 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                             recs[i].w2 / recs[i - 1].w2,
                             exact[i] / exact[i - 1],
                         ];
-                        for (c, v) in cols.iter_mut().zip(row) {
-                            c.push(v);
-                        }
+                        table.push(&[name], &row);
                     }
                 }
-                let [step, from, to, ratio, exact] = cols;
-                TableBuilder::new()
-                    .text("phase", phase)
-                    .number("step", step)
-                    .number("t_from", from)
-                    .number("t_to", to)
-                    .number("ratio", ratio)
-                    .number("ratio_exact", exact)
-                    .build(&schema.name)?
+                table.build()?
             }
             "summary" => {
                 let limits = denoising_limits(s);
@@ -1188,9 +1078,7 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 b.build(&schema.name)?
             }
             "stats" => {
-                let mut phase = Vec::new();
-                let mut label = Vec::new();
-                let mut cols: [Vec<f64>; 12] = Default::default();
+                let mut table = Rows::new(schema);
                 for p in [Phase::Forward, Phase::Backward] {
                     for (slot, &k) in s.snapshot_steps.iter().enumerate() {
                         let t = k as f64 * eta;
@@ -1198,8 +1086,6 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                         for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
                             for &h in &s.mode_bandwidths {
                                 let st = cloud_stats(cloud, h);
-                                phase.push(phase_name(p).to_string());
-                                label.push(name.to_string());
                                 let row = [
                                     (slot + 1) as f64,
                                     t,
@@ -1214,36 +1100,12 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                                     st.mode_upper,
                                     st.mode_lower,
                                 ];
-                                for (c, v) in cols.iter_mut().zip(row) {
-                                    c.push(v);
-                                }
+                                table.push(&[phase_name(p), name], &row);
                             }
                         }
                     }
                 }
-                let names = [
-                    "slot",
-                    "t",
-                    "bandwidth",
-                    "mean",
-                    "sd",
-                    "p_pos",
-                    "p_center",
-                    "q05",
-                    "q95",
-                    "mode",
-                    "mode_upper",
-                    "mode_lower",
-                ];
-                let mut b = TableBuilder::new().text("phase", phase);
-                let mut label = Some(label);
-                for (name, col) in names.iter().zip(cols) {
-                    if *name == "bandwidth" {
-                        b = b.text("measure", label.take().unwrap_or_default());
-                    }
-                    b = b.number(name, col);
-                }
-                b.build(&schema.name)?
+                table.build()?
             }
             "one_step" | "one_step_fit" => one_step_tables(s, role, schema)?,
             "replicates" => {

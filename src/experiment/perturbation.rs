@@ -446,56 +446,44 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
     };
     // ζ*_M on the envelope grid and in the zeta table: (law, M) pairs.
     let env_rows: Vec<[f64; 5]> = if want("envelope") {
-        let pairs: Vec<(usize, f64)> = (0..laws.len())
-            .flat_map(|li| s.envelope.iter().map(move |&m| (li, m)))
-            .collect();
-        pairs
-            .par_iter()
-            .map(|&(li, bm)| {
-                let law = &laws[li];
-                let bound = 2.0 - 2.0 * law.zeta_star(bm);
-                let q = law.quantile(bm);
-                let attainable = 2.0 - 2.0 * (1.0 - law.cvar_from_quantile(bm, q)) / law.sigma2;
-                let best = |f: fn(&Row) -> f64| {
-                    rows.iter()
-                        .filter(|row| jobs[row.job].law == li && row.m <= bm * (1.0 + 1e-12))
-                        .map(f)
-                        .fold(f64::NEG_INFINITY, f64::max)
-                };
-                [
-                    bm,
-                    bound,
-                    attainable,
-                    best(|r| r.rate_limit),
-                    best(|r| r.rate),
-                ]
-            })
-            .collect()
+        over_pairs(laws.len(), &s.envelope, |li, bm| {
+            let law = &laws[li];
+            let bound = 2.0 - 2.0 * law.zeta_star(bm);
+            let q = law.quantile(bm);
+            let attainable = 2.0 - 2.0 * (1.0 - law.cvar_from_quantile(bm, q)) / law.sigma2;
+            let best = |f: fn(&Row) -> f64| {
+                rows.iter()
+                    .filter(|row| jobs[row.job].law == li && row.m <= bm * (1.0 + 1e-12))
+                    .map(f)
+                    .fold(f64::NEG_INFINITY, f64::max)
+            };
+            [
+                bm,
+                bound,
+                attainable,
+                best(|r| r.rate_limit),
+                best(|r| r.rate),
+            ]
+        })
     } else {
         Vec::new()
     };
     let zeta_rows: Vec<[f64; 9]> = if want("zeta") {
-        let pairs: Vec<(usize, f64)> = (0..laws.len())
-            .flat_map(|li| s.ms.iter().map(move |&m| (li, m)))
-            .collect();
-        pairs
-            .par_iter()
-            .map(|&(li, bm)| {
-                let law = &laws[li];
-                let z = law.zeta_star(bm);
-                let q = law.quantile(bm);
-                let cvar = law.cvar(bm, q);
-                let cvar_q = law.cvar_from_quantile(bm, q);
-                let zc = (1.0 - cvar) / law.sigma2;
-                let attained = if q <= 1.0 { 1.0 } else { 0.0 };
-                let closed = if q <= 1.0 {
-                    zc
-                } else {
-                    -bm * law.exact.integrated_tail(0.0) / law.sigma2
-                };
-                [bm, z, q, cvar, cvar_q, zc, attained, zc - z, closed]
-            })
-            .collect()
+        over_pairs(laws.len(), &s.ms, |li, bm| {
+            let law = &laws[li];
+            let z = law.zeta_star(bm);
+            let q = law.quantile(bm);
+            let cvar = law.cvar(bm, q);
+            let cvar_q = law.cvar_from_quantile(bm, q);
+            let zc = (1.0 - cvar) / law.sigma2;
+            let attained = if q <= 1.0 { 1.0 } else { 0.0 };
+            let closed = if q <= 1.0 {
+                zc
+            } else {
+                -bm * law.exact.integrated_tail(0.0) / law.sigma2
+            };
+            [bm, z, q, cvar, cvar_q, zc, attained, zc - z, closed]
+        })
     } else {
         Vec::new()
     };
@@ -512,16 +500,10 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         Vec::new()
     };
     let limit_rows: Vec<(usize, f64, f64, f64)> = if want("limit") {
-        let pairs: Vec<(usize, f64)> = (0..s.measures.len())
-            .flat_map(|mi| s.r_limit.iter().map(move |&r| (mi, r)))
-            .collect();
-        pairs
-            .par_iter()
-            .map(|&(mi, r)| {
-                let c = ExactLocalization::new(&s.measures[mi].1, r).complexity();
-                (mi, r, c.m_star, c.delta_star)
-            })
-            .collect()
+        over_pairs(s.measures.len(), &s.r_limit, |mi, r| {
+            let c = ExactLocalization::new(&s.measures[mi].1, r).complexity();
+            (mi, r, c.m_star, c.delta_star)
+        })
     } else {
         Vec::new()
     };
@@ -569,63 +551,48 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
                     }
                 }
             }
-            "envelope" => {
-                let per = s.envelope.len();
-                for (k, v) in env_rows.iter().enumerate() {
+            "envelope" | "zeta" | "fisher" => {
+                // One row per law (and level M): the law's label, r and t, then values.
+                let (per, names, rows): (usize, &[&'static str], Vec<&[f64]>) = match role {
+                    "envelope" => (
+                        s.envelope.len(),
+                        &["M", "bound", "attainable", "best_limit", "best_finite"],
+                        env_rows.iter().map(|v| &v[..]).collect(),
+                    ),
+                    "zeta" => (
+                        s.ms.len(),
+                        &[
+                            "M",
+                            "zeta",
+                            "quantile",
+                            "cvar",
+                            "cvar_q",
+                            "zeta_cvar",
+                            "attained",
+                            "slack",
+                            "zeta_closed",
+                        ],
+                        zeta_rows.iter().map(|v| &v[..]).collect(),
+                    ),
+                    _ => (
+                        1,
+                        &[
+                            "zeta1",
+                            "mean_l",
+                            "fisher",
+                            "var_t",
+                            "cramer_rao",
+                            "noise_bound",
+                        ],
+                        fisher_rows.iter().map(|v| &v[..]).collect(),
+                    ),
+                };
+                for (k, v) in rows.iter().enumerate() {
                     let (label, r, t) = law_key(k / per);
                     labels.push(label);
                     push("r", r);
                     push("t", t);
-                    for (c, x) in ["M", "bound", "attainable", "best_limit", "best_finite"]
-                        .iter()
-                        .zip(v)
-                    {
-                        push(c, *x);
-                    }
-                }
-            }
-            "zeta" => {
-                let per = s.ms.len();
-                for (k, v) in zeta_rows.iter().enumerate() {
-                    let (label, r, t) = law_key(k / per);
-                    labels.push(label);
-                    push("r", r);
-                    push("t", t);
-                    for (c, x) in [
-                        "M",
-                        "zeta",
-                        "quantile",
-                        "cvar",
-                        "cvar_q",
-                        "zeta_cvar",
-                        "attained",
-                        "slack",
-                        "zeta_closed",
-                    ]
-                    .iter()
-                    .zip(v)
-                    {
-                        push(c, *x);
-                    }
-                }
-            }
-            "fisher" => {
-                for (li, v) in fisher_rows.iter().enumerate() {
-                    let (label, r, t) = law_key(li);
-                    labels.push(label);
-                    push("r", r);
-                    push("t", t);
-                    for (c, x) in [
-                        "zeta1",
-                        "mean_l",
-                        "fisher",
-                        "var_t",
-                        "cramer_rao",
-                        "noise_bound",
-                    ]
-                    .iter()
-                    .zip(v)
-                    {
+                    for (c, x) in names.iter().zip(*v) {
                         push(c, *x);
                     }
                 }
@@ -668,4 +635,13 @@ pub fn run(s: &Spec, seed: u64, outputs: &[TableSchema]) -> Result<Vec<Table>, S
         out.push(b.build(&schema.name)?);
     }
     Ok(out)
+}
+
+/// `f` at every pair (i, v) of an index i < `n` and a value v of `values`, in that
+/// order, computed in parallel.
+fn over_pairs<T: Send>(n: usize, values: &[f64], f: impl Fn(usize, f64) -> T + Sync) -> Vec<T> {
+    let pairs: Vec<(usize, f64)> = (0..n)
+        .flat_map(|i| values.iter().map(move |&v| (i, v)))
+        .collect();
+    pairs.par_iter().map(|&(i, v)| f(i, v)).collect()
 }

@@ -44,7 +44,7 @@ use super::complexity::{
     point_row, role_of, sweep_schemas, sweep_table, By, Sweep, SweepRaw, PLANE,
 };
 use super::{Common, KindSpec, Validated};
-use crate::localize::kernel::{self, McSettings};
+use crate::localize::kernel;
 use crate::localize::levels::{self, LevelSets, Search};
 use crate::localize::quadrature::integrate_scalar;
 use crate::localize::{self, ExactLocalization, LevelSet};
@@ -391,14 +391,15 @@ fn schemas(s: &Spec) -> Vec<TableSchema> {
     };
     let mut out = sweep_schemas(&s.tables, &ROLES[..ROLES.len() - 1], PLANE, has);
     if let Some(name) = s.tables.get("means") {
+        let n = ColumnDecl::number;
         out.push(TableSchema {
             name: name.clone(),
             columns: vec![
                 ColumnDecl::text("measure", "label of the measure"),
-                ColumnDecl::number("component", "index of the mixture component, from 1"),
-                ColumnDecl::number("weight", "weight of the component"),
-                ColumnDecl::number("x1", "first coordinate of the component's mean"),
-                ColumnDecl::number("x2", "second coordinate of the component's mean"),
+                n("component", "index of the mixture component, from 1"),
+                n("weight", "weight of the component"),
+                n("x1", "first coordinate of the component's mean"),
+                n("x2", "second coordinate of the component's mean"),
             ],
         });
     }
@@ -451,14 +452,7 @@ fn compute(s: &Spec, mi: usize, pi: usize, seed: u64) -> Result<PointResult, Str
         None
     };
     let stream = StreamId::new(seed, super::complexity::localization_stream(mi, pi));
-    let mc = s.sweep.monte_carlo.as_ref().map(|mc| {
-        let settings = McSettings {
-            samples: mc.samples,
-            stream,
-            delta_grid: mc.delta_grid.clone(),
-        };
-        kernel::monte_carlo(law, r, t, &levels_, want, &settings)
-    });
+    let mc = s.sweep.monte_carlo_at(law, r, t, &levels_, want, stream);
     let oracle = match (s.oracle, law) {
         (Some(o), Law::Space(m)) => Some(oracle_values(o, m, r, t, s)),
         _ => None,

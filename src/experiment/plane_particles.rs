@@ -88,9 +88,10 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
-fn schema(role: &str, name: &str) -> TableSchema {
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
     let (n, t) = (ColumnDecl::number, ColumnDecl::text);
-    let columns = match role {
+    match role {
         "snapshots" => vec![
             t("phase", "forward or backward"),
             n(
@@ -154,10 +155,6 @@ fn schema(role: &str, name: &str) -> TableSchema {
             c
         }
         _ => unreachable!("roles are checked by common_tables"),
-    };
-    TableSchema {
-        name: name.to_string(),
-        columns,
     }
 }
 
@@ -211,23 +208,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    let mut ok = true;
-    let max_particles = crate::limits::particles();
-    if raw.n == 0 || raw.n > max_particles {
-        ctx.error_hint(
-            "n",
-            format!("`n` must be between 1 and {max_particles} particles"),
-            crate::limits::HINT,
-        );
-        ok = false;
-    }
-    if raw.steps == 0 || raw.steps > MAX_STEPS {
-        ctx.error(
-            "steps",
-            format!("`steps` must be between 1 and {MAX_STEPS}"),
-        );
-        ok = false;
-    }
+    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, MAX_STEPS);
     let every = raw.every.unwrap_or(1);
     if every == 0 || every > raw.steps.max(1) {
         ctx.error(
@@ -307,18 +288,17 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
             ok = false;
         }
     }
-    let times = match &raw.snapshots {
-        Some(g) => ctx.grid(g, "snapshots", "a time ≥ 0", |v| v >= 0.0),
-        None if common.tables.contains_key("snapshots") => {
-            ctx.error_hint(
-                "snapshots",
-                "the `snapshots` table needs the times to snapshot",
-                "add e.g. `snapshots: [0, 0.5, 3]`",
-            );
-            None
-        }
-        None => Some(Vec::new()),
-    };
+    let times = super::optional_grid(
+        ctx,
+        &raw.snapshots,
+        "snapshots",
+        "a time ≥ 0",
+        |v| v >= 0.0,
+        common.tables.contains_key("snapshots").then_some((
+            "the `snapshots` table needs the times to snapshot",
+            "add e.g. `snapshots: [0, 0.5, 3]`",
+        )),
+    );
     let (mu0, nu0, eta, times) = (mu0?, nu0?, eta?, times?);
     if nu0.dim != mu0.dim {
         ctx.error_hint(
@@ -334,39 +314,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     if !ok {
         return None;
     }
-    if times.len() > MAX_SNAPSHOTS {
-        ctx.error(
-            "snapshots",
-            format!(
-                "at most {MAX_SNAPSHOTS} snapshot times, got {}",
-                times.len()
-            ),
-        );
-        return None;
-    }
-    let mut snapshot_steps: Vec<usize> = Vec::new();
-    for (i, &t) in times.iter().enumerate() {
-        let k = (t / eta).round();
-        if k > raw.steps as f64 {
-            ctx.error(
-                &format!("snapshots[{i}]"),
-                format!(
-                    "snapshot time {t} is beyond the final time T = {}",
-                    raw.steps as f64 * eta
-                ),
-            );
-            return None;
-        }
-        let k = k as usize;
-        if snapshot_steps.contains(&k) {
-            ctx.error(
-                &format!("snapshots[{i}]"),
-                format!("snapshot time {t} falls on the same step (k = {k}) as an earlier one"),
-            );
-            return None;
-        }
-        snapshot_steps.push(k);
-    }
+    let snapshot_steps = super::snapshot_steps(ctx, &times, eta, raw.steps, MAX_SNAPSHOTS)?;
     let rows = (raw.steps / every + 2) * 2 * methods.len() + 2 * 2 * times.len() * raw.n;
     if rows > crate::limits::rows() {
         ctx.error_hint(
@@ -380,7 +328,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         return None;
     }
     let ordered = common.ordered_tables();
-    let outputs = ordered.iter().map(|(r, n)| schema(r, n)).collect();
+    let outputs = common.schemas(columns);
     Some((
         outputs,
         KindSpec::PlaneParticles(Spec {

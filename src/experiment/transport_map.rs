@@ -63,6 +63,48 @@ pub struct Spec {
     pub fit: Option<String>,
 }
 
+/// The columns of the table of `role`.
+fn columns(role: &str) -> Vec<ColumnDecl> {
+    let (n, t) = (ColumnDecl::number, ColumnDecl::text);
+    match role {
+        "map" => vec![
+            t("measure", "label of μ_0"),
+            n("t", "OU time t of the target μ_t"),
+            n("eta", "step η (the map goes from μ_{t+η} to μ_t)"),
+            n("u", "quantile level"),
+            n("x", "F_{t+η}⁻¹(u), a point of μ_{t+η}"),
+            n("ot_map", "F_t⁻¹(u): the optimal map at x"),
+            n("score_map", "x + η(x + ∇log p_{μ_{t+η}}(x))"),
+            n("gap", "ot_map - score_map"),
+            n("posterior_mean", "E[X_0 | X_{t+η} = x]"),
+            n(
+                "score",
+                "Tweedie: -(x - e^{-(t+η)} E[X_0 | X_{t+η} = x])/σ²_{t+η}",
+            ),
+            n("ot_score", "(ot_map - x)/η - x, the score read off the map"),
+        ],
+        "gaps" => vec![
+            t("measure", "label of μ_0"),
+            n("t", "OU time t"),
+            n("eta", "step η"),
+            n("max_gap", "max over u of |gap|"),
+            n("max_score_error", "max over u of |ot_score - score|"),
+        ],
+        "fit" => vec![
+            t("measure", "label of μ_0"),
+            n("t", "OU time t"),
+            n("eta_min", "the smallest η of the grid"),
+            n("max_gap", "max over u of |gap| at the smallest η"),
+            n("slope", "least-squares slope of ln max|gap| on ln η"),
+            n(
+                "max_score_error",
+                "max over u of |ot_score - score| at the smallest η",
+            ),
+        ],
+        _ => unreachable!("roles are checked by common_tables"),
+    }
+}
+
 pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
@@ -101,56 +143,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let map = tables.get("map").cloned();
     let gaps = tables.get("gaps").cloned();
     let fit = tables.get("fit").cloned();
-    let mut outputs = Vec::new();
-    if let Some(name) = &map {
-        outputs.push(TableSchema {
-            name: name.clone(),
-            columns: vec![
-                ColumnDecl::text("measure", "label of μ_0"),
-                ColumnDecl::number("t", "OU time t of the target μ_t"),
-                ColumnDecl::number("eta", "step η (the map goes from μ_{t+η} to μ_t)"),
-                ColumnDecl::number("u", "quantile level"),
-                ColumnDecl::number("x", "F_{t+η}⁻¹(u), a point of μ_{t+η}"),
-                ColumnDecl::number("ot_map", "F_t⁻¹(u): the optimal map at x"),
-                ColumnDecl::number("score_map", "x + η(x + ∇log p_{μ_{t+η}}(x))"),
-                ColumnDecl::number("gap", "ot_map - score_map"),
-                ColumnDecl::number("posterior_mean", "E[X_0 | X_{t+η} = x]"),
-                ColumnDecl::number(
-                    "score",
-                    "Tweedie: -(x - e^{-(t+η)} E[X_0 | X_{t+η} = x])/σ²_{t+η}",
-                ),
-                ColumnDecl::number("ot_score", "(ot_map - x)/η - x, the score read off the map"),
-            ],
-        });
-    }
-    if let Some(name) = &gaps {
-        outputs.push(TableSchema {
-            name: name.clone(),
-            columns: vec![
-                ColumnDecl::text("measure", "label of μ_0"),
-                ColumnDecl::number("t", "OU time t"),
-                ColumnDecl::number("eta", "step η"),
-                ColumnDecl::number("max_gap", "max over u of |gap|"),
-                ColumnDecl::number("max_score_error", "max over u of |ot_score - score|"),
-            ],
-        });
-    }
-    if let Some(name) = &fit {
-        outputs.push(TableSchema {
-            name: name.clone(),
-            columns: vec![
-                ColumnDecl::text("measure", "label of μ_0"),
-                ColumnDecl::number("t", "OU time t"),
-                ColumnDecl::number("eta_min", "the smallest η of the grid"),
-                ColumnDecl::number("max_gap", "max over u of |gap| at the smallest η"),
-                ColumnDecl::number("slope", "least-squares slope of ln max|gap| on ln η"),
-                ColumnDecl::number(
-                    "max_score_error",
-                    "max over u of |ot_score - score| at the smallest η",
-                ),
-            ],
-        });
-    }
+    let outputs = common.schemas(columns);
     Some((
         outputs,
         KindSpec::TransportMap(Spec {

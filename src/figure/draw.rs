@@ -1004,21 +1004,38 @@ fn draw_panel(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
     }
 }
 
+/// The outline of `r` in the ink and width of a panel's frame.
+fn draw_frame(c: &mut Svg, r: &Rect) {
+    ink_stroke(
+        c,
+        &[
+            (r.x0, r.y0),
+            (r.x1, r.y0),
+            (r.x1, r.y1),
+            (r.x0, r.y1),
+            (r.x0, r.y0),
+        ],
+    );
+}
+
+/// A line through `points` in the ink and width of a panel's frame.
+fn ink_stroke(c: &mut Svg, points: &[(f64, f64)]) {
+    c.stroke(points, TICK_INK, FRAME_WIDTH, Dash::Solid);
+}
+
+/// How long the mark of tick `t` is: a labelled tick is a major one.
+fn tick_len(t: &Tick) -> f64 {
+    if t.label.is_some() {
+        TICK_LEN
+    } else {
+        MINOR_TICK_LEN
+    }
+}
+
 fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
     let f = l.frame;
     let p = l.panel;
-    c.stroke(
-        &[
-            (f.x0, f.y0),
-            (f.x1, f.y0),
-            (f.x1, f.y1),
-            (f.x0, f.y1),
-            (f.x0, f.y0),
-        ],
-        TICK_INK,
-        FRAME_WIDTH,
-        Dash::Solid,
-    );
+    draw_frame(c, &f);
     let tick = |l: &str| texts.get(&tick_math(l), SMALL);
     let mut x_label_top = f.y1 + TICK_LEN + 3.0;
     for t in &l.x_ticks {
@@ -1026,17 +1043,8 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         if x < f.x0 - 0.5 || x > f.x1 + 0.5 {
             continue;
         }
-        let len = if t.label.is_some() {
-            TICK_LEN
-        } else {
-            MINOR_TICK_LEN
-        };
-        c.stroke(
-            &[(x, f.y1), (x, f.y1 + len)],
-            TICK_INK,
-            FRAME_WIDTH,
-            Dash::Solid,
-        );
+        let len = tick_len(t);
+        ink_stroke(c, &[(x, f.y1), (x, f.y1 + len)]);
         if let Some(ts) = t.label.as_deref().and_then(tick) {
             let top = f.y1 + TICK_LEN + 3.0;
             c.text(ts, (x, top + ts.baseline), Align::Center, false);
@@ -1049,17 +1057,8 @@ fn draw_axes(c: &mut Svg, l: &PanelLayout<'_>, texts: &Texts) {
         if y < f.y0 - 0.5 || y > f.y1 + 0.5 {
             continue;
         }
-        let len = if t.label.is_some() {
-            TICK_LEN
-        } else {
-            MINOR_TICK_LEN
-        };
-        c.stroke(
-            &[(f.x0 - len, y), (f.x0, y)],
-            TICK_INK,
-            FRAME_WIDTH,
-            Dash::Solid,
-        );
+        let len = tick_len(t);
+        ink_stroke(c, &[(f.x0 - len, y), (f.x0, y)]);
         if let Some(ts) = t.label.as_deref().and_then(tick) {
             // Centre the figures (not the box) on the tick: half the height of a digit.
             let at = (f.x0 - TICK_LEN - 3.0, y + 0.35 * SMALL);
@@ -1241,12 +1240,7 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
         if beyond {
             let tri = [(r.x0, y), (r.x1, y), (mid, tip)];
             c.fill(&tri, colour, 1.0);
-            c.stroke(
-                &[tri[0], tri[2], tri[1]],
-                TICK_INK,
-                FRAME_WIDTH,
-                Dash::Solid,
-            );
+            ink_stroke(c, &[tri[0], tri[2], tri[1]]);
         }
     }
     for k in &h.contours {
@@ -1254,18 +1248,7 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
             contour_stroke(c, &[(r.x0, y), (r.x1, y)]);
         }
     }
-    c.stroke(
-        &[
-            (r.x0, r.y0),
-            (r.x1, r.y0),
-            (r.x1, r.y1),
-            (r.x0, r.y1),
-            (r.x0, r.y0),
-        ],
-        TICK_INK,
-        FRAME_WIDTH,
-        Dash::Solid,
-    );
+    draw_frame(c, &r);
     let mut right = r.x1 + TICK_LEN + 3.0;
     for t in &bar.ticks {
         let Some(y) = bar.axis.px(t.value) else {
@@ -1274,12 +1257,7 @@ fn draw_bar(c: &mut Svg, bar: &ColourBar, h: &Heatmap, texts: &Texts) {
         if y < r.y0 - 0.5 || y > r.y1 + 0.5 {
             continue;
         }
-        c.stroke(
-            &[(r.x1, y), (r.x1 + TICK_LEN, y)],
-            TICK_INK,
-            FRAME_WIDTH,
-            Dash::Solid,
-        );
+        ink_stroke(c, &[(r.x1, y), (r.x1 + TICK_LEN, y)]);
         if let Some(ts) = t
             .label
             .as_deref()

@@ -88,11 +88,45 @@ fn distinct(cells: &[Cell]) -> Vec<Cell> {
     out
 }
 
+/// The groups a figure splits `rows` into by a column: its distinct values in order of
+/// appearance, or one group (`None`) when the figure names no such column.
+fn split_by(cells: &Option<Vec<Cell>>, rows: &[usize]) -> Vec<Option<Cell>> {
+    match cells {
+        Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    }
+}
+
+/// The `rows` in `group` of the column `cells`, in order (all of them when there is no
+/// such column).
+fn rows_in(rows: &[usize], cells: &Option<Vec<Cell>>, group: &Option<Cell>) -> Vec<usize> {
+    let in_group = |i: usize| match (group, cells) {
+        (Some(v), Some(c)) => c[i].matches(v),
+        _ => true,
+    };
+    rows.iter().copied().filter(|&i| in_group(i)).collect()
+}
+
 fn cell_label(c: &Cell, digits: Option<usize>) -> String {
     match c {
         Cell::Number(v) => format_number(*v, digits),
         Cell::Text(s) => s.clone(),
     }
+}
+
+/// The rows of `table` that pass the figure's `where` filter; an error when none does.
+fn selected_rows(spec: &FigureSpec, table: &Table) -> Result<Vec<usize>, String> {
+    let rows = table.select(&spec.filter)?;
+    if rows.is_empty() {
+        return Err(format!(
+            "figure `{}`: no row of table `{}` matches its `where` filter",
+            spec.id, table.name
+        ));
+    }
+    Ok(rows)
 }
 
 /// Build the plot for `spec` from `table`.
@@ -103,13 +137,7 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
     if spec.kind == FigureType::Heatmap {
         return build_heatmap(spec, table);
     }
-    let rows = table.select(&spec.filter)?;
-    if rows.is_empty() {
-        return Err(format!(
-            "figure `{}`: no row of table `{}` matches its `where` filter",
-            spec.id, table.name
-        ));
-    }
+    let rows = selected_rows(spec, table)?;
     let x_all = table.numbers(&spec.x)?;
     let ys_all: Vec<Vec<f64>> = spec
         .ys
@@ -130,17 +158,8 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .map(|s| table.numbers(&s.column))
         .collect::<Result<_, _>>()?;
 
-    let pick = |cells: &Option<Vec<Cell>>| -> Vec<Option<Cell>> {
-        match cells {
-            Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
-                .into_iter()
-                .map(Some)
-                .collect(),
-            None => vec![None],
-        }
-    };
-    let facets = pick(&facet_cells);
-    let series = pick(&series_cells);
+    let facets = split_by(&facet_cells, &rows);
+    let series = split_by(&series_cells, &rows);
     let many_series = series.len() > 1;
     let ordered = series_cells
         .as_ref()
@@ -148,22 +167,11 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
 
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
-        let in_facet = |i: usize| match (facet, &facet_cells) {
-            (Some(f), Some(c)) => c[i].matches(f),
-            _ => true,
-        };
         let mut lines = Vec::new();
         let mut bands = Vec::new();
+        let in_facet = rows_in(&rows, &facet_cells, facet);
         for (si, s) in series.iter().enumerate() {
-            let idx: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|&i| in_facet(i))
-                .filter(|&i| match (s, &series_cells) {
-                    (Some(v), Some(c)) => c[i].matches(v),
-                    _ => true,
-                })
-                .collect();
+            let idx = rows_in(&in_facet, &series_cells, s);
             if idx.is_empty() {
                 continue;
             }
@@ -278,11 +286,6 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         };
         let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
-            title,
-            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
-            y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
-            x_range,
-            y_range,
             x_scale: if spec.x_log {
                 Scale::Log10
             } else {
@@ -294,22 +297,11 @@ pub fn build(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 Scale::Linear
             },
             bands,
-            ridges: Vec::new(),
             lines,
-            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
-            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
-            legend: spec.legend,
-            annotations: Vec::new(),
-            paper_marks: Vec::new(),
-            heatmap: None,
+            ..base_panel(spec, title, x_range, y_range)
         });
     }
-    Ok(Plot {
-        columns: spec.columns.min(panels.len()).max(1),
-        panels,
-        panel_width: PANEL_WIDTH,
-        panel_height: PANEL_HEIGHT,
-    })
+    Ok(plot_of(spec, panels))
 }
 
 /// Put the points read off the paper's panel on every panel of our figure, widening
@@ -422,6 +414,45 @@ fn strip_letter(title: &str) -> String {
 }
 
 /// A dashed grey reference line.
+/// A panel of `spec` on the given ranges: its title, its axis labels (the x column and
+/// the first y column unless the spec names them), reference lines and legend, linear
+/// axes, and nothing drawn yet.
+fn base_panel(
+    spec: &FigureSpec,
+    title: Option<String>,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+) -> Panel {
+    Panel {
+        title,
+        x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
+        y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
+        x_range,
+        y_range,
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        bands: Vec::new(),
+        ridges: Vec::new(),
+        lines: Vec::new(),
+        vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
+        hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
+        legend: spec.legend,
+        annotations: Vec::new(),
+        paper_marks: Vec::new(),
+        heatmap: None,
+    }
+}
+
+/// The figure of `spec` laid out on its columns (at most one per panel).
+fn plot_of(spec: &FigureSpec, panels: Vec<Panel>) -> Plot {
+    Plot {
+        columns: spec.columns.min(panels.len()).max(1),
+        panels,
+        panel_width: PANEL_WIDTH,
+        panel_height: PANEL_HEIGHT,
+    }
+}
+
 fn refline(at: f64) -> RefLine {
     RefLine {
         at,
@@ -490,13 +521,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .bins
         .as_ref()
         .ok_or_else(|| fail("a ridge figure needs `bins`".into()))?;
-    let rows = table.select(&spec.filter)?;
-    if rows.is_empty() {
-        return Err(fail(format!(
-            "no row of table `{}` matches its `where` filter",
-            table.name
-        )));
-    }
+    let rows = selected_rows(spec, table)?;
     let base_all = table.numbers(&spec.x)?;
     let width_all = table.numbers(&spec.ys[0])?;
     let (lo_all, hi_all) = (table.numbers(lo_col)?, table.numbers(hi_col)?);
@@ -507,17 +532,8 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .as_ref()
         .map(|c| table.cells(c))
         .transpose()?;
-    let pick = |cells: &Option<Vec<Cell>>| -> Vec<Option<Cell>> {
-        match cells {
-            Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
-                .into_iter()
-                .map(Some)
-                .collect(),
-            None => vec![None],
-        }
-    };
-    let facets = pick(&facet_cells);
-    let series = pick(&series_cells);
+    let facets = split_by(&facet_cells, &rows);
+    let series = split_by(&series_cells, &rows);
     if series.len() > 2 {
         return Err(fail(format!(
             "a ridge figure splits into at most two series (left and right); `{}` has {} values",
@@ -525,18 +541,10 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
             series.len()
         )));
     }
-    let matches = |cells: &Option<Vec<Cell>>, want: &Option<Cell>, i: usize| match (want, cells) {
-        (Some(v), Some(c)) => c[i].matches(v),
-        _ => true,
-    };
 
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
-        let in_facet: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| matches(&facet_cells, facet, i))
-            .collect();
+        let in_facet = rows_in(&rows, &facet_cells, facet);
         let mut baselines: Vec<f64> = Vec::new();
         for &i in &in_facet {
             if !baselines.contains(&base_all[i]) {
@@ -563,11 +571,7 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 .collect();
             let mut halves = Vec::new();
             for (si, s) in series.iter().enumerate() {
-                let mut idx: Vec<usize> = at_base
-                    .iter()
-                    .copied()
-                    .filter(|&i| matches(&series_cells, s, i))
-                    .collect();
+                let mut idx = rows_in(&at_base, &series_cells, s);
                 if idx.is_empty() {
                     continue;
                 }
@@ -651,31 +655,15 @@ fn build_ridge(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         for a in &mut annotations {
             a.y = y_range.1 - 0.05 * (y_range.1 - y_range.0);
         }
+        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
-            title: facet_title(spec, facet, fi, facets.len()),
-            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
             y_label: spec.y_label.clone().unwrap_or_default(),
-            x_range,
-            y_range,
-            x_scale: Scale::Linear,
-            y_scale: Scale::Linear,
-            bands: Vec::new(),
             ridges,
-            lines: Vec::new(),
-            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
-            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
-            legend: spec.legend,
             annotations,
-            paper_marks: Vec::new(),
-            heatmap: None,
+            ..base_panel(spec, title, x_range, y_range)
         });
     }
-    Ok(Plot {
-        columns: spec.columns.min(panels.len()).max(1),
-        panels,
-        panel_width: PANEL_WIDTH,
-        panel_height: PANEL_HEIGHT,
-    })
+    Ok(plot_of(spec, panels))
 }
 
 /// Heat maps with a shared scale: every such panel gets the union of their ranges.
@@ -791,34 +779,15 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         .heat
         .as_ref()
         .ok_or_else(|| "a heat map needs `value`".to_string())?;
-    let rows = table.select(&spec.filter)?;
-    if rows.is_empty() {
-        return Err(format!(
-            "figure `{}`: no row of table `{}` matches its `where` filter",
-            spec.id, table.name
-        ));
-    }
+    let rows = selected_rows(spec, table)?;
     let x_all = table.numbers(&spec.x)?;
     let y_all = table.numbers(&spec.ys[0])?;
     let v_all = table.numbers(&heat.value)?;
     let facet_cells = spec.facet.as_ref().map(|f| table.cells(f)).transpose()?;
-    let facets: Vec<Option<Cell>> = match &facet_cells {
-        Some(c) => distinct(&rows.iter().map(|&i| c[i].clone()).collect::<Vec<_>>())
-            .into_iter()
-            .map(Some)
-            .collect(),
-        None => vec![None],
-    };
+    let facets = split_by(&facet_cells, &rows);
     let mut panels = Vec::new();
     for (fi, facet) in facets.iter().enumerate() {
-        let idx: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| match (facet, &facet_cells) {
-                (Some(f), Some(c)) => c[i].matches(f),
-                _ => true,
-            })
-            .collect();
+        let idx = rows_in(&rows, &facet_cells, facet);
         let panel = match (facet, &spec.facet) {
             (Some(f), Some(name)) => format!(" in the panel {name} = {}", cell_label(f, None)),
             _ => String::new(),
@@ -846,22 +815,8 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
         });
         let x_range = spec.x_range.unwrap_or_else(|| cell_extent(&xs));
         let y_range = spec.y_range.unwrap_or_else(|| cell_extent(&ys));
+        let title = facet_title(spec, facet, fi, facets.len());
         panels.push(Panel {
-            title: facet_title(spec, facet, fi, facets.len()),
-            x_label: spec.x_label.clone().unwrap_or_else(|| spec.x.clone()),
-            y_label: spec.y_label.clone().unwrap_or_else(|| spec.ys[0].clone()),
-            x_range,
-            y_range,
-            x_scale: Scale::Linear,
-            y_scale: Scale::Linear,
-            bands: Vec::new(),
-            ridges: Vec::new(),
-            lines: Vec::new(),
-            vlines: spec.vlines.iter().map(|&v| refline(v)).collect(),
-            hlines: spec.hlines.iter().map(|&v| refline(v)).collect(),
-            legend: spec.legend,
-            annotations: Vec::new(),
-            paper_marks: Vec::new(),
             heatmap: Some(Heatmap {
                 xs,
                 ys,
@@ -873,15 +828,11 @@ fn build_heatmap(spec: &FigureSpec, table: &Table) -> Result<Plot, String> {
                 points: Vec::new(),
                 points_label: None,
             }),
+            ..base_panel(spec, title, x_range, y_range)
         });
     }
     share_heat_range(&mut panels);
-    Ok(Plot {
-        columns: spec.columns.min(panels.len()).max(1),
-        panels,
-        panel_width: PANEL_WIDTH,
-        panel_height: PANEL_HEIGHT,
-    })
+    Ok(plot_of(spec, panels))
 }
 
 /// Marks the points of a heat map's `points` table (its rows that pass the points'

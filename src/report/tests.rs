@@ -136,15 +136,7 @@ fn model_of<T>(
     let figures = draw_figures(&project, &selected, &computed.results, &cache)
         .unwrap_or_else(|e| panic!("{e}"));
     let prov = provenance(&project, &opts, computed.records.clone());
-    let inputs = Inputs {
-        project: &project,
-        selected: &selected,
-        results: computed.results.clone(),
-        figures: &figures,
-        outcomes: &computed.outcomes,
-        provenance: &prov,
-        edition,
-    };
+    let inputs = computed.inputs(&project, &selected, &figures, &prov, edition);
     then(build(&inputs))
 }
 

@@ -378,23 +378,20 @@ pub fn validate(ctx: &mut BlockCtx) -> Option<CheckSpec> {
         RawExpected::Column(sel) => Expected::Column(selector(ctx, sel, "expected")),
     };
     let tolerance = match &raw.tolerance {
-        RawTolerance::Word(w) if w == "printed" => {
+        RawTolerance::Word(w) if w == "printed" || w == "read_off" => {
+            // Both read the paper's value: how precisely it was printed or read off.
+            let (tolerance, which) = if w == "printed" {
+                (Tolerance::Printed, "(it uses the printed precision)")
+            } else {
+                (Tolerance::ReadOff, "with KEY read off a figure")
+            };
             if !matches!(expected, Expected::Paper(_)) {
                 ctx.error(
                     "tolerance",
-                    "`tolerance: printed` needs `expected: {paper: KEY}` (it uses the printed precision)",
+                    format!("`tolerance: {w}` needs `expected: {{paper: KEY}}` {which}"),
                 );
             }
-            Tolerance::Printed
-        }
-        RawTolerance::Word(w) if w == "read_off" => {
-            if !matches!(expected, Expected::Paper(_)) {
-                ctx.error(
-                    "tolerance",
-                    "`tolerance: read_off` needs `expected: {paper: KEY}` with KEY read off a figure",
-                );
-            }
-            Tolerance::ReadOff
+            tolerance
         }
         RawTolerance::Word(w) => {
             ctx.error_hint(

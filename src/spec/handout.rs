@@ -116,7 +116,7 @@ mod tests {
                 if let Some(h) = validate(&mut ctx, items.last()) {
                     items.push(h);
                 }
-                diags.extend(ctx.diags);
+                diags.extend(ctx.into_diags());
             }
         }
         diags.finish(items)

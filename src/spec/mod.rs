@@ -56,13 +56,24 @@ pub struct SpecCtx<'a> {
 pub struct BlockCtx<'a> {
     pub chapter: &'a Chapter,
     pub block: &'a Block,
-    /// The tree being validated: the block's own, or an edit of it (the `quick:` tier,
-    /// `--set` overrides), whose nodes keep the positions they were written at.
-    pub tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
-    pub project_root: &'a Path,
-    pub diags: Diagnostics,
     /// Which tier of an experiment's parameters to use (`quick:` overrides).
     pub fidelity: Fidelity,
+    /// The block as a [`SpecCtx`]: positions in the chapter file, problems with no
+    /// position of their own at the opening fence. Its methods are the block's.
+    view: SpecCtx<'a>,
+}
+
+impl<'a> std::ops::Deref for BlockCtx<'a> {
+    type Target = SpecCtx<'a>;
+    fn deref(&self) -> &SpecCtx<'a> {
+        &self.view
+    }
+}
+
+impl std::ops::DerefMut for BlockCtx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.view
+    }
 }
 
 /// `--fidelity`: `paper` runs the specs as written; `quick` applies each experiment's
@@ -86,134 +97,62 @@ impl Fidelity {
 
 impl<'a> BlockCtx<'a> {
     pub fn new(chapter: &'a Chapter, block: &'a Block, project_root: &'a Path) -> Self {
-        BlockCtx {
+        Self::on_tree(
             chapter,
             block,
-            tree: block.tree.as_ref(),
+            block.tree.as_ref(),
             project_root,
-            diags: Diagnostics::default(),
-            fidelity: Fidelity::Paper,
-        }
+            Fidelity::Paper,
+        )
     }
 
     /// A context validating `tree`, an edit of the block's own tree.
     pub fn with_tree(&self, tree: &'a yaml::Node) -> BlockCtx<'a> {
-        BlockCtx {
-            chapter: self.chapter,
-            block: self.block,
-            tree: Ok(tree),
-            project_root: self.project_root,
-            diags: Diagnostics::default(),
-            fidelity: self.fidelity,
-        }
+        Self::on_tree(
+            self.chapter,
+            self.block,
+            Ok(tree),
+            self.project_root,
+            self.fidelity,
+        )
     }
 
-    /// The block as a [`SpecCtx`] (positions in the chapter file, problems with no
-    /// position of their own at the opening fence), holding no diagnostics yet.
-    fn view(&self) -> SpecCtx<'a> {
-        let source = Source::new(&self.chapter.path, &self.chapter.source);
-        let what = format!("{} block", self.block.kind.name());
-        SpecCtx {
-            fallback_line: self.block.fence_line,
-            ..SpecCtx::new(
-                source,
-                self.block.body_line,
-                what,
-                self.tree,
-                self.project_root,
-            )
+    /// The block of `chapter` validated on `tree` (the block's own, or an edit of it
+    /// whose nodes keep the positions they were written at), holding no diagnostics yet.
+    fn on_tree(
+        chapter: &'a Chapter,
+        block: &'a Block,
+        tree: Result<&'a yaml::Node, &'a yaml::YamlError>,
+        project_root: &'a Path,
+        fidelity: Fidelity,
+    ) -> Self {
+        let source = Source::new(&chapter.path, &chapter.source);
+        let what = format!("{} block", block.kind.name());
+        let view = SpecCtx {
+            fallback_line: block.fence_line,
+            ..SpecCtx::new(source, block.body_line, what, tree, project_root)
+        };
+        BlockCtx {
+            chapter,
+            block,
+            fidelity,
+            view,
         }
     }
 
     /// Run `f` on the block as a [`SpecCtx`] (what the schemas that need no chapter,
     /// such as measures, take); what it reports is kept in `self.diags`.
     pub fn spec<T>(&mut self, f: impl FnOnce(&mut SpecCtx<'a>) -> T) -> T {
-        let mut spec = self.view();
-        spec.diags = std::mem::take(&mut self.diags);
-        let out = f(&mut spec);
-        self.diags = spec.diags;
-        out
-    }
-
-    /// A diagnostic at `line:column` of the block's tree (line 0: the opening fence).
-    pub fn diagnostic(&self, line: usize, column: usize, msg: impl Into<String>) -> Diagnostic {
-        self.view().diagnostic(line, column, msg)
-    }
-
-    /// See [`SpecCtx::at`].
-    pub fn at(&self, path: &str, msg: impl Into<String>) -> Diagnostic {
-        self.view().at(path, msg)
-    }
-
-    /// See [`SpecCtx::error`].
-    pub fn error(&mut self, path: &str, msg: impl Into<String>) {
-        self.spec(|s| s.error(path, msg))
-    }
-
-    /// See [`SpecCtx::error_hint`].
-    pub fn error_hint(&mut self, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
-        self.spec(|s| s.error_hint(path, msg, hint))
-    }
-
-    /// See [`SpecCtx::parse`].
-    #[allow(clippy::result_large_err)]
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
-        self.view().parse()
-    }
-
-    /// See [`SpecCtx::decode`].
-    #[allow(clippy::result_large_err)]
-    pub fn decode<T: DeserializeOwned>(
-        &self,
-        tree: Result<&yaml::Node, &yaml::YamlError>,
-    ) -> Result<T, Diagnostic> {
-        self.view().decode(tree)
-    }
-
-    /// See [`SpecCtx::parse_or_report`].
-    pub fn parse_or_report<T: DeserializeOwned>(&mut self) -> Option<T> {
-        self.spec(|s| s.parse_or_report())
-    }
-
-    /// See [`SpecCtx::num`].
-    pub fn num(&mut self, n: &Num, path: &str) -> Option<f64> {
-        self.spec(|s| s.num(n, path))
-    }
-
-    /// See [`SpecCtx::num_where`].
-    pub fn num_where(
-        &mut self,
-        n: &Num,
-        path: &str,
-        what: &str,
-        ok: impl Fn(f64) -> bool,
-    ) -> Option<f64> {
-        self.spec(|s| s.num_where(n, path, what, ok))
-    }
-
-    /// See [`SpecCtx::grid`].
-    pub fn grid(
-        &mut self,
-        g: &Grid,
-        path: &str,
-        what: &str,
-        ok: impl Fn(f64) -> bool,
-    ) -> Option<Vec<f64>> {
-        self.spec(|s| s.grid(g, path, what, ok))
-    }
-
-    /// See [`SpecCtx::within_rows`].
-    pub fn within_rows(&mut self, count: usize, path: &str, what: &str) -> bool {
-        self.spec(|s| s.within_rows(count, path, what))
-    }
-
-    /// See [`SpecCtx::id`].
-    pub fn id(&mut self, id: &str, path: &str) -> String {
-        self.spec(|s| s.id(id, path))
+        f(&mut self.view)
     }
 
     pub fn finish<T>(self, value: T) -> Result<T, Diagnostics> {
-        self.diags.finish(value)
+        self.into_diags().finish(value)
+    }
+
+    /// What was reported, ending the context.
+    pub fn into_diags(self) -> Diagnostics {
+        self.view.diags
     }
 }
 

@@ -58,6 +58,45 @@ impl TableSchema {
     }
 }
 
+/// The rows of a declared table, collected one at a time and built in the schema's
+/// column order: a row's text cells fill the text columns and its numbers the number
+/// columns, each in the order the schema declares them.
+pub struct Rows<'a> {
+    schema: &'a TableSchema,
+    texts: Vec<Vec<String>>,
+    numbers: Vec<Vec<f64>>,
+}
+
+impl<'a> Rows<'a> {
+    pub fn new(schema: &'a TableSchema) -> Self {
+        let count = |kind| schema.columns.iter().filter(|c| c.kind == kind).count();
+        Rows {
+            schema,
+            texts: vec![Vec::new(); count(ColumnKind::Text)],
+            numbers: vec![Vec::new(); count(ColumnKind::Number)],
+        }
+    }
+    pub fn push(&mut self, texts: &[&str], numbers: &[f64]) {
+        for (c, v) in self.texts.iter_mut().zip(texts) {
+            c.push(v.to_string());
+        }
+        for (c, v) in self.numbers.iter_mut().zip(numbers) {
+            c.push(*v);
+        }
+    }
+    pub fn build(self) -> Result<Table, String> {
+        let (mut texts, mut numbers) = (self.texts.into_iter(), self.numbers.into_iter());
+        let mut b = TableBuilder::new();
+        for decl in &self.schema.columns {
+            b = match decl.kind {
+                ColumnKind::Text => b.text(&decl.name, texts.next().unwrap_or_default()),
+                ColumnKind::Number => b.number(&decl.name, numbers.next().unwrap_or_default()),
+            };
+        }
+        b.build(&self.schema.name)
+    }
+}
+
 /// One computed table.
 #[derive(Clone, Debug)]
 pub struct Table {
@@ -118,28 +157,35 @@ impl Table {
         )
     }
 
-    /// A numeric column as f64 (nulls as NaN).
-    pub fn numbers(&self, col: &str) -> Result<Vec<f64>, String> {
+    /// The column `col`, read as `kind` ("numeric", "text") by `read`.
+    fn column<T>(
+        &self,
+        col: &str,
+        kind: &str,
+        read: impl FnOnce(&Column) -> PolarsResult<T>,
+    ) -> Result<T, String> {
         let c = self
             .df
             .column(col)
             .map_err(|_| format!("table `{}` has no column `{col}`", self.name))?;
-        let ca = c
-            .f64()
-            .map_err(|_| format!("column `{col}` of table `{}` is not numeric", self.name))?;
-        Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        read(c).map_err(|_| format!("column `{col}` of table `{}` is not {kind}", self.name))
+    }
+
+    /// A numeric column as f64 (nulls as NaN).
+    pub fn numbers(&self, col: &str) -> Result<Vec<f64>, String> {
+        self.column(col, "numeric", |c| {
+            Ok(c.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        })
     }
 
     /// A text column (nulls as empty strings).
     pub fn texts(&self, col: &str) -> Result<Vec<String>, String> {
-        let c = self
-            .df
-            .column(col)
-            .map_err(|_| format!("table `{}` has no column `{col}`", self.name))?;
-        let ca = c
-            .str()
-            .map_err(|_| format!("column `{col}` of table `{}` is not text", self.name))?;
-        Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        self.column(col, "text", |c| {
+            Ok(c.str()?
+                .iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect())
+        })
     }
 
     /// Any column rendered as display strings (numbers in shortest round-trip form).

@@ -753,31 +753,8 @@ fn sub(a: [f64; 2], b: [f64; 2]) -> [f64; 2] {
 
 /// Golden-section maximisation of a unimodal-on-[a, b] function; returns the best
 /// value seen (including the ends).
-fn golden_max<F: Fn(f64) -> f64>(f: F, mut a: f64, mut b: f64) -> f64 {
-    const INV_PHI: f64 = 0.618_033_988_749_894_9;
-    let mut best = f(a).max(f(b));
-    let mut x1 = b - INV_PHI * (b - a);
-    let mut x2 = a + INV_PHI * (b - a);
-    let mut f1 = f(x1);
-    let mut f2 = f(x2);
-    for _ in 0..80 {
-        if f1 >= f2 {
-            b = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = b - INV_PHI * (b - a);
-            f1 = f(x1);
-        } else {
-            a = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = a + INV_PHI * (b - a);
-            f2 = f(x2);
-        }
-        if b - a <= 1e-15 * (1.0 + a.abs()) {
-            break;
-        }
-    }
-    best = best.max(f1).max(f2);
-    best
+fn golden_max<F: Fn(f64) -> f64>(f: F, a: f64, b: f64) -> f64 {
+    let best = f(a).max(f(b));
+    let [(_, g1), (_, g2)] = super::golden_section(|y| -f(y), a, b, 80, 1e-15);
+    best.max(-g1).max(-g2)
 }

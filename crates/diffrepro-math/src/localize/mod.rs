@@ -127,6 +127,42 @@ pub fn r_star(m: &Measure) -> Option<f64> {
     Some(lo)
 }
 
+/// Golden-section search for a minimum of `f` on [a, b]: at most `iters` steps, until
+/// the bracket is narrower than `rel_tol`·(1 + |a|). The two inner points of the last
+/// bracket, with the values of `f` there.
+pub(crate) fn golden_section<F: Fn(f64) -> f64>(
+    f: F,
+    mut a: f64,
+    mut b: f64,
+    iters: usize,
+    rel_tol: f64,
+) -> [(f64, f64); 2] {
+    const INV_PHI: f64 = 0.618_033_988_749_894_9;
+    let mut x1 = b - INV_PHI * (b - a);
+    let mut x2 = a + INV_PHI * (b - a);
+    let mut f1 = f(x1);
+    let mut f2 = f(x2);
+    for _ in 0..iters {
+        if f1 <= f2 {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - INV_PHI * (b - a);
+            f1 = f(x1);
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + INV_PHI * (b - a);
+            f2 = f(x2);
+        }
+        if b - a <= rel_tol * (1.0 + a.abs()) {
+            break;
+        }
+    }
+    [(x1, f1), (x2, f2)]
+}
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -91,6 +91,32 @@ fn leading<I: Iterator<Item = Prep>>(y: f64, comps: I) -> (f64, f64) {
     (q_max, e_ref)
 }
 
+/// The second pass of the mixture kernels: with weights w_i = exp(q_i - q_max)·p_i/v_i
+/// and posterior mean shifts e_i about the leading component's, the sums Σw, Σw e,
+/// Σw (c + e²) and, when `THIRD`, Σw e (e² + 3c) (else 0); with q_max and the
+/// reference shift.
+#[inline]
+fn weighted_sums<I, const THIRD: bool>(y: f64, comps: I) -> (f64, f64, [f64; 4])
+where
+    I: Iterator<Item = Prep> + Clone,
+{
+    let (q_max, e_ref) = leading(y, comps.clone());
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+    for p in comps {
+        let d = y - p.center;
+        let q = -0.5 * d * d * p.inv_v2;
+        let w = p.coef * exp(q - q_max);
+        let e = -d * p.inv_v2 - e_ref;
+        s0 += w;
+        s1 += w * e;
+        s2 += w * (p.c + e * e);
+        if THIRD {
+            s3 += w * e * (e * e + 3.0 * p.c);
+        }
+    }
+    (q_max, e_ref, [s0, s1, s2, s3])
+}
+
 /// Mixture kernel. Two passes over the components: the first finds the largest
 /// exponent q_i = -½(y - r m_i)²/v_i² (so every weight is exp(q_i - q_max)·p_i/v_i
 /// with no overflow and a sum bounded below by the leading term, no logarithm needed),
@@ -102,17 +128,7 @@ pub(crate) fn mixture_moments<I>(y: f64, comps: I) -> Moments
 where
     I: Iterator<Item = Prep> + Clone,
 {
-    let (q_max, e_ref) = leading(y, comps.clone());
-    let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
-    for p in comps {
-        let d = y - p.center;
-        let q = -0.5 * d * d * p.inv_v2;
-        let w = p.coef * exp(q - q_max);
-        let e = -d * p.inv_v2 - e_ref;
-        s0 += w;
-        s1 += w * e;
-        s2 += w * (p.c + e * e);
-    }
+    let (q_max, e_ref, [s0, s1, s2, _]) = weighted_sums::<_, false>(y, comps);
     let m1 = s1 / s0;
     Moments {
         shift: e_ref + m1,
@@ -130,18 +146,7 @@ pub(crate) fn mixture_slope<I>(y: f64, comps: I) -> f64
 where
     I: Iterator<Item = Prep> + Clone,
 {
-    let (q_max, e_ref) = leading(y, comps.clone());
-    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
-    for p in comps {
-        let d = y - p.center;
-        let q = -0.5 * d * d * p.inv_v2;
-        let w = p.coef * exp(q - q_max);
-        let e = -d * p.inv_v2 - e_ref;
-        s0 += w;
-        s1 += w * e;
-        s2 += w * (p.c + e * e);
-        s3 += w * e * (e * e + 3.0 * p.c);
-    }
+    let (_, _, [s0, s1, s2, s3]) = weighted_sums::<_, true>(y, comps);
     let (m1, m2, m3) = (s1 / s0, s2 / s0, s3 / s0);
     m3 - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
 }

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use super::gaussian::Forward;
 use super::w2_sorted;
 use crate::localize::{ou_noise_var, snr};
-use crate::measure::sample::{standard_normal, Stream};
+use crate::measure::sample::{standard_normal, CounterRng, Stream};
 use crate::measure::{Localizer, Measure, MeasureError, BATCH};
 
 /// Particles per chunk of work.
@@ -239,20 +239,9 @@ fn initial_score(m: &Measure, x: f64) -> f64 {
     }
 }
 
-/// n draws of X ~ m, sorted; chunk c of stream `stream` starts at word c·2³⁶.
+/// n draws of X ~ m, sorted (see [`sorted_draws`]).
 fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
-    let base = Stream::new(seed, stream);
-    let mut out = vec![0.0; n];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut rng = base.rng_at((c as u64) << INIT_WORDS_SHIFT);
-            for x in chunk.iter_mut() {
-                *x = m.sample_x(&mut rng);
-            }
-        });
-    out.par_sort_unstable_by(f64::total_cmp);
-    out
+    sorted_draws(n, seed, stream, |rng| m.sample_x(rng))
 }
 
 /// One exact OU step of a cloud, then a sort (noise breaks the order).
@@ -586,16 +575,29 @@ pub fn round_trip_displacement(
 
 /// n draws of μ_t (X_t = e^{-t}X_0 + σ_t Z), sorted, from stream `stream`.
 pub fn sample_ou(mu0: &Measure, t: f64, n: usize, seed: u64, stream: u64) -> Vec<f64> {
-    let base = Stream::new(seed, stream);
     let (decay, noise) = ((-t).exp(), ou_noise_var(t).sqrt());
+    sorted_draws(n, seed, stream, |rng| {
+        let x0 = mu0.sample_x(rng);
+        decay * x0 + noise * standard_normal(rng)
+    })
+}
+
+/// n values of `draw`, sorted; chunk c of stream `stream` of `seed` starts at word
+/// c·2⁴⁰, so the values do not depend on the thread count.
+fn sorted_draws(
+    n: usize,
+    seed: u64,
+    stream: u64,
+    draw: impl Fn(&mut CounterRng) -> f64 + Sync,
+) -> Vec<f64> {
+    let base = Stream::new(seed, stream);
     let mut out = vec![0.0; n];
     out.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(c, chunk)| {
             let mut rng = base.rng_at((c as u64) << INIT_WORDS_SHIFT);
             for x in chunk.iter_mut() {
-                let x0 = mu0.sample_x(&mut rng);
-                *x = decay * x0 + noise * standard_normal(&mut rng);
+                *x = draw(&mut rng);
             }
         });
     out.par_sort_unstable_by(f64::total_cmp);

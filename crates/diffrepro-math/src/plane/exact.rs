@@ -543,30 +543,8 @@ impl LevelSets for ExactSpace {
 }
 
 /// Golden-section minimisation on [a, b]: (argmin, min) over the points visited.
-fn golden<F: Fn(f64) -> f64>(f: F, mut a: f64, mut b: f64) -> (f64, f64) {
-    const INV_PHI: f64 = 0.618_033_988_749_894_9;
-    let mut x1 = b - INV_PHI * (b - a);
-    let mut x2 = a + INV_PHI * (b - a);
-    let mut f1 = f(x1);
-    let mut f2 = f(x2);
-    for _ in 0..60 {
-        if f1 <= f2 {
-            b = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = b - INV_PHI * (b - a);
-            f1 = f(x1);
-        } else {
-            a = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = a + INV_PHI * (b - a);
-            f2 = f(x2);
-        }
-        if b - a <= 1e-13 * (1.0 + a.abs()) {
-            break;
-        }
-    }
+fn golden<F: Fn(f64) -> f64>(f: F, a: f64, b: f64) -> (f64, f64) {
+    let [(x1, f1), (x2, f2)] = crate::localize::golden_section(f, a, b, 60, 1e-13);
     if f1 <= f2 {
         (x1, f1)
     } else {
