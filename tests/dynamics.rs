@@ -3,8 +3,12 @@
 //! chapters in temporary folders and compare the tables it writes with closed forms
 //! written out here, independently of the library.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use common::{stderr, Csv};
 
 /// A temporary project folder, removed when dropped.
 struct Project {
@@ -50,51 +54,6 @@ impl Project {
 
     fn table(&self, name: &str) -> Csv {
         Csv::parse(&self.read(&format!("output/data/dyn/{name}.csv")))
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A CSV written by diffrepro (no quoted commas in our tables).
-struct Csv {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Csv {
-    fn parse(text: &str) -> Csv {
-        let mut lines = text.lines();
-        let header = lines.next().unwrap().split(',').map(String::from).collect();
-        let rows = lines
-            .map(|l| l.split(',').map(String::from).collect())
-            .collect();
-        Csv { header, rows }
-    }
-
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
-    }
-
-    fn num(&self, row: usize, name: &str) -> f64 {
-        let s = &self.rows[row][self.col(name)];
-        if s.is_empty() || s == "NaN" {
-            f64::NAN
-        } else {
-            s.parse().unwrap_or_else(|_| panic!("{name}: `{s}`"))
-        }
-    }
-
-    fn text(&self, row: usize, name: &str) -> &str {
-        &self.rows[row][self.col(name)]
-    }
-
-    fn len(&self) -> usize {
-        self.rows.len()
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{stderr, Project};
+use common::{stderr, Csv, Project};
 
 const CHAPTER_HEAD: &str =
     "---\nid: pp\ntitle: Particles in the plane\npaper_refs: [\"Theorem 1\"]\norder: 1\n---\nProse.\n\n";
@@ -41,43 +41,6 @@ seed: 4
 tables: {snapshots: p-snap, distances: p-w2, summary: p-sum}
 ```
 "#;
-
-/// A CSV written by diffrepro (no quoted commas in these tables).
-struct Csv {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Csv {
-    fn parse(text: &str) -> Csv {
-        let mut lines = text.lines();
-        let header = lines.next().unwrap().split(',').map(String::from).collect();
-        let rows = lines
-            .map(|l| l.split(',').map(String::from).collect())
-            .collect();
-        Csv { header, rows }
-    }
-
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
-    }
-
-    fn num(&self, row: usize, name: &str) -> f64 {
-        let s = &self.rows[row][self.col(name)];
-        if s.is_empty() || s == "NaN" {
-            f64::NAN
-        } else {
-            s.parse().unwrap_or_else(|_| panic!("{name}: `{s}`"))
-        }
-    }
-
-    fn text(&self, row: usize, name: &str) -> &str {
-        &self.rows[row][self.col(name)]
-    }
-}
 
 fn project() -> Project {
     let p = Project::new("plane-particles");

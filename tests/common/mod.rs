@@ -59,6 +59,49 @@ pub fn stdout(o: &Output) -> String {
 }
 
 /// `diffrepro complexity` from the command line, with its JSON output.
+/// A CSV written by diffrepro (no quoted commas in the tables the tests read).
+pub struct Csv {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    pub fn parse(text: &str) -> Csv {
+        let mut lines = text.lines();
+        let header = lines.next().unwrap().split(',').map(String::from).collect();
+        let rows = lines
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect();
+        Csv { header, rows }
+    }
+
+    pub fn col(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
+    }
+
+    /// The number in row `row` of column `name`; an empty cell or `NaN` is NaN.
+    pub fn num(&self, row: usize, name: &str) -> f64 {
+        let s = &self.rows[row][self.col(name)];
+        if s.is_empty() || s == "NaN" {
+            f64::NAN
+        } else {
+            s.parse().unwrap_or_else(|_| panic!("{name}: `{s}`"))
+        }
+    }
+
+    pub fn text(&self, row: usize, name: &str) -> &str {
+        &self.rows[row][self.col(name)]
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
 pub mod complexity {
     use std::process::{Command, Output};
 
