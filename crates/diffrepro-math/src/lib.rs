@@ -15,3 +15,14 @@ pub mod particles;
 pub mod phases;
 pub mod plane;
 pub mod rng;
+
+/// Runs `f` on a rayon pool of `threads` threads: the thread-count identity tests
+/// compare its results for different counts.
+#[cfg(test)]
+pub(crate) fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(f)
+}

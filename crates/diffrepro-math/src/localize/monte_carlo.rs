@@ -643,11 +643,7 @@ mod tests {
         ]);
         let n = 3 * MC_CHUNK + 17;
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            crate::on_threads(threads, || {
                 let s = sample_localization(&m, 1.3, n, 42, 7);
                 let t = tail_mc(&s, &[0.0, 0.25, 0.5, 1.0]);
                 (s, t)

@@ -426,11 +426,7 @@ mod tests {
         let pts = [0.0, 0.5, 1.0];
         let seq = integrate(f, &pts, 1e-12, 5000);
         for threads in [1, 2, 5] {
-            let par = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| integrate_par(f, &pts, 1e-12, 5000));
+            let par = crate::on_threads(threads, || integrate_par(f, &pts, 1e-12, 5000));
             assert_eq!(par.value.map(f64::to_bits), seq.value.map(f64::to_bits));
             assert_eq!(par.error.to_bits(), seq.error.to_bits());
             assert_eq!(par.converged, seq.converged);

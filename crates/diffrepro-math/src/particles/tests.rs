@@ -159,13 +159,8 @@ fn runs_are_identical_on_one_and_four_threads() {
     let mu0 = Measure::paper_example(4).unwrap();
     let nu0 = Measure::Point { at: 0.0 };
     let cfg = config(3 * 4096 + 11, 0.05, 8, Forward::Diffusion, vec![0.1, 0.2]);
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| run_particles(&mu0, &nu0, &cfg).unwrap())
-    };
+    let run =
+        |threads: usize| crate::on_threads(threads, || run_particles(&mu0, &nu0, &cfg).unwrap());
     let (a, b) = (run(1), run(4));
     assert_eq!(a, b);
     assert_eq!(a.snapshots.len(), 4);

@@ -208,11 +208,9 @@ fn monte_carlo_agrees_with_exact_within_four_standard_errors() {
 fn monte_carlo_is_the_same_on_one_and_four_threads() {
     let m = SpaceMeasure::product(&[Measure::two_point(1.0), Measure::two_point(0.7)], 10).unwrap();
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| monte_carlo::sample_localization(&m, 1.1, 3 * localize::MC_CHUNK + 9, 4, 2))
+        crate::on_threads(threads, || {
+            monte_carlo::sample_localization(&m, 1.1, 3 * localize::MC_CHUNK + 9, 4, 2)
+        })
     };
     let (a, b) = (run(1), run(4));
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
@@ -224,19 +222,15 @@ fn monte_carlo_is_the_same_on_one_and_four_threads() {
 fn exact_is_the_same_on_one_and_three_threads_and_asked_twice() {
     let m = SpaceMeasure::product(&[Measure::two_point(1.0), Measure::two_point(0.7)], 10).unwrap();
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                let ex = ExactSpace::new(&m, 1.2).unwrap();
-                let first = ex.level_set(0.6);
-                let slices = ex.slices();
-                // Asked again, the level set is remembered, not integrated again.
-                assert_eq!(ex.level_set(0.6), first);
-                assert_eq!(ex.slices(), slices);
-                first
-            })
+        crate::on_threads(threads, || {
+            let ex = ExactSpace::new(&m, 1.2).unwrap();
+            let first = ex.level_set(0.6);
+            let slices = ex.slices();
+            // Asked again, the level set is remembered, not integrated again.
+            assert_eq!(ex.level_set(0.6), first);
+            assert_eq!(ex.slices(), slices);
+            first
+        })
     };
     let (a, b) = (run(1), run(3));
     assert_eq!(a.survival.to_bits(), b.survival.to_bits());

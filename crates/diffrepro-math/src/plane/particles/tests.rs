@@ -239,13 +239,7 @@ fn runs_are_identical_on_any_number_of_threads() {
     let (mu, nu) = (ring(8, 2.0, 0.03), point(2));
     // More than one chunk per cloud, so the threads share the work.
     let cfg = config(3 * CHUNK + 17, vec![W2Method::Sliced, W2Method::Bures]);
-    let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| run_space_particles(&mu, &nu, &cfg, 1))
-    };
+    let on = |threads: usize| crate::on_threads(threads, || run_space_particles(&mu, &nu, &cfg, 1));
     let one = on(1);
     assert_eq!(one, on(3));
     assert_eq!(one.records.len(), 2 * 5);
