@@ -591,7 +591,8 @@ fn uniform_block<const VAR: bool>(u: &UniformPrep, values: &mut [f64]) {
         central[j] = !narrow && alpha >= -CENTRAL && beta <= CENTRAL;
     }
     let (mut m0, mut m1, mut m2) = ([0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
-    for k in 0..8 {
+    // Only the rule's pairs: the unused slots (g = 0) would add exact zeros.
+    for k in 0..rule.pairs {
         let (xi, g) = (rule.xi[k], rule.g[k]);
         let s = rule.half * xi;
         for j in 0..n {
