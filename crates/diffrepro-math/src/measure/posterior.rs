@@ -468,16 +468,27 @@ fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
     ys[..n].copy_from_slice(values);
     let ys = &ys[..n];
     let mut q_max = [f64::NEG_INFINITY; BATCH];
-    let mut e_ref = [0.0; BATCH];
-    for p in comps {
-        for ((&y, qm), er) in ys.iter().zip(&mut q_max).zip(&mut e_ref) {
+    // The reference shifts go back and forth between two buffers, one component to
+    // the next: written in place, `e = if better { new } else { e }` compiles to a
+    // masked store, which costs tens of cycles on some x86 cores; read from one
+    // buffer and written whole to the other, it is a blend and a plain store.
+    let mut shifts = [[0.0f64; BATCH]; 2];
+    for (i, p) in comps.iter().enumerate() {
+        let [a, b] = &mut shifts;
+        let (from, to) = if i % 2 == 0 { (&*a, b) } else { (&*b, a) };
+        for (((&y, qm), &er), er_to) in ys.iter().zip(&mut q_max).zip(from).zip(to) {
             let d = y - p.center;
             let q = -0.5 * d * d * p.inv_v2;
             let better = q > *qm;
-            *er = if better { -d * p.inv_v2 } else { *er };
+            // A select written as bit operations: LLVM otherwise loads `er` under
+            // a mask, another slow instruction.
+            let keep = u64::from(better).wrapping_sub(1);
+            let new = (-d * p.inv_v2).to_bits();
+            *er_to = f64::from_bits((new & !keep) | (er.to_bits() & keep));
             *qm = if better { q } else { *qm };
         }
     }
+    let e_ref = &shifts[comps.len() % 2];
     let mut s0 = [0.0; BATCH];
     let mut s1 = [0.0; BATCH];
     let mut s2 = [0.0; BATCH];
@@ -523,7 +534,7 @@ fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
             s2[j] = a2;
         }
     } else {
-        mixture_sums::<VAR>(comps, ys, &q_max, &e_ref, &mut s0, &mut s1, &mut s2);
+        mixture_sums::<VAR>(comps, ys, &q_max, e_ref, &mut s0, &mut s1, &mut s2);
     }
     for (j, v) in values.iter_mut().enumerate() {
         let m1 = s1[j] / s0[j];
