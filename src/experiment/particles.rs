@@ -1336,26 +1336,17 @@ mod tests {
         assert_eq!(st.q95, 3.0);
     }
 
+    /// The law of N(mean, 1) itself (at t = 0).
+    fn unit_normal_at_time_zero(mean: f64) -> OuLaw {
+        OuLaw::new(&Measure::Normal { mean, var: 1.0 }, 0.0).unwrap()
+    }
+
     #[test]
     fn standard_error_of_a_shift_is_the_mean_difference_one() {
         // N(0, 1) against N(m, 1): Ŵ₂² ≈ m² + 2m(ȳ - x̄ - m), so
         // se(Ŵ₂) = se(Ŵ₂²)/(2m) = √(2/n), whatever m.
-        let a = OuLaw::new(
-            &Measure::Normal {
-                mean: 0.0,
-                var: 1.0,
-            },
-            0.0,
-        )
-        .unwrap();
-        let b = OuLaw::new(
-            &Measure::Normal {
-                mean: 0.7,
-                var: 1.0,
-            },
-            0.0,
-        )
-        .unwrap();
+        let a = unit_normal_at_time_zero(0.0);
+        let b = unit_normal_at_time_zero(0.7);
         let n = 10_000;
         let se = w2_standard_error(&a, &b, 0.7, n).unwrap();
         let want = (2.0 / n as f64).sqrt();
@@ -1365,14 +1356,7 @@ mod tests {
     #[test]
     fn standard_error_against_a_point_is_that_of_a_sample_mean() {
         // X ~ N(0, 1) against δ_0: Ŵ₂² = mean X², Var X² = 2, W = 1.
-        let a = OuLaw::new(
-            &Measure::Normal {
-                mean: 0.0,
-                var: 1.0,
-            },
-            0.0,
-        )
-        .unwrap();
+        let a = unit_normal_at_time_zero(0.0);
         let p = OuLaw::new(&Measure::Point { at: 0.0 }, 0.0).unwrap();
         let se = w2_standard_error(&a, &p, 1.0, 100).unwrap();
         assert!((se - 2f64.sqrt() / 10.0 / 2.0).abs() < 1e-12, "{se}");
