@@ -10,7 +10,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use diffrepro::bench::{localization_cost, ns_per_call};
+use diffrepro::bench::{
+    localization_cost, ns_per_call, particle_chains, sweep_exact, sweep_monte_carlo, Workload,
+};
 use diffrepro::localize::{self, ExactLocalization};
 use diffrepro::measure::Measure;
 use diffrepro::particles::{self, OuScore};
@@ -148,28 +150,30 @@ fn main() {
             "ms",
         );
     }
-    if named("particles") {
-        let w = diffrepro::bench::Workload::paper();
-        let t = best_ms(1, || diffrepro::bench::particle_chains(&w));
-        line("particles: part (b) of the paper workload", t, "ms");
-    }
-    if named("sweep_mc") {
-        let w = diffrepro::bench::Workload::paper();
-        let t = best_ms(1, || diffrepro::bench::sweep_monte_carlo(&w));
-        line(
+    // Each part of the paper workload: its name, its line, and how to run it once.
+    type Run = fn(&Workload);
+    let parts: [(&str, &str, Run); 3] = [
+        (
+            "particles",
+            "particles: part (b) of the paper workload",
+            |w| drop(black_box(particle_chains(w))),
+        ),
+        (
+            "sweep_mc",
             "sweep: part (a) of the paper workload, Monte Carlo",
-            t,
-            "ms",
-        );
-    }
-    if named("sweep_exact") {
-        let w = diffrepro::bench::Workload::paper();
-        let t = best_ms(1, || diffrepro::bench::sweep_exact(&w));
-        line(
+            |w| drop(black_box(sweep_monte_carlo(w))),
+        ),
+        (
+            "sweep_exact",
             "sweep_exact: part (a) of the paper workload, exact",
-            t,
-            "ms",
-        );
+            |w| drop(black_box(sweep_exact(w))),
+        ),
+    ];
+    for (name, what, run) in parts {
+        if named(name) {
+            let w = Workload::paper();
+            line(what, best_ms(1, || run(&w)), "ms");
+        }
     }
     if on("w2") {
         let a = particles::sample_ou(&ex(6), 0.5, n, 1, 0);

@@ -211,15 +211,17 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 pub fn suggest(word: &str, candidates: &[&str]) -> String {
     match closest(word, candidates.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
-        None => format!(
-            "expected one of: {}",
-            candidates
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => format!("expected one of: {}", quoted_list(candidates)),
     }
+}
+
+/// The names in backticks, joined by commas: "`a`, `b`".
+pub fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Edit distance over characters where swapping two neighbours counts as one edit

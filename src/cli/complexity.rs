@@ -476,35 +476,14 @@ fn point(req: &Request, r: f64, stream: Purpose) -> Result<PointReport, String> 
         zeta: Vec::new(),
         dkw: None,
     };
-    let survival = |vals: Vec<Value>| {
-        req.us
-            .iter()
-            .zip(vals)
-            .map(|(&u, value)| SurvivalAt {
-                u: Number(u),
-                value,
-            })
-            .collect()
-    };
-    let tail = |vals: Vec<Value>| {
-        req.deltas
-            .iter()
-            .zip(vals)
-            .map(|(&d, value)| TailAt {
-                delta: Number(d),
-                value,
-            })
-            .collect()
-    };
+    let survival = |vals: Vec<Value>| on_grid(&req.us, vals, |u, value| SurvivalAt { u, value });
+    let tail =
+        |vals: Vec<Value>| on_grid(&req.deltas, vals, |delta, value| TailAt { delta, value });
     let zeta = |vals: &[f64]| {
-        req.ms
-            .iter()
-            .zip(vals)
-            .map(|(&m, &v)| ZetaAt {
-                m: Number(m),
-                value: Number(v),
-            })
-            .collect()
+        on_grid(&req.ms, vals, |m, &v| ZetaAt {
+            m,
+            value: Number(v),
+        })
     };
     Ok(match &req.monte_carlo {
         None => {
@@ -530,6 +509,18 @@ fn point(req: &Request, r: f64, stream: Purpose) -> Result<PointReport, String> 
             p
         }
     })
+}
+
+/// The points of a grid paired with their values, each pair made into a `T`.
+fn on_grid<V, T>(
+    grid: &[f64],
+    values: impl IntoIterator<Item = V>,
+    make: impl Fn(Number, V) -> T,
+) -> Vec<T> {
+    grid.iter()
+        .zip(values)
+        .map(|(&x, v)| make(Number(x), v))
+        .collect()
 }
 
 /// Six significant digits, plain where that reads well, scientific otherwise.

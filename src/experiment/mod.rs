@@ -808,6 +808,13 @@ mod tests {
         (exp, ctx.into_diags())
     }
 
+    /// The diagnostic of a paper-fidelity check of `body`, which must give exactly one.
+    fn only_error(body: &str) -> crate::diagnostic::Diagnostic {
+        let (_, d) = check(body, Fidelity::Paper);
+        assert_eq!(d.len(), 1, "{d}");
+        d.0[0].clone()
+    }
+
     const DENSITY: &str =
         "id: d\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\ntables: {density: d-density}\n";
 
@@ -864,13 +871,11 @@ mod tests {
 
     #[test]
     fn measures_follow_what_the_kind_takes() {
-        let (_, d) = check(
+        let e = only_error(
             "id: g\nkind: gaussian_steps\nmeasure: {point: 0}\ns2: [0.5]\neta: 0.1\nsteps: 2\ntables: {backward: g-b}\n",
-            Fidelity::Paper,
         );
-        assert_eq!(d.len(), 1, "{d}");
-        assert!(d.0[0].message.contains("takes no `measure`"), "{d}");
-        assert_eq!(d.0[0].line, 8);
+        assert!(e.message.contains("takes no `measure`"), "{e}");
+        assert_eq!(e.line, 8);
         let (_, d) = check(
             "id: p\nkind: particles\nmeasures: [{label: a, measure: {point: 0}}]\nn: 10\neta: 0.1\nsteps: 2\ntables: {summary: p-s}\n",
             Fidelity::Paper,
@@ -884,16 +889,9 @@ mod tests {
 
     #[test]
     fn missing_tables_name_the_roles() {
-        let (_, d) = check(
-            "id: d\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\n",
-            Fidelity::Paper,
-        );
-        assert_eq!(d.len(), 1, "{d}");
-        assert!(d.0[0].message.contains("missing field `tables`"), "{d}");
-        assert!(
-            d.0[0].hint.as_deref().unwrap().contains("density: NAME"),
-            "{d}"
-        );
+        let e = only_error("id: d\nkind: density\nmeasure: {point: 0}\nr: [1]\ny: [0]\n");
+        assert!(e.message.contains("missing field `tables`"), "{e}");
+        assert!(e.hint.as_deref().unwrap().contains("density: NAME"), "{e}");
     }
 
     #[test]

@@ -708,6 +708,41 @@ fn snapshot_at(run: &ParticleRun, p: Phase, t: f64) -> Result<&Snapshot, String>
         .ok_or_else(|| format!("internal error: no {} snapshot at t = {t}", phase_name(p)))
 }
 
+/// One particle cloud of one snapshot, as the snapshot tables key and place it.
+struct SnapshotCloud<'a> {
+    /// The phase and the cloud's name (μ or ν).
+    keys: [&'static str; 2],
+    /// The 1-based number of the snapshot, and its time.
+    slot: f64,
+    t: f64,
+    cloud: &'a [f64],
+}
+
+/// The snapshot clouds in the order of the snapshot tables' rows: by phase, then
+/// snapshot, then μ before ν.
+fn snapshot_clouds<'a>(
+    run: &'a ParticleRun,
+    s: &Spec,
+    eta: f64,
+) -> Result<Vec<SnapshotCloud<'a>>, String> {
+    let mut out = Vec::new();
+    for p in [Phase::Forward, Phase::Backward] {
+        for (slot, &k) in s.snapshot_steps.iter().enumerate() {
+            let t = k as f64 * eta;
+            let snap = snapshot_at(run, p, t)?;
+            for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
+                out.push(SnapshotCloud {
+                    keys: [phase_name(p), name],
+                    slot: (slot + 1) as f64,
+                    t,
+                    cloud,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn phase_name(p: Phase) -> &'static str {
     match p {
         Phase::Forward => "forward",
@@ -995,17 +1030,10 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
                 }
                 let edges = bin_edges(s, &clouds);
                 let mut table = Rows::new(schema);
-                for p in [Phase::Forward, Phase::Backward] {
-                    for (slot, &k) in s.snapshot_steps.iter().enumerate() {
-                        let t = k as f64 * eta;
-                        let snap = snapshot_at(&run, p, t)?;
-                        for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
-                            for (i, d) in histogram(cloud, &edges).into_iter().enumerate() {
-                                let (lo, hi) = (edges[i], edges[i + 1]);
-                                let row = [(slot + 1) as f64, t, lo, hi, 0.5 * (lo + hi), d];
-                                table.push(&[phase_name(p), name], &row);
-                            }
-                        }
+                for c in snapshot_clouds(&run, s, eta)? {
+                    for (i, d) in histogram(c.cloud, &edges).into_iter().enumerate() {
+                        let (lo, hi) = (edges[i], edges[i + 1]);
+                        table.push(&c.keys, &[c.slot, c.t, lo, hi, 0.5 * (lo + hi), d]);
                     }
                 }
                 table.build()?
@@ -1079,30 +1107,24 @@ pub fn run(s: &Spec, outputs: &[TableSchema]) -> Result<Vec<Table>, String> {
             }
             "stats" => {
                 let mut table = Rows::new(schema);
-                for p in [Phase::Forward, Phase::Backward] {
-                    for (slot, &k) in s.snapshot_steps.iter().enumerate() {
-                        let t = k as f64 * eta;
-                        let snap = snapshot_at(&run, p, t)?;
-                        for (name, cloud) in [("μ", &snap.mu), ("ν", &snap.nu)] {
-                            for &h in &s.mode_bandwidths {
-                                let st = cloud_stats(cloud, h);
-                                let row = [
-                                    (slot + 1) as f64,
-                                    t,
-                                    h,
-                                    st.mean,
-                                    st.sd,
-                                    st.p_pos,
-                                    st.p_center,
-                                    st.q05,
-                                    st.q95,
-                                    st.mode,
-                                    st.mode_upper,
-                                    st.mode_lower,
-                                ];
-                                table.push(&[phase_name(p), name], &row);
-                            }
-                        }
+                for c in snapshot_clouds(&run, s, eta)? {
+                    for &h in &s.mode_bandwidths {
+                        let st = cloud_stats(c.cloud, h);
+                        let row = [
+                            c.slot,
+                            c.t,
+                            h,
+                            st.mean,
+                            st.sd,
+                            st.p_pos,
+                            st.p_center,
+                            st.q05,
+                            st.q95,
+                            st.mode,
+                            st.mode_upper,
+                            st.mode_lower,
+                        ];
+                        table.push(&c.keys, &row);
                     }
                 }
                 table.build()?
@@ -1336,26 +1358,17 @@ mod tests {
         assert_eq!(st.q95, 3.0);
     }
 
+    /// The law of N(mean, 1) itself (at t = 0).
+    fn unit_normal_at_time_zero(mean: f64) -> OuLaw {
+        OuLaw::new(&Measure::Normal { mean, var: 1.0 }, 0.0).unwrap()
+    }
+
     #[test]
     fn standard_error_of_a_shift_is_the_mean_difference_one() {
         // N(0, 1) against N(m, 1): Ŵ₂² ≈ m² + 2m(ȳ - x̄ - m), so
         // se(Ŵ₂) = se(Ŵ₂²)/(2m) = √(2/n), whatever m.
-        let a = OuLaw::new(
-            &Measure::Normal {
-                mean: 0.0,
-                var: 1.0,
-            },
-            0.0,
-        )
-        .unwrap();
-        let b = OuLaw::new(
-            &Measure::Normal {
-                mean: 0.7,
-                var: 1.0,
-            },
-            0.0,
-        )
-        .unwrap();
+        let a = unit_normal_at_time_zero(0.0);
+        let b = unit_normal_at_time_zero(0.7);
         let n = 10_000;
         let se = w2_standard_error(&a, &b, 0.7, n).unwrap();
         let want = (2.0 / n as f64).sqrt();
@@ -1365,14 +1378,7 @@ mod tests {
     #[test]
     fn standard_error_against_a_point_is_that_of_a_sample_mean() {
         // X ~ N(0, 1) against δ_0: Ŵ₂² = mean X², Var X² = 2, W = 1.
-        let a = OuLaw::new(
-            &Measure::Normal {
-                mean: 0.0,
-                var: 1.0,
-            },
-            0.0,
-        )
-        .unwrap();
+        let a = unit_normal_at_time_zero(0.0);
         let p = OuLaw::new(&Measure::Point { at: 0.0 }, 0.0).unwrap();
         let se = w2_standard_error(&a, &p, 1.0, 100).unwrap();
         assert!((se - 2f64.sqrt() / 10.0 / 2.0).abs() < 1e-12, "{se}");

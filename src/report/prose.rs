@@ -452,21 +452,24 @@ mod tests {
         ProseEnv::new(Arc::new(r), Arc::new(refs), Arc::new(BTreeMap::new()))
     }
 
+    /// `text`, as prose starting at `line` of a chapter, expanded in `e`.
+    fn expand(e: &mut ProseEnv, text: &str, line: usize) -> Result<String, Diagnostics> {
+        let prose = Prose {
+            text: text.into(),
+            line,
+        };
+        e.expand(&chapter(), &prose)
+    }
+
     #[test]
     fn expands_values_and_refs() {
         let mut e = env();
-        let p = Prose {
-            text: "h is {{ value(table=\"tail\", column=\"h\", where=\"r=1.5\") | fixed(digits=2) }}; see {{ ref(id=\"fig-a\") }}.".into(),
-            line: 5,
-        };
-        let s = e.expand(&chapter(), &p).unwrap();
+        let text = "h is {{ value(table=\"tail\", column=\"h\", where=\"r=1.5\") | fixed(digits=2) }}; see {{ ref(id=\"fig-a\") }}.";
+        let s = expand(&mut e, text, 5).unwrap();
         assert_eq!(s, "h is 0.13; see [Figure 2](#fig-a).");
-        let p = Prose {
-            text: "peak at r = {{ value(table=\"tail\", column=\"r\", at_max=\"h\") }}, low at {{ value(table=\"tail\", column=\"r\", at_min=\"h\") }}".into(),
-            line: 1,
-        };
+        let text = "peak at r = {{ value(table=\"tail\", column=\"r\", at_max=\"h\") }}, low at {{ value(table=\"tail\", column=\"r\", at_min=\"h\") }}";
         assert_eq!(
-            e.expand(&chapter(), &p).unwrap(),
+            expand(&mut e, text, 1).unwrap(),
             "peak at r = 1.5, low at 0.5"
         );
     }
@@ -474,11 +477,8 @@ mod tests {
     #[test]
     fn expression_errors_point_at_the_expression() {
         let mut e = env();
-        let p = Prose {
-            text: "ok\n  {{ value(table=\"tial\", column=\"h\") }}".into(),
-            line: 10,
-        };
-        let d = e.expand(&chapter(), &p).unwrap_err();
+        let text = "ok\n  {{ value(table=\"tial\", column=\"h\") }}";
+        let d = expand(&mut e, text, 10).unwrap_err();
         assert_eq!(d.0[0].line, 11);
         assert_eq!(d.0[0].column, 3);
         assert!(
@@ -486,11 +486,8 @@ mod tests {
             "{}",
             d.0[0]
         );
-        let p = Prose {
-            text: "{{ value(table=\"tail\", column=\"h\") }}".into(),
-            line: 1,
-        };
-        let d = e.expand(&chapter(), &p).unwrap_err();
+        let text = "{{ value(table=\"tail\", column=\"h\") }}";
+        let d = expand(&mut e, text, 1).unwrap_err();
         assert!(d.0[0].message.contains("selects 2 rows"), "{}", d.0[0]);
     }
 }

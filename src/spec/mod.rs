@@ -25,7 +25,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::chapter::{Block, Chapter};
-use crate::diagnostic::{closest, Diagnostic, Diagnostics, Source};
+use crate::diagnostic::{closest, quoted_list, Diagnostic, Diagnostics, Source};
 use crate::yaml;
 
 /// Default ceiling on the number of points of any grid (see `crate::limits`).
@@ -385,14 +385,9 @@ pub fn hint_from_serde(msg: &str) -> Option<String> {
     let (word, candidates) = words.split_first()?;
     match closest(word, candidates.iter().copied()) {
         Some(c) => Some(format!("did you mean `{c}`?")),
-        None if !candidates.is_empty() => Some(format!(
-            "valid names here: {}",
-            candidates
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        None if !candidates.is_empty() => {
+            Some(format!("valid names here: {}", quoted_list(candidates)))
+        }
         None => None,
     }
 }
