@@ -16,6 +16,10 @@ pub const ROWS: usize = 1_000_000;
 pub const SAMPLES: usize = 20_000_000;
 /// Particles per chain.
 pub const PARTICLES: usize = 2_000_000;
+/// Steps of a particle chain (each step moves every particle).
+pub const PARTICLE_STEPS: usize = 10_000;
+/// Independent replicate runs of a particle experiment (each a whole run).
+pub const REPLICATES: usize = 100;
 
 /// What to tell a user who hit a ceiling.
 pub const HINT: &str = "if you really need more, raise every ceiling with `--raise-limits FACTOR`";
@@ -40,4 +44,10 @@ pub fn samples() -> usize {
 }
 pub fn particles() -> usize {
     scaled(PARTICLES)
+}
+pub fn particle_steps() -> usize {
+    scaled(PARTICLE_STEPS)
+}
+pub fn replicates() -> usize {
+    scaled(REPLICATES)
 }

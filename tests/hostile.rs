@@ -416,3 +416,36 @@ fn ceilings_name_the_limit_and_can_be_raised_deliberately() {
         2 * 150_000 + 1
     );
 }
+
+#[test]
+fn particle_steps_and_replicates_are_ceilings_that_can_be_raised() {
+    let p = Project::new("particle-ceilings");
+    let chapter = |steps: usize, replicates: usize| {
+        format!(
+            "---\nid: pc\ntitle: Particle ceilings\npaper_refs: [\"Example 4\"]\norder: 1\n---\n\
+             A short chain.\n\n```experiment\nid: pc\nkind: particles\n\
+             measure: {{mixture: [{{weight: 0.5, mean: -1, var: 0}}, {{weight: 0.5, mean: 1, var: 0}}]}}\n\
+             n: 8\neta: 0.0001\nsteps: {steps}\nreplicates: {replicates}\nseed: 1\n\
+             tables: {{distances: pc-d, summary: pc-sum}}\n```\n"
+        )
+    };
+    p.write("chapters/pc.md", &chapter(15_000, 150));
+    let out = p.build();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("`steps` must be between 1 and 10000"), "{err}");
+    assert!(err.contains("`replicates` must be at most 100"), "{err}");
+    assert_eq!(err.matches("--raise-limits").count(), 2, "{err}");
+    // Raised, a chapter over the replicate ceiling runs (a long chain would too, but
+    // its exact W₂ at every step takes minutes).
+    p.write("chapters/pc.md", &chapter(3, 150));
+    assert_eq!(p.build().status.code(), Some(2));
+    let out = p.run(&["build", "-q", "--format", "html", "--raise-limits", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Steps 0-3 forward and back; the replicates give each step's standard error.
+    let distances = p.read("output/data/pc/pc-d.csv");
+    assert_eq!(distances.lines().count(), 1 + 2 * 4, "{distances}");
+    let step_one = distances.lines().nth(2).expect("step 1");
+    let se: f64 = step_one.split(',').nth(4).unwrap().parse().unwrap();
+    assert!(se > 0.0 && se.is_finite(), "{step_one}");
+}

@@ -683,14 +683,14 @@ pub(super) fn optional_grid(
     }
 }
 
-/// Check the size of a particle run: `n` particles per cloud, at most the ceiling of
-/// `crate::limits`, and between 1 and `max_steps` steps. False when either is off
-/// (reported).
+/// Check the size of a particle run against the ceilings of `crate::limits` (which
+/// `--raise-limits` scales): `n` particles per cloud, `steps` steps and `replicates`
+/// extra runs. False when any is off (reported, with the hint to raise them).
 pub(super) fn particle_run_size(
     ctx: &mut BlockCtx,
     n: usize,
     steps: usize,
-    max_steps: usize,
+    replicates: usize,
 ) -> bool {
     let mut ok = true;
     let max_particles = crate::limits::particles();
@@ -702,10 +702,21 @@ pub(super) fn particle_run_size(
         );
         ok = false;
     }
+    let max_steps = crate::limits::particle_steps();
     if steps == 0 || steps > max_steps {
-        ctx.error(
+        ctx.error_hint(
             "steps",
             format!("`steps` must be between 1 and {max_steps}"),
+            crate::limits::HINT,
+        );
+        ok = false;
+    }
+    let max_replicates = crate::limits::replicates();
+    if replicates > max_replicates {
+        ctx.error_hint(
+            "replicates",
+            format!("`replicates` must be at most {max_replicates}"),
+            crate::limits::HINT,
         );
         ok = false;
     }

@@ -93,13 +93,12 @@ pub const ROLES: &[&str] = &[
     "one_step_fit",
 ];
 
-/// Ceilings checked before anything is allocated (particles per cloud through
-/// `crate::limits`, which `--raise-limits` scales), steps,
-/// snapshot times and histogram bins (memory is 32·n bytes per snapshot time).
-const MAX_STEPS: usize = 10_000;
+/// Ceilings of what the report shows, checked before anything is allocated: snapshot
+/// times, histogram bins (memory is 32·n bytes per snapshot time) and bandwidths. The
+/// work (particles, steps, replicates) is bounded by `crate::limits`, which
+/// `--raise-limits` scales.
 const MAX_SNAPSHOTS: usize = 50;
 const MAX_BINS: usize = 1_000;
-const MAX_REPLICATES: usize = 100;
 const MAX_BANDWIDTHS: usize = 10;
 
 #[derive(Deserialize)]
@@ -311,15 +310,8 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         None => Some(Measure::Point { at: 0.0 }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, MAX_STEPS);
     let replicates = raw.replicates.unwrap_or(0);
-    if replicates > MAX_REPLICATES {
-        ctx.error(
-            "replicates",
-            format!("`replicates` must be at most {MAX_REPLICATES}"),
-        );
-        ok = false;
-    }
+    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, replicates);
     let mode_bandwidths = match &raw.mode_bandwidth {
         Some(g) => ctx.grid(g, "mode_bandwidth", "a width > 0", |v| {
             v > 0.0 && v.is_finite()

@@ -48,10 +48,9 @@ use crate::table::{ColumnDecl, Table, TableBuilder, TableSchema};
 
 pub const ROLES: &[&str] = &["snapshots", "distances", "summary"];
 
-/// Ceilings checked before anything is allocated (particles through `crate::limits`).
-const MAX_STEPS: usize = 10_000;
+/// Ceilings checked before anything is allocated (particles, steps and replicates
+/// through `crate::limits`).
 const MAX_SNAPSHOTS: usize = 20;
-const MAX_REPLICATES: usize = 100;
 const MAX_SLICES: usize = 10_000;
 /// Exact assignments per experiment (each O(n³)): recorded steps × runs.
 const MAX_EXACT_SOLVES: usize = 2_000;
@@ -208,7 +207,8 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
         }),
     };
     let eta = ctx.num_where(&raw.eta, "eta", "in (0, 1)", |v| v > 0.0 && v < 1.0);
-    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, MAX_STEPS);
+    let replicates = raw.replicates.unwrap_or(0);
+    let mut ok = super::particle_run_size(ctx, raw.n, raw.steps, replicates);
     let every = raw.every.unwrap_or(1);
     if every == 0 || every > raw.steps.max(1) {
         ctx.error(
@@ -217,14 +217,6 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
                 "`every` must be between 1 and the number of steps ({})",
                 raw.steps
             ),
-        );
-        ok = false;
-    }
-    let replicates = raw.replicates.unwrap_or(0);
-    if replicates > MAX_REPLICATES {
-        ctx.error(
-            "replicates",
-            format!("`replicates` must be at most {MAX_REPLICATES}"),
         );
         ok = false;
     }
