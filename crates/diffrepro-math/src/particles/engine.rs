@@ -10,9 +10,9 @@
 //!
 //! Clouds are kept sorted: W₂ between equal-size 1-D samples pairs order statistics,
 //! the backward maps are increasing whenever σ_t² > η/(1 + η) (true for t ≥ η), so
-//! order survives them and only the noisy forward steps need a sort (a radix sort,
-//! O(n) on these smooth clouds). Maps run over chunks of particles with the batch
-//! score kernel, and the μ and ν clouds move in parallel. Randomness is
+//! order survives them and only the noisy forward steps need a sort (a bucket sort,
+//! O(n) on these smooth clouds: see `sort`). Maps run over chunks of particles with
+//! the batch score kernel, and the μ and ν clouds move in parallel. Randomness is
 //! counter-based (`measure::sample::Stream`): stream 0/1 draw μ_0/ν_0 (chunk c from
 //! word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw k·2³² + i for
 //! particle i at step k). Independent
@@ -25,6 +25,7 @@
 use rayon::prelude::*;
 
 use super::gaussian::Forward;
+use super::sort::{sort_cloud, sort_cloud_within, Scratch};
 use super::w2_sorted;
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::sample::{standard_normal, CounterRng, Stream};
@@ -300,132 +301,6 @@ fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut [f64], scratch: &mut S
     if !cloud.is_sorted_by(|a, b| a <= b) {
         sort_cloud(cloud, scratch);
     }
-}
-
-/// Buffers reused by [`sort_cloud`] across the steps of a run.
-#[derive(Default)]
-pub(crate) struct Scratch {
-    keyed: Vec<(u32, f64)>,
-    keyed_too: Vec<(u32, f64)>,
-}
-
-/// Bits per radix digit of [`sort_cloud`]: three digits make a 24-bit key, so few
-/// particles share a key and the final insertion pass rarely moves anything. With
-/// 8-bit digits the 256 write streams of a pass stay in L1; the 2048 streams of
-/// 11-bit digits did not (measured: 15.5 ns against 10 ns a particle, 1e5 particles).
-const DIGIT_BITS: u32 = 8;
-const DIGITS: usize = 1 << DIGIT_BITS;
-const KEY_BITS: u32 = 3 * DIGIT_BITS;
-/// Element moves the final insertion pass may make, per element, before the sort
-/// gives up on the radix order (outliers crowding the keys) and finishes with a
-/// comparison sort; keeps the worst case O(n log n).
-const INSERTION_BUDGET: usize = 8;
-
-/// Sort a cloud ascending by `f64::total_cmp` (the result is the array any correct
-/// sort gives). A cloud is a smooth, bounded sample: x is quantised to a 24-bit key
-/// ⌊(x - min)·scale⌋ (monotone in floating point, so key order is value order up to
-/// ties), three stable LSD radix passes of 8 bits order (key, value) pairs (one pass
-/// counts all digits; the key is computed once), and one insertion pass orders the
-/// few particles that share a key. O(n), with counters that stay in L1.
-/// Non-finite values, tiny clouds and all-equal clouds go to the comparison sort.
-pub(crate) fn sort_cloud(cloud: &mut [f64], scratch: &mut Scratch) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut nan = false;
-    for &x in cloud.iter() {
-        lo = if x < lo { x } else { lo };
-        hi = if x > hi { x } else { hi };
-        nan |= x.is_nan();
-    }
-    if nan {
-        cloud.sort_unstable_by(f64::total_cmp);
-        return;
-    }
-    sort_cloud_within(cloud, scratch, lo, hi);
-}
-
-/// [`sort_cloud`] of a NaN-free cloud whose minimum and maximum are `lo` and `hi`.
-fn sort_cloud_within(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64) {
-    let n = cloud.len();
-    let spread = hi - lo;
-    // All-equal clouds (ν_0 = δ_0) need the sort only to put -0.0 before 0.0.
-    if n < 64 || n > u32::MAX as usize || !spread.is_finite() || spread == 0.0 {
-        cloud.sort_unstable_by(f64::total_cmp);
-        return;
-    }
-    let levels = (1u64 << KEY_BITS) as f64;
-    // Shrunk by 1e-15 so that the maximum lands below 2²⁴; the value is in [0, 2²⁴),
-    // so the conversion through i64 is exact truncation (one instruction).
-    let scale = levels * (1.0 - 1e-15) / spread;
-    let top = (1u32 << KEY_BITS) - 1;
-    let key = |x: f64| (((x - lo) * scale) as i64 as u32).min(top);
-    let digit = |k: u32, d: u32| (k >> (d * DIGIT_BITS)) as usize & (DIGITS - 1);
-    // Counts of all three digits in one pass.
-    let mut counts = [[0u32; DIGITS]; 3];
-    for &x in cloud.iter() {
-        let k = key(x);
-        for (d, c) in counts.iter_mut().enumerate() {
-            c[digit(k, d as u32)] += 1;
-        }
-    }
-    for c in counts.iter_mut() {
-        let mut acc = 0u32;
-        for slot in c.iter_mut() {
-            let here = *slot;
-            *slot = acc;
-            acc += here;
-        }
-    }
-    let Scratch { keyed, keyed_too } = scratch;
-    keyed.resize(n, (0, 0.0));
-    keyed_too.resize(n, (0, 0.0));
-    let [c0, c1, c2] = &mut counts;
-    for &x in cloud.iter() {
-        let k = key(x);
-        let slot = &mut c0[digit(k, 0)];
-        keyed[*slot as usize] = (k, x);
-        *slot += 1;
-    }
-    for &(k, x) in keyed.iter() {
-        let slot = &mut c1[digit(k, 1)];
-        keyed_too[*slot as usize] = (k, x);
-        *slot += 1;
-    }
-    for &(k, x) in keyed_too.iter() {
-        let slot = &mut c2[digit(k, 2)];
-        cloud[*slot as usize] = x;
-        *slot += 1;
-    }
-    if !insertion_pass(cloud, INSERTION_BUDGET * n) {
-        cloud.sort_unstable_by(f64::total_cmp);
-    }
-}
-
-/// Insertion sort, fast when every element is already near its place; false (with
-/// `v` a permutation of itself, partly sorted) once it has moved `budget` elements.
-fn insertion_pass(v: &mut [f64], budget: usize) -> bool {
-    let Some(&first) = v.first() else {
-        return true;
-    };
-    let mut moves = 0;
-    let mut prev = first;
-    for i in 1..v.len() {
-        let x = v[i];
-        if prev.total_cmp(&x).is_gt() {
-            let mut j = i;
-            while j > 0 && v[j - 1].total_cmp(&x).is_gt() {
-                v[j] = v[j - 1];
-                j -= 1;
-            }
-            v[j] = x;
-            moves += i - j;
-            if moves > budget {
-                return false;
-            }
-        } else {
-            prev = x;
-        }
-    }
-    true
 }
 
 /// Run μ_0 and ν_0 forward to T = Kη and back with b^{μ,η} (see the module header).

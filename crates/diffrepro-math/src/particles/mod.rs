@@ -16,6 +16,7 @@
 
 mod engine;
 mod gaussian;
+mod sort;
 
 pub use engine::{
     round_trip_displacement, run_particles, run_particles_replicate, sample_ou, OuScore,
@@ -47,7 +48,7 @@ pub fn w2_samples(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Sort a 1-D sample ascending (by `f64::total_cmp`) in O(n) for smooth samples: the
-/// radix sort the particle engine uses after every noisy step.
+/// bucket sort the particle engine uses after every noisy step.
 pub fn sort_sample(v: &mut [f64]) {
     SampleSorter::default().sort(v);
 }
@@ -55,11 +56,11 @@ pub fn sort_sample(v: &mut [f64]) {
 /// [`sort_sample`] with its buffers kept between calls, as the engine sorts a cloud
 /// at every step.
 #[derive(Default)]
-pub struct SampleSorter(engine::Scratch);
+pub struct SampleSorter(sort::Scratch);
 
 impl SampleSorter {
     pub fn sort(&mut self, v: &mut [f64]) {
-        engine::sort_cloud(v, &mut self.0);
+        sort::sort_cloud(v, &mut self.0);
     }
 }
 

@@ -1,0 +1,304 @@
+//! The sort behind every noisy step of the particle engine: a cloud ascending by
+//! `f64::total_cmp`, in O(n) for the smooth, bounded clouds the engine makes.
+//!
+//! One pass of a counting sort on quantised values: ⌊(x - min)·scale⌋ into 2n to 4n
+//! buckets (monotone in floating point, so bucket order is value order; a bucket
+//! holds at most about ten particles of the engine's clouds), then one insertion pass
+//! that orders the particles inside each bucket. The engine's input is a sorted cloud
+//! plus a little noise (each particle a few thousand places from its rank), so
+//! consecutive particles land in nearby buckets: the counters and write positions in
+//! use move along with the input and stay in cache. On the engine's clouds this costs
+//! about 60% of the three-pass LSD radix sort on (24-bit key, value) pairs it replaced
+//! (measured A/B on the clouds of the bench's particle runs). Clouds that crowd a
+//! bucket (outliers stretching the range, atoms, ties) sort each bucket by comparison
+//! instead, which keeps the worst case O(n log n). The sorted array is unique, so this
+//! gives exactly what any correct sort gives.
+
+/// Buffers reused by [`sort_cloud`] across the steps of a run.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The cloud in bucket order.
+    buf: Vec<f64>,
+    /// Per bucket: its count, then its first slot, then the slot after it.
+    counts: Vec<u32>,
+}
+
+/// At most this many particles in a bucket for the insertion pass (which then moves
+/// each particle fewer than this many places); a fuller bucket sends every bucket to
+/// the comparison sort. The engine's clouds put at most about ten in a bucket.
+const CROWDED: u32 = 32;
+
+/// Sort a cloud ascending by `f64::total_cmp` (the result is the array any correct
+/// sort gives). Non-finite values, tiny clouds and all-equal clouds go to the
+/// comparison sort.
+pub(crate) fn sort_cloud(cloud: &mut [f64], scratch: &mut Scratch) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut nan = false;
+    for &x in cloud.iter() {
+        lo = if x < lo { x } else { lo };
+        hi = if x > hi { x } else { hi };
+        nan |= x.is_nan();
+    }
+    if nan {
+        cloud.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    sort_cloud_within(cloud, scratch, lo, hi);
+}
+
+/// [`sort_cloud`] of a NaN-free cloud whose minimum and maximum are `lo` and `hi`.
+pub(crate) fn sort_cloud_within(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64) {
+    let n = cloud.len();
+    // 2n to 4n buckets: fewer leave more particles per bucket to the insertion pass
+    // (2^17 buckets for 1e5 particles: +10% time), more cost more to clear and sum.
+    let buckets = (2 * n).next_power_of_two().clamp(1 << 8, 1 << 24);
+    bucket_sort_with(cloud, scratch, lo, hi, buckets);
+}
+
+/// The counting sort into `buckets` buckets and the insertion pass (see the module
+/// header).
+fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, buckets: usize) {
+    let n = cloud.len();
+    let spread = hi - lo;
+    // All-equal clouds (ν_0 = δ_0) need the sort only to put -0.0 before 0.0.
+    if n < 64 || n > u32::MAX as usize || !spread.is_finite() || spread == 0.0 {
+        cloud.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    // Shrunk by 1e-15 so that the maximum lands below `buckets`; the value is in
+    // [0, buckets), so the conversion through i64 is exact truncation (one
+    // instruction), and the `min` only guards against rounding.
+    let scale = buckets as f64 * (1.0 - 1e-15) / spread;
+    let top = buckets - 1;
+    let key = |x: f64| (((x - lo) * scale) as i64 as usize).min(top);
+    let Scratch { buf, counts } = scratch;
+    counts.clear();
+    counts.resize(buckets, 0);
+    for &x in cloud.iter() {
+        counts[key(x)] += 1;
+    }
+    let (mut acc, mut most) = (0u32, 0u32);
+    for slot in counts.iter_mut() {
+        let here = *slot;
+        most = most.max(here);
+        *slot = acc;
+        acc += here;
+    }
+    buf.resize(n, 0.0);
+    for &x in cloud.iter() {
+        let slot = &mut counts[key(x)];
+        buf[*slot as usize] = x;
+        *slot += 1;
+    }
+    if most <= CROWDED {
+        insertion_copy(buf, cloud);
+        order_signed_zeros(cloud);
+    } else {
+        // counts[b] is now the end of bucket b.
+        cloud.copy_from_slice(buf);
+        let mut start = 0;
+        for &end in counts.iter() {
+            let bucket = &mut cloud[start..end as usize];
+            if bucket.len() > 1 {
+                bucket.sort_unstable_by(f64::total_cmp);
+            }
+            start = end as usize;
+        }
+    }
+}
+
+/// Copy `src` into `dst` by insertion sort on `<`: fast when every element is already
+/// near its place (here: within its bucket, and bucket order is value order). `<` does
+/// not order -0.0 and 0.0, which [`order_signed_zeros`] does afterwards.
+fn insertion_copy(src: &[f64], dst: &mut [f64]) {
+    let Some(&first) = src.first() else {
+        return;
+    };
+    dst[0] = first;
+    // The largest value so far, dst[i - 1].
+    let mut prev = first;
+    for i in 1..src.len() {
+        let x = src[i];
+        // Most elements go at i or at i - 1, unpredictably (the order inside a bucket
+        // is random): place them without a branch (min and max), and take the loop
+        // only when x belongs further left.
+        let (low, high) = if x < prev { (x, prev) } else { (prev, x) };
+        dst[i - 1] = low;
+        dst[i] = high;
+        prev = high;
+        if i >= 2 && low < dst[i - 2] {
+            let mut j = i - 1;
+            while j > 0 && dst[j - 1] > low {
+                dst[j] = dst[j - 1];
+                j -= 1;
+            }
+            dst[j] = low;
+        }
+    }
+}
+
+/// In a NaN-free array sorted by `<`, put the -0.0s of the run of zeros before the
+/// 0.0s, which makes it sorted by `f64::total_cmp`.
+fn order_signed_zeros(v: &mut [f64]) {
+    let start = v.partition_point(|&x| x < 0.0);
+    let end = start + v[start..].partition_point(|&x| x == 0.0);
+    let zeros = &mut v[start..end];
+    let negative = zeros.iter().filter(|x| x.is_sign_negative()).count();
+    zeros[..negative].fill(-0.0);
+    zeros[negative..].fill(0.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn normals(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| crate::measure::sample::standard_normal(&mut rng))
+            .collect()
+    }
+
+    /// `sort_cloud` against the comparison sort, bit for bit, reusing one scratch.
+    fn check(clouds: &[(&str, Vec<f64>)]) {
+        let mut scratch = Scratch::default();
+        for (what, cloud) in clouds {
+            let mut want = cloud.clone();
+            want.sort_unstable_by(f64::total_cmp);
+            let mut got = cloud.clone();
+            sort_cloud(&mut got, &mut scratch);
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{what}: index {i}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// The engine's input: a sorted cloud after one exact OU step (a·x + b·z).
+    fn one_step(sorted: &[f64], seed: u64) -> Vec<f64> {
+        let (a, b) = ((-0.01f64).exp(), (1.0 - (-0.02f64).exp()).sqrt());
+        let z = normals(sorted.len(), seed);
+        sorted.iter().zip(&z).map(|(x, z)| a * x + b * z).collect()
+    }
+
+    #[test]
+    fn sorts_random_and_nearly_sorted_clouds() {
+        let random = normals(100_000, 1);
+        let mut sorted = normals(100_000, 2);
+        sorted.sort_unstable_by(f64::total_cmp);
+        let mut two_atoms: Vec<f64> = (0..100_000)
+            .map(|i| if i < 50_000 { -1.0 } else { 1.0 })
+            .collect();
+        let nearly = one_step(&sorted, 3);
+        let clusters = one_step(&two_atoms, 4);
+        two_atoms.reverse();
+        let reversed = {
+            let mut v = sorted.clone();
+            v.reverse();
+            v
+        };
+        check(&[
+            ("random", random),
+            ("sorted", sorted.clone()),
+            ("reversed", reversed),
+            ("one step after a sorted cloud", nearly),
+            ("one step after two atoms", clusters),
+            ("two atoms, reversed", two_atoms),
+            ("one step, small", one_step(&sorted[..100], 5)),
+        ]);
+    }
+
+    #[test]
+    fn sorts_ties_clusters_and_signed_zeros() {
+        let rounded: Vec<f64> = normals(20_000, 6)
+            .iter()
+            .map(|x| (x * 4.0).round())
+            .collect();
+        // A few signed zeros among spread values stay in the insertion pass; many take
+        // the crowded path. Both must end with every -0.0 before every 0.0.
+        let mut few_zeros = normals(50_000, 7);
+        few_zeros.extend([0.0, -0.0, 0.0, -0.0, -0.0]);
+        let mut many_zeros = normals(5_000, 8);
+        many_zeros.extend((0..3_000).map(|i| if i % 2 == 0 { 0.0 } else { -0.0 }));
+        // Tight clusters far apart: each cluster fills few buckets (crowded path).
+        let clusters: Vec<f64> = normals(30_000, 9)
+            .iter()
+            .enumerate()
+            .map(|(i, z)| (i % 5) as f64 * 1e6 + 1e-3 * z)
+            .collect();
+        // Outliers stretch the range: the bulk shares a handful of buckets.
+        let mut outliers = normals(20_000, 10);
+        outliers.extend([1e12, -3e11]);
+        // About 30 particles a bucket, in reverse order: the insertion pass moves each
+        // far.
+        let mut stacked: Vec<f64> = (0..8_192)
+            .flat_map(|b| (0..30).map(move |j| b as f64 + 0.5 - j as f64 * 1e-9))
+            .collect();
+        stacked.reverse();
+        check(&[
+            ("rounded normals", rounded),
+            ("a few signed zeros", few_zeros),
+            ("many signed zeros", many_zeros),
+            ("all zeros", [0.0, -0.0, 0.0, -0.0, -0.0, 0.0].repeat(20)),
+            ("all equal", vec![2.5; 1_000]),
+            ("clusters", clusters),
+            ("outliers", outliers),
+            ("stacked buckets", stacked),
+            (
+                "two values",
+                (0..10_000)
+                    .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+                    .collect(),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn sorts_non_finite_tiny_huge_and_short_clouds() {
+        let base = normals(10_000, 11);
+        let with = |extra: &[f64]| {
+            let mut v = base.clone();
+            v.extend_from_slice(extra);
+            v
+        };
+        check(&[
+            ("NaN", with(&[f64::NAN, -f64::NAN])),
+            ("infinities", with(&[f64::INFINITY, f64::NEG_INFINITY])),
+            (
+                "everything",
+                with(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0]),
+            ),
+            // Spreads near the bottom and the top of the f64 range; the last overflows
+            // to an infinite spread (comparison sort).
+            (
+                "tiny spread",
+                base.iter().map(|x| 1.0 + x * 1e-14).collect(),
+            ),
+            (
+                "subnormal spread",
+                base.iter().map(|x| x * 1e-310).collect(),
+            ),
+            ("huge spread", base.iter().map(|x| x * 1e300).collect()),
+            ("overflowing spread", with(&[f64::MAX, -f64::MAX])),
+            ("empty", Vec::new()),
+            ("one", vec![3.0]),
+            ("63", base[..63].to_vec()),
+            ("64", base[..64].to_vec()),
+        ]);
+    }
+
+    #[test]
+    fn sort_cloud_within_uses_the_given_range() {
+        // The engine passes the range it found in the noise pass.
+        let mut sorted = normals(50_000, 12);
+        sorted.sort_unstable_by(f64::total_cmp);
+        let mut v = one_step(&sorted, 13);
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        sort_cloud_within(&mut v, &mut Scratch::default(), lo, hi);
+        assert!(v.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
