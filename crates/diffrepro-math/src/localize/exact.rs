@@ -314,11 +314,15 @@ impl ExactLocalization {
 
     /// The integrand (p_{Y_r}, L_r p_{Y_r}) at every y of `ys`, by the batch kernel.
     fn integrand(&self, ys: &[f64], out: &mut [[f64; 2]]) {
-        let mut l = vec![0.0; ys.len()];
-        let mut p = vec![0.0; ys.len()];
-        self.loc.localization_and_density_batch(ys, &mut l, &mut p);
-        for ((o, l), p) in out.iter_mut().zip(l).zip(p) {
-            *o = [p, l * p];
+        const CHUNK: usize = crate::measure::BATCH;
+        let (mut l, mut p) = ([0.0; CHUNK], [0.0; CHUNK]);
+        for (ys, out) in ys.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            let n = ys.len();
+            self.loc
+                .localization_and_density_batch(ys, &mut l[..n], &mut p[..n]);
+            for ((o, &l), &p) in out.iter_mut().zip(&l[..n]).zip(&p[..n]) {
+                *o = [p, l * p];
+            }
         }
     }
 
@@ -583,7 +587,8 @@ fn monotone_runs(l: &[f64]) -> Option<Vec<Run>> {
 /// The local extrema of L_r between the points of `grid`: every cell where dL_r/dy
 /// changes sign, refined by bisection on the slope to neighbouring doubles.
 fn turning_points(loc: &Localizer, grid: &[f64]) -> Vec<f64> {
-    let slope: Vec<f64> = grid.iter().map(|&y| loc.localization_slope(y)).collect();
+    let mut slope = grid.to_vec();
+    loc.localization_slope_batch(&mut slope);
     let mut out = Vec::new();
     for k in 0..grid.len().saturating_sub(1) {
         let (sa, sb) = (slope[k], slope[k + 1]);

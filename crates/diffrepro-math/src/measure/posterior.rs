@@ -896,6 +896,50 @@ fn mixture_density_block_avx2(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut
     mixture_density_block(comps, ys, l, p);
 }
 
+/// dL_r/dy at every y of a block (≤ [`BATCH`] values) of a Gaussian mixture, replacing
+/// each y: [`mixture_slope`] with the component loop outside (the same operations per
+/// value, so bit-identical to it).
+#[inline(always)]
+fn mixture_slope_block(comps: &[Prep], values: &mut [f64]) {
+    let n = values.len().min(BATCH);
+    let values = &mut values[..n];
+    let mut q_max = [f64::NEG_INFINITY; BATCH];
+    let mut e_ref = [0.0; BATCH];
+    for c in comps {
+        for (j, &y) in values.iter().enumerate() {
+            let d = y - c.center;
+            let q = -0.5 * d * d * c.inv_v2;
+            let better = q > q_max[j];
+            e_ref[j] = if better { -d * c.inv_v2 } else { e_ref[j] };
+            q_max[j] = if better { q } else { q_max[j] };
+        }
+    }
+    let mut s = [[0.0; BATCH]; 4];
+    for c in comps {
+        for (j, &y) in values.iter().enumerate() {
+            let d = y - c.center;
+            let q = -0.5 * d * d * c.inv_v2;
+            let w = c.coef * exp(q - q_max[j]);
+            let e = -d * c.inv_v2 - e_ref[j];
+            s[0][j] += w;
+            s[1][j] += w * e;
+            s[2][j] += w * (c.c + e * e);
+            s[3][j] += w * e * (e * e + 3.0 * c.c);
+        }
+    }
+    for (j, v) in values.iter_mut().enumerate() {
+        let (m1, m2, m3) = (s[1][j] / s[0][j], s[2][j] / s[0][j], s[3][j] / s[0][j]);
+        *v = m3 - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1;
+    }
+}
+
+/// [`mixture_slope_block`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mixture_slope_block_avx2(comps: &[Prep], values: &mut [f64]) {
+    mixture_slope_block(comps, values);
+}
+
 impl Localizer {
     /// L_r(y) and p_{Y_r}(y) at every y of `ys` into `l` and `p` (all of one length):
     /// for mixtures of a few components the vectorised [`mixture_density_block`],
@@ -932,6 +976,34 @@ impl Localizer {
             }
             let _ = wide;
             mixture_density_block(comps, ys, l, p);
+        }
+    }
+
+    /// Replace every y in `values` by dL_r/dy, bit-identical to
+    /// [`Localizer::localization_slope`] (vectorised for mixtures that are not windowed).
+    pub fn localization_slope_batch(&self, values: &mut [f64]) {
+        let comps = match &self.kind {
+            Kind::Mixture {
+                comps,
+                windowed: false,
+            } => comps.as_slice(),
+            _ => {
+                for v in values.iter_mut() {
+                    *v = self.localization_slope(*v);
+                }
+                return;
+            }
+        };
+        let wide = wide_vectors();
+        for block in values.chunks_mut(BATCH) {
+            #[cfg(target_arch = "x86_64")]
+            if wide {
+                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
+                unsafe { mixture_slope_block_avx2(comps, block) };
+                continue;
+            }
+            let _ = wide;
+            mixture_slope_block(comps, block);
         }
     }
 
