@@ -9,16 +9,19 @@
 //! log-weights, see `envelope`); for the uniform, its
 //! two edges in y. It evaluates L_r on a grid of 8 cells between consecutive nodes;
 //! that grid gives ess sup L_r (refined by golden section at the best local maxima)
-//! and brackets the level-set crossings {L_r = u} (refined by Illinois regula falsi
-//! to neighbouring doubles). Then
+//! and brackets the level-set crossings {L_r = u} (refined to a few ulps by Newton
+//! steps on the exact slope dL_r/dy for mixtures, by Illinois regula falsi to
+//! neighbouring doubles for the uniform). Then
 //!   s_r(u) = ∫_{L_r > u} p_{Y_r},   h = ∫_{L_r > u} (L_r - u) p_{Y_r},   u = 1 - δ,
 //! over the runs between crossings where L_r > u. On the first level set the
-//! integrals of p_{Y_r} and L_r p_{Y_r} over every grid cell are computed once (one
-//! adaptive Gauss–Kronrod pass over all cells, error budget 1e-11) and kept as
-//! running sums; a level set then reads whole cells off that table and integrates
-//! only the cells its crossings cut, so a grid of 501 levels costs little more than
-//! the table. Nodes reach 40 standard deviations beyond the outermost components,
-//! where p_{Y_r} < e^{-800}.
+//! integrals of p_{Y_r} and L_r p_{Y_r} are computed once by one adaptive
+//! Gauss–Kronrod pass over the intervals between nodes (error budget 1e-11), and kept
+//! as running sums over the pass's final subintervals; a level set then reads whole
+//! subintervals off that table and integrates only the few its crossings cut (one
+//! pass for all of them, usually one panel each), so a grid of 501 levels costs
+//! little more than the table. The integrands of a whole batch of panels go through
+//! the vectorised kernel `Localizer::localization_and_density_batch`. Nodes reach 40
+//! standard deviations beyond the outermost components, where p_{Y_r} < e^{-800}.
 //!
 //! m* and δ* use Prop. 5 and the first-order condition (DIGEST §2): with
 //! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
@@ -86,7 +89,7 @@ pub struct ExactLocalization {
     runs: Option<Vec<Run>>,
     sup: f64,
     /// Integrals over the quadrature's subintervals, built on the first level set.
-    cells: OnceLock<CellTable>,
+    table: OnceLock<PieceTable>,
     /// Whether the level-set crossings use Newton steps on the exact slope (mixtures
     /// that are not windowed) rather than Illinois.
     newton_crossings: bool,
@@ -117,7 +120,7 @@ impl Flag {
 /// needs quadrature only on the subintervals its crossings cut (small, so one
 /// Gauss–Kronrod panel each as a rule); everything else is read off the table.
 #[derive(Clone, Debug)]
-struct CellTable {
+struct PieceTable {
     ends: Vec<f64>,
     cum: Vec<[f64; 2]>,
 }
@@ -147,7 +150,7 @@ impl ExactLocalization {
                 grid_l: Vec::new(),
                 runs: None,
                 sup: c,
-                cells: OnceLock::new(),
+                table: OnceLock::new(),
                 newton_crossings: false,
                 unconverged: Flag::default(),
             };
@@ -183,7 +186,7 @@ impl ExactLocalization {
             grid_l,
             runs,
             sup: 0.0,
-            cells: OnceLock::new(),
+            table: OnceLock::new(),
             newton_crossings,
             unconverged: Flag::default(),
         };
@@ -253,9 +256,10 @@ impl ExactLocalization {
     }
 
     /// The points where L_r crosses the level u, in increasing order: every grid cell
-    /// whose ends lie on opposite sides of u, refined by the Illinois variant of
-    /// regula falsi (a dozen evaluations where bisection needs fifty) down to
-    /// neighbouring doubles.
+    /// whose ends lie on opposite sides of u, refined by [`newton_crossing`] for
+    /// mixtures (three or four evaluations of L_r and its slope) or by the Illinois
+    /// variant of regula falsi (a dozen evaluations where bisection needs fifty) down
+    /// to neighbouring doubles.
     pub fn crossings(&self, u: f64) -> Vec<f64> {
         let mut out = Vec::new();
         let mut push = |k: usize| {
@@ -329,8 +333,8 @@ impl ExactLocalization {
     /// The table, built on first use by one adaptive quadrature over the intervals
     /// between structure nodes (they already sit wherever L_r or p_{Y_r} change on a
     /// short scale; the subdivision refines the rest).
-    fn cell_table(&self) -> &CellTable {
-        self.cells.get_or_init(|| {
+    fn piece_table(&self) -> &PieceTable {
+        self.table.get_or_init(|| {
             let sub = subdivide_batched(
                 |ys: &[f64], out: &mut [[f64; 2]]| self.integrand(ys, out),
                 &self.nodes,
@@ -349,7 +353,7 @@ impl ExactLocalization {
                 ends.push(b);
                 cum.push(acc);
             }
-            CellTable { ends, cum }
+            PieceTable { ends, cum }
         })
     }
 
@@ -357,7 +361,7 @@ impl ExactLocalization {
     /// (whole pieces), and push the two cut pieces at the ends, [a, next end] and
     /// [last end, b], onto `cut` for quadrature.
     fn split_integral(&self, a: f64, b: f64, whole: &mut [f64; 2], cut: &mut Vec<(f64, f64)>) {
-        let table = self.cell_table();
+        let table = self.piece_table();
         let (g, cum) = (&table.ends, &table.cum);
         // Pieces are [g[k], g[k+1]); ka, kb are the pieces holding a and b.
         let piece = |y: f64| {
@@ -843,4 +847,29 @@ fn golden_max<F: Fn(f64) -> f64>(f: F, a: f64, b: f64) -> f64 {
     let best = f(a).max(f(b));
     let [(_, g1), (_, g2)] = super::golden_section(|y| -f(y), a, b, 80, 1e-15);
     best.max(-g1).max(-g2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newton_crossing;
+
+    #[test]
+    fn newton_closes_on_the_root_from_either_side() {
+        // x³ - 2 rising and falling on [0, 2]: the root 2^(1/3) to a few ulps. A slope
+        // that is zero at the start and a kink the Newton step overshoots fall back to
+        // halving and still end at the root.
+        let root = 2f64.cbrt();
+        let up = newton_crossing(|x| (x * x * x - 2.0, 3.0 * x * x), (0.0, -2.0), (2.0, 6.0));
+        let down = newton_crossing(|x| (2.0 - x * x * x, -3.0 * x * x), (0.0, 2.0), (2.0, -6.0));
+        assert!((up - root).abs() < 4.0 * f64::EPSILON, "{up} vs {root}");
+        assert!((down - root).abs() < 4.0 * f64::EPSILON, "{down} vs {root}");
+        let flat = newton_crossing(|x| (x * x * x - 1.0, 3.0 * x * x), (-1.0, -2.0), (1.0, 0.0));
+        assert!((flat - 1.0).abs() < 4.0 * f64::EPSILON, "{flat}");
+        let kink = newton_crossing(
+            |x| ((x - 0.3f64).abs() - 0.1, (x - 0.3).signum()),
+            (0.3, -0.1),
+            (1.0, 0.6),
+        );
+        assert!((kink - 0.4).abs() < 1e-14, "{kink}");
+    }
 }

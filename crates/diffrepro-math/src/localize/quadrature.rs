@@ -518,6 +518,36 @@ mod tests {
     }
 
     #[test]
+    fn batched_rules_give_the_one_at_a_time_numbers() {
+        // The same spike and kink: the batched integrand sees every node the scalar
+        // one does, so the subdivision, its pieces and every sum are the same.
+        let f = |x: f64| [(-(x - 0.3).powi(2) / 1e-4).exp() + (x - 0.7).abs(), x.cos()];
+        let fb = |xs: &[f64], out: &mut [[f64; 2]]| {
+            for (o, &x) in out.iter_mut().zip(xs) {
+                *o = f(x);
+            }
+        };
+        let pts = [0.0, 0.5, 1.0];
+        let whole = integrate(f, &pts, 1e-12, 5000);
+        let sub = subdivide_batched(fb, &pts, 1e-12, 5000);
+        assert!(sub.converged && sub.pieces.len() > 10);
+        let mut sum = [0.0; 2];
+        for (k, &(a, b, v)) in sub.pieces.iter().enumerate() {
+            assert!(b > a && (k == 0 || sub.pieces[k - 1].1 == a));
+            sum[0] += v[0];
+            sum[1] += v[1];
+        }
+        assert_eq!(sum.map(f64::to_bits), whole.value.map(f64::to_bits));
+        let cells = [(0.0, 0.25), (0.25, 0.25), (0.3, 0.9), (0.9, 1.0)];
+        let (each, ok) = integrate_each(f, cells, 1e-12, 5000);
+        let (each_b, ok_b) = integrate_each_batched(fb, &cells, 1e-12, 5000);
+        assert_eq!(ok, ok_b);
+        for (x, y) in each.iter().zip(&each_b) {
+            assert_eq!(x.map(f64::to_bits), y.map(f64::to_bits));
+        }
+    }
+
+    #[test]
     fn polynomials_and_smooth_functions() {
         // K15 is exact for degree ≤ 22; one interval suffices.
         let v = integrate_scalar(|x| x.powi(10), 0.0, 1.0, 1e-14);

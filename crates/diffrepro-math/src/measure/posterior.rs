@@ -18,6 +18,8 @@
 //! with the component loop outside, so the per-value arithmetic, including the
 //! branch-free `special::exp`, vectorises; every value is computed by exactly the
 //! operations of the one-at-a-time kernel, so the results are bit-identical to it.
+//! The exact quadrature has its own batches in the same style (at the end of this
+//! file): L_r with the density p_{Y_r}, and dL_r/dy.
 
 use super::special::{exp, log_norm_sf, mills_inverse, norm_interval, norm_pdf, LN_SQRT_2PI};
 use super::{Measure, Posterior};
@@ -358,7 +360,7 @@ fn short_tail_truncated(alpha: f64, w: f64) -> (f64, f64, f64) {
     for (&xi, &wi) in x.iter().zip(wt) {
         let s = half * xi;
         let t = s + half;
-        let f = wi * (-alpha * t - 0.5 * t * t).exp();
+        let f = wi * exp(-alpha * t - 0.5 * t * t);
         m0 += f;
         m1 += f * s;
         m2 += f * s * s;
@@ -957,7 +959,7 @@ impl Localizer {
                 for ((&y, l), p) in ys.iter().zip(l.iter_mut()).zip(p.iter_mut()) {
                     let m = self.moments(y);
                     *l = m.var;
-                    *p = m.sum * (m.ln_scale - LN_SQRT_2PI).exp();
+                    *p = m.sum * exp(m.ln_scale - LN_SQRT_2PI);
                 }
                 return;
             }
