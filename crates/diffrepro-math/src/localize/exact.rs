@@ -9,16 +9,19 @@
 //! log-weights, see `envelope`); for the uniform, its
 //! two edges in y. It evaluates L_r on a grid of 8 cells between consecutive nodes;
 //! that grid gives ess sup L_r (refined by golden section at the best local maxima)
-//! and brackets the level-set crossings {L_r = u} (refined by Illinois regula falsi
-//! to neighbouring doubles). Then
+//! and brackets the level-set crossings {L_r = u} (refined to a few ulps by Newton
+//! steps on the exact slope dL_r/dy for mixtures, by Illinois regula falsi to
+//! neighbouring doubles for the uniform). Then
 //!   s_r(u) = ∫_{L_r > u} p_{Y_r},   h = ∫_{L_r > u} (L_r - u) p_{Y_r},   u = 1 - δ,
 //! over the runs between crossings where L_r > u. On the first level set the
-//! integrals of p_{Y_r} and L_r p_{Y_r} over every grid cell are computed once (one
-//! adaptive Gauss–Kronrod pass over all cells, error budget 1e-11) and kept as
-//! running sums; a level set then reads whole cells off that table and integrates
-//! only the cells its crossings cut, so a grid of 501 levels costs little more than
-//! the table. Nodes reach 40 standard deviations beyond the outermost components,
-//! where p_{Y_r} < e^{-800}.
+//! integrals of p_{Y_r} and L_r p_{Y_r} are computed once by one adaptive
+//! Gauss–Kronrod pass over the intervals between nodes (error budget 1e-11), and kept
+//! as running sums over the pass's final subintervals; a level set then reads whole
+//! subintervals off that table and integrates only the few its crossings cut (one
+//! pass for all of them, usually one panel each), so a grid of 501 levels costs
+//! little more than the table. The integrands of a whole batch of panels go through
+//! the vectorised kernel `Localizer::localization_and_density_batch`. Nodes reach 40
+//! standard deviations beyond the outermost components, where p_{Y_r} < e^{-800}.
 //!
 //! m* and δ* use Prop. 5 and the first-order condition (DIGEST §2): with
 //! g(δ) = δ s_r(1-δ) - h(δ), m'(δ) = g(δ)/δ² and g' = -δ s_r'(1-δ) ≥ 0, so m is
@@ -35,7 +38,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use super::quadrature::{integrate, integrate_each, integrate_pieces};
+use super::quadrature::{integrate, integrate_each_batched, subdivide_batched};
 use super::Complexity;
 use crate::measure::{Kind, Localizer, Measure, Prep};
 
@@ -85,8 +88,11 @@ pub struct ExactLocalization {
     /// [`monotone_runs`]); None when some grid value is NaN.
     runs: Option<Vec<Run>>,
     sup: f64,
-    /// Integrals over the grid cells, built on the first level set.
-    cells: OnceLock<CellTable>,
+    /// Integrals over the quadrature's subintervals, built on the first level set.
+    table: OnceLock<PieceTable>,
+    /// Whether the level-set crossings use Newton steps on the exact slope (mixtures
+    /// that are not windowed) rather than Illinois.
+    newton_crossings: bool,
     /// Set when an integral ran out of subintervals before meeting its error budget.
     unconverged: Flag,
 }
@@ -109,11 +115,13 @@ impl Flag {
     }
 }
 
-/// Running integrals over the grid cells: `cum[k]` = (∫ p, ∫ L_r p) from the first
-/// grid point to the k-th. A level set then needs quadrature only on the cells its
-/// crossings cut; every other cell is read off the table.
+/// Running integrals over the final subintervals of one adaptive quadrature over the
+/// whole line: `cum[k]` = (∫ p, ∫ L_r p) from `ends[0]` to `ends[k]`. A level set then
+/// needs quadrature only on the subintervals its crossings cut (small, so one
+/// Gauss–Kronrod panel each as a rule); everything else is read off the table.
 #[derive(Clone, Debug)]
-struct CellTable {
+struct PieceTable {
+    ends: Vec<f64>,
     cum: Vec<[f64; 2]>,
 }
 
@@ -142,7 +150,8 @@ impl ExactLocalization {
                 grid_l: Vec::new(),
                 runs: None,
                 sup: c,
-                cells: OnceLock::new(),
+                table: OnceLock::new(),
+                newton_crossings: false,
                 unconverged: Flag::default(),
             };
         }
@@ -164,8 +173,11 @@ impl ExactLocalization {
             grid_y.sort_by(f64::total_cmp);
             grid_y.dedup();
         }
-        let grid_l: Vec<f64> = grid_y.iter().map(|&y| loc.localization(y)).collect();
+        // The batch kernel gives the one-at-a-time values, bit for bit.
+        let mut grid_l = grid_y.clone();
+        loc.localization_batch(&mut grid_l);
         let runs = monotone_runs(&grid_l);
+        let newton_crossings = loc.localization_and_slope(0.0).is_some();
         let mut out = ExactLocalization {
             loc,
             constant,
@@ -174,7 +186,8 @@ impl ExactLocalization {
             grid_l,
             runs,
             sup: 0.0,
-            cells: OnceLock::new(),
+            table: OnceLock::new(),
+            newton_crossings,
             unconverged: Flag::default(),
         };
         out.sup = out.refine_sup();
@@ -243,17 +256,36 @@ impl ExactLocalization {
     }
 
     /// The points where L_r crosses the level u, in increasing order: every grid cell
-    /// whose ends lie on opposite sides of u, refined by the Illinois variant of
-    /// regula falsi (a dozen evaluations where bisection needs fifty) down to
-    /// neighbouring doubles.
+    /// whose ends lie on opposite sides of u, refined by [`newton_crossing`] for
+    /// mixtures (three or four evaluations of L_r and its slope) or by the Illinois
+    /// variant of regula falsi (a dozen evaluations where bisection needs fifty) down
+    /// to neighbouring doubles.
     pub fn crossings(&self, u: f64) -> Vec<f64> {
         let mut out = Vec::new();
         let mut push = |k: usize| {
-            out.push(super::quadrature::illinois_crossing(
-                |y| self.loc.localization(y) - u,
+            let ends = (
                 (self.grid_y[k], self.grid_l[k] - u),
                 (self.grid_y[k + 1], self.grid_l[k + 1] - u),
-            ));
+            );
+            out.push(if self.newton_crossings {
+                newton_crossing(
+                    |y| {
+                        let (l, slope) = self
+                            .loc
+                            .localization_and_slope(y)
+                            .expect("set only where the slope kernel applies");
+                        (l - u, slope)
+                    },
+                    ends.0,
+                    ends.1,
+                )
+            } else {
+                super::quadrature::illinois_crossing(
+                    |y| self.loc.localization(y) - u,
+                    ends.0,
+                    ends.1,
+                )
+            });
         };
         match &self.runs {
             // On a monotone run "L_r > u" switches at most once, at the cell a binary
@@ -284,82 +316,84 @@ impl ExactLocalization {
         out
     }
 
-    /// The cell table, built on first use by one adaptive quadrature over all cells.
-    fn cell_table(&self) -> &CellTable {
-        self.cells.get_or_init(|| {
-            let loc = &self.loc;
-            let (per_cell, converged) = integrate_each(
-                |y| {
-                    let (l, lp) = loc.localization_and_log_density(y);
-                    let p = lp.exp();
-                    [p, l * p]
-                },
-                self.grid_y.windows(2).map(|w| (w[0], w[1])),
+    /// The integrand (p_{Y_r}, L_r p_{Y_r}) at every y of `ys`, by the batch kernel.
+    fn integrand(&self, ys: &[f64], out: &mut [[f64; 2]]) {
+        const CHUNK: usize = crate::measure::BATCH;
+        let (mut l, mut p) = ([0.0; CHUNK], [0.0; CHUNK]);
+        for (ys, out) in ys.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            let n = ys.len();
+            self.loc
+                .localization_and_density_batch(ys, &mut l[..n], &mut p[..n]);
+            for ((o, &l), &p) in out.iter_mut().zip(&l[..n]).zip(&p[..n]) {
+                *o = [p, l * p];
+            }
+        }
+    }
+
+    /// The table, built on first use by one adaptive quadrature over the intervals
+    /// between structure nodes (they already sit wherever L_r or p_{Y_r} change on a
+    /// short scale; the subdivision refines the rest).
+    fn piece_table(&self) -> &PieceTable {
+        self.table.get_or_init(|| {
+            let sub = subdivide_batched(
+                |ys: &[f64], out: &mut [[f64; 2]]| self.integrand(ys, out),
+                &self.nodes,
                 QUAD_TOL,
                 MAX_PIECES,
             );
-            self.unconverged.raise_unless(converged);
-            let mut cum = Vec::with_capacity(per_cell.len() + 1);
+            self.unconverged.raise_unless(sub.converged);
+            let mut ends = Vec::with_capacity(sub.pieces.len() + 1);
+            let mut cum = Vec::with_capacity(sub.pieces.len() + 1);
             let mut acc = [0.0; 2];
+            ends.push(sub.pieces.first().map_or(self.nodes[0], |p| p.0));
             cum.push(acc);
-            for v in per_cell {
+            for (_, b, v) in sub.pieces {
                 acc[0] += v[0];
                 acc[1] += v[1];
+                ends.push(b);
                 cum.push(acc);
             }
-            CellTable { cum }
+            PieceTable { ends, cum }
         })
     }
 
-    /// (∫ p, ∫ L_r p) over [a, b] ⊆ the grid: whole cells from the table, the cut
-    /// cells at either end by adaptive quadrature.
-    fn integral(&self, a: f64, b: f64) -> [f64; 2] {
-        let g = &self.grid_y;
-        let cum = &self.cell_table().cum;
-        // Cells are [g[k], g[k+1]); ka, kb are the cells holding a and b.
-        let cell = |y: f64| {
+    /// Add (∫ p, ∫ L_r p) over [a, b] ⊆ the grid to `whole` where the table has it
+    /// (whole pieces), and push the two cut pieces at the ends, [a, next end] and
+    /// [last end, b], onto `cut` for quadrature.
+    fn split_integral(&self, a: f64, b: f64, whole: &mut [f64; 2], cut: &mut Vec<(f64, f64)>) {
+        let table = self.piece_table();
+        let (g, cum) = (&table.ends, &table.cum);
+        // Pieces are [g[k], g[k+1]); ka, kb are the pieces holding a and b.
+        let piece = |y: f64| {
             g.partition_point(|&x| x <= y)
                 .saturating_sub(1)
                 .min(g.len() - 2)
         };
-        let (ka, kb) = (cell(a), cell(b));
-        let loc = &self.loc;
-        let part = |x: f64, y: f64| -> [f64; 2] {
-            if y <= x {
-                return [0.0; 2];
-            }
-            let q = integrate_pieces(
-                |t| {
-                    let (l, lp) = loc.localization_and_log_density(t);
-                    let p = lp.exp();
-                    [p, l * p]
-                },
-                [(x, y)],
-                QUAD_TOL,
-                MAX_PIECES,
-            );
-            self.unconverged.raise_unless(q.converged);
-            q.value
+        let (ka, kb) = (piece(a), piece(b));
+        let mut add = |v: [f64; 2]| {
+            whole[0] += v[0];
+            whole[1] += v[1];
         };
         if ka == kb {
             if a == g[ka] && b == g[ka + 1] {
-                return sub(cum[ka + 1], cum[ka]);
+                add(sub(cum[ka + 1], cum[ka]));
+            } else if b > a {
+                cut.push((a, b));
             }
-            return part(a, b);
+            return;
         }
-        // [a, g[ka+1]] + whole cells ka+1..kb + [g[kb], b].
-        let head = if a == g[ka] {
-            sub(cum[ka + 1], cum[ka])
+        // [a, g[ka+1]] + whole pieces ka+1..kb + [g[kb], b].
+        if a == g[ka] {
+            add(sub(cum[ka + 1], cum[ka]));
         } else {
-            part(a, g[ka + 1])
-        };
-        let tail = if b == g[kb + 1] {
-            sub(cum[kb + 1], cum[kb])
-        } else {
-            part(g[kb], b)
-        };
-        let middle = sub(cum[kb], cum[ka + 1]);
-        [head[0] + middle[0] + tail[0], head[1] + middle[1] + tail[1]]
+            cut.push((a, g[ka + 1]));
+        }
+        add(sub(cum[kb], cum[ka + 1]));
+        if b == g[kb + 1] {
+            add(sub(cum[kb + 1], cum[kb]));
+        } else if b > g[kb] {
+            cut.push((g[kb], b));
+        }
     }
 
     /// s_r(u) and E[(L_r - u)₊] together (they share the crossings and the density).
@@ -387,7 +421,8 @@ impl ExactLocalization {
             return (ls, 0.0);
         }
         // Between consecutive crossings L_r - u keeps its sign; the runs above u are
-        // integrated from the cell table.
+        // integrated from the table, and the pieces their ends cut by one adaptive
+        // quadrature (one error budget for all of them).
         let (lo, hi) = (self.grid_y[0], self.grid_y[self.grid_y.len() - 1]);
         let crossings = self.crossings(u);
         let f_l = if density {
@@ -402,18 +437,30 @@ impl ExactLocalization {
         bounds.extend(crossings);
         bounds.push(hi);
         let mut q = [0.0; 2];
+        let mut cut = Vec::new();
         for w in bounds.windows(2) {
             let (a, b) = (w[0], w[1]);
             if b > a && self.run_is_above(a, b, u) {
-                let v = self.integral(a, b);
+                self.split_integral(a, b, &mut q, &mut cut);
+            }
+        }
+        if !cut.is_empty() {
+            let (parts, converged) = integrate_each_batched(
+                |ys: &[f64], out: &mut [[f64; 2]]| self.integrand(ys, out),
+                &cut,
+                QUAD_TOL,
+                MAX_PIECES,
+            );
+            self.unconverged.raise_unless(converged);
+            for v in parts {
                 q[0] += v[0];
-                q[1] += v[1] - u * v[0];
+                q[1] += v[1];
             }
         }
         let ls = LevelSet {
             // L_r ≥ 0, so below 0 every y counts; say so exactly rather than 1 - 1e-16.
             survival: if u < 0.0 { 1.0 } else { q[0].clamp(0.0, 1.0) },
-            tail: q[1].max(0.0),
+            tail: (q[1] - u * q[0]).max(0.0),
         };
         (ls, f_l)
     }
@@ -544,7 +591,8 @@ fn monotone_runs(l: &[f64]) -> Option<Vec<Run>> {
 /// The local extrema of L_r between the points of `grid`: every cell where dL_r/dy
 /// changes sign, refined by bisection on the slope to neighbouring doubles.
 fn turning_points(loc: &Localizer, grid: &[f64]) -> Vec<f64> {
-    let slope: Vec<f64> = grid.iter().map(|&y| loc.localization_slope(y)).collect();
+    let mut slope = grid.to_vec();
+    loc.localization_slope_batch(&mut slope);
     let mut out = Vec::new();
     for k in 0..grid.len().saturating_sub(1) {
         let (sa, sb) = (slope[k], slope[k + 1]);
@@ -747,6 +795,48 @@ fn thin(mut scaled: Vec<(f64, f64)>) -> Vec<f64> {
     out
 }
 
+/// Where f changes sign between a and b, f(a) = fa and f(b) = fb on opposite sides
+/// of 0 ("above" is f > 0), with f returning (value, derivative): Newton steps from
+/// the secant point, each kept strictly inside the shrinking bracket (its midpoint
+/// when a step would leave it), until a step moves x by at most a few ulps or the
+/// bracket closes to neighbouring doubles. Three or four evaluations where Illinois
+/// needs a dozen; the bracket keeps bisection's guarantee.
+fn newton_crossing(
+    f: impl Fn(f64) -> (f64, f64),
+    (mut a, fa): (f64, f64),
+    (mut b, fb): (f64, f64),
+) -> f64 {
+    let above_a = fa > 0.0;
+    let secant = a + (b - a) * (fa / (fa - fb));
+    let mut x = if secant > a && secant < b {
+        secant
+    } else {
+        0.5 * (a + b)
+    };
+    for _ in 0..200 {
+        let (v, d) = f(x);
+        if v == 0.0 {
+            return x;
+        }
+        if (v > 0.0) == above_a {
+            a = x;
+        } else {
+            b = x;
+        }
+        let mid = 0.5 * (a + b);
+        if mid <= a || mid >= b {
+            break;
+        }
+        let step = v / d;
+        if step.abs() <= 4.0 * f64::EPSILON * x.abs() {
+            return x;
+        }
+        let next = x - step;
+        x = if next > a && next < b { next } else { mid };
+    }
+    0.5 * (a + b)
+}
+
 fn sub(a: [f64; 2], b: [f64; 2]) -> [f64; 2] {
     [a[0] - b[0], a[1] - b[1]]
 }
@@ -757,4 +847,29 @@ fn golden_max<F: Fn(f64) -> f64>(f: F, a: f64, b: f64) -> f64 {
     let best = f(a).max(f(b));
     let [(_, g1), (_, g2)] = super::golden_section(|y| -f(y), a, b, 80, 1e-15);
     best.max(-g1).max(-g2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newton_crossing;
+
+    #[test]
+    fn newton_closes_on_the_root_from_either_side() {
+        // x³ - 2 rising and falling on [0, 2]: the root 2^(1/3) to a few ulps. A slope
+        // that is zero at the start and a kink the Newton step overshoots fall back to
+        // halving and still end at the root.
+        let root = 2f64.cbrt();
+        let up = newton_crossing(|x| (x * x * x - 2.0, 3.0 * x * x), (0.0, -2.0), (2.0, 6.0));
+        let down = newton_crossing(|x| (2.0 - x * x * x, -3.0 * x * x), (0.0, 2.0), (2.0, -6.0));
+        assert!((up - root).abs() < 4.0 * f64::EPSILON, "{up} vs {root}");
+        assert!((down - root).abs() < 4.0 * f64::EPSILON, "{down} vs {root}");
+        let flat = newton_crossing(|x| (x * x * x - 1.0, 3.0 * x * x), (-1.0, -2.0), (1.0, 0.0));
+        assert!((flat - 1.0).abs() < 4.0 * f64::EPSILON, "{flat}");
+        let kink = newton_crossing(
+            |x| ((x - 0.3f64).abs() - 0.1, (x - 0.3).signum()),
+            (0.3, -0.1),
+            (1.0, 0.6),
+        );
+        assert!((kink - 0.4).abs() < 1e-14, "{kink}");
+    }
 }

@@ -18,6 +18,8 @@
 //! with the component loop outside, so the per-value arithmetic, including the
 //! branch-free `special::exp`, vectorises; every value is computed by exactly the
 //! operations of the one-at-a-time kernel, so the results are bit-identical to it.
+//! The exact quadrature has its own batches in the same style (at the end of this
+//! file): L_r with the density p_{Y_r}, and dL_r/dy.
 
 use super::special::{exp, log_norm_sf, mills_inverse, norm_interval, norm_pdf, LN_SQRT_2PI};
 use super::{Measure, Posterior};
@@ -358,7 +360,7 @@ fn short_tail_truncated(alpha: f64, w: f64) -> (f64, f64, f64) {
     for (&xi, &wi) in x.iter().zip(wt) {
         let s = half * xi;
         let t = s + half;
-        let f = wi * (-alpha * t - 0.5 * t * t).exp();
+        let f = wi * exp(-alpha * t - 0.5 * t * t);
         m0 += f;
         m1 += f * s;
         m2 += f * s * s;
@@ -858,5 +860,182 @@ impl Localizer {
     pub fn localization_and_log_density(&self, y: f64) -> (f64, f64) {
         let m = self.moments(y);
         (m.var, m.log_density())
+    }
+}
+
+/// L_r(y) and p_{Y_r}(y) at every y of a block (≤ [`BATCH`] values) of a Gaussian
+/// mixture, for the quadrature of the exact code: the sums of [`weighted_sums`] with
+/// the component loop outside, so the per-value arithmetic vectorises. L_r is computed
+/// by the operations of [`mixture_moments`] (bit-identical); the density as
+/// Σw · e^{q_max} / √(2π), one exp instead of [`Moments::log_density`]'s log and the
+/// caller's exp (equal to rounding; below e^{-745} it underflows to 0).
+#[inline(always)]
+fn mixture_density_block(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut [f64]) {
+    let n = ys.len().min(BATCH);
+    let (ys, l, p) = (&ys[..n], &mut l[..n], &mut p[..n]);
+    let mut q_max = [f64::NEG_INFINITY; BATCH];
+    let mut e_ref = [0.0; BATCH];
+    for c in comps {
+        for j in 0..n {
+            let d = ys[j] - c.center;
+            let q = -0.5 * d * d * c.inv_v2;
+            let better = q > q_max[j];
+            e_ref[j] = if better { -d * c.inv_v2 } else { e_ref[j] };
+            q_max[j] = if better { q } else { q_max[j] };
+        }
+    }
+    let (mut s0, mut s1, mut s2) = ([0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
+    for c in comps {
+        for j in 0..n {
+            let d = ys[j] - c.center;
+            let q = -0.5 * d * d * c.inv_v2;
+            let w = c.coef * exp(q - q_max[j]);
+            let e = -d * c.inv_v2 - e_ref[j];
+            s0[j] += w;
+            s1[j] += w * e;
+            s2[j] += w * (c.c + e * e);
+        }
+    }
+    for j in 0..n {
+        let m1 = s1[j] / s0[j];
+        l[j] = (s2[j] / s0[j] - m1 * m1).max(0.0);
+        p[j] = s0[j] * exp(q_max[j] - LN_SQRT_2PI);
+    }
+}
+
+/// [`mixture_density_block`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mixture_density_block_avx2(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut [f64]) {
+    mixture_density_block(comps, ys, l, p);
+}
+
+/// dL_r/dy at every y of a block (≤ [`BATCH`] values) of a Gaussian mixture, replacing
+/// each y: [`mixture_slope`] with the component loop outside (the same operations per
+/// value, so bit-identical to it).
+#[inline(always)]
+fn mixture_slope_block(comps: &[Prep], values: &mut [f64]) {
+    let n = values.len().min(BATCH);
+    let values = &mut values[..n];
+    let mut q_max = [f64::NEG_INFINITY; BATCH];
+    let mut e_ref = [0.0; BATCH];
+    for c in comps {
+        for (j, &y) in values.iter().enumerate() {
+            let d = y - c.center;
+            let q = -0.5 * d * d * c.inv_v2;
+            let better = q > q_max[j];
+            e_ref[j] = if better { -d * c.inv_v2 } else { e_ref[j] };
+            q_max[j] = if better { q } else { q_max[j] };
+        }
+    }
+    let mut s = [[0.0; BATCH]; 4];
+    for c in comps {
+        for (j, &y) in values.iter().enumerate() {
+            let d = y - c.center;
+            let q = -0.5 * d * d * c.inv_v2;
+            let w = c.coef * exp(q - q_max[j]);
+            let e = -d * c.inv_v2 - e_ref[j];
+            s[0][j] += w;
+            s[1][j] += w * e;
+            s[2][j] += w * (c.c + e * e);
+            s[3][j] += w * e * (e * e + 3.0 * c.c);
+        }
+    }
+    for (j, v) in values.iter_mut().enumerate() {
+        let (m1, m2, m3) = (s[1][j] / s[0][j], s[2][j] / s[0][j], s[3][j] / s[0][j]);
+        *v = m3 - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1;
+    }
+}
+
+/// [`mixture_slope_block`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mixture_slope_block_avx2(comps: &[Prep], values: &mut [f64]) {
+    mixture_slope_block(comps, values);
+}
+
+impl Localizer {
+    /// L_r(y) and p_{Y_r}(y) at every y of `ys` into `l` and `p` (all of one length):
+    /// for mixtures of a few components the vectorised [`mixture_density_block`],
+    /// otherwise one value at a time. L_r is bit-identical to
+    /// [`Localizer::localization`]; p equals [`Localizer::density`] to rounding.
+    pub fn localization_and_density_batch(&self, ys: &[f64], l: &mut [f64], p: &mut [f64]) {
+        assert!(ys.len() == l.len() && ys.len() == p.len());
+        let comps = match &self.kind {
+            Kind::Single(c) => std::slice::from_ref(c),
+            Kind::Mixture {
+                comps,
+                windowed: false,
+            } => comps.as_slice(),
+            _ => {
+                for ((&y, l), p) in ys.iter().zip(l.iter_mut()).zip(p.iter_mut()) {
+                    let m = self.moments(y);
+                    *l = m.var;
+                    *p = m.sum * exp(m.ln_scale - LN_SQRT_2PI);
+                }
+                return;
+            }
+        };
+        let wide = wide_vectors();
+        for ((ys, l), p) in ys
+            .chunks(BATCH)
+            .zip(l.chunks_mut(BATCH))
+            .zip(p.chunks_mut(BATCH))
+        {
+            #[cfg(target_arch = "x86_64")]
+            if wide {
+                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
+                unsafe { mixture_density_block_avx2(comps, ys, l, p) };
+                continue;
+            }
+            let _ = wide;
+            mixture_density_block(comps, ys, l, p);
+        }
+    }
+
+    /// Replace every y in `values` by dL_r/dy, bit-identical to
+    /// [`Localizer::localization_slope`] (vectorised for mixtures that are not windowed).
+    pub fn localization_slope_batch(&self, values: &mut [f64]) {
+        let comps = match &self.kind {
+            Kind::Mixture {
+                comps,
+                windowed: false,
+            } => comps.as_slice(),
+            _ => {
+                for v in values.iter_mut() {
+                    *v = self.localization_slope(*v);
+                }
+                return;
+            }
+        };
+        let wide = wide_vectors();
+        for block in values.chunks_mut(BATCH) {
+            #[cfg(target_arch = "x86_64")]
+            if wide {
+                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
+                unsafe { mixture_slope_block_avx2(comps, block) };
+                continue;
+            }
+            let _ = wide;
+            mixture_slope_block(comps, block);
+        }
+    }
+
+    /// (L_r(y), dL_r/dy) from one pass of the mixture kernel (the sums of
+    /// [`mixture_slope`]; L_r bit-identical to [`Localizer::localization`]), for Newton
+    /// steps on the level sets of L_r. None for the uniform and for windowed mixtures,
+    /// whose L_r the full sums would not reproduce bit for bit.
+    pub fn localization_and_slope(&self, y: f64) -> Option<(f64, f64)> {
+        let (_, _, [s0, s1, s2, s3]) = match &self.kind {
+            Kind::Single(c) => weighted_sums::<_, true>(y, std::iter::once(*c)),
+            Kind::Mixture {
+                comps,
+                windowed: false,
+            } => weighted_sums::<_, true>(y, comps.iter().copied()),
+            _ => return None,
+        };
+        let (m1, m2, m3) = (s1 / s0, s2 / s0, s3 / s0);
+        let var = (m2 - m1 * m1).max(0.0);
+        Some((var, m3 - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1))
     }
 }

@@ -622,3 +622,47 @@ fn two_component_batches_equal_one_at_a_time_at_ties_and_extremes() {
         }
     }
 }
+
+#[test]
+fn the_exact_codes_batch_kernels_equal_the_one_at_a_time_ones() {
+    // (L_r, p) and dL_r/dy in batches, and (L_r, dL_r/dy) from one pass: L_r and the
+    // slopes bit-identical to the one-at-a-time kernels, p equal to rounding, out to
+    // where it underflows (|y| = 60 at r = 1e-3 is e^{-1800}).
+    let mut ys: Vec<f64> = (-600..=600).map(|i| i as f64 * 0.1).collect();
+    ys.extend([0.0, -0.0, 1e-300, 2.5e-3]);
+    for m in all_kinds() {
+        for r in [1e-3, 0.3, 1.7, 40.0] {
+            let loc = m.localizer(r);
+            let (mut l, mut p) = (vec![0.0; ys.len()], vec![0.0; ys.len()]);
+            loc.localization_and_density_batch(&ys, &mut l, &mut p);
+            let mut slope = ys.clone();
+            loc.localization_slope_batch(&mut slope);
+            for (k, &y) in ys.iter().enumerate() {
+                assert_eq!(
+                    l[k].to_bits(),
+                    loc.localization(y).to_bits(),
+                    "{m:?} r={r} y={y}"
+                );
+                // density() exponentiates ln p, whose rounding (an ulp of |ln p|) makes
+                // its relative error grow with |ln p|.
+                let want = loc.density(y);
+                let tol = 8.0 * f64::EPSILON * (1.0 + want.ln().abs());
+                assert!(
+                    (p[k] - want).abs() <= tol * want || (want < 1e-290 && p[k] < 1e-290),
+                    "{m:?} r={r} y={y}: p {} vs {want}",
+                    p[k]
+                );
+                let s = loc.localization_slope(y);
+                assert_eq!(slope[k].to_bits(), s.to_bits(), "{m:?} r={r} y={y}");
+                match (loc.localization_and_slope(y), &m) {
+                    (Some((lv, sv)), _) => {
+                        assert_eq!(lv.to_bits(), loc.localization(y).to_bits(), "{m:?} {r} {y}");
+                        assert_eq!(sv.to_bits(), s.to_bits(), "{m:?} r={r} y={y}");
+                    }
+                    (None, Measure::Uniform { .. }) => {}
+                    (None, _) => panic!("{m:?}: a mixture has the one-pass slope"),
+                }
+            }
+        }
+    }
+}
