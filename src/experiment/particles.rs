@@ -151,31 +151,55 @@ pub struct Spec {
     pub tables: Vec<(String, String)>,
 }
 
+/// The leading columns of a table of particle snapshots (this experiment's and the
+/// plane's): phase, slot, time and which cloud.
+pub(super) fn snapshot_key_columns() -> Vec<ColumnDecl> {
+    let (n, t) = (ColumnDecl::number, ColumnDecl::text);
+    vec![
+        t("phase", "forward or backward"),
+        n(
+            "slot",
+            "position of the snapshot time in the list (1, 2, …)",
+        ),
+        n("t", "time of the snapshot (the nearest step)"),
+        t("measure", "μ or ν"),
+    ]
+}
+
+/// The leading columns of a table of particle distances, one row a step: phase, step
+/// and time.
+pub(super) fn step_key_columns() -> Vec<ColumnDecl> {
+    let (n, t) = (ColumnDecl::number, ColumnDecl::text);
+    vec![
+        t("phase", "forward or backward"),
+        n("step", "k, with t = kη"),
+        n("t", "time"),
+    ]
+}
+
 /// The columns of the table of `role`.
 fn columns(role: &str) -> Vec<ColumnDecl> {
     let (n, t) = (ColumnDecl::number, ColumnDecl::text);
     match role {
-        "snapshots" => vec![
-            t("phase", "forward or backward"),
-            n(
-                "slot",
-                "position of the snapshot time in the list (1, 2, …)",
-            ),
-            n("t", "time of the snapshot (the nearest step)"),
-            t("measure", "μ or ν"),
+        "snapshots" => [
+            snapshot_key_columns(),
+            vec![
             n("lower", "lower edge of the bin"),
             n("upper", "upper edge of the bin"),
             n("center", "centre of the bin"),
-            n("density", "fraction of the cloud in the bin / bin width"),
-        ],
-        "distances" => vec![
-            t("phase", "forward or backward"),
-            n("step", "k, with t = kη"),
-            n("t", "time"),
+                n("density", "fraction of the cloud in the bin / bin width"),
+            ],
+        ]
+        .concat(),
+        "distances" => [
+            step_key_columns(),
+            vec![
             n("w2", "W₂ between the μ- and ν-clouds"),
             n("w2_se", "standard error of w2 (forward diffusion only)"),
             n("w2_exact", "W₂ between the exact laws (NaN where none)"),
-        ],
+            ],
+        ]
+        .concat(),
         "steps" => vec![
             t("phase", "forward or backward"),
             n("step", "1..K in the order the steps are taken"),

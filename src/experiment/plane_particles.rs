@@ -91,37 +91,35 @@ pub struct Spec {
 fn columns(role: &str) -> Vec<ColumnDecl> {
     let (n, t) = (ColumnDecl::number, ColumnDecl::text);
     match role {
-        "snapshots" => vec![
-            t("phase", "forward or backward"),
-            n(
-                "slot",
-                "position of the snapshot time in the list (1, 2, …)",
-            ),
-            n("t", "time of the snapshot (the nearest step)"),
-            t("measure", "μ or ν"),
-            n("particle", "index of the particle in its cloud"),
-            n("x1", "first coordinate"),
-            n("x2", "second coordinate"),
-        ],
-        "distances" => vec![
-            t("phase", "forward or backward"),
-            n("step", "k, with t = kη"),
-            n("t", "time"),
-            t(
-                "method",
-                "exact (optimal assignment), sliced, or bures (Gaussian moments)",
-            ),
-            n("w2", "W₂ between the μ- and ν-clouds by this method"),
-            n(
-                "w2_se",
-                "standard deviation of w2 over the R + 1 independent runs (NaN if R = 0)",
-            ),
-            n(
-                "w2_true",
-                "Bures W₂ between the exact Gaussian laws (NaN unless both are Gaussian)",
-            ),
-            n("contraction", "forward: e^{-t}·w2 at t = 0 (NaN backward)"),
-        ],
+        "snapshots" => [
+            super::particles::snapshot_key_columns(),
+            vec![
+                n("particle", "index of the particle in its cloud"),
+                n("x1", "first coordinate"),
+                n("x2", "second coordinate"),
+            ],
+        ]
+        .concat(),
+        "distances" => [
+            super::particles::step_key_columns(),
+            vec![
+                t(
+                    "method",
+                    "exact (optimal assignment), sliced, or bures (Gaussian moments)",
+                ),
+                n("w2", "W₂ between the μ- and ν-clouds by this method"),
+                n(
+                    "w2_se",
+                    "standard deviation of w2 over the R + 1 independent runs (NaN if R = 0)",
+                ),
+                n(
+                    "w2_true",
+                    "Bures W₂ between the exact Gaussian laws (NaN unless both are Gaussian)",
+                ),
+                n("contraction", "forward: e^{-t}·w2 at t = 0 (NaN backward)"),
+            ],
+        ]
+        .concat(),
         "summary" => {
             let mut c = vec![
                 t("method", "exact, sliced or bures"),

@@ -11,7 +11,10 @@
 //! that grid gives ess sup L_r (refined by golden section at the best local maxima)
 //! and brackets the level-set crossings {L_r = u} (refined to a few ulps by Newton
 //! steps on the exact slope dL_r/dy for mixtures, by Illinois regula falsi to
-//! neighbouring doubles for the uniform). Then
+//! neighbouring doubles for the uniform). A level u that some grid value ties to
+//! within rounding (u at the tail limit of L_r, where the rounded L_r - u is noise
+//! over a long stretch) takes its signs from `Localizer::localization_excess`, which
+//! forms L_r - u without the cancellation. Then
 //!   s_r(u) = ∫_{L_r > u} p_{Y_r},   h = ∫_{L_r > u} (L_r - u) p_{Y_r},   u = 1 - δ,
 //! over the runs between crossings where L_r > u. On the first level set the
 //! integrals of p_{Y_r} and L_r p_{Y_r} are computed once by one adaptive
@@ -93,6 +96,10 @@ pub struct ExactLocalization {
     /// Whether the level-set crossings use Newton steps on the exact slope (mixtures
     /// that are not windowed) rather than Illinois.
     newton_crossings: bool,
+    /// The grid values in increasing order, to find the levels u that some grid value
+    /// ties to within rounding (see [`ExactLocalization::node_excess`]); empty where
+    /// the localizer has no accurate L_r - u (the uniform, windowed mixtures).
+    sorted_l: Vec<f64>,
     /// Set when an integral ran out of subintervals before meeting its error budget.
     unconverged: Flag,
 }
@@ -152,6 +159,7 @@ impl ExactLocalization {
                 sup: c,
                 table: OnceLock::new(),
                 newton_crossings: false,
+                sorted_l: Vec::new(),
                 unconverged: Flag::default(),
             };
         }
@@ -178,6 +186,13 @@ impl ExactLocalization {
         loc.localization_batch(&mut grid_l);
         let runs = monotone_runs(&grid_l);
         let newton_crossings = loc.localization_and_slope(0.0).is_some();
+        let sorted_l = if loc.localization_excess(0.0, 0.0).is_some() {
+            let mut v = grid_l.clone();
+            v.sort_by(f64::total_cmp);
+            v
+        } else {
+            Vec::new()
+        };
         let mut out = ExactLocalization {
             loc,
             constant,
@@ -188,6 +203,7 @@ impl ExactLocalization {
             sup: 0.0,
             table: OnceLock::new(),
             newton_crossings,
+            sorted_l,
             unconverged: Flag::default(),
         };
         out.sup = out.refine_sup();
@@ -261,6 +277,9 @@ impl ExactLocalization {
     /// variant of regula falsi (a dozen evaluations where bisection needs fifty) down
     /// to neighbouring doubles.
     pub fn crossings(&self, u: f64) -> Vec<f64> {
+        if self.has_ties(u) {
+            return self.crossings_with_ties(u);
+        }
         let mut out = Vec::new();
         let mut push = |k: usize| {
             let ends = (
@@ -312,6 +331,62 @@ impl ExactLocalization {
                     }
                 }
             }
+        }
+        out
+    }
+
+    /// Whether some grid value of L_r lies within rounding of u ([`tie_band`]).
+    fn has_ties(&self, u: f64) -> bool {
+        let t = tie_band(u);
+        let k = self.sorted_l.partition_point(|&l| l < u - t);
+        self.sorted_l.get(k).is_some_and(|&l| l <= u + t)
+    }
+
+    /// L_r - u at grid point k: the grid value minus u, or, where that lies within
+    /// rounding of 0, [`Localizer::localization_excess`], whose sign is right. Such
+    /// ties are not rare: at a level u equal to the tail limit of L_r (the within-
+    /// component variance c_i of the widest component, e.g. u = 0.9 for
+    /// ½δ_0 + ½N(0, 1) at r = 3), L_r stays within 1e-16 of u over a stretch that
+    /// carries 1e-3 of the probability, and the rounded grid values would scatter
+    /// spurious crossings over it.
+    fn node_excess(&self, k: usize, u: f64) -> f64 {
+        let d = self.grid_l[k] - u;
+        self.resolve_tie(self.grid_y[k], d, u)
+    }
+
+    /// L_r(y) - u, resolved like [`ExactLocalization::node_excess`].
+    fn excess_at(&self, y: f64, u: f64) -> f64 {
+        self.resolve_tie(y, self.loc.localization(y) - u, u)
+    }
+
+    /// `d` = L_r(y) - u as rounded, replaced by the accurate difference when it lies
+    /// within rounding of 0 and the localizer has one.
+    fn resolve_tie(&self, y: f64, d: f64, u: f64) -> f64 {
+        if d.abs() <= tie_band(u) {
+            if let Some(exact) = self.loc.localization_excess(y, u) {
+                return exact;
+            }
+        }
+        d
+    }
+
+    /// [`ExactLocalization::crossings`] at a level that some grid value ties: every
+    /// cell is scanned with the signs of [`ExactLocalization::node_excess`] (the
+    /// monotone runs come from rounded values, which need not be monotone across a
+    /// tie), and crossings are refined by Illinois on the accurate difference.
+    fn crossings_with_ties(&self, u: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut prev = (self.grid_y[0], self.node_excess(0, u));
+        for k in 1..self.grid_y.len() {
+            let here = (self.grid_y[k], self.node_excess(k, u));
+            if (prev.1 > 0.0) != (here.1 > 0.0) {
+                out.push(super::quadrature::illinois_crossing(
+                    |y| self.excess_at(y, u),
+                    prev,
+                    here,
+                ));
+            }
+            prev = here;
         }
         out
     }
@@ -470,8 +545,8 @@ impl ExactLocalization {
     fn run_is_above(&self, a: f64, b: f64, u: f64) -> bool {
         let k = self.grid_y.partition_point(|&y| y <= a);
         match self.grid_y.get(k) {
-            Some(&y) if y < b => self.grid_l[k] > u,
-            _ => self.loc.localization(0.5 * (a + b)) > u,
+            Some(&y) if y < b => self.node_excess(k, u) > 0.0,
+            _ => self.excess_at(0.5 * (a + b), u) > 0.0,
         }
     }
 
@@ -835,6 +910,13 @@ fn newton_crossing(
         x = if next > a && next < b { next } else { mid };
     }
     0.5 * (a + b)
+}
+
+/// Grid values of L_r within this band of a level u are ties: rounding could put them
+/// on either side (64 ulps of u, or of 1 for small u; L_r is formed with a few
+/// roundings of terms no larger than it).
+fn tie_band(u: f64) -> f64 {
+    64.0 * f64::EPSILON * u.abs().max(1.0)
 }
 
 fn sub(a: [f64; 2], b: [f64; 2]) -> [f64; 2] {

@@ -239,7 +239,9 @@ fn sum_in_order<const N: usize>(heap: Refined<N>) -> Quadrature<N> {
 /// them (the worst subinterval anywhere is split next): the integrals of a table of
 /// cells. Returns one value per input interval, in input order (empty intervals
 /// give zero), each summed in order of position, and whether the error budget was met
-/// within `max_pieces` subintervals.
+/// within `max_pieces` subintervals. The one-at-a-time reference of
+/// [`integrate_each_batched`], which the exact code uses.
+#[cfg(test)]
 pub fn integrate_each<const N: usize, F, I>(
     mut f: F,
     pieces: I,

@@ -531,6 +531,73 @@ mod extrema_oracle {
     }
 
     #[test]
+    fn survival_at_the_tail_limit_of_the_localization() {
+        // ½δ₀ + ½N(0, 1) at r = 3: L_r → c = r²/(r² + 1) = 0.9 as |y| → ∞, from above,
+        // for L_r - c = π₀ (π₁ (c y)² - c), π₀ the posterior weight of the atom. At
+        // u = c the level set is {|y| > y*} with π₁(y*) (c y*)² = c; beyond |y| ≈ 9 the
+        // rounded L_r is within 1e-16 of u, over 1e-3 of the probability.
+        let m = example(5);
+        let r = 3.0;
+        let v2 = r * r + 1.0;
+        let c = r * r / v2;
+        let pi0 = |y: f64| {
+            let (a, b) = ((-0.5 * y * y).exp(), (-0.5 * y * y / v2).exp() / v2.sqrt());
+            a / (a + b)
+        };
+        let y_star = bisect(|y| (1.0 - pi0(y)) * (c * y).powi(2) - c, 0.5, 5.0);
+        // P(|Y_r| > y*) with Y_r ~ ½N(0, 1) + ½N(0, r² + 1).
+        let expected = norm_cdf(-y_star) + norm_cdf(-y_star / v2.sqrt());
+        let ex = ExactLocalization::new(&m, r);
+        for u in [0.9, c] {
+            let got = ex.survival(u);
+            assert!(
+                (got - expected).abs() < 1e-9,
+                "u = {u}: {got} vs {expected} (y* = {y_star})"
+            );
+            // (Beyond |y| ≈ 40 the atom's weight underflows and L_r - u is 0 in
+            // doubles, so a crossing may show there; it carries < 1e-30.)
+            let crossings: Vec<f64> = ex
+                .crossings(u)
+                .into_iter()
+                .filter(|y| y.abs() < 30.0)
+                .collect();
+            assert_eq!(crossings.len(), 2, "{crossings:?}");
+            assert!((crossings[1] - y_star).abs() < 1e-9 && (crossings[0] + y_star).abs() < 1e-9);
+        }
+        // Four components, the outer two of variance 1 (tail limit 0.9 again at r = 3):
+        // 0.45509938939977 from an 80-digit mpmath computation (L_r from the posterior
+        // weights, level set by bisection on a scan of [-80, 80], probabilities from
+        // the normal CDF); rounded L_r - u had given 0.45505.
+        let four = Measure::Mixture(
+            [
+                (0.1, -4.0, 1.0),
+                (0.2, -2.0, 0.25),
+                (0.4, 2.0, 0.25),
+                (0.3, 4.0, 1.0),
+            ]
+            .iter()
+            .map(|&(weight, mean, var)| Component { weight, mean, var })
+            .collect(),
+        );
+        let got = ExactLocalization::new(&four, r).survival(0.9);
+        assert!((got - 0.45509938939977).abs() < 1e-9, "{got}");
+        // The accurate difference is L_r - u wherever the rounded one is not a tie.
+        let loc = ex.localizer();
+        for i in 0..200 {
+            let y = -12.0 + 0.12 * i as f64;
+            for u in [0.3, 0.95, 1.7] {
+                let d = loc.localization(y) - u;
+                let e = loc.localization_excess(y, u).unwrap();
+                assert!((d - e).abs() < 1e-13, "y = {y}, u = {u}: {d} vs {e}");
+            }
+            // In the tail it keeps the sign the rounded one loses: positive beyond y*.
+            if y.abs() > y_star + 1e-6 {
+                assert!(loc.localization_excess(y, c).unwrap() > 0.0, "y = {y}");
+            }
+        }
+    }
+
+    #[test]
     fn example5_peak_off_the_grid_is_found() {
         // At r = 1.5 the peak of L_r for ½δ₀ + ½N(0, 1) (0.99985 at y ≈ ±2.536) falls
         // between structure nodes; just below it s_r(u) is about 1e-3, not 0.

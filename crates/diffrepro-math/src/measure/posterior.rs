@@ -95,10 +95,10 @@ fn leading<I: Iterator<Item = Prep>>(y: f64, comps: I) -> (f64, f64) {
 
 /// The second pass of the mixture kernels: with weights w_i = exp(q_i - q_max)·p_i/v_i
 /// and posterior mean shifts e_i about the leading component's, the sums Σw, Σw e,
-/// Σw (c + e²) and, when `THIRD`, Σw e (e² + 3c) (else 0); with q_max and the
-/// reference shift.
+/// Σw ((c - level) + e²) and, when `THIRD`, Σw e (e² + 3c) (else 0); with q_max and
+/// the reference shift. At level 0 the third sum is Σw (c + e²) exactly (c - 0 = c).
 #[inline]
-fn weighted_sums<I, const THIRD: bool>(y: f64, comps: I) -> (f64, f64, [f64; 4])
+fn weighted_sums<I, const THIRD: bool>(y: f64, comps: I, level: f64) -> (f64, f64, [f64; 4])
 where
     I: Iterator<Item = Prep> + Clone,
 {
@@ -111,7 +111,7 @@ where
         let e = -d * p.inv_v2 - e_ref;
         s0 += w;
         s1 += w * e;
-        s2 += w * (p.c + e * e);
+        s2 += w * ((p.c - level) + e * e);
         if THIRD {
             s3 += w * e * (e * e + 3.0 * p.c);
         }
@@ -130,7 +130,7 @@ pub(crate) fn mixture_moments<I>(y: f64, comps: I) -> Moments
 where
     I: Iterator<Item = Prep> + Clone,
 {
-    let (q_max, e_ref, [s0, s1, s2, _]) = weighted_sums::<_, false>(y, comps);
+    let (q_max, e_ref, [s0, s1, s2, _]) = weighted_sums::<_, false>(y, comps, 0.0);
     let m1 = s1 / s0;
     Moments {
         shift: e_ref + m1,
@@ -148,9 +148,25 @@ pub(crate) fn mixture_slope<I>(y: f64, comps: I) -> f64
 where
     I: Iterator<Item = Prep> + Clone,
 {
-    let (_, _, [s0, s1, s2, s3]) = weighted_sums::<_, true>(y, comps);
+    let (_, _, [s0, s1, s2, s3]) = weighted_sums::<_, true>(y, comps, 0.0);
     let (m1, m2, m3) = (s1 / s0, s2 / s0, s3 / s0);
     m3 - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
+}
+
+/// L_r(y) - u for a Gaussian mixture, formed without first rounding L_r: with
+/// Σπ_i = 1, L_r - u = Σπ_i (c_i - u) + Σπ_i e_i² - (Σπ_i e_i)², the shifts e_i centred
+/// on the leading component's. Where L_r sits within rounding of u over a long stretch
+/// (a level u equal to the tail limit c_i of the widest component, which L_r approaches
+/// as π_i → 1), L_r - u is a difference of nearly equal doubles and its sign is noise;
+/// this form keeps its relative accuracy, since there c_i - u is exact and the rest is
+/// a sum of small products.
+pub(crate) fn mixture_excess<I>(y: f64, u: f64, comps: I) -> f64
+where
+    I: Iterator<Item = Prep> + Clone,
+{
+    let (_, _, [s0, s1, s2, _]) = weighted_sums::<_, false>(y, comps, u);
+    let m1 = s1 / s0;
+    s2 / s0 - m1 * m1
 }
 
 /// Moments of the standard normal truncated to [alpha, beta]: (mean, variance,
@@ -459,26 +475,24 @@ pub(crate) fn windowed_moments(y: f64, comps: &[Prep]) -> Moments {
 /// Values per block of the batch kernels (the scratch arrays stay in L1).
 pub const BATCH: usize = 64;
 
-/// [`mixture_moments`] at every y of a block (≤ [`BATCH`] values), replacing each y by
-/// L_r(y) (`VAR`) or by the shift E[rX|y] - y. Same operations per value, in the same
-/// order, as the one-at-a-time kernel.
+/// The first pass of the block kernels ([`leading`] for a block): the largest
+/// exponent q_max of each value and the shift of the component attaining it (the first
+/// one on ties), which ends in `shifts[k]` for the returned k. The shifts go back and
+/// forth between the two buffers, one component to the next: written in place,
+/// `e = if better { new } else { e }` compiles to a masked store, which costs tens of
+/// cycles on some x86 cores; read from one buffer and written whole to the other, it
+/// is a blend and a plain store.
 #[inline(always)]
-fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
-    let n = values.len().min(BATCH);
-    let values = &mut values[..n];
-    let mut ys = [0.0; BATCH];
-    ys[..n].copy_from_slice(values);
-    let ys = &ys[..n];
-    let mut q_max = [f64::NEG_INFINITY; BATCH];
-    // The reference shifts go back and forth between two buffers, one component to
-    // the next: written in place, `e = if better { new } else { e }` compiles to a
-    // masked store, which costs tens of cycles on some x86 cores; read from one
-    // buffer and written whole to the other, it is a blend and a plain store.
-    let mut shifts = [[0.0f64; BATCH]; 2];
+fn block_leading(
+    comps: &[Prep],
+    ys: &[f64],
+    q_max: &mut [f64; BATCH],
+    shifts: &mut [[f64; BATCH]; 2],
+) -> usize {
     for (i, p) in comps.iter().enumerate() {
-        let [a, b] = &mut shifts;
+        let [a, b] = &mut *shifts;
         let (from, to) = if i % 2 == 0 { (&*a, b) } else { (&*b, a) };
-        for (((&y, qm), &er), er_to) in ys.iter().zip(&mut q_max).zip(from).zip(to) {
+        for (((&y, qm), &er), er_to) in ys.iter().zip(q_max.iter_mut()).zip(from).zip(to) {
             let d = y - p.center;
             let q = -0.5 * d * d * p.inv_v2;
             let better = q > *qm;
@@ -490,7 +504,22 @@ fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
             *qm = if better { q } else { *qm };
         }
     }
-    let e_ref = &shifts[comps.len() % 2];
+    comps.len() % 2
+}
+
+/// [`mixture_moments`] at every y of a block (≤ [`BATCH`] values), replacing each y by
+/// L_r(y) (`VAR`) or by the shift E[rX|y] - y. Same operations per value, in the same
+/// order, as the one-at-a-time kernel.
+#[inline(always)]
+fn mixture_block<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
+    let n = values.len().min(BATCH);
+    let values = &mut values[..n];
+    let mut ys = [0.0; BATCH];
+    ys[..n].copy_from_slice(values);
+    let ys = &ys[..n];
+    let mut q_max = [f64::NEG_INFINITY; BATCH];
+    let mut shifts = [[0.0f64; BATCH]; 2];
+    let e_ref = &shifts[block_leading(comps, ys, &mut q_max, &mut shifts)];
     let mut s0 = [0.0; BATCH];
     let mut s1 = [0.0; BATCH];
     let mut s2 = [0.0; BATCH];
@@ -874,28 +903,10 @@ fn mixture_density_block(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut [f64
     let n = ys.len().min(BATCH);
     let (ys, l, p) = (&ys[..n], &mut l[..n], &mut p[..n]);
     let mut q_max = [f64::NEG_INFINITY; BATCH];
-    let mut e_ref = [0.0; BATCH];
-    for c in comps {
-        for j in 0..n {
-            let d = ys[j] - c.center;
-            let q = -0.5 * d * d * c.inv_v2;
-            let better = q > q_max[j];
-            e_ref[j] = if better { -d * c.inv_v2 } else { e_ref[j] };
-            q_max[j] = if better { q } else { q_max[j] };
-        }
-    }
+    let mut shifts = [[0.0f64; BATCH]; 2];
+    let e_ref = &shifts[block_leading(comps, ys, &mut q_max, &mut shifts)];
     let (mut s0, mut s1, mut s2) = ([0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
-    for c in comps {
-        for j in 0..n {
-            let d = ys[j] - c.center;
-            let q = -0.5 * d * d * c.inv_v2;
-            let w = c.coef * exp(q - q_max[j]);
-            let e = -d * c.inv_v2 - e_ref[j];
-            s0[j] += w;
-            s1[j] += w * e;
-            s2[j] += w * (c.c + e * e);
-        }
-    }
+    mixture_sums::<true>(comps, ys, &q_max, e_ref, &mut s0, &mut s1, &mut s2);
     for j in 0..n {
         let m1 = s1[j] / s0[j];
         l[j] = (s2[j] / s0[j] - m1 * m1).max(0.0);
@@ -918,16 +929,8 @@ fn mixture_slope_block(comps: &[Prep], values: &mut [f64]) {
     let n = values.len().min(BATCH);
     let values = &mut values[..n];
     let mut q_max = [f64::NEG_INFINITY; BATCH];
-    let mut e_ref = [0.0; BATCH];
-    for c in comps {
-        for (j, &y) in values.iter().enumerate() {
-            let d = y - c.center;
-            let q = -0.5 * d * d * c.inv_v2;
-            let better = q > q_max[j];
-            e_ref[j] = if better { -d * c.inv_v2 } else { e_ref[j] };
-            q_max[j] = if better { q } else { q_max[j] };
-        }
-    }
+    let mut shifts = [[0.0f64; BATCH]; 2];
+    let e_ref = &shifts[block_leading(comps, values, &mut q_max, &mut shifts)];
     let mut s = [[0.0; BATCH]; 4];
     for c in comps {
         for (j, &y) in values.iter().enumerate() {
@@ -1021,17 +1024,30 @@ impl Localizer {
         }
     }
 
+    /// L_r(y) - u with the accuracy of [`mixture_excess`] (its sign is right even where
+    /// L_r is within rounding of u). None for the uniform and for windowed mixtures.
+    pub fn localization_excess(&self, y: f64, u: f64) -> Option<f64> {
+        match &self.kind {
+            Kind::Single(c) => Some(mixture_excess(y, u, std::iter::once(*c))),
+            Kind::Mixture {
+                comps,
+                windowed: false,
+            } => Some(mixture_excess(y, u, comps.iter().copied())),
+            _ => None,
+        }
+    }
+
     /// (L_r(y), dL_r/dy) from one pass of the mixture kernel (the sums of
     /// [`mixture_slope`]; L_r bit-identical to [`Localizer::localization`]), for Newton
     /// steps on the level sets of L_r. None for the uniform and for windowed mixtures,
     /// whose L_r the full sums would not reproduce bit for bit.
     pub fn localization_and_slope(&self, y: f64) -> Option<(f64, f64)> {
         let (_, _, [s0, s1, s2, s3]) = match &self.kind {
-            Kind::Single(c) => weighted_sums::<_, true>(y, std::iter::once(*c)),
+            Kind::Single(c) => weighted_sums::<_, true>(y, std::iter::once(*c), 0.0),
             Kind::Mixture {
                 comps,
                 windowed: false,
-            } => weighted_sums::<_, true>(y, comps.iter().copied()),
+            } => weighted_sums::<_, true>(y, comps.iter().copied(), 0.0),
             _ => return None,
         };
         let (m1, m2, m3) = (s1 / s0, s2 / s0, s3 / s0);
