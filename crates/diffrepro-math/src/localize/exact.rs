@@ -50,6 +50,9 @@ use crate::measure::{Kind, Localizer, Measure, Prep};
 const SPAN: f64 = 40.0;
 /// Absolute tolerance of each integral; the target accuracy of s and h is 1e-9.
 const QUAD_TOL: f64 = 1e-11;
+/// Level sets of smaller probability are integrated again to a relative accuracy
+/// (see `ExactLocalization::small_level_set`).
+const SMALL_MASS: f64 = 1e-6;
 /// Subinterval budget per integral.
 const MAX_PIECES: usize = 50_000;
 /// Grid cells between consecutive structure nodes.
@@ -513,10 +516,12 @@ impl ExactLocalization {
         bounds.push(hi);
         let mut q = [0.0; 2];
         let mut cut = Vec::new();
+        let mut above = Vec::new();
         for w in bounds.windows(2) {
             let (a, b) = (w[0], w[1]);
             if b > a && self.run_is_above(a, b, u) {
                 self.split_integral(a, b, &mut q, &mut cut);
+                above.push((a, b));
             }
         }
         if !cut.is_empty() {
@@ -532,12 +537,60 @@ impl ExactLocalization {
                 q[1] += v[1];
             }
         }
-        let ls = LevelSet {
+        let mut ls = LevelSet {
             // L_r ≥ 0, so below 0 every y counts; say so exactly rather than 1 - 1e-16.
             survival: if u < 0.0 { 1.0 } else { q[0].clamp(0.0, 1.0) },
             tail: (q[1] - u * q[0]).max(0.0),
         };
+        if q[0] > 0.0 && q[0] < SMALL_MASS {
+            if let Some(small) = self.small_level_set(&above, u, q[0]) {
+                ls = small;
+            }
+        }
         (ls, f_l)
+    }
+
+    /// A level set of small probability `mass` (below [`SMALL_MASS`]) integrated to a
+    /// relative accuracy: the table's running sums and its error budget are absolute
+    /// (QUAD_TOL), which leaves s_r(u) and h with few correct digits when they are
+    /// 1e-15 or less (two point masses at r ≳ 8, δ near 1), and the minimiser δ* of
+    /// m = h/δ, where both terms of the first-order condition are that small, off in
+    /// the third decimal. Each run above u is integrated directly, split at the
+    /// structure nodes inside it, as (p_{Y_r}, (L_r - u) p_{Y_r}), to a budget of
+    /// 1e-10 of the mass. None when that budget is not met (the table's values, which
+    /// met the absolute one, then stand).
+    fn small_level_set(&self, runs: &[(f64, f64)], u: f64, mass: f64) -> Option<LevelSet> {
+        let mut pieces = Vec::new();
+        for &(a, b) in runs {
+            let mut start = a;
+            let inside = self.nodes.partition_point(|&y| y <= a);
+            for &y in self.nodes[inside..].iter().take_while(|&&y| y < b) {
+                pieces.push((start, y));
+                start = y;
+            }
+            pieces.push((start, b));
+        }
+        let (parts, converged) = integrate_each_batched(
+            |ys: &[f64], out: &mut [[f64; 2]]| {
+                self.integrand(ys, out);
+                for o in out.iter_mut() {
+                    o[1] -= u * o[0];
+                }
+            },
+            &pieces,
+            (mass * 1e-10).max(f64::MIN_POSITIVE),
+            MAX_PIECES,
+        );
+        if !converged {
+            return None;
+        }
+        let total = parts
+            .iter()
+            .fold([0.0; 2], |acc, v| [acc[0] + v[0], acc[1] + v[1]]);
+        Some(LevelSet {
+            survival: total[0].clamp(0.0, 1.0),
+            tail: total[1].max(0.0),
+        })
     }
 
     /// Whether L_r > u on a run (a, b) between consecutive crossings: the sign there

@@ -123,6 +123,31 @@ fn two_point_survival_tail_and_complexity_match_closed_forms() {
 }
 
 #[test]
+fn two_point_complexity_at_high_snr_matches_a_high_precision_oracle() {
+    // ½δ₋₁ + ½δ₊₁ where m* is far below the quadrature's absolute budget (1e-11):
+    // references from 50-digit mpmath (s_r from the closed form, h(δ) by quadrature of
+    // s_r over u, δ* the root of δ s_r(1 - δ) = h(δ) by bisection, m* = h(δ*)/δ*).
+    let m = Measure::two_point(1.0);
+    for (r, m_star, delta_star) in [
+        (7.943282347242814, 1.936546879e-13, 0.995133357508),
+        (8.912509381337454, 6.185662546e-17, 0.99600449296),
+        (9.999999999999998, 2.381440733e-21, 0.996729319223),
+    ] {
+        let c = ExactLocalization::new(&m, r).complexity();
+        assert!(
+            (c.m_star / m_star - 1.0).abs() < 1e-8,
+            "r = {r}: m* {} vs {m_star}",
+            c.m_star
+        );
+        assert!(
+            (c.delta_star - delta_star).abs() < 1e-8,
+            "r = {r}: δ* {} vs {delta_star}",
+            c.delta_star
+        );
+    }
+}
+
+#[test]
 fn figure_1_numbers() {
     // DIGEST §4, Ex. 4 table, printed to 2 decimals: the exact values must round to
     // the printed ones within half a unit (0.005). The paper's r = 0.71 row is 1/√2.
