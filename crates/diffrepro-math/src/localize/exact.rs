@@ -188,8 +188,10 @@ impl ExactLocalization {
         let mut grid_l = grid_y.clone();
         loc.localization_batch(&mut grid_l);
         let runs = monotone_runs(&grid_l);
+        // Both the slope and the accurate difference exist exactly for Gaussian
+        // mixtures that are not windowed.
         let newton_crossings = loc.localization_and_slope(0.0).is_some();
-        let sorted_l = if loc.localization_excess(0.0, 0.0).is_some() {
+        let sorted_l = if newton_crossings {
             let mut v = grid_l.clone();
             v.sort_by(f64::total_cmp);
             v
@@ -516,12 +518,10 @@ impl ExactLocalization {
         bounds.push(hi);
         let mut q = [0.0; 2];
         let mut cut = Vec::new();
-        let mut above = Vec::new();
         for w in bounds.windows(2) {
             let (a, b) = (w[0], w[1]);
             if b > a && self.run_is_above(a, b, u) {
                 self.split_integral(a, b, &mut q, &mut cut);
-                above.push((a, b));
             }
         }
         if !cut.is_empty() {
@@ -543,7 +543,7 @@ impl ExactLocalization {
             tail: (q[1] - u * q[0]).max(0.0),
         };
         if q[0] > 0.0 && q[0] < SMALL_MASS {
-            if let Some(small) = self.small_level_set(&above, u, q[0]) {
+            if let Some(small) = self.small_level_set(&bounds, u, q[0]) {
                 ls = small;
             }
         }
@@ -555,13 +555,18 @@ impl ExactLocalization {
     /// (QUAD_TOL), which leaves s_r(u) and h with few correct digits when they are
     /// 1e-15 or less (two point masses at r ≳ 8, δ near 1), and the minimiser δ* of
     /// m = h/δ, where both terms of the first-order condition are that small, off in
-    /// the third decimal. Each run above u is integrated directly, split at the
-    /// structure nodes inside it, as (p_{Y_r}, (L_r - u) p_{Y_r}), to a budget of
-    /// 1e-10 of the mass. None when that budget is not met (the table's values, which
-    /// met the absolute one, then stand).
-    fn small_level_set(&self, runs: &[(f64, f64)], u: f64, mass: f64) -> Option<LevelSet> {
+    /// the third decimal. Each run above u between consecutive `bounds` (the ends of
+    /// the grid and the crossings) is integrated directly, split at the structure
+    /// nodes inside it, as (p_{Y_r}, (L_r - u) p_{Y_r}), to a budget of 1e-10 of the
+    /// mass. None when that budget is not met (the table's values, which met the
+    /// absolute one, then stand).
+    fn small_level_set(&self, bounds: &[f64], u: f64, mass: f64) -> Option<LevelSet> {
         let mut pieces = Vec::new();
-        for &(a, b) in runs {
+        let runs = bounds
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .filter(|&(a, b)| b > a && self.run_is_above(a, b, u));
+        for (a, b) in runs {
             let mut start = a;
             let inside = self.nodes.partition_point(|&y| y <= a);
             for &y in self.nodes[inside..].iter().take_while(|&&y| y < b) {

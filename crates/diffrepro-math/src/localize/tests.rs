@@ -573,22 +573,23 @@ mod extrema_oracle {
         // P(|Y_r| > y*) with Y_r ~ ½N(0, 1) + ½N(0, r² + 1).
         let expected = norm_cdf(-y_star) + norm_cdf(-y_star / v2.sqrt());
         let ex = ExactLocalization::new(&m, r);
-        for u in [0.9, c] {
-            let got = ex.survival(u);
-            assert!(
-                (got - expected).abs() < 1e-9,
-                "u = {u}: {got} vs {expected} (y* = {y_star})"
-            );
-            // (Beyond |y| ≈ 40 the atom's weight underflows and L_r - u is 0 in
-            // doubles, so a crossing may show there; it carries < 1e-30.)
-            let crossings: Vec<f64> = ex
-                .crossings(u)
-                .into_iter()
-                .filter(|y| y.abs() < 30.0)
-                .collect();
-            assert_eq!(crossings.len(), 2, "{crossings:?}");
-            assert!((crossings[1] - y_star).abs() < 1e-9 && (crossings[0] + y_star).abs() < 1e-9);
-        }
+        // The chapter's grid value 0.9 is the limit itself in doubles.
+        assert_eq!(c, 0.9);
+        let u = c;
+        let got = ex.survival(u);
+        assert!(
+            (got - expected).abs() < 1e-9,
+            "u = {u}: {got} vs {expected} (y* = {y_star})"
+        );
+        // (Beyond |y| ≈ 40 the atom's weight underflows and L_r - u is 0 in
+        // doubles, so a crossing may show there; it carries < 1e-30.)
+        let crossings: Vec<f64> = ex
+            .crossings(u)
+            .into_iter()
+            .filter(|y| y.abs() < 30.0)
+            .collect();
+        assert_eq!(crossings.len(), 2, "{crossings:?}");
+        assert!((crossings[1] - y_star).abs() < 1e-9 && (crossings[0] + y_star).abs() < 1e-9);
         // Four components, the outer two of variance 1 (tail limit 0.9 again at r = 3):
         // 0.45509938939977 from an 80-digit mpmath computation (L_r from the posterior
         // weights, level set by bisection on a scan of [-80, 80], probabilities from
