@@ -692,33 +692,26 @@ pub(super) fn particle_run_size(
     steps: usize,
     replicates: usize,
 ) -> bool {
+    let counts = [
+        ("n", n, 1, crate::limits::particles(), " particles"),
+        ("steps", steps, 1, crate::limits::particle_steps(), ""),
+        ("replicates", replicates, 0, crate::limits::replicates(), ""),
+    ];
     let mut ok = true;
-    let max_particles = crate::limits::particles();
-    if n == 0 || n > max_particles {
-        ctx.error_hint(
-            "n",
-            format!("`n` must be between 1 and {max_particles} particles"),
-            crate::limits::HINT,
-        );
-        ok = false;
-    }
-    let max_steps = crate::limits::particle_steps();
-    if steps == 0 || steps > max_steps {
-        ctx.error_hint(
-            "steps",
-            format!("`steps` must be between 1 and {max_steps}"),
-            crate::limits::HINT,
-        );
-        ok = false;
-    }
-    let max_replicates = crate::limits::replicates();
-    if replicates > max_replicates {
-        ctx.error_hint(
-            "replicates",
-            format!("`replicates` must be at most {max_replicates}"),
-            crate::limits::HINT,
-        );
-        ok = false;
+    for (field, value, min, max, unit) in counts {
+        if value < min || value > max {
+            let range = if min == 0 {
+                format!("at most {max}")
+            } else {
+                format!("between {min} and {max}")
+            };
+            ctx.error_hint(
+                field,
+                format!("`{field}` must be {range}{unit}"),
+                crate::limits::HINT,
+            );
+            ok = false;
+        }
     }
     ok
 }
