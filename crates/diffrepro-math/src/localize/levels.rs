@@ -10,6 +10,7 @@
 //! δ - M h(δ), whose derivative 1 - M s_r(1-δ) is non-increasing; again a bisection.
 
 use super::exact::{LevelSet, LOG_CONCAVE_SLACK};
+use super::quadrature::IllinoisBracket;
 use super::Complexity;
 
 /// How the monotone searches for δ* and the ζ*_M maximiser close in.
@@ -37,8 +38,8 @@ pub enum Search {
 /// kept at lo' (NaN if lo' was never evaluated).
 fn last_nonpositive(
     mut f: impl FnMut(f64) -> (f64, f64, f64),
-    (mut lo, mut f_lo): (f64, f64),
-    (mut hi, mut f_hi): (f64, f64),
+    (mut lo, f_lo): (f64, f64),
+    (mut hi, f_hi): (f64, f64),
     search: Search,
 ) -> (f64, f64, f64) {
     let mut aux_lo = f64::NAN;
@@ -56,39 +57,28 @@ fn last_nonpositive(
             }
         }
         Search::Illinois(tol) => {
-            let mut last = 0i8;
+            let mut br = IllinoisBracket::new((lo, f_lo), (hi, f_hi));
             for _ in 0..200 {
-                if hi - lo <= tol {
+                if br.b - br.a <= tol {
                     break;
                 }
-                let secant = lo + (hi - lo) * (f_lo / (f_lo - f_hi));
+                let secant = br.secant();
                 // Fall back to the midpoint when the secant hugs an end of the bracket.
-                let x = if secant.is_finite() && secant > lo && secant < hi {
+                let x = if secant.is_finite() && secant > br.a && secant < br.b {
                     secant
                 } else {
-                    0.5 * (lo + hi)
+                    0.5 * (br.a + br.b)
                 };
                 let (fx, _, ax) = f(x);
                 if fx.abs() <= 1e-10 {
                     return (x, x, ax);
                 }
                 if fx <= 0.0 {
-                    lo = x;
-                    f_lo = fx;
                     aux_lo = ax;
-                    if last == -1 {
-                        f_hi *= 0.5;
-                    }
-                    last = -1;
-                } else {
-                    hi = x;
-                    f_hi = fx;
-                    if last == 1 {
-                        f_lo *= 0.5;
-                    }
-                    last = 1;
                 }
+                br.move_end(fx <= 0.0, x, fx);
             }
+            (lo, hi) = (br.a, br.b);
         }
         Search::Newton(tol) => {
             let mut x = 0.5 * (lo + hi);

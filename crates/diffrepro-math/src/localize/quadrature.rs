@@ -444,43 +444,77 @@ pub fn integrate_scalar<F: FnMut(f64) -> f64>(mut f: F, a: f64, b: f64, abs_tol:
 /// convergence superlinear). A dozen evaluations where bisection needs fifty, down
 /// to neighbouring doubles. Used for the level sets of L_r on a line (1-D) and along
 /// y₂ (the plane).
-pub fn illinois_crossing(
-    f: impl Fn(f64) -> f64,
-    (mut a, mut fa): (f64, f64),
-    (mut b, mut fb): (f64, f64),
-) -> f64 {
-    let above_a = fa > 0.0;
-    // Which end moved last.
-    let mut last = 0i8;
+pub fn illinois_crossing(f: impl Fn(f64) -> f64, a: (f64, f64), b: (f64, f64)) -> f64 {
+    let mut br = IllinoisBracket::new(a, b);
+    let above_a = br.fa > 0.0;
     for _ in 0..200 {
-        let mid = 0.5 * (a + b);
-        if mid <= a || mid >= b {
+        let mid = 0.5 * (br.a + br.b);
+        if mid <= br.a || mid >= br.b {
             break;
         }
-        let x = a + (b - a) * (fa / (fa - fb));
-        let x = if x > a && x < b && (b - a) > 1e-13 * (a.abs() + b.abs()) {
+        let x = br.secant();
+        let x = if x > br.a && x < br.b && (br.b - br.a) > 1e-13 * (br.a.abs() + br.b.abs()) {
             x
         } else {
             mid
         };
         let fx = f(x);
-        if (fx > 0.0) == above_a {
-            a = x;
-            fa = fx;
-            if last == -1 {
-                fb *= 0.5;
-            }
-            last = -1;
-        } else {
-            b = x;
-            fb = fx;
-            if last == 1 {
-                fa *= 0.5;
-            }
-            last = 1;
+        br.move_end((fx > 0.0) == above_a, x, fx);
+    }
+    0.5 * (br.a + br.b)
+}
+
+/// The bracket of the Illinois variant of regula falsi: ends `a` and `b` whose values
+/// `fa` and `fb` lie on opposite sides of 0, and which end moved last. The caller
+/// picks each new point (the [`secant`](Self::secant) point or a fallback) and its
+/// stopping rule; [`move_end`](Self::move_end) is the Illinois update.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IllinoisBracket {
+    pub a: f64,
+    pub fa: f64,
+    pub b: f64,
+    pub fb: f64,
+    /// -1 when `a` moved last, 1 when `b` did, 0 before either.
+    last: i8,
+}
+
+impl IllinoisBracket {
+    pub fn new((a, fa): (f64, f64), (b, fb): (f64, f64)) -> Self {
+        IllinoisBracket {
+            a,
+            fa,
+            b,
+            fb,
+            last: 0,
         }
     }
-    0.5 * (a + b)
+
+    /// Where the secant through both ends meets 0: not finite, or outside the
+    /// bracket, when the end values do not allow it.
+    pub fn secant(&self) -> f64 {
+        self.a + (self.b - self.a) * (self.fa / (self.fa - self.fb))
+    }
+
+    /// Move end `a` (when `to_a`) or else `b` to x, where f is fx. When the same end
+    /// moves twice in a row, the other end's value is halved: this keeps the
+    /// convergence superlinear where plain regula falsi would stall.
+    pub fn move_end(&mut self, to_a: bool, x: f64, fx: f64) {
+        if to_a {
+            self.a = x;
+            self.fa = fx;
+            if self.last == -1 {
+                self.fb *= 0.5;
+            }
+            self.last = -1;
+        } else {
+            self.b = x;
+            self.fb = fx;
+            if self.last == 1 {
+                self.fa *= 0.5;
+            }
+            self.last = 1;
+        }
+    }
 }
 
 #[cfg(test)]
