@@ -92,7 +92,9 @@ impl Edition {
 
 /// A drawn figure, as the pipeline hands it over.
 pub struct DrawnFigure {
+    /// The drawing as SVG text.
     pub svg: String,
+    /// The PNG bytes rasterised from `svg` at `figure::PNG_SCALE`.
     pub png: Vec<u8>,
     /// Width in CSS pixels (the PDF sizes the figure by it).
     pub width: u32,
@@ -131,11 +133,15 @@ impl DrawnFigure {
 
 /// Everything the model is built from: the earlier stages' output.
 pub struct Inputs<'a> {
+    /// The validated chapters, in report order.
     pub project: &'a Project,
     /// Indices of the chapters in the report (numbering is that of the whole project).
     pub selected: &'a [usize],
+    /// Every table the experiments computed, by name.
     pub results: Arc<Results>,
+    /// Every drawn figure, by figure id (a multi-panel figure by its `panel_of` name).
     pub figures: &'a BTreeMap<String, DrawnFigure>,
+    /// Every check's outcome, by check id.
     pub outcomes: &'a BTreeMap<String, CheckOutcome>,
     /// Software, machine, date and per-experiment records (the only run-dependent part).
     pub provenance: &'a crate::provenance::Provenance,
@@ -154,11 +160,16 @@ impl<'a> Inputs<'a> {
     }
 }
 
+/// The paper the report reproduces (`paper` in `layout.html`'s context).
 #[derive(Serialize)]
 pub struct PaperRef {
+    /// The authors as cited, e.g. "Liang, Dharmakeerthi and Koriyama".
     pub authors: String,
+    /// The paper's full title.
     pub title: String,
+    /// The arXiv identifier, e.g. "2411.01629".
     pub arxiv: String,
+    /// The paper's arXiv page.
     pub url: String,
 }
 
@@ -176,10 +187,13 @@ impl PaperRef {
 /// The report. Serializes to the top-level fields of `layout.html`'s context.
 #[derive(Serialize)]
 pub struct Report<'a> {
+    /// The page title: the report's, with the audience added for a handout.
     pub title: String,
     /// `report`, or `student` / `teacher` for the handouts.
     pub edition: Edition,
+    /// The diffrepro version that built the report (the crate's version).
     pub version: String,
+    /// The paper being reproduced.
     pub paper: PaperRef,
     /// `paper` or `quick`.
     pub fidelity: String,
@@ -201,69 +215,98 @@ pub struct Report<'a> {
 pub struct Chapter<'a> {
     /// The chapter's number in the whole project (also in a partial build).
     pub number: usize,
+    /// The chapter's `id:` from its front matter.
     pub id: String,
+    /// `chapter-<id>`: the HTML id of the chapter's section.
     pub anchor: String,
+    /// The chapter's `title:`.
     pub title: String,
+    /// The paper's results the chapter covers (`paper_refs:`), e.g. "Example 4".
     pub paper_refs: Vec<String>,
     /// The chapter file (path and text), for the backends' diagnostics.
     #[serde(skip)]
     pub source: &'a crate::chapter::Chapter,
+    /// Prose and blocks in the order written; what the edition does not show is left out.
     #[serde(skip)]
     pub blocks: Vec<Block>,
 }
 
 /// One block of a chapter, with the line of the chapter it comes from.
 pub struct Block {
+    /// The 1-based line of the chapter file where the block (or its fence) starts.
     pub line: usize,
+    /// What the block shows.
     pub content: Content,
 }
 
+/// What a block of a chapter shows.
 pub enum Content {
     /// Markdown with `$…$` math, expressions filled (it starts at [`Block::line`]).
     Prose(String),
+    /// An experiment block: its spec and the tables it wrote.
     Experiment(Experiment),
+    /// A figure, or a multi-panel figure where its first panel stands.
     Figure(Figure),
+    /// A table block's rows.
     Table(Table),
     /// Boxed: the largest by far.
     Check(Box<Check>),
+    /// An exercise, or its solution.
     Exercise(Exercise),
 }
 
 /// An experiment block (`experiment.html`'s variable).
 #[derive(Serialize)]
 pub struct Experiment {
+    /// The experiment's `id:`.
     pub id: String,
+    /// `experiment-<id>`: the HTML id of the block (figures link to it).
     pub anchor: String,
+    /// Its `kind:` (`complexity`, `particles`, …).
     pub kind: String,
+    /// The `seed:` of its random streams; 0 when none is given (and for kinds that
+    /// draw no random numbers).
     pub seed: u64,
+    /// The block's YAML as written in the chapter.
     pub source: String,
     /// "exact", "Monte Carlo", "exact and Monte Carlo".
     pub method: String,
     /// `field = value` for each `--set` override of this experiment (empty: as written).
     pub overrides: Vec<String>,
+    /// The tables it wrote, in the order of its kind's outputs.
     pub tables: Vec<TableLink>,
 }
 
+/// A table an experiment wrote, with links to its data files.
 #[derive(Serialize)]
 pub struct TableLink {
+    /// The table's name (from the experiment's `tables:`).
     pub name: String,
+    /// How many rows it holds.
     pub rows: usize,
+    /// Its column names, in order.
     pub columns: Vec<String>,
+    /// The CSV file, relative to the report: `data/<chapter>/<name>.csv`.
     pub csv: String,
+    /// The Parquet file, relative to the report: `data/<chapter>/<name>.parquet`.
     pub parquet: String,
 }
 
 /// A figure: a single one, or a multi-panel figure where its first panel stands.
 #[derive(Serialize)]
 pub struct Figure {
+    /// The figure's number in the whole report (shared by the panels of a multi-panel figure).
     pub number: usize,
     /// The figure's id: its block's, or for a multi-panel figure the `panel_of` name.
     pub id: String,
+    /// `figure-<id>`: the HTML id of the figure.
     pub anchor: String,
     /// The drawing as written to `svg_file` (with its XML declaration).
     #[serde(skip)]
     pub svg: String,
+    /// The SVG file, relative to the report: `figures/<chapter>/<id>.svg`.
     pub svg_file: String,
+    /// The PNG file, relative to the report: `figures/<chapter>/<id>.png`.
     pub png_file: String,
     /// Natural width of the drawing in CSS pixels.
     pub width: u32,
@@ -278,6 +321,7 @@ pub struct Figure {
 /// One figure block: a figure, or one panel of a multi-panel figure.
 #[derive(Serialize)]
 pub struct Panel {
+    /// The figure block's `id:`.
     pub id: String,
     /// "a", "b", … in a multi-panel figure.
     pub letter: Option<String>,
@@ -289,8 +333,11 @@ pub struct Panel {
     /// The line of the figure block (where the caption's text is located).
     #[serde(skip)]
     pub line: usize,
+    /// The table the panel draws (the block's `table:`).
     pub table: String,
+    /// That table's CSV file, relative to the report.
     pub csv: String,
+    /// That table's Parquet file, relative to the report.
     pub parquet: String,
     /// `chapters/x.md:41`, where the figure block is.
     pub spec_location: String,
@@ -298,8 +345,10 @@ pub struct Panel {
     pub spec: String,
     /// Anchor of the experiment that produced the figure's table.
     pub experiment_anchor: String,
-    /// The paper's panel this figure corresponds to ("6(c)"), and what its checks say.
+    /// The paper's panel this figure corresponds to ("6(c)"), if the block names one.
     pub paper_panel: Option<String>,
+    /// What the checks on that paper panel say; none without `paper_panel`, or in
+    /// the student handout (which shows no checks).
     pub verdict: Option<Verdict>,
 }
 
@@ -308,44 +357,67 @@ pub struct Panel {
 pub struct Verdict {
     /// `reproduced`, `discrepancy`, `failed` or `unchecked`.
     pub status: &'static str,
+    /// The sentence under the caption: "Compared with the paper's Figure 6(c): 4 of 4
+    /// checks reproduced …", or that nothing on the panel is checked.
     pub text: String,
     /// Checks on the panel that did not reproduce.
     pub exceptions: Vec<CheckLink>,
 }
 
+/// A link to a check, from a figure's verdict.
 #[derive(Serialize, Clone)]
 pub struct CheckLink {
+    /// The check's `id:`.
     pub id: String,
+    /// `check-<id>`: the HTML id of the check.
     pub anchor: String,
+    /// "Check 12": how the check is numbered in the report (its id if it has no number).
     pub label: String,
+    /// `discrepancy` or `failed` (links go to the checks that did not reproduce).
     pub status: &'static str,
 }
 
 /// A table block: the rows it shows, formatted.
 #[derive(Serialize)]
 pub struct Table {
+    /// The table's number in the whole report.
     pub number: usize,
+    /// The table block's `id:`.
     pub id: String,
+    /// `table-<id>`: the HTML id of the table.
     pub anchor: String,
     /// Markdown, expressions filled.
     #[serde(skip)]
     pub caption: String,
+    /// Column headings: each column's label (the block's `labels`, else its name); for
+    /// a pivot, the row column's, then `column = value` per value of the pivoted column.
     pub header: Vec<String>,
+    /// The rows shown (at most [`MAX_TABLE_ROWS`]), every cell formatted.
     pub rows: Vec<Vec<String>>,
+    /// How many rows the table has in all (the data files hold every one).
     pub total_rows: usize,
+    /// Whether `rows` shows fewer than `total_rows`.
     pub truncated: bool,
+    /// The CSV file of the table the block shows, relative to the report.
     pub csv: String,
+    /// The Parquet file of the table the block shows, relative to the report.
     pub parquet: String,
 }
 
 /// A check and its outcome, numbers formatted.
 #[derive(Serialize, Clone)]
 pub struct Check {
+    /// The check's number in the whole report.
     pub number: usize,
+    /// `check-<id>`: the HTML id of the check.
     pub anchor: String,
+    /// The number of the chapter the check is in.
     pub chapter_number: usize,
+    /// `chapter-<id>` of that chapter.
     pub chapter_anchor: String,
+    /// The check block's `id:`.
     pub id: String,
+    /// `reproduced`, `discrepancy` or `failed`.
     pub status: &'static str,
     /// The claim: Markdown, expressions filled.
     #[serde(skip)]
@@ -358,16 +430,29 @@ pub struct Check {
     pub paper_ref_anchor: Option<String>,
     /// The candidate explanation the check tries, if it is one.
     pub candidate: Option<String>,
+    /// Where the expected value comes from ("Figure 1", "closed form delta_star", …).
     pub source: String,
+    /// The expected value at the worst row, formatted ("—" when there is none).
     pub expected: String,
+    /// The computed value at the worst row, formatted ("—" when there is none).
     pub computed: String,
+    /// |computed − expected| at the worst row, formatted ("—" when there is none).
     pub difference: String,
+    /// The tolerance at the worst row, formatted ("—" when there is none).
     pub tolerance: String,
+    /// How the tolerance was set, e.g. "relative 0.01" or "3 standard errors".
     pub tolerance_rule: String,
+    /// How computed must compare with expected: `=`, `≤` or `≥`.
     pub relation: &'static str,
+    /// How many values were compared (the worst of them is shown).
     pub compared: usize,
+    /// The worst row described by its key columns, e.g. "r = 1.5, δ = 0" (none when
+    /// the table has none of them).
     pub at: Option<String>,
+    /// The chapter's explanation of a declared discrepancy (`discrepancy:`).
     pub discrepancy: Option<String>,
+    /// Why the check failed, when it could not be evaluated or its declared
+    /// discrepancy no longer holds.
     pub message: Option<String>,
 }
 
@@ -416,6 +501,7 @@ pub struct Exercise {
     /// Markdown, expressions filled; it starts at `body_line`.
     #[serde(skip)]
     pub body: String,
+    /// The chapter line where `body` starts (for diagnostics).
     #[serde(skip)]
     pub body_line: usize,
     /// `report`, `student` or `teacher`.
@@ -427,9 +513,14 @@ pub struct Exercise {
 /// The verdicts: over every check of the project, and per selected chapter.
 #[derive(Serialize)]
 pub struct Scorecard {
+    /// How many checks were evaluated (those of the selected chapters), candidate
+    /// explanations included.
     pub total: usize,
+    /// How many of them are `reproduced`.
     pub reproduced: usize,
+    /// How many are declared discrepancies that still hold.
     pub discrepancy: usize,
+    /// How many `failed`.
     pub failed: usize,
     /// The verdict by what the checks rest on (printed values, figure features, …).
     pub bases: Vec<BasisTally>,
@@ -439,14 +530,22 @@ pub struct Scorecard {
     pub chapters: Vec<ChapterScore>,
 }
 
+/// A chapter's line of the scorecard: its checks by status.
 #[derive(Serialize)]
 pub struct ChapterScore {
+    /// The chapter's number in the whole report.
     pub number: usize,
+    /// `chapter-<id>`: where the chapter's row links to.
     pub anchor: String,
+    /// The chapter's `title:`.
     pub title: String,
+    /// The paper's results the chapter covers.
     pub paper_refs: Vec<String>,
+    /// How many of the chapter's checks are `reproduced`.
     pub reproduced: usize,
+    /// How many are declared discrepancies that still hold.
     pub discrepancy: usize,
+    /// How many `failed`.
     pub failed: usize,
 }
 
