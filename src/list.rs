@@ -4,37 +4,58 @@ use serde::Serialize;
 
 use crate::project::Project;
 
+/// The whole listing: the object `list --json` prints.
 #[derive(Serialize)]
 pub struct Listing {
+    /// Every chapter of the project, in report order.
     pub chapters: Vec<ChapterListing>,
 }
 
+/// One chapter: its front matter and the ids of the blocks it declares.
 #[derive(Serialize)]
 pub struct ChapterListing {
+    /// The chapter's `id:` (what `--chapters` takes).
     pub id: String,
+    /// The chapter's `title:`.
     pub title: String,
+    /// The chapter's Markdown file, relative to the project.
     pub file: String,
+    /// The `order:` of the front matter, which sorts the chapters (0 when not given).
     pub order: i64,
+    /// The paper's results the chapter covers (`paper_refs:`), e.g. `"Example 4"`.
     pub paper_refs: Vec<String>,
+    /// The chapter's experiment blocks, in the order written.
     pub experiments: Vec<ExperimentListing>,
+    /// The names of all tables its experiments write, experiment by experiment.
     pub tables: Vec<String>,
+    /// The ids of its figure blocks, in the order written.
     pub figures: Vec<String>,
+    /// Its check blocks, in the order written.
     pub claims: Vec<ClaimListing>,
 }
 
+/// An experiment block.
 #[derive(Serialize)]
 pub struct ExperimentListing {
+    /// The experiment's `id:`.
     pub id: String,
+    /// Its `kind:` (`complexity`, `density`, `particles`, …).
     pub kind: String,
+    /// The names of the tables it writes, in the order of its kind's outputs.
     pub tables: Vec<String>,
 }
 
+/// A check block: the claim it tests.
 #[derive(Serialize)]
 pub struct ClaimListing {
+    /// The check's `id:`.
     pub id: String,
+    /// The claim as written in the block (its `{{ … }}` expressions not filled in).
     pub claim: String,
-    /// What the check rests on, and the paper's item it is about.
+    /// What the check rests on: `paper_value`, `paper_figure`, `closed_form`,
+    /// `theorem` or `consistency`.
     pub basis: &'static str,
+    /// The paper's item the claim is about (`paper_ref:`), e.g. `"Theorem 4"`.
     pub paper_ref: String,
 }
 

@@ -400,14 +400,19 @@ fn tables_match(tables: &[crate::table::Table], e: &Experiment) -> bool {
 /// The checks in report order, as written to `checks.json` and printed by `check`.
 #[derive(serde::Serialize)]
 pub struct ChecksFile<'a> {
+    /// `paper` or `quick`: the fidelity the experiments ran at.
     pub fidelity: &'static str,
+    /// How many of `checks` are `reproduced` (candidate explanations included).
     pub reproduced: usize,
+    /// How many are declared discrepancies that still hold.
     pub discrepancy: usize,
+    /// How many `failed`.
     pub failed: usize,
     /// The verdict by what the checks rest on.
     pub by_basis: Vec<check::BasisTally>,
     /// Candidate explanations of disagreements, counted apart.
     pub candidates: check::CandidateTally,
+    /// Every check of the selected chapters (`--chapters`), in report order.
     pub checks: Vec<&'a CheckOutcome>,
 }
 

@@ -18,11 +18,16 @@ use crate::spec::check::{Basis, CheckSpec, Expected, Reduce, Relation, Selector,
 use crate::table::{format_number, Results, Table};
 pub use paper::PaperValues;
 
+/// The verdict on one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Every compared value agrees within its tolerance.
     Reproduced,
+    /// A disagreement the chapter declares (`discrepancy:`), and which still holds.
     Discrepancy,
+    /// Any other disagreement, a declared discrepancy that no longer disagrees, or an
+    /// error (see the outcome's `message`).
     Failed,
 }
 
@@ -39,8 +44,11 @@ impl Status {
 /// What a check found, ready for the report and `checks.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckOutcome {
+    /// The check block's `id:`.
     pub id: String,
+    /// The id of the chapter the check is in.
     pub chapter: String,
+    /// The claim as written in the block (its `{{ … }}` expressions not filled in).
     pub claim: String,
     /// What the check rests on: a printed number, a figure feature, a closed form, a
     /// theorem of the paper, or two computations of ours.
@@ -52,6 +60,7 @@ pub struct CheckOutcome {
     pub candidate: Option<String>,
     /// Where the expected value comes from ("Figure 1", "closed form delta_star", …).
     pub source: String,
+    /// The verdict.
     pub status: Status,
     /// Number of values compared.
     pub compared: usize,
@@ -65,9 +74,11 @@ pub struct CheckOutcome {
     /// The tolerance at the worst row, and how it was set.
     pub tolerance: Option<f64>,
     pub tolerance_rule: String,
+    /// How computed must compare with expected: `=`, `≤` or `≥` (the block's `relation`).
     pub relation: &'static str,
     /// The worst row described by its key columns, e.g. "r = 1.5, δ = 0".
     pub at: Option<String>,
+    /// The chapter's explanation of a declared disagreement (`discrepancy:`).
     pub discrepancy: Option<String>,
     /// Why the check failed, when it could not be evaluated or a stale discrepancy.
     pub message: Option<String>,
@@ -102,9 +113,13 @@ pub struct BasisTally {
     pub name: &'static str,
     /// What agreement means for this basis.
     pub meaning: &'static str,
+    /// Checks that rest on this basis (candidate explanations are counted apart).
     pub total: usize,
+    /// How many of them are `reproduced`.
     pub reproduced: usize,
+    /// How many are declared discrepancies that still hold.
     pub discrepancy: usize,
+    /// How many `failed`.
     pub failed: usize,
 }
 
@@ -137,8 +152,11 @@ impl BasisTally {
 /// Candidate explanations tried: how many, and how many reproduce the paper's value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CandidateTally {
+    /// Checks that try a candidate explanation (`candidate:`).
     pub tried: usize,
+    /// How many of them reproduce the paper's value.
     pub matching: usize,
+    /// How many failed.
     pub failed: usize,
 }
 
@@ -201,6 +219,7 @@ pub struct PanelVerdict {
     /// `reproduced` (every check passed and at least one compares a feature read off
     /// the panel), `discrepancy`, `failed`, or `unchecked` (nothing read off it).
     pub status: &'static str,
+    /// The sentence shown under the figure's caption.
     pub text: String,
     /// The checks that did not reproduce, for links.
     pub exceptions: Vec<(String, Status)>,

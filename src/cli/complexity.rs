@@ -98,19 +98,28 @@ pub struct Args {
 /// A validated request, ready to compute.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
+    /// The measure of `--measure`, on the line or in R^d.
     pub measure: Law,
+    /// The SNRs r > 0 of `--r`, in the order given.
     pub rs: Vec<f64>,
+    /// The δ ∈ [0, 1] of `--delta` at which h(δ, r) is given.
     pub deltas: Vec<f64>,
+    /// The levels u ≥ 0 of `--u` at which s_r(u) is given.
     pub us: Vec<f64>,
+    /// The classes M > 0 (or ∞) of `--m` at which ζ*_M is given.
     pub ms: Vec<f64>,
     /// None for the exact method.
     pub monte_carlo: Option<McOptions>,
 }
 
+/// The Monte Carlo settings of `--method mc`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct McOptions {
+    /// Draws of Y_r per r (`--samples`).
     pub samples: usize,
+    /// The seed of the random streams (`--seed`).
     pub seed: u64,
+    /// The δ grid on which m*, δ* and ζ*_M are searched (`--delta-grid` points).
     pub delta_grid: Vec<f64>,
 }
 
@@ -136,7 +145,9 @@ impl Serialize for Number {
 /// One value, with its Monte Carlo standard error when there is one.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Value {
+    /// The exact value or the Monte Carlo estimate.
     pub value: Number,
+    /// The estimate's standard error (Monte Carlo only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub se: Option<Number>,
 }
@@ -156,58 +167,81 @@ impl Value {
     }
 }
 
+/// The survival function s_r(u) = P(L_r(Y_r) > u) at one level.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SurvivalAt {
+    /// The level u.
     pub u: Number,
+    /// s_r(u).
     #[serde(flatten)]
     pub value: Value,
 }
 
+/// The integrated tail h(δ, r) at one δ.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TailAt {
+    /// δ ∈ [0, 1].
     pub delta: Number,
+    /// h(δ, r).
     #[serde(flatten)]
     pub value: Value,
 }
 
+/// ζ*_M at one perturbation class M.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ZetaAt {
+    /// M > 0, or ∞.
     pub m: Number,
+    /// ζ*_M at t(r).
     pub value: Number,
 }
 
 /// Everything asked about one r.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PointReport {
+    /// The SNR r.
     pub r: Number,
+    /// The time t(r) = ½ ln(1 + 1/r²) of that SNR.
     pub t: Number,
     /// ess sup L_r (exact) or the largest sampled L_r (Monte Carlo).
     pub sup_l: Number,
+    /// The complexity m*(r).
     pub m_star: Number,
+    /// δ*(r): the largest δ at which h(δ, r)/δ attains m*(r).
     pub delta_star: Number,
+    /// s_r(u) at each requested u, in the order given.
     pub survival: Vec<SurvivalAt>,
+    /// h(δ, r) at each requested δ, in the order given.
     pub h: Vec<TailAt>,
+    /// ζ*_M at each requested M, in the order given.
     pub zeta: Vec<ZetaAt>,
     /// Half-width of the 95% Dvoretzky–Kiefer–Wolfowitz band of the Monte Carlo s_r.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dkw: Option<Number>,
 }
 
+/// The whole answer: what `--json` prints, and what the table is made from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
+    /// The `--measure` text as given (trimmed).
     pub measure: String,
     /// The dimension d of the measure's space.
     pub dimension: usize,
+    /// `exact` or `mc`.
     pub method: &'static str,
     /// How the exact values are computed and to what accuracy (exact method only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quadrature: Option<&'static str>,
+    /// Draws of Y_r per r (Monte Carlo only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<usize>,
+    /// The seed of the random streams (Monte Carlo only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Points of the δ grid searched for m*, δ* and ζ*_M (Monte Carlo only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delta_grid: Option<usize>,
+    /// One entry per `--r`, in the order given.
     pub results: Vec<PointReport>,
 }
 
