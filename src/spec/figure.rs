@@ -88,94 +88,150 @@ pub const FIGURE_TYPES: &[&str] = &["line", "step", "scatter", "density", "ridge
 /// Largest heat map grid: values per axis of one panel.
 pub const MAX_GRID_SIDE: usize = 250;
 
+/// A `figure` block as written: one field per YAML key (see the module's example).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFigure {
+    /// The figure's id: the target of `ref(id=…)`; a figure that is not a panel of
+    /// another also names its SVG and PNG files by it.
     pub id: String,
+    /// `type`: `line`, `step`, `scatter`, `density`, `ridge` or `heatmap`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The table drawn, by the name an experiment's `tables:` gives it.
     pub table: String,
+    /// The column along the horizontal axis.
     pub x: String,
+    /// The column drawn against `x`, or a list of them (the later ones dashed); for a
+    /// heat map the vertical grid coordinate, for a ridge the bin heights.
     pub y: OneOrMany,
+    /// A column whose distinct values each get their own curve.
     #[serde(default)]
     pub series: Option<String>,
+    /// The name in the legend's `{name} = {value}` of a numeric series (default: the
+    /// `series` column).
     #[serde(default)]
     pub series_label: Option<String>,
+    /// Decimals of numeric series and facet values in labels, at most 15 (default: up
+    /// to 6 significant digits).
     #[serde(default)]
     pub series_digits: Option<usize>,
+    /// A column whose distinct values each get their own panel.
     #[serde(default)]
     pub facet: Option<String>,
+    /// The name in a panel title's `{name} = {value}` of a numeric facet (default: the
+    /// `facet` column).
     #[serde(default)]
     pub facet_label: Option<String>,
+    /// `where`: the rows drawn are those with these values in these columns.
     #[serde(default, rename = "where")]
     pub filter: Option<BTreeMap<String, CellValue>>,
+    /// Density only: regions under the curve filled where a column exceeds a level.
     #[serde(default)]
     pub shade: Vec<RawShade>,
+    /// The horizontal axis from low to high (default: fitted to the data); positive on
+    /// a log axis.
     #[serde(default)]
     pub x_range: Option<[Num; 2]>,
+    /// The vertical axis from low to high (default: fitted to the data); positive on a
+    /// log axis.
     #[serde(default)]
     pub y_range: Option<[Num; 2]>,
+    /// The horizontal axis's label (default: the `x` column).
     #[serde(default)]
     pub x_label: Option<String>,
+    /// The vertical axis's label (default: the first `y` column).
     #[serde(default)]
     pub y_label: Option<String>,
+    /// A logarithmic horizontal axis (not for ridges and heat maps).
     #[serde(default)]
     pub x_log: bool,
+    /// A logarithmic vertical axis (not for ridges and heat maps).
     #[serde(default)]
     pub y_log: bool,
+    /// Where dashed grey vertical reference lines stand, in x units.
     #[serde(default)]
     pub vlines: Vec<Num>,
+    /// Where dashed grey horizontal reference lines stand, in y units.
     #[serde(default)]
     pub hlines: Vec<Num>,
+    /// `upper-right` (default), `upper-left`, `lower-right`, `lower-left` or `none`.
     #[serde(default)]
     pub legend: Option<String>,
+    /// Panels per row, 1 to 6 (default 3).
     #[serde(default)]
     pub columns: Option<usize>,
+    /// Legend names of the `y` columns when several are drawn, by column.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// `categorical` (default) or `sequential`: series along viridis even when their
+    /// values are text (numeric series always are).
     #[serde(default)]
     pub palette: Option<String>,
+    /// Ridge only: the columns of each bin's lower and upper edge.
     #[serde(default)]
     pub bins: Option<[String; 2]>,
+    /// Ridge only: a column whose value is printed above each baseline.
     #[serde(default)]
     pub ridge_label: Option<String>,
+    /// The paper's panel this figure corresponds to, e.g. "6(c)": its read-off points
+    /// are drawn, and its checks summarised under the caption.
     #[serde(default)]
     pub paper_panel: Option<String>,
+    /// The id of a multi-panel figure this block is one panel of.
     #[serde(default)]
     pub panel_of: Option<String>,
+    /// Drawn `y` column → its standard-error column: a band of ±2 standard errors.
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
+    /// Heat map only, and required there: the column whose values colour the cells.
     #[serde(default)]
     pub value: Option<String>,
+    /// Heat map only: the colour bar's label (default: the `value` column).
     #[serde(default)]
     pub value_label: Option<String>,
+    /// Heat map only: the values at the two ends of the colour map (default: the
+    /// range of the drawn values).
     #[serde(default)]
     pub value_range: Option<[Num; 2]>,
+    /// Heat map only: `shared` (default: one colour scale for all panels) or `panel`.
     #[serde(default)]
     pub scale: Option<String>,
+    /// Heat map only: contour lines at given levels of `value`.
     #[serde(default)]
     pub contours: Vec<RawContour>,
+    /// Heat map only: points marked over the cells, read from a table.
     #[serde(default)]
     pub points: Option<RawPoints>,
+    /// The caption: Markdown with `$…$` math and `{{ … }}` expressions.
     pub caption: String,
 }
 
+/// One entry of a heat map's `contours`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawContour {
+    /// The value of the `value` column the line follows.
     pub level: Num,
+    /// The line's legend entry.
     #[serde(default)]
     pub label: Option<String>,
 }
 
+/// A heat map's `points`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPoints {
+    /// The table the points are read from.
     pub table: String,
+    /// The column of their horizontal coordinates.
     pub x: String,
+    /// The column of their vertical coordinates.
     pub y: String,
+    /// `where`: only the rows with these values in these columns are marked.
     #[serde(default, rename = "where")]
     pub filter: Option<BTreeMap<String, CellValue>>,
+    /// The points' legend entry.
     #[serde(default)]
     pub label: Option<String>,
 }
@@ -183,53 +239,77 @@ pub struct RawPoints {
 /// Heat map only: the value column and how it is drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeatSpec {
+    /// The column whose values colour the cells.
     pub value: String,
+    /// The colour bar's label (`value_label`; default: the value column).
     pub label: Option<String>,
+    /// The values at the two ends of the colour map (`value_range`), low < high.
     pub range: Option<(f64, f64)>,
     /// One colour scale for all panels (the default) or one per panel.
     pub shared: bool,
+    /// Contour lines drawn over the cells.
     pub contours: Vec<ContourSpec>,
+    /// Points marked over the cells.
     pub points: Option<PointsSpec>,
 }
 
+/// A contour line of a heat map, checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContourSpec {
+    /// The value the line follows.
     pub level: f64,
+    /// Its legend entry.
     pub label: Option<String>,
 }
 
 /// Points marked on a heat map, read from a table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointsSpec {
+    /// The table the points are read from.
     pub table: String,
+    /// The column of their horizontal coordinates.
     pub x: String,
+    /// The column of their vertical coordinates.
     pub y: String,
+    /// Only the rows with these values in these columns are marked.
     pub filter: Vec<(String, Cell)>,
+    /// The points' legend entry.
     pub label: Option<String>,
 }
 
+/// A figure's `y`: one column, or a list of them.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
+    /// `y: survival`.
     One(String),
+    /// `y: [survival, survival_mc]`.
     Many(Vec<String>),
 }
 
+/// One entry of a density figure's `shade`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawShade {
+    /// The column compared with the level, row by row.
     pub column: String,
+    /// The level: the region under the curve is filled where `column` exceeds it.
     pub above: Num,
+    /// The filled region's legend entry.
     #[serde(default)]
     pub label: Option<String>,
 }
 
+/// A figure's `type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FigureType {
+    /// Points joined by straight lines.
     Line,
+    /// A right-continuous step function (the value holds until the next x).
     Step,
     /// One marker per row, no connecting line.
     Scatter,
+    /// A density curve, its axis from zero, with optional shaded regions.
     Density,
     /// Split half-histograms on vertical baselines.
     Ridge,
@@ -237,37 +317,65 @@ pub enum FigureType {
     Heatmap,
 }
 
+/// A shaded region of a density figure, checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shade {
+    /// The column compared with the level, row by row.
     pub column: String,
+    /// The level: the region under the curve is filled where `column` exceeds it.
     pub above: f64,
+    /// The filled region's legend entry.
     pub label: Option<String>,
 }
 
+/// A `figure` block, checked: what `crate::figure` draws.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FigureSpec {
+    /// The figure's id: the target of `ref(id=…)`; a figure that is not a panel of
+    /// another also names its SVG and PNG files by it.
     pub id: String,
+    /// What is drawn: lines, steps, markers, a density, ridges or a heat map.
     pub kind: FigureType,
+    /// The table drawn.
     pub table: String,
+    /// The column along the horizontal axis.
     pub x: String,
+    /// The columns drawn against `x`, at least one (the later ones dashed).
     pub ys: Vec<String>,
+    /// A column whose distinct values each get their own curve.
     pub series: Option<String>,
     /// Legend label of a series: `{name} = {value}`; `series_label` replaces the name.
     pub series_label: Option<String>,
+    /// Decimals of numeric series and facet values in labels (none: up to 6
+    /// significant digits).
     pub series_digits: Option<usize>,
+    /// A column whose distinct values each get their own panel.
     pub facet: Option<String>,
+    /// Panel title of a facet: `{name} = {value}`; `facet_label` replaces the name.
     pub facet_label: Option<String>,
+    /// The rows drawn are those with these values in these columns.
     pub filter: Vec<(String, Cell)>,
+    /// Density only: regions under the curve filled where a column exceeds a level.
     pub shade: Vec<Shade>,
+    /// The horizontal axis's range, low < high (none: fitted to the data).
     pub x_range: Option<(f64, f64)>,
+    /// The vertical axis's range, low < high (none: fitted to the data).
     pub y_range: Option<(f64, f64)>,
+    /// The horizontal axis's label (none: the `x` column).
     pub x_label: Option<String>,
+    /// The vertical axis's label (none: the first `y` column).
     pub y_label: Option<String>,
+    /// A logarithmic horizontal axis.
     pub x_log: bool,
+    /// A logarithmic vertical axis.
     pub y_log: bool,
+    /// Where vertical reference lines stand, in x units.
     pub vlines: Vec<f64>,
+    /// Where horizontal reference lines stand, in y units.
     pub hlines: Vec<f64>,
+    /// Where the legend goes; `None` draws none (`legend: none`).
     pub legend: Option<crate::figure::plot::LegendPosition>,
+    /// Panels per row, 1 to 6 (default 3).
     pub columns: usize,
     /// Colour series along a sequential map even when they are labelled by text
     /// (e.g. measures ordered by a parameter); numeric series always are.
@@ -286,7 +394,9 @@ pub struct FigureSpec {
     pub panel_of: Option<String>,
     /// Heat map only: the value column, colour scale, contours and points.
     pub heat: Option<HeatSpec>,
+    /// The caption: Markdown with `$…$` math and `{{ … }}` expressions.
     pub caption: String,
+    /// The chapter line of the block's opening fence.
     pub line: usize,
 }
 
