@@ -39,33 +39,53 @@ use super::table::{conditions, CellValue};
 use super::{BlockCtx, Num};
 use crate::table::Cell;
 
+/// A `check` block as written: one field per YAML key (see the module's example).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
+    /// The check's id: the target of `ref(id=…)`, and its `id` in `checks.json`.
     pub id: String,
+    /// The claim tested: Markdown with `$…$` math and `{{ … }}` expressions.
     pub claim: String,
+    /// What the check rests on: `paper_value`, `paper_figure`, `closed_form`,
+    /// `theorem` or `consistency`.
     pub basis: String,
+    /// The paper's item the claim is about, e.g. "Figure 10(c)" or "Theorem 4".
     pub paper_ref: String,
+    /// Where the expected value comes from, as shown beside it (default: said by
+    /// `expected`, e.g. the paper value's location).
     #[serde(default)]
     pub source: Option<String>,
+    /// The computed values: a column of a table, filtered and maybe reduced.
     pub computed: RawSelector,
+    /// What they are compared with.
     pub expected: RawExpected,
+    /// How far computed may be from expected.
     pub tolerance: RawTolerance,
+    /// `eq` (default), `le` or `ge`: computed =, ≤ or ≥ expected, up to the tolerance.
     #[serde(default)]
     pub relation: Option<String>,
+    /// Declares a disagreement with the paper, and explains it.
     #[serde(default)]
     pub discrepancy: Option<String>,
+    /// What variant computation this check tries, as a candidate explanation of a
+    /// disagreement (counted apart from the verdict).
     #[serde(default)]
     pub candidate: Option<String>,
 }
 
+/// Values of a column, as written: `{table: T, column: C, where: …, reduce: …}`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSelector {
+    /// The table read, by the name an experiment's `tables:` gives it.
     pub table: String,
+    /// The column whose values are compared.
     pub column: String,
+    /// `where`: only the rows with these values in these columns.
     #[serde(default, rename = "where")]
     pub filter: Option<BTreeMap<String, CellValue>>,
+    /// How the selected values become one (none: every selected row is compared).
     #[serde(default)]
     pub reduce: Option<RawReduce>,
 }
@@ -184,9 +204,13 @@ impl Basis {
 /// Which rows of which column, and how to reduce them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Selector {
+    /// The table read.
     pub table: String,
+    /// The column whose values are compared.
     pub column: String,
+    /// Only the rows with these values in these columns.
     pub filter: Vec<(String, Cell)>,
+    /// How the selected values become one (none: every selected row is compared).
     pub reduce: Option<Reduce>,
 }
 
@@ -244,28 +268,44 @@ pub enum Tolerance {
     ReadOff,
 }
 
+/// How computed must compare with expected (`relation`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Relation {
+    /// |computed − expected| ≤ tolerance (`eq`, the default).
     Eq,
+    /// computed ≤ expected + tolerance (`le`).
     Le,
+    /// computed ≥ expected − tolerance (`ge`).
     Ge,
 }
 
+/// A `check` block, checked: what `crate::check::evaluate` runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckSpec {
+    /// The check's id: the target of `ref(id=…)`, and its `id` in `checks.json`.
     pub id: String,
+    /// The claim tested: Markdown with `$…$` math and `{{ … }}` expressions.
     pub claim: String,
+    /// What the check rests on.
     pub basis: Basis,
+    /// The paper's item the claim is about, e.g. "Figure 10(c)".
     pub paper_ref: String,
+    /// Where the expected value comes from, when the block says it (`source:`).
     pub source: Option<String>,
+    /// The computed values.
     pub computed: Selector,
+    /// What they are compared with.
     pub expected: Expected,
+    /// How far computed may be from expected.
     pub tolerance: Tolerance,
+    /// How computed must compare with expected.
     pub relation: Relation,
+    /// The chapter's explanation of a declared disagreement with the paper.
     pub discrepancy: Option<String>,
     /// Set when the check tries a candidate explanation of a disagreement (a variant
     /// computation against the paper's value): counted apart from the verdict.
     pub candidate: Option<String>,
+    /// The chapter line of the block's opening fence.
     pub line: usize,
 }
 
