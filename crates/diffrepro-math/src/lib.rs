@@ -15,6 +15,7 @@ pub mod particles;
 pub mod phases;
 pub mod plane;
 pub mod rng;
+pub mod simd;
 
 /// Runs `f` on a rayon pool of `threads` threads: the thread-count identity tests
 /// compare its results for different counts.

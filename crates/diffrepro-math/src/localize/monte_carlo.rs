@@ -238,8 +238,8 @@ impl<'a> BinFinder<'a> {
     #[inline(always)]
     fn bins_of(&self, ls: &[f64], bs: &mut [u32], ds: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
+        if crate::simd::width() == crate::simd::Width::Avx2 {
+            // SAFETY: `width` reports AVX2 only where this CPU has it.
             return unsafe { self.bins_of_avx2(ls, bs, ds) };
         }
         self.bins_of_plain(ls, bs, ds)

@@ -108,8 +108,8 @@ fn non_negative(what: impl Fn() -> String, value: f64) -> Result<(), MeasureErro
 }
 
 /// y_j = centre_k + sd_k z_j with k the number of partial weight sums in `cum` that
-/// are ≤ u_j: a mixture draw, branch-free and vectorised across draws (compiled for
-/// AVX2 where the CPU has it; the same operations either way).
+/// are ≤ u_j: a mixture draw, branch-free and vectorised across draws (at the widest
+/// vectors of this CPU, see `crate::simd`; the same operations at any width).
 fn pick_components(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
     #[inline(always)]
     fn plain(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
@@ -125,17 +125,10 @@ fn pick_components(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64]
             y[j] = centre[i] + sd[i] * z[j];
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn wide(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
-        plain(cum, centre, sd, z, u, y)
+    crate::simd::vectorised! {
+        fn wide(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) = plain;
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { wide(cum, centre, sd, z, u, y) };
-    }
-    plain(cum, centre, sd, z, u, y)
+    wide(cum, centre, sd, z, u, y)
 }
 
 impl Measure {

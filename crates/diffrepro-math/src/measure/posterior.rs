@@ -218,12 +218,7 @@ fn truncated_normal_with(alpha: f64, beta: f64, rule: Option<&CentralRule>) -> T
     }
     if let Some(rule) = rule {
         if alpha >= -CENTRAL && beta <= CENTRAL {
-            #[cfg(target_arch = "x86_64")]
-            if wide_vectors() {
-                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
-                return unsafe { central_truncated_avx2(rule, alpha, beta) };
-            }
-            return central_truncated(rule, alpha, beta);
+            return central_truncated_wide(rule, alpha, beta);
         }
     }
     if alpha >= 0.0 {
@@ -330,11 +325,9 @@ fn central_truncated(rule: &CentralRule, alpha: f64, beta: f64) -> Truncated {
     }
 }
 
-/// [`central_truncated`] compiled for AVX2 (4-wide exps).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn central_truncated_avx2(rule: &CentralRule, alpha: f64, beta: f64) -> Truncated {
-    central_truncated(rule, alpha, beta)
+crate::simd::vectorised! {
+    /// [`central_truncated`] at the widest vectors of this CPU (the eight exps side by side).
+    fn central_truncated_wide(rule: &CentralRule, alpha: f64, beta: f64) -> Truncated = central_truncated;
 }
 
 /// 0 ≤ alpha < beta: Z = Q(α)(1 - ρ) with ρ = Q(β)/Q(α) computed in log space.
@@ -660,56 +653,14 @@ fn uniform_block<const VAR: bool>(u: &UniformPrep, values: &mut [f64]) {
     }
 }
 
-/// Whether the batch kernels may use 4-wide AVX2 vectors. The build targets baseline
-/// x86-64 (2-wide SSE2), so the wider code is compiled separately and chosen at run
-/// time. Both do the same IEEE operations in the same order (no fused multiply-add),
-/// so their results are bit-identical.
-#[inline]
-fn wide_vectors() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+crate::simd::vectorised! {
+    /// [`mixture_block`] at the widest vectors of this CPU (`crate::simd`).
+    fn mixture_dispatch<const VAR: bool>(comps: &[Prep], block: &mut [f64]) = mixture_block;
 }
 
-/// [`mixture_block`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn mixture_block_avx2<const VAR: bool>(comps: &[Prep], values: &mut [f64]) {
-    mixture_block::<VAR>(comps, values);
-}
-
-/// [`uniform_block`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn uniform_block_avx2<const VAR: bool>(u: &UniformPrep, values: &mut [f64]) {
-    uniform_block::<VAR>(u, values);
-}
-
-#[inline(always)]
-fn mixture_dispatch<const VAR: bool>(wide: bool, comps: &[Prep], block: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if wide {
-        // SAFETY: `wide_vectors` checked that this CPU has AVX2.
-        return unsafe { mixture_block_avx2::<VAR>(comps, block) };
-    }
-    let _ = wide;
-    mixture_block::<VAR>(comps, block)
-}
-
-#[inline(always)]
-fn uniform_dispatch<const VAR: bool>(wide: bool, u: &UniformPrep, block: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if wide {
-        // SAFETY: `wide_vectors` checked that this CPU has AVX2.
-        return unsafe { uniform_block_avx2::<VAR>(u, block) };
-    }
-    let _ = wide;
-    uniform_block::<VAR>(u, block)
+crate::simd::vectorised! {
+    /// [`uniform_block`] at the widest vectors of this CPU.
+    fn uniform_dispatch<const VAR: bool>(u: &UniformPrep, block: &mut [f64]) = uniform_block;
 }
 
 /// The measure at a fixed r, prepared for many evaluations of the posterior of rX
@@ -858,16 +809,15 @@ impl Localizer {
     }
 
     fn batch<const VAR: bool>(&self, values: &mut [f64]) {
-        let wide = wide_vectors();
         match &self.kind {
             Kind::Single(p) => self.blocks(values, |b| {
-                mixture_dispatch::<VAR>(wide, std::slice::from_ref(p), b)
+                mixture_dispatch::<VAR>(std::slice::from_ref(p), b)
             }),
             Kind::Mixture {
                 comps,
                 windowed: false,
-            } => self.blocks(values, |b| mixture_dispatch::<VAR>(wide, comps, b)),
-            Kind::Uniform(u) => self.blocks(values, |b| uniform_dispatch::<VAR>(wide, u, b)),
+            } => self.blocks(values, |b| mixture_dispatch::<VAR>(comps, b)),
+            Kind::Uniform(u) => self.blocks(values, |b| uniform_dispatch::<VAR>(u, b)),
             Kind::Mixture { windowed: true, .. } => {
                 for v in values.iter_mut() {
                     let m = self.moments(*v);
@@ -914,11 +864,9 @@ fn mixture_density_block(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut [f64
     }
 }
 
-/// [`mixture_density_block`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn mixture_density_block_avx2(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut [f64]) {
-    mixture_density_block(comps, ys, l, p);
+crate::simd::vectorised! {
+    /// [`mixture_density_block`] at the widest vectors of this CPU.
+    fn mixture_density_wide(comps: &[Prep], ys: &[f64], l: &mut [f64], p: &mut [f64]) = mixture_density_block;
 }
 
 /// dL_r/dy at every y of a block (≤ [`BATCH`] values) of a Gaussian mixture, replacing
@@ -950,11 +898,9 @@ fn mixture_slope_block(comps: &[Prep], values: &mut [f64]) {
     }
 }
 
-/// [`mixture_slope_block`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn mixture_slope_block_avx2(comps: &[Prep], values: &mut [f64]) {
-    mixture_slope_block(comps, values);
+crate::simd::vectorised! {
+    /// [`mixture_slope_block`] at the widest vectors of this CPU.
+    fn mixture_slope_wide(comps: &[Prep], values: &mut [f64]) = mixture_slope_block;
 }
 
 impl Localizer {
@@ -979,20 +925,12 @@ impl Localizer {
                 return;
             }
         };
-        let wide = wide_vectors();
         for ((ys, l), p) in ys
             .chunks(BATCH)
             .zip(l.chunks_mut(BATCH))
             .zip(p.chunks_mut(BATCH))
         {
-            #[cfg(target_arch = "x86_64")]
-            if wide {
-                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
-                unsafe { mixture_density_block_avx2(comps, ys, l, p) };
-                continue;
-            }
-            let _ = wide;
-            mixture_density_block(comps, ys, l, p);
+            mixture_density_wide(comps, ys, l, p);
         }
     }
 
@@ -1011,16 +949,8 @@ impl Localizer {
                 return;
             }
         };
-        let wide = wide_vectors();
         for block in values.chunks_mut(BATCH) {
-            #[cfg(target_arch = "x86_64")]
-            if wide {
-                // SAFETY: `wide_vectors` checked that this CPU has AVX2.
-                unsafe { mixture_slope_block_avx2(comps, block) };
-                continue;
-            }
-            let _ = wide;
-            mixture_slope_block(comps, block);
+            mixture_slope_wide(comps, block);
         }
     }
 

@@ -224,19 +224,13 @@ impl Stream {
         }
     }
 
-    /// `out[j]` = uniform draw `start + j` (vectorised with AVX2 where the CPU has it).
+    /// `out[j]` = uniform draw `start + j` (vectorised: see `crate::simd`).
     pub fn uniforms(&self, start: u64, out: &mut [f64]) {
-        let s = self.sub_key(SUB_UNIFORM);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { uniforms_avx2(s, start, out) };
-        }
-        uniforms_plain(s, start, out)
+        uniforms_wide(self.sub_key(SUB_UNIFORM), start, out)
     }
 
     /// `out[j]` = normal draw `start + j`: the ziggurat's fast path on the whole slice
-    /// (branch-free, vectorised with AVX2 where the CPU has it), then the few draws
+    /// (branch-free, vectorised: see `crate::simd`), then the few draws
     /// outside the inner rectangles one by one. Equal to [`Stream::normal`] draw by draw.
     pub fn normals(&self, start: u64, out: &mut [f64]) {
         for (b, block) in out.chunks_mut(NORMAL_BLOCK).enumerate() {
@@ -276,10 +270,9 @@ fn uniforms_plain(s: Stream, start: u64, out: &mut [f64]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn uniforms_avx2(s: Stream, start: u64, out: &mut [f64]) {
-    uniforms_plain(s, start, out)
+crate::simd::vectorised! {
+    /// [`uniforms_plain`] at the widest vectors of this CPU.
+    fn uniforms_wide(s: Stream, start: u64, out: &mut [f64]) = uniforms_plain;
 }
 
 /// Draws per block of [`Stream::normals`].
@@ -304,25 +297,14 @@ fn normals_fast(s: Stream, first: u64, out: &mut [f64], reject: &mut [bool; NORM
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn normals_fast_avx2(s: Stream, first: u64, out: &mut [f64], reject: &mut [bool; NORMAL_BLOCK]) {
-    normals_fast(s, first, out, reject);
-}
-
-#[inline(always)]
-fn normals_fast_dispatch(
-    s: Stream,
-    first: u64,
-    out: &mut [f64],
-    reject: &mut [bool; NORMAL_BLOCK],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { normals_fast_avx2(s, first, out, reject) };
-    }
-    normals_fast(s, first, out, reject)
+crate::simd::vectorised! {
+    /// [`normals_fast`] at the widest vectors of this CPU.
+    fn normals_fast_dispatch(
+        s: Stream,
+        first: u64,
+        out: &mut [f64],
+        reject: &mut [bool; NORMAL_BLOCK],
+    ) = normals_fast;
 }
 
 /// A sequential reader of a [`Stream`]'s words from a counter (a `rand::Rng`).

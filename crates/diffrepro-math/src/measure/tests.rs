@@ -666,3 +666,54 @@ fn the_exact_codes_batch_kernels_equal_the_one_at_a_time_ones() {
         }
     }
 }
+
+#[test]
+fn every_vector_width_gives_the_same_bits() {
+    // The batch kernels run at the widest vectors of the CPU (crate::simd): at every
+    // width this CPU has, draws, L_r, scores, densities and slopes in batches and one
+    // at a time are bit for bit what the baseline build gives.
+    use crate::simd::{widths_here, with_width_at_most};
+    let st = sample::Stream::new(9, 4);
+    let mut ys: Vec<f64> = (-600..=600).map(|i| i as f64 * 0.1).collect();
+    ys.extend([0.0, -0.0, 1e-300, 2.5e-3, 1e155, f64::INFINITY, f64::NAN]);
+    let run = || {
+        let mut out: Vec<Vec<f64>> = Vec::new();
+        let mut z = vec![0.0; 3000];
+        st.normals(5, &mut z);
+        out.push(z);
+        let mut u = vec![0.0; 3000];
+        st.uniforms(5, &mut u);
+        out.push(u);
+        for m in all_kinds() {
+            for r in [1e-3, 0.3, 1.7, 40.0] {
+                let mut draws = vec![0.0; 1000];
+                m.sample_y_batch(r, &st, 0, &mut draws);
+                let loc = m.localizer(r);
+                let mut l = ys.clone();
+                loc.localization_batch(&mut l);
+                let mut s = ys.clone();
+                loc.score_batch(&mut s);
+                let (mut l2, mut p) = (vec![0.0; ys.len()], vec![0.0; ys.len()]);
+                loc.localization_and_density_batch(&ys, &mut l2, &mut p);
+                let mut slope = ys.clone();
+                loc.localization_slope_batch(&mut slope);
+                let one: Vec<f64> = ys.iter().map(|&y| loc.localization(y)).collect();
+                out.extend([draws, l, s, l2, p, slope, one]);
+            }
+        }
+        out
+    };
+    let widths = widths_here();
+    let base = with_width_at_most(widths[0], run);
+    for &w in &widths[1..] {
+        let got = with_width_at_most(w, run);
+        for (k, (a, b)) in base.iter().zip(&got).enumerate() {
+            for (j, (x, y)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                    "{w:?}: output {k}, value {j}: {y} against {x} at the baseline"
+                );
+            }
+        }
+    }
+}
