@@ -236,3 +236,54 @@ fn quick_fidelity_applies_overrides_and_says_so() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_printed_formula_is_evaluated_at_the_same_draws_as_the_localization() {
+    // Example 5 (½δ₀ + ½N(0, 1)) at r = 1: eq. (5.3) as printed puts every draw above
+    // u = 0.3, while L_r does so for about 40% of them (the exact s_1(0.3) is 0.398).
+    // Both experiments share a seed, so they read the same draws of Y_r.
+    let p = Project::new("printed");
+    let block = |id: &str, formula: &str| {
+        format!(
+            "```experiment\nid: {id}\nkind: complexity\nmeasure: {{mixture: [{{weight: 0.5, mean: 0, var: 0}}, {{weight: 0.5, mean: 0, var: 1}}]}}\nr: [1]\nu: [0.3]\nmethod: monte_carlo\nformula: {formula}\nsamples: 20000\nseed: 5\ntables: {{summary: {id}-summary, survival: {id}-survival}}\n```\n"
+        )
+    };
+    p.write(
+        "chapters/pf.md",
+        &format!(
+            "---\nid: pf\ntitle: Printed\npaper_refs: [\"Example 5\"]\norder: 1\n---\nText.\n\n{}\n{}",
+            block("loc", "localization"),
+            block("printed", "as_printed")
+        ),
+    );
+    let out = p.run(&["build", "-q", "--format", "html"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let survival = |id: &str| -> f64 {
+        let csv = p.read(&format!("output/data/pf/{id}-survival.csv"));
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let col = header.iter().position(|&h| h == "survival_mc").unwrap();
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(col)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (loc, printed) = (survival("loc"), survival("printed"));
+    // Binomial standard error at n = 20000: 0.0035; allow 5 of them.
+    assert!((loc - 0.398).abs() < 0.018, "L_r: {loc}");
+    assert_eq!(printed, 1.0, "eq. (5.3) as printed");
+    let prov: serde_json::Value = serde_json::from_str(&p.read("output/provenance.json")).unwrap();
+    let methods: Vec<&str> = prov["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["method"].as_str().unwrap())
+        .collect();
+    assert!(
+        methods.contains(&"Monte Carlo of eq. (5.3) as printed"),
+        "{methods:?}"
+    );
+}

@@ -533,6 +533,7 @@ fn point(req: &Request, r: f64, stream: Purpose) -> Result<PointReport, String> 
                 samples: mc.samples,
                 stream: StreamId::new(mc.seed, stream),
                 delta_grid: mc.delta_grid.clone(),
+                formula: kernel::Formula::Localization,
             };
             let v = kernel::monte_carlo(&req.measure, r, t, &levels, want, &settings);
             let mut p = base(v.sup_l, v.complexity.m_star, v.complexity.delta_star);

@@ -12,6 +12,7 @@
 //! method: exact                 # exact | monte_carlo | both
 //! samples: 100000               # Monte Carlo samples of Y_r per grid point
 //! delta_grid: 501               # δ grid for Monte Carlo m*, δ*, ζ*_M
+//! formula: localization         # or as_printed: eq. (5.3) as printed (Monte Carlo only)
 //! seed: 1
 //! tables: {summary: NAME, survival: NAME, tail: NAME, zeta: NAME}
 //! ```
@@ -29,7 +30,7 @@ use serde::Deserialize;
 
 use super::{Common, KindSpec, Validated};
 use crate::localize;
-use crate::localize::kernel::{self, ExactValues, Levels, McSettings, McValues, Want};
+use crate::localize::kernel::{self, ExactValues, Formula, Levels, McSettings, McValues, Want};
 use crate::measure::Measure;
 use crate::plane::Law;
 use crate::rng::{Purpose, StreamId};
@@ -53,6 +54,14 @@ pub struct Spec {
 pub struct MonteCarlo {
     pub samples: usize,
     pub delta_grid: Vec<f64>,
+    /// What is evaluated at the draws (`formula:`); left out of the cache key when it
+    /// is the localization, so that keys from before the field existed still hold.
+    #[serde(skip_serializing_if = "is_localization")]
+    pub formula: Formula,
+}
+
+fn is_localization(f: &Formula) -> bool {
+    *f == Formula::Localization
 }
 
 /// The fields of a sweep over r or t, shared with the `plane` kind: the grid, the
@@ -77,6 +86,10 @@ pub(super) struct SweepRaw {
     pub samples: Option<usize>,
     #[serde(default)]
     pub delta_grid: Option<usize>,
+    /// `localization` (the default) or `as_printed`: the Monte Carlo evaluates the
+    /// paper's eq. (5.3) as printed at its draws instead of L_r (the line only).
+    #[serde(default)]
+    pub formula: Option<String>,
 }
 
 /// A sweep's fields, checked.
@@ -96,6 +109,10 @@ impl Sweep {
     pub fn method(&self) -> (String, Option<usize>) {
         match (&self.monte_carlo, self.exact) {
             (Some(mc), true) => ("exact and Monte Carlo".into(), Some(mc.samples)),
+            (Some(mc), false) if mc.formula == Formula::AsPrinted => (
+                "Monte Carlo of eq. (5.3) as printed".into(),
+                Some(mc.samples),
+            ),
             (Some(mc), false) => ("Monte Carlo".into(), Some(mc.samples)),
             (None, _) => ("exact".into(), None),
         }
@@ -134,6 +151,7 @@ impl Sweep {
                 samples: mc.samples,
                 stream,
                 delta_grid: mc.delta_grid.clone(),
+                formula: mc.formula,
             };
             kernel::monte_carlo(law, r, t, levels, want, &settings)
         })
@@ -235,6 +253,7 @@ pub(super) fn sweep(
         Some(MonteCarlo {
             samples,
             delta_grid: linspace(0.0, 1.0, n.max(2), false),
+            formula: formula(ctx, raw, exact),
         })
     } else {
         if raw.samples.is_some() {
@@ -243,6 +262,7 @@ pub(super) fn sweep(
                 "`samples` needs `method: monte_carlo` or `method: both`",
             );
         }
+        formula(ctx, raw, exact);
         None
     };
     if tables.contains_key("survival") && raw.u.is_none() {
@@ -264,12 +284,51 @@ pub(super) fn sweep(
     })
 }
 
+/// The sweep's `formula`: eq. (5.3) as printed only by Monte Carlo alone (it is not the
+/// localization of any measure, so it has no exact value to stand beside).
+fn formula(ctx: &mut BlockCtx, raw: &SweepRaw, exact: bool) -> Formula {
+    let wanted = match raw.formula.as_deref() {
+        None | Some("localization") => Formula::Localization,
+        Some("as_printed") => Formula::AsPrinted,
+        Some(other) => {
+            ctx.error_hint(
+                "formula",
+                format!("unknown formula `{other}`"),
+                crate::diagnostic::suggest(other, &["localization", "as_printed"]),
+            );
+            return Formula::Localization;
+        }
+    };
+    if wanted == Formula::AsPrinted && (exact || raw.method.as_deref() != Some("monte_carlo")) {
+        ctx.error_hint(
+            "formula",
+            "`formula: as_printed` is evaluated by Monte Carlo only: eq. (5.3) as printed is not the localization of any measure, so it has no exact value",
+            "add `method: monte_carlo`",
+        );
+    }
+    wanted
+}
+
 pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
     let raw: Raw = common.fields(ctx)?;
     let tables = common.tables.clone();
     let ms_opt = common.measures.clone();
     let sweep = sweep(ctx, &raw, &tables);
     let (measures, sweep) = (ms_opt?, sweep?);
+    let printed = sweep
+        .monte_carlo
+        .as_ref()
+        .is_some_and(|mc| mc.formula == Formula::AsPrinted);
+    if let Some((label, _)) = measures
+        .iter()
+        .find(|(_, m)| printed && matches!(m, Measure::Uniform { .. }))
+    {
+        ctx.error(
+            "formula",
+            format!("eq. (5.3) is a formula for Gaussian mixtures; measure `{label}` is a uniform"),
+        );
+        return None;
+    }
     ctx.within_rows(measures.len() * sweep.cells(0), "r", "values");
     let spec = Spec {
         measures,

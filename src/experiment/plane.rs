@@ -134,6 +134,7 @@ pub fn validate(ctx: &mut BlockCtx, common: &Common) -> Option<Validated> {
             method: raw.method.clone(),
             samples: raw.samples,
             delta_grid: raw.delta_grid,
+            formula: None,
         },
         &tables,
     );

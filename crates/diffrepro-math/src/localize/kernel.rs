@@ -34,9 +34,25 @@ pub struct Want {
 /// Monte Carlo settings of one call: the stream names the seed and the grid point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct McSettings {
+    /// Draws of Y_r.
     pub samples: usize,
+    /// The random stream of the draws.
     pub stream: StreamId,
+    /// The δ grid on which m*, δ* and ζ*_M are estimated.
     pub delta_grid: Vec<f64>,
+    /// What is evaluated at each draw: L_r, or the paper's eq. (5.3) as printed.
+    pub formula: Formula,
+}
+
+/// What the Monte Carlo evaluates at its draws of Y_r.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Formula {
+    /// The localization L_r(y) = Var[rX | Y_r = y].
+    #[default]
+    Localization,
+    /// The paper's eq. (5.3) as printed (Gaussian mixtures on the line only; see
+    /// [`super::printed`]).
+    AsPrinted,
 }
 
 /// Exact values (NaN or empty where not wanted).
@@ -187,13 +203,26 @@ pub fn exact(
     Ok(res)
 }
 
-/// n draws of L_r(Y_r) on the named stream (counter-based on the line, ChaCha8 in R^d).
-pub fn sample(law: &Law, r: f64, samples: usize, stream: &StreamId) -> Vec<f64> {
+/// n draws of L_r(Y_r) (or of `formula` at Y_r) on the named stream (counter-based on
+/// the line, ChaCha8 in R^d). Panics on [`Formula::AsPrinted`] for a law it does not
+/// apply to (a uniform, or a law in R^d): the experiment's validation refuses those.
+pub fn sample(law: &Law, r: f64, samples: usize, stream: &StreamId, formula: Formula) -> Vec<f64> {
     let (seed, number) = (stream.seed, stream.number());
-    match law {
-        Law::Line(m) => super::sample_localization(m, r, samples, seed, number),
-        Law::Space(m) => {
+    match (law, formula) {
+        (Law::Line(m), Formula::Localization) => {
+            super::sample_localization(m, r, samples, seed, number)
+        }
+        (Law::Line(m), Formula::AsPrinted) => {
+            let f =
+                super::printed::PrintedFormula::new(m, r, super::printed::Denominator::AsPrinted)
+                    .expect("eq. (5.3) as printed needs a Gaussian mixture");
+            super::sample_printed_formula(m, r, samples, seed, number, &f)
+        }
+        (Law::Space(m), Formula::Localization) => {
             crate::plane::monte_carlo::sample_localization(m, r, samples, seed, number)
+        }
+        (Law::Space(_), Formula::AsPrinted) => {
+            panic!("eq. (5.3) as printed is a formula on the line")
         }
     }
 }
@@ -208,7 +237,7 @@ pub fn monte_carlo(
     want: Want,
     mc: &McSettings,
 ) -> McValues {
-    let samples = sample(law, r, mc.samples, &mc.stream);
+    let samples = sample(law, r, mc.samples, &mc.stream, mc.formula);
     // ĥ on the δ grid once: m*, δ* and every ζ*_M read from it.
     let on_grid =
         (want.summary || !levels.ms.is_empty()).then(|| super::tail_mc(&samples, &mc.delta_grid));

@@ -18,6 +18,8 @@
 //! - `envelope`: the upper envelope of a mixture's posterior log-weights, which picks
 //!   the pairs of components whose transitions `exact` resolves beyond 64 components.
 //! - [`levels`]: m*, δ* and ζ*_M from level sets, shared with the plane (`crate::plane`).
+//! - [`printed`]: the paper's eq. (5.3) exactly as printed (not the localization of
+//!   any measure), for testing whether its figures were computed with it.
 //! - [`kernel`]: every requested value at one r, for the `complexity` command and
 //!   experiment alike.
 
@@ -27,13 +29,14 @@ mod exact;
 pub mod kernel;
 pub mod levels;
 mod monte_carlo;
+pub mod printed;
 pub mod quadrature;
 
 pub use exact::{ExactLocalization, LevelSet, LOG_CONCAVE_SLACK};
 pub use monte_carlo::{
     batch_means_se, complexity_from_tail, complexity_mc, dkw_half_width, sample_localization,
-    survival_mc, survival_mc_sampled, tail_mc, tail_mc_sampled, upper_bound_95,
-    zeta_star_from_tail, zeta_star_mc, Estimate, MC_CHUNK,
+    sample_printed_formula, survival_mc, survival_mc_sampled, tail_mc, tail_mc_sampled,
+    upper_bound_95, zeta_star_from_tail, zeta_star_mc, Estimate, MC_CHUNK,
 };
 
 use crate::measure::Measure;

@@ -18,9 +18,10 @@
 
 use rayon::prelude::*;
 
+use super::printed::PrintedFormula;
 use super::{ou_noise_var, Complexity};
 use crate::measure::sample::Stream;
-use crate::measure::{Localizer, Measure};
+use crate::measure::Measure;
 
 /// Samples per chunk, for drawing and for summarising (fixed, so float sums have a
 /// fixed order).
@@ -42,22 +43,54 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
         // so the draws cannot change the sample and are skipped.
         return vec![c; n];
     }
+    sample_with(m, r, n, seed, stream, |chunk| loc.localization_batch(chunk))
+}
+
+/// n draws of `formula` at Y_r: the draws of Y_r of [`sample_localization`] (the same
+/// (seed, stream) gives the same Y_r), each replaced by the formula's value.
+pub fn sample_printed_formula(
+    m: &Measure,
+    r: f64,
+    n: usize,
+    seed: u64,
+    stream: u64,
+    formula: &PrintedFormula,
+) -> Vec<f64> {
+    sample_with(m, r, n, seed, stream, |chunk| formula.eval_batch(chunk))
+}
+
+/// n draws of Y_r in chunks of [`MC_CHUNK`], each chunk then replaced by `eval`.
+fn sample_with(
+    m: &Measure,
+    r: f64,
+    n: usize,
+    seed: u64,
+    stream: u64,
+    eval: impl Fn(&mut [f64]) + Sync,
+) -> Vec<f64> {
     let st = Stream::new(seed, stream);
     let mut out = vec![0.0; n];
     out.par_chunks_mut(MC_CHUNK)
         .enumerate()
-        .for_each(|(k, chunk)| draw_chunk(m, &loc, &st, k, chunk));
+        .for_each(|(k, chunk)| draw_chunk(m, r, &st, k, chunk, &eval));
     out
 }
 
-/// Chunk k of the sample: draws k·MC_CHUNK, … of Y_r, replaced by L_r.
+/// Chunk k of the sample: draws k·MC_CHUNK, … of Y_r, replaced by `eval` (L_r).
 #[inline]
-fn draw_chunk(m: &Measure, loc: &Localizer, st: &Stream, k: usize, chunk: &mut [f64]) {
+fn draw_chunk(
+    m: &Measure,
+    r: f64,
+    st: &Stream,
+    k: usize,
+    chunk: &mut [f64],
+    eval: impl Fn(&mut [f64]),
+) {
     let t0 = crate::phases::phase_start();
     // Draws first, then L_r over the whole chunk: the batch kernel vectorises.
-    m.sample_y_batch(loc.r(), st, (k * MC_CHUNK) as u64, chunk);
+    m.sample_y_batch(r, st, (k * MC_CHUNK) as u64, chunk);
     let t1 = crate::phases::phase_end(crate::phases::Phase::Sampling, t0);
-    loc.localization_batch(chunk);
+    eval(chunk);
     crate::phases::phase_end(crate::phases::Phase::Localization, t1);
 }
 
@@ -91,7 +124,7 @@ fn sample_bins(m: &Measure, r: f64, n: usize, seed: u64, stream: u64, sorted: &[
         .map(|c| {
             let len = MC_CHUNK.min(n - c * MC_CHUNK);
             let mut buf = vec![0.0; len];
-            draw_chunk(m, &loc, &st, c, &mut buf);
+            draw_chunk(m, r, &st, c, &mut buf, |b| loc.localization_batch(b));
             bin_chunk(&finder, &buf, k)
         })
         .collect();
