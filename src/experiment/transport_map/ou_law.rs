@@ -52,32 +52,18 @@ impl OuLaw {
         if !(t >= 0.0 && t.is_finite()) {
             return Err(format!("the OU time must be finite and ≥ 0, got {t}"));
         }
-        let raw: Vec<(f64, f64, f64)> = match m {
-            Measure::Point { at } => vec![(1.0, *at, 0.0)],
-            Measure::Normal { mean, var } => vec![(1.0, *mean, *var)],
-            Measure::Mixture(cs) => cs.iter().map(|c| (c.weight, c.mean, c.var)).collect(),
-            Measure::Empirical { points, bandwidth } => {
-                let w = 1.0 / points.len() as f64;
-                points
-                    .iter()
-                    .map(|&p| (w, p, bandwidth * bandwidth))
-                    .collect()
-            }
-            Measure::Uniform { .. } => {
-                return Err(
-                    "the exact OU law of a uniform measure has no mixture form; use a point, normal, mixture or empirical measure"
-                        .into(),
-                )
-            }
-        };
+        let raw = m.gaussian_components().ok_or_else(|| {
+            "the exact OU law of a uniform measure has no mixture form; use a point, normal, mixture or empirical measure"
+                .to_string()
+        })?;
         let decay = (-t).exp();
         let noise = ou_noise_var(t);
         let comps: Vec<Component> = raw
             .into_iter()
-            .map(|(weight, mean, var)| Component {
-                weight,
-                mean: decay * mean,
-                sd: (decay * decay * var + noise).sqrt(),
+            .map(|c| Component {
+                weight: c.weight,
+                mean: decay * c.mean,
+                sd: (decay * decay * c.var + noise).sqrt(),
             })
             .collect();
         let sd_max = comps.iter().map(|c| c.sd).fold(0.0, f64::max);

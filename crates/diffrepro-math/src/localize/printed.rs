@@ -39,21 +39,11 @@ impl PrintedFormula {
     /// The formula for `measure` at SNR r, or None for a law that is not a Gaussian
     /// mixture (the uniform).
     pub fn new(measure: &Measure, r: f64, denominator: Denominator) -> Option<Self> {
-        let mixture: Vec<(f64, f64, f64)> = match measure {
-            Measure::Point { at } => vec![(1.0, *at, 0.0)],
-            Measure::Normal { mean, var } => vec![(1.0, *mean, *var)],
-            Measure::Mixture(cs) => cs.iter().map(|c| (c.weight, c.mean, c.var)).collect(),
-            Measure::Empirical { points, bandwidth } => {
-                let w = 1.0 / points.len() as f64;
-                let var = bandwidth * bandwidth;
-                points.iter().map(|&x| (w, x, var)).collect()
-            }
-            Measure::Uniform { .. } => return None,
-        };
-        let comps = mixture
+        let comps = measure
+            .gaussian_components()?
             .into_iter()
-            .filter(|&(p, _, _)| p > 0.0)
-            .map(|(p, mean, var)| (p.ln(), r * mean, (r * r * var + 1.0).sqrt()))
+            .filter(|c| c.weight > 0.0)
+            .map(|c| (c.weight.ln(), r * c.mean, (r * r * c.var + 1.0).sqrt()))
             .collect();
         Some(PrintedFormula { denominator, comps })
     }

@@ -132,6 +132,31 @@ fn pick_components(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64]
 }
 
 impl Measure {
+    /// The law as a Gaussian mixture Σ p_i N(m_i, s_i²): its components (weight, mean,
+    /// variance; variance 0 for a point mass, an empirical measure's points with its
+    /// kernel width), or None for the uniform, which has no such form.
+    pub fn gaussian_components(&self) -> Option<Vec<Component>> {
+        let one = |mean: f64, var: f64| Component {
+            weight: 1.0,
+            mean,
+            var,
+        };
+        Some(match self {
+            Measure::Point { at } => vec![one(*at, 0.0)],
+            Measure::Normal { mean, var } => vec![one(*mean, *var)],
+            Measure::Mixture(cs) => cs.clone(),
+            Measure::Empirical { points, bandwidth } => {
+                let weight = 1.0 / points.len() as f64;
+                let var = bandwidth * bandwidth;
+                points
+                    .iter()
+                    .map(|&mean| Component { weight, mean, var })
+                    .collect()
+            }
+            Measure::Uniform { .. } => return None,
+        })
+    }
+
     /// Mean and variance of X ~ μ, exact (an empirical measure's kernel width adds its
     /// variance).
     pub fn mean_and_variance(&self) -> (f64, f64) {
