@@ -281,6 +281,16 @@ impl<'a> BinFinder<'a> {
         self.bins_of_plain(ls, bs, ds)
     }
 
+    /// The windows of the AVX2 paths and the largest guess index: guesses g lie in
+    /// [1, last] (last = max(k, 1)), found as the index g - 1 clamped to
+    /// [0, last - 1] as a float (NaN made 0), so that the conversion is exact and
+    /// `rows[g]` in range.
+    #[cfg(target_arch = "x86_64")]
+    fn windows(&self) -> (&[[f64; 4]], f64) {
+        let last = self.sorted.len().max(1);
+        (&self.rows[..last + 1], (last - 1) as f64)
+    }
+
     /// [`BinFinder::bins_of`] four samples at a time: the four windows are loaded as
     /// rows and transposed, so that each of the comparisons {ext[g - 1 + i] < L}
     /// (i = 0..4) is one instruction for the four samples. When every sample of the
@@ -294,9 +304,7 @@ impl<'a> BinFinder<'a> {
         use std::arch::x86_64::*;
         // The stores below write whole groups of four unchecked.
         assert!(bs.len() == ls.len() && ds.len() == ls.len());
-        let last = self.sorted.len().max(1);
-        let rows = &self.rows[..last + 1];
-        let top = (last - 1) as f64;
+        let (rows, top) = self.windows();
         let quads = ls.len() / 4;
         let (lo, scale, top_v) = (
             _mm256_set1_pd(self.lo),
@@ -318,7 +326,7 @@ impl<'a> BinFinder<'a> {
             let mut g = [0i32; 4];
             // SAFETY: 16 bytes into a [i32; 4].
             unsafe { _mm_storeu_si128(g.as_mut_ptr().cast(), gi) };
-            // SAFETY: each g[i] + 1 ≤ last indexes `rows`; a row is 4 consecutive f64.
+            // SAFETY: each g[i] + 1 ≤ last indexes `rows` (see `windows`); a row is 4 f64.
             let [r0, r1, r2, r3] = g
                 .map(|gj| unsafe { _mm256_loadu_pd(rows.get_unchecked(gj as usize + 1).as_ptr()) });
             // Transpose: c_i holds threshold i of the four windows.
@@ -368,15 +376,11 @@ impl<'a> BinFinder<'a> {
         use std::arch::x86_64::{
             _mm256_cmp_pd, _mm256_loadu_pd, _mm256_movemask_pd, _mm256_set1_pd, _CMP_LT_OQ,
         };
-        let last = self.sorted.len().max(1);
-        let rows = &self.rows[..last + 1];
-        // Guesses g in [1, last]: the index g - 1 clamped to [0, last - 1] as a float
-        // (f64::max makes NaN 0), so the conversion is exact and g in range.
-        let top = (last - 1) as f64;
+        let (rows, top) = self.windows();
         for ((&l, b_out), d_out) in ls.iter().zip(bs.iter_mut()).zip(ds.iter_mut()) {
             let g0 = ((l - self.lo) * self.scale).max(0.0).min(top);
-            // SAFETY: g0 is finite, in [0, last - 1], so it converts exactly and
-            // g0 + 1 indexes `rows` (last + 1 rows).
+            // SAFETY: g0 is finite, in [0, last - 1] (see `windows`), so it converts
+            // exactly and g0 + 1 indexes `rows` (last + 1 rows).
             let g = unsafe { g0.to_int_unchecked::<u32>() } as usize + 1;
             let row = unsafe { rows.get_unchecked(g) };
             // SAFETY: `row` is 4 consecutive f64.
