@@ -6,7 +6,10 @@
 //! (seed, stream, i) (see `measure::sample`), so the sample is bit-identical on any
 //! number of rayon threads, and a shorter run is a prefix of a longer one. The draws
 //! go in chunks of [`MC_CHUNK`]: a chunk draws its Y_r, then evaluates L_r on all of
-//! them with the batch kernel (`Localizer::localization_batch`).
+//! them, from the table of L_r at this r (`Localizer::localization_table`: within
+//! 10⁻¹² of the kernel relative to max(1, sup L_r), built once per sample and shared
+//! by the chunks), or with the batch kernel (`Localizer::localization_batch`) where
+//! L_r has no table.
 //!
 //! The summaries bin each sample once against the sorted thresholds (no sort of the
 //! sample; an O(1) bin lookup on even grids), with integer counts and per-chunk float
@@ -21,7 +24,7 @@ use rayon::prelude::*;
 use super::printed::PrintedFormula;
 use super::{ou_noise_var, Complexity};
 use crate::measure::sample::Stream;
-use crate::measure::Measure;
+use crate::measure::{Localizer, Measure};
 
 /// Samples per chunk, for drawing and for summarising (fixed, so float sums have a
 /// fixed order).
@@ -43,7 +46,19 @@ pub fn sample_localization(m: &Measure, r: f64, n: usize, seed: u64, stream: u64
         // so the draws cannot change the sample and are skipped.
         return vec![c; n];
     }
-    sample_with(m, r, n, seed, stream, |chunk| loc.localization_batch(chunk))
+    sample_with(m, r, n, seed, stream, localization_eval(&loc))
+}
+
+/// L_r over a chunk of draws: from the table of L_r on Y_r's range
+/// (`Localizer::localization_table`, within 10⁻¹² of the kernel's value) when L_r has
+/// one, else by the batch kernel; draws outside the table by the kernel.
+fn localization_eval(loc: &Localizer) -> impl Fn(&mut [f64]) + Sync + '_ {
+    let (lo, hi) = loc.y_range();
+    let table = loc.localization_table(lo, hi);
+    move |chunk: &mut [f64]| match &table {
+        Some(t) => t.eval_batch(chunk, |y| loc.localization(y)),
+        None => loc.localization_batch(chunk),
+    }
 }
 
 /// n draws of `formula` at Y_r: the draws of Y_r of [`sample_localization`] (the same
@@ -119,12 +134,13 @@ fn sample_bins(m: &Measure, r: f64, n: usize, seed: u64, stream: u64, sorted: &[
     }
     let st = Stream::new(seed, stream);
     let chunks = n.div_ceil(MC_CHUNK);
+    let eval = localization_eval(&loc);
     let partial: Vec<Bins> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let len = MC_CHUNK.min(n - c * MC_CHUNK);
             let mut buf = vec![0.0; len];
-            draw_chunk(m, r, &st, c, &mut buf, |b| loc.localization_batch(b));
+            draw_chunk(m, r, &st, c, &mut buf, &eval);
             bin_chunk(&finder, &buf, k)
         })
         .collect();

@@ -15,9 +15,11 @@
 mod posterior;
 pub mod sample;
 pub mod special;
+pub mod table;
 
 pub(crate) use posterior::{Kind, Prep};
-pub use posterior::{Localizer, BATCH};
+pub use posterior::{Localizer, BATCH, TABLE_PIECES, TABLE_TOL, Y_RANGE_SDS};
+pub use table::Table;
 
 use posterior::{mixture_moments, uniform_moments, Moments, UniformPrep};
 use rand::Rng;

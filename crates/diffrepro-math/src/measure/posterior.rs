@@ -22,7 +22,15 @@
 //! file): L_r with the density p_{Y_r}, and dL_r/dy.
 
 use super::special::{exp, log_norm_sf, mills_inverse, norm_interval, norm_pdf, LN_SQRT_2PI};
+use super::table::Table;
 use super::{Measure, Posterior};
+
+/// How many standard deviations of each component [`Localizer::y_range`] covers.
+pub const Y_RANGE_SDS: f64 = 8.5;
+/// Accuracy of the tables of L_r and of the score, relative to max(1, largest value).
+pub const TABLE_TOL: f64 = 1e-12;
+/// The most pieces a table of L_r or of the score may have (at 80 bytes a piece).
+pub const TABLE_PIECES: usize = 2048;
 
 /// One mixture component at a fixed r, with every per-r constant precomputed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -781,6 +789,76 @@ impl Localizer {
     #[inline]
     pub fn density(&self, y: f64) -> f64 {
         self.log_density(y).exp()
+    }
+
+    /// An interval holding all of Y_r's mass but a negligible part: each component's
+    /// centre ± [`Y_RANGE_SDS`] of its standard deviations (for the uniform, [ra, rb]
+    /// ± that many noise deviations). Outside it P(Y_r ∉ [lo, hi]) < 10⁻¹⁶.
+    pub fn y_range(&self) -> (f64, f64) {
+        let k = Y_RANGE_SDS;
+        let span = |p: &Prep| (p.center - k * p.sd(), p.center + k * p.sd());
+        let (lo, hi) = match &self.kind {
+            Kind::Single(p) => span(p),
+            Kind::Mixture { comps, .. } => comps
+                .iter()
+                .map(span)
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
+                    (lo.min(a), hi.max(b))
+                }),
+            Kind::Uniform(u) => (u.lo - k, u.hi + k),
+        };
+        (lo, hi)
+    }
+
+    /// The narrowest feature L_r or the score can have, for [`Table::build`]. For the
+    /// uniform the noise's unit width. For a mixture, 1 (no component of Y_r is
+    /// narrower), or less where neighbouring centres are far apart for their widths:
+    /// their weights trade places over about v²/|Δcentre| (the log-ratio of two
+    /// weights has slope |Δcentre|/v² between equal-width components).
+    fn feature_width(&self) -> f64 {
+        match &self.kind {
+            Kind::Single(_) | Kind::Uniform(_) => 1.0,
+            Kind::Mixture { comps, .. } => {
+                let mut by_centre: Vec<&Prep> = comps.iter().collect();
+                by_centre.sort_by(|a, b| a.center.total_cmp(&b.center));
+                by_centre.windows(2).fold(1.0f64, |w, pair| {
+                    let gap = pair[1].center - pair[0].center;
+                    let v2 = 1.0 / pair[0].inv_v2.max(pair[1].inv_v2);
+                    if gap > 0.0 {
+                        w.min(v2 / gap)
+                    } else {
+                        w
+                    }
+                })
+            }
+        }
+    }
+
+    /// L_r tabulated on [lo, hi] (see [`Table`]), to [`TABLE_TOL`] of max(1, sup L_r);
+    /// `None` where the table would need more than [`TABLE_PIECES`] pieces (or the
+    /// measure is an empirical one, whose many atoms the windowed kernel serves).
+    pub fn localization_table(&self, lo: f64, hi: f64) -> Option<Table> {
+        self.table::<true>(lo, hi)
+    }
+
+    /// The score E[rX | Y_r = y] - y tabulated on [lo, hi], as
+    /// [`Localizer::localization_table`].
+    pub fn score_table(&self, lo: f64, hi: f64) -> Option<Table> {
+        self.table::<false>(lo, hi)
+    }
+
+    fn table<const VAR: bool>(&self, lo: f64, hi: f64) -> Option<Table> {
+        if matches!(self.kind, Kind::Mixture { windowed: true, .. }) {
+            return None;
+        }
+        Table::build(
+            lo,
+            hi,
+            self.feature_width(),
+            TABLE_TOL,
+            TABLE_PIECES,
+            |v: &mut [f64]| self.batch::<VAR>(v),
+        )
     }
 
     /// L_r(y) when it does not depend on y (a point mass or a normal, alone or as a

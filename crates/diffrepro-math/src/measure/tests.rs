@@ -699,6 +699,17 @@ fn every_vector_width_gives_the_same_bits() {
                 loc.localization_slope_batch(&mut slope);
                 let one: Vec<f64> = ys.iter().map(|&y| loc.localization(y)).collect();
                 out.extend([draws, l, s, l2, p, slope, one]);
+                // Tables over part of the points, so that some fall outside.
+                if let Some(t) = loc.localization_table(-20.0, 25.0) {
+                    let mut v = ys.clone();
+                    t.eval_batch(&mut v, |y| loc.localization(y));
+                    out.push(v);
+                }
+                if let Some(t) = loc.score_table(-20.0, 25.0) {
+                    let mut v = ys.clone();
+                    t.eval_batch(&mut v, |y| loc.score(y));
+                    out.push(v);
+                }
             }
         }
         out
@@ -713,6 +724,62 @@ fn every_vector_width_gives_the_same_bits() {
                     x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
                     "{w:?}: output {k}, value {j}: {y} against {x} at the baseline"
                 );
+            }
+        }
+    }
+}
+
+#[test]
+fn tables_of_localization_and_score_are_within_their_tolerance() {
+    // Against the kernel one value at a time, on a dense grid over Y_r's range (every
+    // piece visited many times) and at draws of Y_r; for every kind at the r of the
+    // paper's figures. The paper's examples must get a table up to r = 7.1 (t = 0.01),
+    // or the Monte Carlo sweep and the particles would silently lose their speed.
+    let st = sample::Stream::new(3, 1);
+    for (i, m) in all_kinds().into_iter().enumerate() {
+        for r in [0.05, 0.25, 0.71, 1.5, 3.0, 7.1, 12.0] {
+            let loc = m.localizer(r);
+            let (lo, hi) = loc.y_range();
+            let mut ys: Vec<f64> = (0..=40_000)
+                .map(|k| lo + (hi - lo) * k as f64 / 40_000.0)
+                .collect();
+            let mut draws = vec![0.0; 20_000];
+            m.sample_y_batch(r, &st, 0, &mut draws);
+            ys.extend(draws);
+            let exact_l: Vec<f64> = ys.iter().map(|&y| loc.localization(y)).collect();
+            let exact_s: Vec<f64> = ys.iter().map(|&y| loc.score(y)).collect();
+            let tables = [
+                (loc.localization_table(lo, hi), &exact_l, "L_r"),
+                (loc.score_table(lo, hi), &exact_s, "score"),
+            ];
+            for (table, exact, what) in tables {
+                let paper = i < 6 && loc.constant_localization().is_none() && r <= 7.1;
+                let Some(t) = table else {
+                    assert!(!paper, "{m:?} at r = {r}: no table of {what}");
+                    continue;
+                };
+                let top = exact.iter().fold(1.0f64, |a, v| a.max(v.abs()));
+                assert!(
+                    t.tolerance() <= 1e-12 * top * 1.000001,
+                    "{what}: {}",
+                    t.tolerance()
+                );
+                let mut v = ys.clone();
+                t.eval_batch(&mut v, |y| {
+                    if what == "L_r" {
+                        loc.localization(y)
+                    } else {
+                        loc.score(y)
+                    }
+                });
+                for (k, (a, b)) in v.iter().zip(exact.iter()).enumerate() {
+                    assert!(
+                        (a - b).abs() <= t.tolerance(),
+                        "{m:?} r = {r}, {what} at y = {}: {a} against {b} ({} pieces)",
+                        ys[k],
+                        t.pieces()
+                    );
+                }
             }
         }
     }

@@ -12,7 +12,9 @@
 //! the backward maps are increasing whenever σ_t² > η/(1 + η) (true for t ≥ η), so
 //! order survives them and only the noisy forward steps need a sort (a bucket sort,
 //! O(n) on these smooth clouds: see `sort`). Maps run over chunks of particles with
-//! the batch score kernel, and the μ and ν clouds move in parallel. Randomness is
+//! the batch score kernel; in the backward phase, the score at each step comes from
+//! a table over the clouds' range (`OuScore::tabulated`, within 10⁻¹² of the kernel
+//! relative to the largest |score|). The μ and ν clouds move in parallel. Randomness is
 //! counter-based (`measure::sample::Stream`): stream 0/1 draw μ_0/ν_0 (chunk c from
 //! word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw k·2³² + i for
 //! particle i at step k). Independent
@@ -29,7 +31,7 @@ use super::sort::{sort_cloud, sort_cloud_within, Scratch};
 use super::w2_sorted;
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::sample::{standard_normal, CounterRng, Stream};
-use crate::measure::{Localizer, Measure, MeasureError, BATCH};
+use crate::measure::{Localizer, Measure, MeasureError, Table, BATCH};
 
 /// Particles per chunk of work.
 const CHUNK: usize = 4096;
@@ -120,8 +122,13 @@ pub struct OuScore<'a> {
 
 #[derive(Clone, Debug)]
 enum ScoreKind<'a> {
-    /// t > 0: ∇log p_{μ_t}(x) = (E[rX | Y_r = x/σ_t] - x/σ_t)/σ_t.
-    Ou { loc: Localizer, sigma: f64 },
+    /// t > 0: ∇log p_{μ_t}(x) = (E[rX | Y_r = x/σ_t] - x/σ_t)/σ_t, the score of Y_r
+    /// from `table` where it has one (see [`OuScore::tabulated`]).
+    Ou {
+        loc: Localizer,
+        sigma: f64,
+        table: Option<Box<Table>>,
+    },
     /// t = 0 with a smooth μ_0: its own score.
     Initial(&'a Measure),
 }
@@ -135,6 +142,7 @@ impl<'a> OuScore<'a> {
                 kind: ScoreKind::Ou {
                     loc: mu0.localizer(snr(t)),
                     sigma,
+                    table: None,
                 },
             })
         } else if has_smooth_density(mu0) {
@@ -146,11 +154,22 @@ impl<'a> OuScore<'a> {
         }
     }
 
+    /// The same score, evaluated by the slice maps from a table of the score of Y_r
+    /// over the particles in [lo, hi] (`Localizer::score_table`, within 10⁻¹² of
+    /// the kernel relative to the largest |score|), where the score has one;
+    /// particles outside go to the kernel. [`OuScore::score`] stays the kernel's.
+    pub fn tabulated(mut self, lo: f64, hi: f64) -> Self {
+        if let ScoreKind::Ou { loc, sigma, table } = &mut self.kind {
+            *table = loc.score_table(lo / *sigma, hi / *sigma).map(Box::new);
+        }
+        self
+    }
+
     /// ∇log p_{μ_t}(x).
     #[inline]
     pub fn score(&self, x: f64) -> f64 {
         match &self.kind {
-            ScoreKind::Ou { loc, sigma } => loc.score(x / sigma) / sigma,
+            ScoreKind::Ou { loc, sigma, .. } => loc.score(x / sigma) / sigma,
             ScoreKind::Initial(m) => initial_score(m, x),
         }
     }
@@ -182,14 +201,17 @@ impl<'a> OuScore<'a> {
     #[inline]
     fn map_slice(&self, xs: &mut [f64], step: impl Fn(f64, f64) -> f64) {
         match &self.kind {
-            ScoreKind::Ou { loc, sigma } => {
+            ScoreKind::Ou { loc, sigma, table } => {
                 let mut buf = [0.0; BATCH];
                 for block in xs.chunks_mut(BATCH) {
                     let scores = &mut buf[..block.len()];
                     for (s, &x) in scores.iter_mut().zip(block.iter()) {
                         *s = x / sigma;
                     }
-                    loc.score_batch(scores);
+                    match table {
+                        Some(t) => t.eval_batch(scores, |y| loc.score(y)),
+                        None => loc.score_batch(scores),
+                    }
                     for (x, &s) in block.iter_mut().zip(scores.iter()) {
                         *x = step(*x, s / sigma);
                     }
@@ -403,7 +425,10 @@ pub fn run_particles_replicate(
     }];
     snap(Phase::Backward, t_end, &mu, &nu);
     for k in (1..=cfg.steps).rev() {
-        let score = OuScore::new(mu0, time(k))?;
+        // The clouds are sorted: their ends bound every particle.
+        let lo = mu[0].min(nu[0]);
+        let hi = mu[cfg.n - 1].max(nu[cfg.n - 1]);
+        let score = OuScore::new(mu0, time(k))?.tabulated(lo, hi);
         let map = |c: &mut [f64]| score.backward_slice(c, eta);
         rayon::join(
             || transport(&mut mu, &mut scratch_mu, map),

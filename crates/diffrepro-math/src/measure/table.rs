@@ -1,0 +1,460 @@
+//! A smooth function of y, tabulated once for many evaluations: L_r or the score of
+//! Y_r at a fixed r, evaluated at 10⁵ Monte Carlo draws or at every particle of a
+//! cloud.
+//!
+//! [`Table`] cuts [lo, hi] into N equal pieces and keeps, on each, the polynomial of
+//! degree [`DEGREE`] that interpolates the function at the piece's Chebyshev points;
+//! evaluating it is an index, a subtraction and a Horner loop, with no exp. The
+//! caller says how narrow the function's features can be (a length w: no bump, step
+//! or turn narrower than w); the first attempt gives each piece that length, so ten
+//! nodes fall in any feature (narrower ones could fall between nodes unseen). N then
+//! doubles until every piece passes two tests against the function itself:
+//! - the last two Chebyshev coefficients add up to less than the tolerance (the usual
+//!   sign that the series has converged: when the function is analytic near the
+//!   piece they fall geometrically, and the interpolation error is of the size of
+//!   the first coefficient left out);
+//! - at a point of each piece between its outermost node and its end, where the
+//!   interpolation error is largest, the polynomial (as it will be evaluated, after
+//!   the change to monomials) is within the tolerance of the function.
+//!
+//! The tolerance is absolute: `rel_tol · max(1, the largest |value| at the nodes)`.
+//! A function that does not settle within the piece budget (a jump, a kink, a range
+//! too wide for its features) gets no table, and callers evaluate it directly. Values
+//! of y outside [lo, hi] (and NaN) are evaluated directly too, so a table changes a
+//! value by at most the tolerance and never changes which values are computed.
+
+use rayon::prelude::*;
+
+/// Degree of the polynomial on each piece.
+pub const DEGREE: usize = 9;
+const COEFS: usize = DEGREE + 1;
+/// A piece's coefficients padded with zeros to three vectors of four.
+const ROW: usize = 12;
+/// Nodes per parallel task when building.
+const EVAL_CHUNK: usize = 512;
+/// The fewest pieces of a first attempt; each failed attempt doubles them.
+const FIRST_PIECES: usize = 16;
+
+/// A function tabulated on [lo, hi] (see the module header).
+#[derive(Clone, Debug)]
+pub struct Table {
+    lo: f64,
+    /// Pieces per unit of y.
+    inv_h: f64,
+    /// The number of pieces, as a float for the range test.
+    pieces: f64,
+    /// Per piece, the monomial coefficients in t ∈ [-1, 1], constant term first
+    /// (then zeros).
+    coefs: Vec<[f64; ROW]>,
+    tol: f64,
+}
+
+/// What every piece shares: the Chebyshev points of the first kind on [-1, 1],
+/// t_k = cos(π(2k + 1)/(2C)); T_m(t_k); the monomial coefficients of T_m; and where a
+/// piece is checked against the function (between its outermost node and its end).
+struct Basis {
+    nodes: [f64; COEFS],
+    /// at_nodes[m][k] = T_m(t_k) = cos(π m (2k + 1)/(2C)).
+    at_nodes: [[f64; COEFS]; COEFS],
+    /// monomials[m][k]: the coefficient of t^k in T_m.
+    monomials: [[f64; COEFS]; COEFS],
+    edge: f64,
+}
+
+impl Basis {
+    fn new() -> Self {
+        let angle = |m: usize, k: usize| {
+            std::f64::consts::PI * (m * (2 * k + 1)) as f64 / (2 * COEFS) as f64
+        };
+        let nodes: [f64; COEFS] = std::array::from_fn(|k| angle(1, k).cos());
+        let mut monomials = [[0.0; COEFS]; COEFS];
+        monomials[0][0] = 1.0;
+        monomials[1][1] = 1.0;
+        for m in 2..COEFS {
+            for k in 0..COEFS {
+                let up = if k > 0 {
+                    2.0 * monomials[m - 1][k - 1]
+                } else {
+                    0.0
+                };
+                monomials[m][k] = up - monomials[m - 2][k];
+            }
+        }
+        Basis {
+            nodes,
+            at_nodes: std::array::from_fn(|m| std::array::from_fn(|k| angle(m, k).cos())),
+            monomials,
+            edge: 0.5 * (1.0 + nodes[0]),
+        }
+    }
+
+    /// The check point of a piece, alternating ends from piece to piece.
+    fn check_point(&self, piece: usize) -> f64 {
+        if piece.is_multiple_of(2) {
+            self.edge
+        } else {
+            -self.edge
+        }
+    }
+
+    /// The padded monomial coefficients of the piece interpolating `values` at the
+    /// nodes, or `None` if its last two Chebyshev coefficients exceed `tol`.
+    fn piece(&self, values: &[f64], tol: f64) -> Option<[f64; ROW]> {
+        let cheb: [f64; COEFS] = std::array::from_fn(|m| {
+            let s: f64 = values
+                .iter()
+                .zip(&self.at_nodes[m])
+                .map(|(f, b)| f * b)
+                .sum();
+            let s = 2.0 * s / COEFS as f64;
+            if m == 0 {
+                0.5 * s
+            } else {
+                s
+            }
+        });
+        if cheb[DEGREE].abs() + cheb[DEGREE - 1].abs() > tol {
+            return None;
+        }
+        Some(std::array::from_fn(|k| {
+            if k < COEFS {
+                (0..COEFS).map(|m| cheb[m] * self.monomials[m][k]).sum()
+            } else {
+                0.0
+            }
+        }))
+    }
+}
+
+impl Table {
+    /// Tabulate the function that `eval` applies in place (each y replaced by f(y)) on
+    /// [lo, hi] to `rel_tol`, with at most `max_pieces` pieces; `None` if it cannot.
+    /// `feature` is the width of the function's narrowest feature (see the module
+    /// header).
+    pub fn build(
+        lo: f64,
+        hi: f64,
+        feature: f64,
+        rel_tol: f64,
+        max_pieces: usize,
+        eval: impl Fn(&mut [f64]) + Sync,
+    ) -> Option<Table> {
+        if !(lo.is_finite() && hi.is_finite() && lo < hi && rel_tol > 0.0 && feature > 0.0) {
+            return None;
+        }
+        let first = ((hi - lo) / feature).ceil();
+        if first > max_pieces as f64 {
+            return None;
+        }
+        let mut pieces = (first as usize).next_power_of_two().max(FIRST_PIECES);
+        let basis = Basis::new();
+        while pieces <= max_pieces {
+            if let Some(t) = Self::attempt(lo, hi, rel_tol, pieces, &basis, &eval) {
+                return Some(t);
+            }
+            pieces *= 2;
+        }
+        None
+    }
+
+    fn attempt(
+        lo: f64,
+        hi: f64,
+        rel_tol: f64,
+        pieces: usize,
+        basis: &Basis,
+        eval: &(impl Fn(&mut [f64]) + Sync),
+    ) -> Option<Table> {
+        let inv_h = pieces as f64 / (hi - lo);
+        let at = |piece: usize, t: f64| lo + (piece as f64 + 0.5 * (t + 1.0)) / inv_h;
+        // The function at every node, then at every check point, in parallel (each
+        // value on its own, so the split does not change them).
+        let mut ys: Vec<f64> = (0..pieces)
+            .flat_map(|j| basis.nodes.iter().map(move |&t| at(j, t)))
+            .chain((0..pieces).map(|j| at(j, basis.check_point(j))))
+            .collect();
+        let check_ys = ys[pieces * COEFS..].to_vec();
+        ys.par_chunks_mut(EVAL_CHUNK).for_each(eval);
+        let (values, checks) = ys.split_at(pieces * COEFS);
+        if values.iter().chain(checks).any(|v| !v.is_finite()) {
+            return None;
+        }
+        let scale = values.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let tol = rel_tol * scale;
+        let coefs = values
+            .par_chunks_exact(COEFS)
+            .map(|v| basis.piece(v, tol))
+            .collect::<Option<Vec<_>>>()?;
+        let table = Table {
+            lo,
+            inv_h,
+            pieces: pieces as f64,
+            coefs,
+            tol,
+        };
+        let fits = |(j, (&y, &f)): (usize, (&f64, &f64))| {
+            table
+                .locate(y)
+                .is_some_and(|(piece, t)| piece == j && (table.horner(piece, t) - f).abs() <= tol)
+        };
+        check_ys
+            .iter()
+            .zip(checks)
+            .enumerate()
+            .all(fits)
+            .then_some(table)
+    }
+
+    /// The absolute accuracy the table was built to.
+    pub fn tolerance(&self) -> f64 {
+        self.tol
+    }
+
+    /// The number of pieces.
+    pub fn pieces(&self) -> usize {
+        self.coefs.len()
+    }
+
+    /// The piece holding y and y's place t ∈ [-1, 1] in it; `None` outside [lo, hi)
+    /// and for NaN.
+    #[inline(always)]
+    fn locate(&self, y: f64) -> Option<(usize, f64)> {
+        let p = (y - self.lo) * self.inv_h;
+        if !(p >= 0.0 && p < self.pieces) {
+            return None;
+        }
+        let j = p as i32;
+        Some((j as usize, 2.0 * (p - j as f64) - 1.0))
+    }
+
+    #[inline(always)]
+    fn horner(&self, piece: usize, t: f64) -> f64 {
+        estrin(&self.coefs[piece], t)
+    }
+
+    /// The tabulated value at y, or `None` outside the table.
+    #[inline]
+    pub fn get(&self, y: f64) -> Option<f64> {
+        self.locate(y).map(|(j, t)| self.horner(j, t))
+    }
+
+    /// Replace every y in `values` by f(y): from the table inside it, by `exact`
+    /// (the function itself, one value at a time) outside.
+    pub fn eval_batch(&self, values: &mut [f64], exact: impl Fn(f64) -> f64) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::width() == crate::simd::Width::Avx2 {
+            // SAFETY: `width` reports AVX2 only where this CPU has it.
+            unsafe { eval_avx2(self, values, &exact) };
+            return;
+        }
+        for v in values.iter_mut() {
+            *v = self.one(*v, &exact);
+        }
+    }
+
+    /// f(y) from the table, or by `exact` outside it.
+    #[inline(always)]
+    fn one(&self, y: f64, exact: &impl Fn(f64) -> f64) -> f64 {
+        match self.locate(y) {
+            Some((j, t)) => estrin(&self.coefs[j], t),
+            None => exact(y),
+        }
+    }
+}
+
+/// The polynomial with coefficients `c` (constant first) at t, by Estrin's scheme:
+/// pairs, then pairs of pairs, so the dependency chain is four multiply-adds deep
+/// instead of Horner's nine.
+#[inline(always)]
+fn estrin(c: &[f64; ROW], t: f64) -> f64 {
+    let t2 = t * t;
+    let t4 = t2 * t2;
+    let t8 = t4 * t4;
+    let p01 = c[0] + c[1] * t;
+    let p23 = c[2] + c[3] * t;
+    let p45 = c[4] + c[5] * t;
+    let p67 = c[6] + c[7] * t;
+    let p89 = c[8] + c[9] * t;
+    let q03 = p01 + p23 * t2;
+    let q47 = p45 + p67 * t2;
+    (q03 + q47 * t4) + p89 * t8
+}
+
+/// [`Table::eval_batch`] four values at a time, with the operations of [`estrin`] in
+/// the same order (so the same bits): the four pieces' coefficient rows are loaded
+/// and transposed, so that each coefficient is one vector for the four. A group of
+/// four with a value outside the table goes one at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn eval_avx2(table: &Table, block: &mut [f64], exact: &impl Fn(f64) -> f64) {
+    use std::arch::x86_64::*;
+    let quads = block.len() / 4;
+    let (lo, inv_h) = (_mm256_set1_pd(table.lo), _mm256_set1_pd(table.inv_h));
+    let (zero, top) = (_mm256_setzero_pd(), _mm256_set1_pd(table.pieces));
+    let (one, two) = (_mm256_set1_pd(1.0), _mm256_set1_pd(2.0));
+    for q in 0..quads {
+        let at = 4 * q;
+        // SAFETY: at + 4 ≤ block.len().
+        let y = unsafe { _mm256_loadu_pd(block.as_ptr().add(at)) };
+        let p = _mm256_mul_pd(_mm256_sub_pd(y, lo), inv_h);
+        // 0 ≤ p < pieces, as `Table::locate` tests it (false for NaN).
+        let inside = _mm256_and_pd(
+            _mm256_cmp_pd::<_CMP_GE_OQ>(p, zero),
+            _mm256_cmp_pd::<_CMP_LT_OQ>(p, top),
+        );
+        if _mm256_movemask_pd(inside) != 0b1111 {
+            for v in block[at..at + 4].iter_mut() {
+                *v = table.one(*v, exact);
+            }
+            continue;
+        }
+        // Truncation, as the scalar `as i32`.
+        let k = _mm256_cvttpd_epi32(p);
+        let t = _mm256_sub_pd(
+            _mm256_mul_pd(two, _mm256_sub_pd(p, _mm256_cvtepi32_pd(k))),
+            one,
+        );
+        let mut idx = [0i32; 4];
+        // SAFETY: four i32 into a four-i32 array.
+        unsafe { _mm_storeu_si128(idx.as_mut_ptr().cast(), k) };
+        // In range: 0 ≤ p < pieces, so 0 ≤ idx[i] < pieces.
+        let rows: [*const f64; 4] = std::array::from_fn(|i| table.coefs[idx[i] as usize].as_ptr());
+        // SAFETY: each row is a [f64; ROW] of the table (ROW = 12).
+        let (c, c89) = unsafe {
+            let load = |off: usize| -> [__m256d; 4] {
+                std::array::from_fn(|i| _mm256_loadu_pd(rows[i].add(off)))
+            };
+            let transpose = |r: [__m256d; 4]| -> [__m256d; 4] {
+                let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+                let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+                let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+                let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+                [
+                    _mm256_permute2f128_pd(t0, t2, 0x20),
+                    _mm256_permute2f128_pd(t1, t3, 0x20),
+                    _mm256_permute2f128_pd(t0, t2, 0x31),
+                    _mm256_permute2f128_pd(t1, t3, 0x31),
+                ]
+            };
+            let a = transpose(load(0));
+            let b = transpose(load(4));
+            // c8 and c9 of rows 0 and 2, and of rows 1 and 3.
+            let even = _mm256_insertf128_pd(
+                _mm256_castpd128_pd256(_mm_loadu_pd(rows[0].add(8))),
+                _mm_loadu_pd(rows[2].add(8)),
+                1,
+            );
+            let odd = _mm256_insertf128_pd(
+                _mm256_castpd128_pd256(_mm_loadu_pd(rows[1].add(8))),
+                _mm_loadu_pd(rows[3].add(8)),
+                1,
+            );
+            (
+                [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]],
+                [_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd)],
+            )
+        };
+        let (add, mul) = (_mm256_add_pd, _mm256_mul_pd);
+        let t2 = mul(t, t);
+        let t4 = mul(t2, t2);
+        let t8 = mul(t4, t4);
+        let p01 = add(c[0], mul(c[1], t));
+        let p23 = add(c[2], mul(c[3], t));
+        let p45 = add(c[4], mul(c[5], t));
+        let p67 = add(c[6], mul(c[7], t));
+        let p89 = add(c89[0], mul(c89[1], t));
+        let q03 = add(p01, mul(p23, t2));
+        let q47 = add(p45, mul(p67, t2));
+        let v = add(add(q03, mul(q47, t4)), mul(p89, t8));
+        // SAFETY: at + 4 ≤ block.len().
+        unsafe { _mm256_storeu_pd(block.as_mut_ptr().add(at), v) };
+    }
+    for v in block[4 * quads..].iter_mut() {
+        *v = table.one(*v, exact);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(f: impl Fn(f64) -> f64) -> impl Fn(&mut [f64]) {
+        move |v: &mut [f64]| v.iter_mut().for_each(|y| *y = f(*y))
+    }
+
+    /// The largest |table - f| over a dense grid of [lo, hi] and its ends.
+    fn worst(table: &Table, lo: f64, hi: f64, f: impl Fn(f64) -> f64) -> f64 {
+        let n = 200_003;
+        (0..=n)
+            .map(|i| lo + (hi - lo) * i as f64 / n as f64)
+            .map(|y| {
+                let mut v = [y];
+                table.eval_batch(&mut v, &f);
+                (v[0] - f(y)).abs()
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn a_polynomial_of_the_degree_needs_the_fewest_pieces_and_is_exact() {
+        // Degree 7: its Chebyshev coefficients 8 and 9 vanish.
+        let p = |y: f64| (0..=7).fold(0.0, |acc, k| acc * y + (k as f64 - 4.5));
+        let t = Table::build(-2.0, 3.0, 5.0, 1e-13, 1024, batch(p)).unwrap();
+        assert_eq!(t.pieces(), FIRST_PIECES);
+        assert!(worst(&t, -2.0, 3.0, p) <= t.tolerance());
+        assert!(t.tolerance() <= 1e-13 * p(3.0).abs());
+    }
+
+    #[test]
+    fn smooth_functions_are_within_the_tolerance_everywhere() {
+        // (f, lo, hi, feature width)
+        type Case = (fn(f64) -> f64, f64, f64, f64);
+        let cases: [Case; 5] = [
+            (|y| (-y * y).exp(), -9.0, 9.0, 1.0),
+            (|y| (3.0 * y).sin() / (1.0 + y * y), -20.0, 20.0, 1.0),
+            (|y| 1.0 / (1.0 + (-5.0 * y).exp()), -12.0, 12.0, 0.2),
+            (|y| 40.0 / (1.0 + (7.0 * y).cosh()), -15.0, 15.0, 0.1),
+            (|y| (-(y * 100.0) * (y * 100.0)).exp(), -3.0, 3.0, 0.01),
+        ];
+        for (f, lo, hi, feature) in cases {
+            let t = Table::build(lo, hi, feature, 1e-12, 4096, batch(f))
+                .unwrap_or_else(|| panic!("no table on [{lo}, {hi}]"));
+            let w = worst(&t, lo, hi, f);
+            assert!(w <= t.tolerance(), "{w:e} > {:e}", t.tolerance());
+            // and not loose: the tolerance is 1e-12 of the scale
+            assert!(t.tolerance() <= 1e-12 * 40.0);
+        }
+    }
+
+    #[test]
+    fn outside_the_range_and_nan_go_to_the_function() {
+        let f = |y: f64| y.sin();
+        let t = Table::build(-1.0, 1.0, 1.0, 1e-12, 64, batch(f)).unwrap();
+        let mut v = [-1.5, 1.0, 2.0, f64::NAN, f64::INFINITY, 0.25];
+        t.eval_batch(&mut v, f);
+        assert_eq!(v[0], f(-1.5));
+        assert_eq!(v[1], f(1.0));
+        assert_eq!(v[2], f(2.0));
+        assert!(v[3].is_nan());
+        assert!(v[4].is_nan());
+        assert!((v[5] - f(0.25)).abs() <= t.tolerance());
+        assert_ne!(v[5].to_bits(), 0.25f64.to_bits());
+    }
+
+    #[test]
+    fn what_does_not_settle_gets_no_table() {
+        // A jump, a kink, a pole between nodes.
+        let b = |f: fn(f64) -> f64| Table::build(-1.0, 1.3, 0.5, 1e-12, 4096, batch(f));
+        assert!(b(|y| y.signum()).is_none());
+        assert!(b(|y| y.abs()).is_none());
+        assert!(b(|y| 1.0 / y.abs()).is_none());
+        // A feature too narrow for the piece budget, and a tolerance the pieces
+        // cannot reach within it.
+        let narrow = |y: f64| (-(y * 1e4) * (y * 1e4)).exp();
+        assert!(Table::build(-30.0, 30.0, 1e-4, 1e-12, 4096, batch(narrow)).is_none());
+        let wide = |y: f64| (-(y * 100.0) * (y * 100.0)).exp();
+        assert!(Table::build(-3.0, 3.0, 0.01, 1e-12, 512, batch(wide)).is_none());
+        // An empty range.
+        assert!(Table::build(1.0, 1.0, 1.0, 1e-12, 64, batch(|y: f64| y)).is_none());
+    }
+}
