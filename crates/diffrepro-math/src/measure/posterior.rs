@@ -847,6 +847,30 @@ impl Localizer {
         self.table::<false>(lo, hi)
     }
 
+    /// x ↦ score(x/σ)/σ tabulated on [lo, hi] (σ > 0): the score of σ·Y_r, which is
+    /// the score of the OU law μ_t at x when r = snr(t) and σ = σ_t. As
+    /// [`Localizer::localization_table`], to [`TABLE_TOL`] of max(1, its largest |value|).
+    pub fn scaled_score_table(&self, sigma: f64, lo: f64, hi: f64) -> Option<Table> {
+        if sigma.is_nan()
+            || sigma <= 0.0
+            || matches!(self.kind, Kind::Mixture { windowed: true, .. })
+        {
+            return None;
+        }
+        Table::build(
+            lo,
+            hi,
+            self.feature_width() * sigma,
+            TABLE_TOL,
+            TABLE_PIECES,
+            |v: &mut [f64]| {
+                v.iter_mut().for_each(|x| *x /= sigma);
+                self.batch::<false>(v);
+                v.iter_mut().for_each(|s| *s /= sigma);
+            },
+        )
+    }
+
     fn table<const VAR: bool>(&self, lo: f64, hi: f64) -> Option<Table> {
         if matches!(self.kind, Kind::Mixture { windowed: true, .. }) {
             return None;

@@ -746,13 +746,23 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
             let mut draws = vec![0.0; 20_000];
             m.sample_y_batch(r, &st, 0, &mut draws);
             ys.extend(draws);
+            // The OU score of μ_t at x, r = snr(t), on the particles' scale x = σ_t·y.
+            let sigma = 1.0 / (1.0 + r * r).sqrt();
+            let xs: Vec<f64> = ys.iter().map(|y| y * sigma).collect();
             let exact_l: Vec<f64> = ys.iter().map(|&y| loc.localization(y)).collect();
             let exact_s: Vec<f64> = ys.iter().map(|&y| loc.score(y)).collect();
+            let exact_ou: Vec<f64> = xs.iter().map(|&x| loc.score(x / sigma) / sigma).collect();
             let tables = [
                 (loc.localization_table(lo, hi), &exact_l, "L_r"),
                 (loc.score_table(lo, hi), &exact_s, "score"),
+                (
+                    loc.scaled_score_table(sigma, lo * sigma, hi * sigma),
+                    &exact_ou,
+                    "OU score",
+                ),
             ];
             for (table, exact, what) in tables {
+                let ys = if what == "OU score" { &xs } else { &ys };
                 let paper = i < 6 && loc.constant_localization().is_none() && r <= 7.1;
                 let Some(t) = table else {
                     assert!(!paper, "{m:?} at r = {r}: no table of {what}");
@@ -765,12 +775,10 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
                     t.tolerance()
                 );
                 let mut v = ys.clone();
-                t.eval_batch(&mut v, |y| {
-                    if what == "L_r" {
-                        loc.localization(y)
-                    } else {
-                        loc.score(y)
-                    }
+                t.eval_batch(&mut v, |y| match what {
+                    "L_r" => loc.localization(y),
+                    "score" => loc.score(y),
+                    _ => loc.score(y / sigma) / sigma,
                 });
                 for (k, (a, b)) in v.iter().zip(exact.iter()).enumerate() {
                     assert!(

@@ -154,13 +154,13 @@ impl<'a> OuScore<'a> {
         }
     }
 
-    /// The same score, evaluated by the slice maps from a table of the score of Y_r
-    /// over the particles in [lo, hi] (`Localizer::score_table`, within 10⁻¹² of
-    /// the kernel relative to the largest |score|), where the score has one;
+    /// The same score, evaluated by the slice maps from a table of x ↦ ∇log p_{μ_t}(x)
+    /// over the particles in [lo, hi] (`Localizer::scaled_score_table`, within 10⁻¹²
+    /// of the kernel relative to the largest |score|), where the score has one;
     /// particles outside go to the kernel. [`OuScore::score`] stays the kernel's.
     pub fn tabulated(mut self, lo: f64, hi: f64) -> Self {
         if let ScoreKind::Ou { loc, sigma, table } = &mut self.kind {
-            *table = loc.score_table(lo / *sigma, hi / *sigma).map(Box::new);
+            *table = loc.scaled_score_table(*sigma, lo, hi).map(Box::new);
         }
         self
     }
@@ -186,32 +186,49 @@ impl<'a> OuScore<'a> {
         x + eta * (x + self.score(x))
     }
 
-    /// [`OuScore::forward`] on every particle of `xs`, bit-identical to it.
+    /// [`OuScore::forward`] on every particle of `xs`: bit-identical to it, or within
+    /// η times the table's tolerance where the score is [`OuScore::tabulated`].
     pub fn forward_slice(&self, xs: &mut [f64], eta: f64) {
         self.map_slice(xs, |x, score| x - eta * (x + score));
     }
 
-    /// [`OuScore::backward`] on every particle of `xs`, bit-identical to it.
+    /// [`OuScore::backward`] on every particle of `xs`, as [`OuScore::forward_slice`].
     pub fn backward_slice(&self, xs: &mut [f64], eta: f64) {
         self.map_slice(xs, |x, score| x + eta * (x + score));
     }
 
-    /// x ↦ step(x, ∇log p_{μ_t}(x)) over a slice, the scores by the batch kernel
-    /// (`Localizer::score_batch`) in blocks of `BATCH` particles.
+    /// x ↦ step(x, ∇log p_{μ_t}(x)) over a slice, the scores from the table or by
+    /// the batch kernel (`Localizer::score_batch`), in blocks of `BATCH` particles.
     #[inline]
     fn map_slice(&self, xs: &mut [f64], step: impl Fn(f64, f64) -> f64) {
         match &self.kind {
-            ScoreKind::Ou { loc, sigma, table } => {
+            ScoreKind::Ou {
+                loc,
+                sigma,
+                table: Some(table),
+            } => {
+                let mut buf = [0.0; BATCH];
+                for block in xs.chunks_mut(BATCH) {
+                    let scores = &mut buf[..block.len()];
+                    scores.copy_from_slice(block);
+                    table.eval_batch(scores, |x| loc.score(x / sigma) / sigma);
+                    for (x, &s) in block.iter_mut().zip(scores.iter()) {
+                        *x = step(*x, s);
+                    }
+                }
+            }
+            ScoreKind::Ou {
+                loc,
+                sigma,
+                table: None,
+            } => {
                 let mut buf = [0.0; BATCH];
                 for block in xs.chunks_mut(BATCH) {
                     let scores = &mut buf[..block.len()];
                     for (s, &x) in scores.iter_mut().zip(block.iter()) {
                         *s = x / sigma;
                     }
-                    match table {
-                        Some(t) => t.eval_batch(scores, |y| loc.score(y)),
-                        None => loc.score_batch(scores),
-                    }
+                    loc.score_batch(scores);
                     for (x, &s) in block.iter_mut().zip(scores.iter()) {
                         *x = step(*x, s / sigma);
                     }
