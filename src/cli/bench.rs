@@ -132,10 +132,11 @@ struct PhaseTimes {
     sort_s: f64,
     transport_s: f64,
     w2_s: f64,
+    tables_s: f64,
 }
 
 impl PhaseTimes {
-    fn new(wall: Duration, t: [f64; 6]) -> Self {
+    fn new(wall: Duration, t: [f64; bench::Phase::ALL.len()]) -> Self {
         use bench::Phase as P;
         PhaseTimes {
             wall_s: wall.as_secs_f64(),
@@ -145,10 +146,11 @@ impl PhaseTimes {
             sort_s: t[P::Sort as usize],
             transport_s: t[P::Transport as usize],
             w2_s: t[P::W2 as usize],
+            tables_s: t[P::Tables as usize],
         }
     }
 
-    fn by_phase(&self) -> [(bench::Phase, f64); 6] {
+    fn by_phase(&self) -> [(bench::Phase, f64); bench::Phase::ALL.len()] {
         use bench::Phase as P;
         [
             (P::Sampling, self.sampling_s),
@@ -157,6 +159,7 @@ impl PhaseTimes {
             (P::Sort, self.sort_s),
             (P::Transport, self.transport_s),
             (P::W2, self.w2_s),
+            (P::Tables, self.tables_s),
         ]
     }
 }

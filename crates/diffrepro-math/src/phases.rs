@@ -20,16 +20,20 @@ pub enum Phase {
     Transport,
     /// W₂ between the sorted clouds.
     W2,
+    /// Building the tables of L_r and of the score (`measure::Table`), timed on the
+    /// thread that asks for one (its nodes are evaluated in parallel).
+    Tables,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Sampling,
         Phase::Localization,
         Phase::Binning,
         Phase::Sort,
         Phase::Transport,
         Phase::W2,
+        Phase::Tables,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +44,7 @@ impl Phase {
             Phase::Sort => "sort",
             Phase::Transport => "transport",
             Phase::W2 => "W₂",
+            Phase::Tables => "tables",
         }
     }
 }
@@ -47,7 +52,7 @@ impl Phase {
 /// Whether the phase clocks run (off except inside [`phase_times`]).
 static PHASE_CLOCKS: AtomicBool = AtomicBool::new(false);
 /// Nanoseconds per phase, summed over threads.
-static PHASE_NANOS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+static PHASE_NANOS: [AtomicU64; Phase::ALL.len()] = [const { AtomicU64::new(0) }; Phase::ALL.len()];
 
 /// Start timing a phase: `None` (and no clock read) unless the clocks run.
 #[inline]
@@ -67,7 +72,7 @@ pub fn phase_end(phase: Phase, start: Option<Instant>) -> Option<Instant> {
 /// Run `f` with the phase clocks on; its result and the thread-seconds spent in each
 /// phase (summed over worker threads, so on 2 busy threads they add up to about twice
 /// the wall time). Not re-entrant: one measured run at a time.
-pub fn phase_times<T>(f: impl FnOnce() -> T) -> (T, [f64; 6]) {
+pub fn phase_times<T>(f: impl FnOnce() -> T) -> (T, [f64; Phase::ALL.len()]) {
     for c in &PHASE_NANOS {
         c.store(0, Ordering::Relaxed);
     }

@@ -146,15 +146,16 @@ impl Table {
         if first > max_pieces as f64 {
             return None;
         }
+        let t0 = crate::phases::phase_start();
         let mut pieces = (first as usize).next_power_of_two().max(FIRST_PIECES);
         let basis = Basis::new();
-        while pieces <= max_pieces {
-            if let Some(t) = Self::attempt(lo, hi, rel_tol, pieces, &basis, &eval) {
-                return Some(t);
-            }
+        let mut table = None;
+        while pieces <= max_pieces && table.is_none() {
+            table = Self::attempt(lo, hi, rel_tol, pieces, &basis, &eval);
             pieces *= 2;
         }
-        None
+        crate::phases::phase_end(crate::phases::Phase::Tables, t0);
+        table
     }
 
     fn attempt(
