@@ -10,13 +10,13 @@ use std::time::Instant;
 pub enum Phase {
     /// Random draws: Y_r for Monte Carlo, the OU noise for particles.
     Sampling,
-    /// L_r(y) by the batch kernel.
+    /// L_r at the Monte Carlo draws (from its table, or by the batch kernel).
     Localization,
     /// Binning L_r(Y_r) against the u or δ thresholds.
     Binning,
     /// Sorting the particle clouds.
     Sort,
-    /// The backward maps b^{μ,η} (scores by the batch kernel).
+    /// The backward maps b^{μ,η} (scores from their table, or by the batch kernel).
     Transport,
     /// W₂ between the sorted clouds.
     W2,
