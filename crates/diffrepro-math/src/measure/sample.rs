@@ -235,17 +235,15 @@ impl Stream {
     pub fn normals(&self, start: u64, out: &mut [f64]) {
         for (b, block) in out.chunks_mut(NORMAL_BLOCK).enumerate() {
             let first = start.wrapping_add((b * NORMAL_BLOCK) as u64);
-            let mut reject = [false; NORMAL_BLOCK];
-            normals_fast_dispatch(self.sub_key(SUB_NORMAL), first, block, &mut reject);
-            // About 1% of draws are rejected: look at eight flags at a time.
-            for (g, flags) in reject[..block.len()].chunks(8).enumerate() {
-                if flags.iter().fold(false, |a, &r| a | r) {
-                    for (j, &rej) in flags.iter().enumerate() {
-                        if rej {
-                            let j = 8 * g + j;
-                            block[j] = self.normal(first.wrapping_add(j as u64));
-                        }
-                    }
+            let mut reject = [0u64; NORMAL_BLOCK / 64];
+            normals_fast_best(self.sub_key(SUB_NORMAL), first, block, &mut reject);
+            // About 1% of draws are rejected: visit the set bits of the masks.
+            for (w, &mask) in reject.iter().enumerate() {
+                let mut mask = mask;
+                while mask != 0 {
+                    let j = 64 * w + mask.trailing_zeros() as usize;
+                    block[j] = self.normal(first.wrapping_add(j as u64));
+                    mask &= mask - 1;
                 }
             }
         }
@@ -286,25 +284,146 @@ fn zig_fast(z: &Ziggurat, bits: u64) -> (usize, f64, f64) {
     (i, u, u * z.x[i])
 }
 
+/// The ziggurat's fast path on draws `first`, … of `s` into `out` (at most
+/// [`NORMAL_BLOCK`]), with bit j of `reject[j / 64]` set for each draw j outside its
+/// layer's inner rectangle (to be drawn again by [`Stream::normal`]).
 #[inline(always)]
-fn normals_fast(s: Stream, first: u64, out: &mut [f64], reject: &mut [bool; NORMAL_BLOCK]) {
+fn normals_fast(s: Stream, first: u64, out: &mut [f64], reject: &mut [u64; NORMAL_BLOCK / 64]) {
     let z = ziggurat();
-    for (j, (v, rej)) in out.iter_mut().zip(reject.iter_mut()).enumerate() {
+    let mut flags = [false; NORMAL_BLOCK];
+    for (j, (v, rej)) in out.iter_mut().zip(flags.iter_mut()).enumerate() {
         let bits = s.word(first.wrapping_add(j as u64));
         let (i, _, x) = zig_fast(z, bits);
         *v = x;
         *rej = x.abs() >= z.x[i + 1];
     }
+    for (mask, flags) in reject.iter_mut().zip(flags.chunks_exact(64)) {
+        *mask = flags
+            .iter()
+            .enumerate()
+            .fold(0, |m, (j, &r)| m | (u64::from(r) << j));
+    }
 }
 
-crate::simd::vectorised! {
-    /// [`normals_fast`] at the widest vectors of this CPU.
-    fn normals_fast_dispatch(
-        s: Stream,
-        first: u64,
-        out: &mut [f64],
-        reject: &mut [bool; NORMAL_BLOCK],
-    ) = normals_fast;
+/// [`normals_fast`]: written with AVX2 intrinsics where this CPU has them
+/// ([`normals_fast_avx2`]), else the plain code.
+#[inline(always)]
+fn normals_fast_best(
+    s: Stream,
+    first: u64,
+    out: &mut [f64],
+    reject: &mut [u64; NORMAL_BLOCK / 64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::width() == crate::simd::Width::Avx2 {
+        // SAFETY: `width` reports AVX2 only where this CPU has it.
+        unsafe { normals_fast_avx2(s, first, out, reject) };
+        return;
+    }
+    normals_fast(s, first, out, reject)
+}
+
+/// Each layer's x_i and x_{i+1} side by side, so that one load fetches both.
+fn ziggurat_pairs() -> &'static [[f64; 2]; ZIG_LAYERS] {
+    static PAIRS: std::sync::OnceLock<[[f64; 2]; ZIG_LAYERS]> = std::sync::OnceLock::new();
+    PAIRS.get_or_init(|| {
+        let z = ziggurat();
+        std::array::from_fn(|i| [z.x[i], z.x[i + 1]])
+    })
+}
+
+/// a·c mod 2⁶⁴ in each 64-bit lane, from 32 × 32 → 64-bit products (AVX2 has no
+/// 64-bit multiply): lo(a)·lo(c) + (hi(a)·lo(c) + lo(a)·hi(c))·2³².
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mul64_avx2(a: std::arch::x86_64::__m256i, c: u64) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let lo = _mm256_set1_epi64x((c & 0xffff_ffff) as i64);
+    let hi = _mm256_set1_epi64x((c >> 32) as i64);
+    let cross = _mm256_add_epi64(
+        _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), lo),
+        _mm256_mul_epu32(a, hi),
+    );
+    _mm256_add_epi64(_mm256_mul_epu32(a, lo), _mm256_slli_epi64::<32>(cross))
+}
+
+/// [`mix64`] in each 64-bit lane.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mix64_avx2(z: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let z = mul64_avx2(
+        _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z)),
+        0xbf58_476d_1ce4_e5b9,
+    );
+    let z = mul64_avx2(
+        _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z)),
+        0x94d0_49bb_1331_11eb,
+    );
+    _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z))
+}
+
+/// [`normals_fast`] four draws at a time, with the same integer and floating-point
+/// operations (so the same bits): the four words hashed in the lanes of one vector,
+/// each layer's (x_i, x_{i+1}) fetched by one load per draw from [`ziggurat_pairs`],
+/// and the four rejections set in the mask at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn normals_fast_avx2(
+    s: Stream,
+    first: u64,
+    out: &mut [f64],
+    reject: &mut [u64; NORMAL_BLOCK / 64],
+) {
+    use std::arch::x86_64::*;
+    let pairs = ziggurat_pairs();
+    let len = out.len().min(NORMAL_BLOCK);
+    let quads = len / 4;
+    // Word j of the stream hashes key + j·γ.
+    let counter = |j: u64| {
+        s.key
+            .wrapping_add(first.wrapping_add(j).wrapping_mul(GAMMA)) as i64
+    };
+    let mut ctr = _mm256_set_epi64x(counter(3), counter(2), counter(1), counter(0));
+    let step = _mm256_set1_epi64x(GAMMA.wrapping_mul(4) as i64);
+    let exponent = _mm256_set1_epi64x(0x4000_0000_0000_0000);
+    let (three, sign) = (_mm256_set1_pd(3.0), _mm256_set1_pd(-0.0));
+    *reject = [0; NORMAL_BLOCK / 64];
+    for q in 0..quads {
+        let bits = mix64_avx2(ctr);
+        ctr = _mm256_add_epi64(ctr, step);
+        // u: the top 52 bits as a double in [2, 4), less 3.
+        let u = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64::<12>(bits), exponent)),
+            three,
+        );
+        let mut words = [0u64; 4];
+        // SAFETY: four u64 into a four-u64 array.
+        unsafe { _mm256_storeu_si256(words.as_mut_ptr().cast(), bits) };
+        let p: [*const f64; 4] =
+            std::array::from_fn(|j| pairs[(words[j] & 0xff) as usize].as_ptr());
+        // SAFETY: each pointer is a [f64; 2] of the static table.
+        let (even, odd) = unsafe {
+            let pair = |k: usize| _mm_loadu_pd(p[k]);
+            (
+                _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(pair(0)), pair(2)),
+                _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(pair(1)), pair(3)),
+            )
+        };
+        let (xi, xnext) = (_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd));
+        let x = _mm256_mul_pd(u, xi);
+        let outside = _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_andnot_pd(sign, x), xnext);
+        let at = 4 * q;
+        reject[at / 64] |= (_mm256_movemask_pd(outside) as u64) << (at % 64);
+        // SAFETY: at + 4 ≤ 4·quads ≤ out.len().
+        unsafe { _mm256_storeu_pd(out.as_mut_ptr().add(at), x) };
+    }
+    let z = ziggurat();
+    for j in 4 * quads..len {
+        let (i, _, x) = zig_fast(z, s.word(first.wrapping_add(j as u64)));
+        out[j] = x;
+        reject[j / 64] |= u64::from(x.abs() >= z.x[i + 1]) << (j % 64);
+    }
 }
 
 /// A sequential reader of a [`Stream`]'s words from a counter (a `rand::Rng`).
@@ -442,6 +561,18 @@ mod tests {
         }
         // Another stream gives other draws.
         assert_ne!(Stream::new(2411, 6).normal(17).to_bits(), z[0].to_bits());
+        // Ragged lengths (the four-at-a-time path leaves one to three, and a block
+        // may end short), at every vector width.
+        for w in crate::simd::widths_here() {
+            for len in [1, 2, 3, 4, 5, 7, 63, 65, 255, 257, 1003] {
+                let mut v = vec![0.0; len];
+                crate::simd::with_width_at_most(w, || st.normals(1_000_003, &mut v));
+                for (i, x) in v.iter().enumerate() {
+                    let want = st.normal(1_000_003 + i as u64);
+                    assert_eq!(x.to_bits(), want.to_bits(), "{w:?}, length {len}, draw {i}");
+                }
+            }
+        }
     }
 
     #[test]
