@@ -230,8 +230,9 @@ impl Stream {
     }
 
     /// `out[j]` = normal draw `start + j`: the ziggurat's fast path on the whole slice
-    /// (branch-free, vectorised: see `crate::simd`), then the few draws
-    /// outside the inner rectangles one by one. Equal to [`Stream::normal`] draw by draw.
+    /// (branch-free, four at a time with AVX2 intrinsics where the CPU has them: see
+    /// `normals_fast_avx2`), then the few draws outside the inner rectangles one by
+    /// one. Equal to [`Stream::normal`] draw by draw, at every vector width.
     pub fn normals(&self, start: u64, out: &mut [f64]) {
         for (b, block) in out.chunks_mut(NORMAL_BLOCK).enumerate() {
             let first = start.wrapping_add((b * NORMAL_BLOCK) as u64);
