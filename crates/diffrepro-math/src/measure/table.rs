@@ -242,10 +242,24 @@ impl Table {
     /// Replace every y in `values` by f(y): from the table inside it, by `exact`
     /// (the function itself, one value at a time) outside.
     pub fn eval_batch(&self, values: &mut [f64], exact: impl Fn(f64) -> f64) {
+        self.eval_batch_with::<false>(values, exact);
+    }
+
+    /// [`Table::eval_batch`], faster for values in ascending order (a sorted cloud,
+    /// where neighbours mostly share a piece), and the same values for any order.
+    pub fn eval_batch_ascending(&self, values: &mut [f64], exact: impl Fn(f64) -> f64) {
+        self.eval_batch_with::<true>(values, exact);
+    }
+
+    fn eval_batch_with<const ASCENDING: bool>(
+        &self,
+        values: &mut [f64],
+        exact: impl Fn(f64) -> f64,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if crate::simd::width() == crate::simd::Width::Avx2 {
             // SAFETY: `width` reports AVX2 only where this CPU has it.
-            unsafe { eval_avx2(self, values, &exact) };
+            unsafe { eval_avx2::<ASCENDING>(self, values, &exact) };
             return;
         }
         for v in values.iter_mut() {
@@ -284,10 +298,12 @@ fn estrin(c: &[f64; ROW], t: f64) -> f64 {
 /// [`Table::eval_batch`] four values at a time, with the operations of [`estrin`] in
 /// the same order (so the same bits): the four pieces' coefficient rows are loaded
 /// and transposed, so that each coefficient is one vector for the four. A group of
-/// four with a value outside the table goes one at a time.
+/// four with a value outside the table goes one at a time. With `ASCENDING`, four
+/// values in one piece (tested, so any order is safe) take the piece's coefficients
+/// by broadcasts instead.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn eval_avx2(table: &Table, block: &mut [f64], exact: &impl Fn(f64) -> f64) {
+fn eval_avx2<const ASCENDING: bool>(table: &Table, block: &mut [f64], exact: &impl Fn(f64) -> f64) {
     use std::arch::x86_64::*;
     let quads = block.len() / 4;
     let (lo, inv_h) = (_mm256_set1_pd(table.lo), _mm256_set1_pd(table.inv_h));
@@ -320,40 +336,52 @@ fn eval_avx2(table: &Table, block: &mut [f64], exact: &impl Fn(f64) -> f64) {
         unsafe { _mm_storeu_si128(idx.as_mut_ptr().cast(), k) };
         // In range: 0 ≤ p < pieces, so 0 ≤ idx[i] < pieces.
         let rows: [*const f64; 4] = std::array::from_fn(|i| table.coefs[idx[i] as usize].as_ptr());
-        // SAFETY: each row is a [f64; ROW] of the table (ROW = 12).
-        let (c, c89) = unsafe {
-            let load = |off: usize| -> [__m256d; 4] {
-                std::array::from_fn(|i| _mm256_loadu_pd(rows[i].add(off)))
-            };
-            let transpose = |r: [__m256d; 4]| -> [__m256d; 4] {
-                let t0 = _mm256_unpacklo_pd(r[0], r[1]);
-                let t1 = _mm256_unpackhi_pd(r[0], r[1]);
-                let t2 = _mm256_unpacklo_pd(r[2], r[3]);
-                let t3 = _mm256_unpackhi_pd(r[2], r[3]);
-                [
-                    _mm256_permute2f128_pd(t0, t2, 0x20),
-                    _mm256_permute2f128_pd(t1, t3, 0x20),
-                    _mm256_permute2f128_pd(t0, t2, 0x31),
-                    _mm256_permute2f128_pd(t1, t3, 0x31),
-                ]
-            };
-            let a = transpose(load(0));
-            let b = transpose(load(4));
-            // c8 and c9 of rows 0 and 2, and of rows 1 and 3.
-            let even = _mm256_insertf128_pd(
-                _mm256_castpd128_pd256(_mm_loadu_pd(rows[0].add(8))),
-                _mm_loadu_pd(rows[2].add(8)),
-                1,
-            );
-            let odd = _mm256_insertf128_pd(
-                _mm256_castpd128_pd256(_mm_loadu_pd(rows[1].add(8))),
-                _mm_loadu_pd(rows[3].add(8)),
-                1,
-            );
+        let one_piece = idx[0] == idx[1] && idx[1] == idx[2] && idx[2] == idx[3];
+        let (c, c89) = if ASCENDING && one_piece {
+            // One piece for the four (the common case for a sorted cloud): each
+            // coefficient broadcast, the same values as the transpose would give.
+            let row = rows[0];
+            // SAFETY: k < 10 ≤ ROW, inside the row.
+            let at = |k: usize| unsafe { _mm256_broadcast_sd(&*row.add(k)) };
             (
-                [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]],
-                [_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd)],
+                [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)],
+                [at(8), at(9)],
             )
+        } else {
+            unsafe {
+                let load = |off: usize| -> [__m256d; 4] {
+                    std::array::from_fn(|i| _mm256_loadu_pd(rows[i].add(off)))
+                };
+                let transpose = |r: [__m256d; 4]| -> [__m256d; 4] {
+                    let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+                    let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+                    let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+                    let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+                    [
+                        _mm256_permute2f128_pd(t0, t2, 0x20),
+                        _mm256_permute2f128_pd(t1, t3, 0x20),
+                        _mm256_permute2f128_pd(t0, t2, 0x31),
+                        _mm256_permute2f128_pd(t1, t3, 0x31),
+                    ]
+                };
+                let a = transpose(load(0));
+                let b = transpose(load(4));
+                // c8 and c9 of rows 0 and 2, and of rows 1 and 3.
+                let even = _mm256_insertf128_pd(
+                    _mm256_castpd128_pd256(_mm_loadu_pd(rows[0].add(8))),
+                    _mm_loadu_pd(rows[2].add(8)),
+                    1,
+                );
+                let odd = _mm256_insertf128_pd(
+                    _mm256_castpd128_pd256(_mm_loadu_pd(rows[1].add(8))),
+                    _mm_loadu_pd(rows[3].add(8)),
+                    1,
+                );
+                (
+                    [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]],
+                    [_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd)],
+                )
+            }
         };
         let (add, mul) = (_mm256_add_pd, _mm256_mul_pd);
         let t2 = mul(t, t);

@@ -709,6 +709,9 @@ fn every_vector_width_gives_the_same_bits() {
                     let mut v = ys.clone();
                     t.eval_batch(&mut v, |y| loc.score(y));
                     out.push(v);
+                    let mut v = ys.clone();
+                    t.eval_batch_ascending(&mut v, |y| loc.score(y));
+                    out.push(v);
                 }
             }
         }
@@ -774,12 +777,20 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
                     "{what}: {}",
                     t.tolerance()
                 );
+                // In ascending order too (the particles' call), the same values.
+                let mut up = ys.clone();
+                t.eval_batch_ascending(&mut up, |y| match what {
+                    "L_r" => loc.localization(y),
+                    "score" => loc.score(y),
+                    _ => loc.score(y / sigma) / sigma,
+                });
                 let mut v = ys.clone();
                 t.eval_batch(&mut v, |y| match what {
                     "L_r" => loc.localization(y),
                     "score" => loc.score(y),
                     _ => loc.score(y / sigma) / sigma,
                 });
+                assert!(up.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
                 for (k, (a, b)) in v.iter().zip(exact.iter()).enumerate() {
                     assert!(
                         (a - b).abs() <= t.tolerance(),

@@ -211,7 +211,8 @@ impl<'a> OuScore<'a> {
                 for block in xs.chunks_mut(BATCH) {
                     let scores = &mut buf[..block.len()];
                     scores.copy_from_slice(block);
-                    table.eval_batch(scores, |x| loc.score(x / sigma) / sigma);
+                    // The clouds are kept sorted.
+                    table.eval_batch_ascending(scores, |x| loc.score(x / sigma) / sigma);
                     for (x, &s) in block.iter_mut().zip(scores.iter()) {
                         *x = step(*x, s);
                     }
