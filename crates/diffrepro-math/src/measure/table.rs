@@ -4,11 +4,12 @@
 //!
 //! [`Table`] cuts [lo, hi] into N equal pieces and keeps, on each, the polynomial of
 //! degree [`DEGREE`] that interpolates the function at the piece's Chebyshev points;
-//! evaluating it is an index, a subtraction and a Horner loop, with no exp. The
-//! caller says how narrow the function's features can be (a length w: no bump, step
-//! or turn narrower than w); the first attempt gives each piece that length, so ten
-//! nodes fall in any feature (narrower ones could fall between nodes unseen). N then
-//! doubles until every piece passes two tests against the function itself:
+//! evaluating it is an index, a subtraction and a polynomial (Estrin's scheme), with
+//! no exp. The caller says how narrow the function's features can be (a length w: no
+//! bump, step or turn narrower than w); the first attempt gives each piece that
+//! length, so ten nodes fall in any feature (narrower ones could fall between nodes
+//! unseen). N then doubles until every piece passes two tests against the function
+//! itself:
 //! - the last two Chebyshev coefficients add up to less than the tolerance (the usual
 //!   sign that the series has converged: when the function is analytic near the
 //!   piece they fall geometrically, and the interpolation error is of the size of
@@ -194,9 +195,9 @@ impl Table {
             tol,
         };
         let fits = |(j, (&y, &f)): (usize, (&f64, &f64))| {
-            table
-                .locate(y)
-                .is_some_and(|(piece, t)| piece == j && (table.horner(piece, t) - f).abs() <= tol)
+            table.locate(y).is_some_and(|(piece, t)| {
+                piece == j && (table.polynomial(piece, t) - f).abs() <= tol
+            })
         };
         check_ys
             .iter()
@@ -229,14 +230,14 @@ impl Table {
     }
 
     #[inline(always)]
-    fn horner(&self, piece: usize, t: f64) -> f64 {
+    fn polynomial(&self, piece: usize, t: f64) -> f64 {
         estrin(&self.coefs[piece], t)
     }
 
     /// The tabulated value at y, or `None` outside the table.
     #[inline]
     pub fn get(&self, y: f64) -> Option<f64> {
-        self.locate(y).map(|(j, t)| self.horner(j, t))
+        self.locate(y).map(|(j, t)| self.polynomial(j, t))
     }
 
     /// Replace every y in `values` by f(y): from the table inside it, by `exact`

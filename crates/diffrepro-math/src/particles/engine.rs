@@ -122,8 +122,9 @@ pub struct OuScore<'a> {
 
 #[derive(Clone, Debug)]
 enum ScoreKind<'a> {
-    /// t > 0: ∇log p_{μ_t}(x) = (E[rX | Y_r = x/σ_t] - x/σ_t)/σ_t, the score of Y_r
-    /// from `table` where it has one (see [`OuScore::tabulated`]).
+    /// t > 0: ∇log p_{μ_t}(x) = (E[rX | Y_r = x/σ_t] - x/σ_t)/σ_t; the slice maps
+    /// take it from `table` (of x ↦ ∇log p_{μ_t}(x)) where there is one (see
+    /// [`OuScore::tabulated`]).
     Ou {
         loc: Localizer,
         sigma: f64,
@@ -163,6 +164,11 @@ impl<'a> OuScore<'a> {
             *table = loc.scaled_score_table(*sigma, lo, hi).map(Box::new);
         }
         self
+    }
+
+    /// Whether the slice maps read the score from a table.
+    pub fn is_tabulated(&self) -> bool {
+        matches!(self.kind, ScoreKind::Ou { table: Some(_), .. })
     }
 
     /// ∇log p_{μ_t}(x).

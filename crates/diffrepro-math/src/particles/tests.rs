@@ -318,3 +318,35 @@ fn replicates_are_independent_and_replicate_0_is_the_run() {
     // With atoms the sampling term is of order n^{-1/4} in W: sd ≈ 0.07 at n = 2000.
     assert!(sd > 1e-4 && sd < 0.5 * m, "mean {m}, sd {sd}");
 }
+
+#[test]
+fn tabulated_maps_are_within_the_tables_tolerance_of_the_kernel() {
+    // The backward map of a sorted cloud of each paper example, with the score from
+    // its table (as the engine runs it) and from the kernel one particle at a time:
+    // apart by at most η times the table's tolerance (1e-12 of the largest |score|),
+    // plus rounding.
+    let eta = 0.01;
+    for k in [4, 5, 6] {
+        let mu0 = Measure::paper_example(k).unwrap();
+        for t in [0.01, 0.2, 1.5] {
+            let cloud = sample_ou(&mu0, t, 20_000, 7, 3);
+            let (lo, hi) = (cloud[0], cloud[cloud.len() - 1]);
+            let kernel = OuScore::new(&mu0, t).unwrap();
+            let table = OuScore::new(&mu0, t).unwrap().tabulated(lo, hi);
+            assert!(table.is_tabulated(), "Example {k} at t = {t}: no table");
+            let top = cloud
+                .iter()
+                .fold(1.0f64, |m, &x| m.max(kernel.score(x).abs()));
+            let mut moved = cloud.clone();
+            table.backward_slice(&mut moved, eta);
+            for (&x, &b) in cloud.iter().zip(&moved) {
+                let want = kernel.backward(x, eta);
+                let bound = eta * 1e-12 * top + 4.0 * f64::EPSILON * want.abs().max(1.0);
+                assert!(
+                    (b - want).abs() <= bound,
+                    "Example {k}, t = {t}, x = {x}: {b} against {want}"
+                );
+            }
+        }
+    }
+}
