@@ -1,10 +1,13 @@
 //! Which vector instructions the batch kernels run with.
 //!
 //! The build targets baseline x86-64, whose vectors hold two doubles (SSE2). The batch
-//! kernels (L_r and the score in blocks, the exp inside them, the counter-based normal
-//! and uniform draws, the mixture component pick) are plain loops over arrays, and
+//! kernels (L_r and the score in blocks, the exp inside them, the counter-based
+//! uniform draws, the mixture component pick) are plain loops over arrays, and
 //! [`vectorised!`] compiles each of them twice: for the baseline and for AVX2 (four
-//! doubles). [`width`] picks the wider one when this CPU has AVX2.
+//! doubles). [`width`] picks the wider one when this CPU has AVX2. A few hot loops
+//! whose AVX2 form the compiler does not find (the normal draws' fast path, the
+//! lookups in `measure::Table`, the Monte Carlo bin finder) are written with AVX2
+//! intrinsics beside a plain version, doing the same operations in the same order.
 //!
 //! Both copies are compiled from the same source: the same IEEE operations in the same
 //! order (Rust never fuses a multiply and an add on its own, and no approximate

@@ -29,7 +29,7 @@ use super::{Measure, Posterior};
 pub const Y_RANGE_SDS: f64 = 8.5;
 /// Accuracy of the tables of L_r and of the score, relative to max(1, largest value).
 pub const TABLE_TOL: f64 = 1e-12;
-/// The most pieces a table of L_r or of the score may have (at 80 bytes a piece).
+/// The most pieces a table of L_r or of the score may have (at 96 bytes a piece).
 pub const TABLE_PIECES: usize = 2048;
 
 /// One mixture component at a fixed r, with every per-r constant precomputed.
@@ -838,19 +838,25 @@ impl Localizer {
     /// `None` where the table would need more than [`TABLE_PIECES`] pieces (or the
     /// measure is an empirical one, whose many atoms the windowed kernel serves).
     pub fn localization_table(&self, lo: f64, hi: f64) -> Option<Table> {
-        self.table::<true>(lo, hi)
+        self.table::<true>(1.0, lo, hi)
     }
 
     /// The score E[rX | Y_r = y] - y tabulated on [lo, hi], as
     /// [`Localizer::localization_table`].
     pub fn score_table(&self, lo: f64, hi: f64) -> Option<Table> {
-        self.table::<false>(lo, hi)
+        self.table::<false>(1.0, lo, hi)
     }
 
     /// x ↦ score(x/σ)/σ tabulated on [lo, hi] (σ > 0): the score of σ·Y_r, which is
     /// the score of the OU law μ_t at x when r = snr(t) and σ = σ_t. As
     /// [`Localizer::localization_table`], to [`TABLE_TOL`] of max(1, its largest |value|).
     pub fn scaled_score_table(&self, sigma: f64, lo: f64, hi: f64) -> Option<Table> {
+        self.table::<false>(sigma, lo, hi)
+    }
+
+    /// x ↦ f(x/σ)/σ on [lo, hi] for f = L_r (VAR, called with σ = 1) or the score;
+    /// dividing by σ = 1 is exact, so σ = 1 tabulates f itself.
+    fn table<const VAR: bool>(&self, sigma: f64, lo: f64, hi: f64) -> Option<Table> {
         if sigma.is_nan()
             || sigma <= 0.0
             || matches!(self.kind, Kind::Mixture { windowed: true, .. })
@@ -865,23 +871,9 @@ impl Localizer {
             TABLE_PIECES,
             |v: &mut [f64]| {
                 v.iter_mut().for_each(|x| *x /= sigma);
-                self.batch::<false>(v);
-                v.iter_mut().for_each(|s| *s /= sigma);
+                self.batch::<VAR>(v);
+                v.iter_mut().for_each(|f| *f /= sigma);
             },
-        )
-    }
-
-    fn table<const VAR: bool>(&self, lo: f64, hi: f64) -> Option<Table> {
-        if matches!(self.kind, Kind::Mixture { windowed: true, .. }) {
-            return None;
-        }
-        Table::build(
-            lo,
-            hi,
-            self.feature_width(),
-            TABLE_TOL,
-            TABLE_PIECES,
-            |v: &mut [f64]| self.batch::<VAR>(v),
         )
     }
 
