@@ -841,14 +841,9 @@ impl Localizer {
         self.table::<true>(1.0, lo, hi)
     }
 
-    /// The score E[rX | Y_r = y] - y tabulated on [lo, hi], as
-    /// [`Localizer::localization_table`].
-    pub fn score_table(&self, lo: f64, hi: f64) -> Option<Table> {
-        self.table::<false>(1.0, lo, hi)
-    }
-
-    /// x ↦ score(x/σ)/σ tabulated on [lo, hi] (σ > 0): the score of σ·Y_r, which is
-    /// the score of the OU law μ_t at x when r = snr(t) and σ = σ_t. As
+    /// x ↦ score(x/σ)/σ tabulated on [lo, hi] (σ > 0), the score being
+    /// E[rX | Y_r = y] - y: the score of σ·Y_r, which is the score of the OU law μ_t at
+    /// x when r = snr(t) and σ = σ_t (σ = 1: the score of Y_r itself). As
     /// [`Localizer::localization_table`], to [`TABLE_TOL`] of max(1, its largest |value|).
     pub fn scaled_score_table(&self, sigma: f64, lo: f64, hi: f64) -> Option<Table> {
         self.table::<false>(sigma, lo, hi)

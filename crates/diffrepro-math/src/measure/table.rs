@@ -89,6 +89,12 @@ impl Basis {
         }
     }
 
+    /// The basis, computed once.
+    fn shared() -> &'static Basis {
+        static BASIS: std::sync::OnceLock<Basis> = std::sync::OnceLock::new();
+        BASIS.get_or_init(Basis::new)
+    }
+
     /// The check point of a piece, alternating ends from piece to piece.
     fn check_point(&self, piece: usize) -> f64 {
         if piece.is_multiple_of(2) {
@@ -149,10 +155,10 @@ impl Table {
         }
         let t0 = crate::phases::phase_start();
         let mut pieces = (first as usize).next_power_of_two().max(FIRST_PIECES);
-        let basis = Basis::new();
+        let basis = Basis::shared();
         let mut table = None;
         while pieces <= max_pieces && table.is_none() {
-            table = Self::attempt(lo, hi, rel_tol, pieces, &basis, &eval);
+            table = Self::attempt(lo, hi, rel_tol, pieces, basis, &eval);
             pieces *= 2;
         }
         crate::phases::phase_end(crate::phases::Phase::Tables, t0);
@@ -234,12 +240,6 @@ impl Table {
         estrin(&self.coefs[piece], t)
     }
 
-    /// The tabulated value at y, or `None` outside the table.
-    #[inline]
-    pub fn get(&self, y: f64) -> Option<f64> {
-        self.locate(y).map(|(j, t)| self.polynomial(j, t))
-    }
-
     /// Replace every y in `values` by f(y): from the table inside it, by `exact`
     /// (the function itself, one value at a time) outside.
     pub fn eval_batch(&self, values: &mut [f64], exact: impl Fn(f64) -> f64) {
@@ -272,7 +272,7 @@ impl Table {
     #[inline(always)]
     fn one(&self, y: f64, exact: &impl Fn(f64) -> f64) -> f64 {
         match self.locate(y) {
-            Some((j, t)) => estrin(&self.coefs[j], t),
+            Some((j, t)) => self.polynomial(j, t),
             None => exact(y),
         }
     }
@@ -336,19 +336,21 @@ fn eval_avx2<const ASCENDING: bool>(table: &Table, block: &mut [f64], exact: &im
         // SAFETY: four i32 into a four-i32 array.
         unsafe { _mm_storeu_si128(idx.as_mut_ptr().cast(), k) };
         // In range: 0 ≤ p < pieces, so 0 ≤ idx[i] < pieces.
-        let rows: [*const f64; 4] = std::array::from_fn(|i| table.coefs[idx[i] as usize].as_ptr());
         let one_piece = idx[0] == idx[1] && idx[1] == idx[2] && idx[2] == idx[3];
         let (c, c89) = if ASCENDING && one_piece {
             // One piece for the four (the common case for a sorted cloud): each
             // coefficient broadcast, the same values as the transpose would give.
-            let row = rows[0];
-            // SAFETY: k < 10 ≤ ROW, inside the row.
-            let at = |k: usize| unsafe { _mm256_broadcast_sd(&*row.add(k)) };
+            let row = &table.coefs[idx[0] as usize];
+            let at = |k: usize| _mm256_set1_pd(row[k]);
             (
                 [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)],
                 [at(8), at(9)],
             )
         } else {
+            let rows: [*const f64; 4] =
+                std::array::from_fn(|i| table.coefs[idx[i] as usize].as_ptr());
+            // SAFETY: each row is a [f64; ROW] of the table (ROW = 12), and the loads
+            // below read at most its first 12 values.
             unsafe {
                 let load = |off: usize| -> [__m256d; 4] {
                     std::array::from_fn(|i| _mm256_loadu_pd(rows[i].add(off)))

@@ -705,7 +705,7 @@ fn every_vector_width_gives_the_same_bits() {
                     t.eval_batch(&mut v, |y| loc.localization(y));
                     out.push(v);
                 }
-                if let Some(t) = loc.score_table(-20.0, 25.0) {
+                if let Some(t) = loc.scaled_score_table(1.0, -20.0, 25.0) {
                     let mut v = ys.clone();
                     t.eval_batch(&mut v, |y| loc.score(y));
                     out.push(v);
@@ -757,7 +757,7 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
             let exact_ou: Vec<f64> = xs.iter().map(|&x| loc.score(x / sigma) / sigma).collect();
             let tables = [
                 (loc.localization_table(lo, hi), &exact_l, "L_r"),
-                (loc.score_table(lo, hi), &exact_s, "score"),
+                (loc.scaled_score_table(1.0, lo, hi), &exact_s, "score"),
                 (
                     loc.scaled_score_table(sigma, lo * sigma, hi * sigma),
                     &exact_ou,
