@@ -291,41 +291,34 @@ fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
     sorted_draws(n, seed, stream, |rng| m.sample_x(rng))
 }
 
-/// One exact OU step of a cloud, then a sort (noise breaks the order).
+/// One exact OU step of a cloud, then a sort (noise breaks the order). One thread
+/// moves the whole cloud: the engine runs its clouds in parallel, and a cloud that
+/// stays on one core stays in that core's cache for the sort.
 fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, step: usize) {
     let decay = (-eta).exp();
     let noise = ou_noise_var(eta).sqrt();
     // The noise pass also finds the cloud's range (and NaN) for the sort.
-    let (lo, hi, nan) = cloud
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let t0 = crate::phases::phase_start();
-            let mut z = [0.0; CHUNK];
-            let z = &mut z[..chunk.len()];
-            base.normals(((step as u64) << STEP_SHIFT) + (c * CHUNK) as u64, z);
-            let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
-            for (x, &z) in chunk.iter_mut().zip(z.iter()) {
-                let v = decay * *x + noise * z;
-                *x = v;
-                lo = if v < lo { v } else { lo };
-                hi = if v > hi { v } else { hi };
-                nan |= v.is_nan();
-            }
-            crate::phases::phase_end(crate::phases::Phase::Sampling, t0);
-            (lo, hi, nan)
-        })
-        .reduce(
-            || (f64::INFINITY, f64::NEG_INFINITY, false),
-            |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 || b.2),
-        );
     let t0 = crate::phases::phase_start();
+    let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
+    let mut z = [0.0; CHUNK];
+    for (c, chunk) in cloud.chunks_mut(CHUNK).enumerate() {
+        let z = &mut z[..chunk.len()];
+        base.normals(((step as u64) << STEP_SHIFT) + (c * CHUNK) as u64, z);
+        for (x, &z) in chunk.iter_mut().zip(z.iter()) {
+            let v = decay * *x + noise * z;
+            *x = v;
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+            nan |= v.is_nan();
+        }
+    }
+    let t1 = crate::phases::phase_end(crate::phases::Phase::Sampling, t0);
     if nan {
         cloud.sort_unstable_by(f64::total_cmp);
     } else {
         sort_cloud_within(cloud, scratch, lo, hi);
     }
-    crate::phases::phase_end(crate::phases::Phase::Sort, t0);
+    crate::phases::phase_end(crate::phases::Phase::Sort, t1);
 }
 
 /// [`w2_sorted`], timed as the W₂ phase.
@@ -336,14 +329,12 @@ fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
     w
 }
 
-/// Move every particle by `map` (applied to chunks of the cloud), re-sorting only if
-/// the map was not increasing on the cloud.
-fn transport<F: Fn(&mut [f64]) + Sync + Send>(cloud: &mut [f64], scratch: &mut Scratch, map: F) {
-    cloud.par_chunks_mut(CHUNK).for_each(|c| {
-        let t0 = crate::phases::phase_start();
-        map(c);
-        crate::phases::phase_end(crate::phases::Phase::Transport, t0);
-    });
+/// Move every particle by `map`, re-sorting only if the map was not increasing on the
+/// cloud. One thread moves the whole cloud (see [`diffuse`]).
+fn transport(cloud: &mut [f64], scratch: &mut Scratch, map: impl Fn(&mut [f64])) {
+    let t0 = crate::phases::phase_start();
+    map(cloud);
+    crate::phases::phase_end(crate::phases::Phase::Transport, t0);
     if !cloud.is_sorted_by(|a, b| a <= b) {
         sort_cloud(cloud, scratch);
     }
@@ -367,15 +358,117 @@ pub fn run_particles_replicate(
     cfg: &ParticleConfig,
     replicate: u64,
 ) -> Result<ParticleRun, ParticleError> {
+    let mut runs = run_particles_many(&[(mu0, nu0)], cfg, replicate)?;
+    Ok(runs.pop().expect("one run per pair"))
+}
+
+/// Which side of a run a cloud is on: it picks the cloud's random streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Mu,
+    Nu,
+}
+
+/// A cloud of the forward phase: its law at t = 0, its side, and (forward map only)
+/// the index of the law whose score moves it.
+struct ForwardCloud<'a> {
+    law: &'a Measure,
+    side: Side,
+    driver: Option<usize>,
+    x: Vec<f64>,
+    scratch: Scratch,
+}
+
+/// A cloud of the backward phase: the run it belongs to.
+struct BackwardCloud {
+    run: usize,
+    x: Vec<f64>,
+    scratch: Scratch,
+}
+
+/// The forward phase of several runs: the distinct clouds, and which two each run uses.
+struct Plan<'a> {
+    /// The distinct laws whose scores drive the forward map (none for diffusion).
+    drivers: Vec<&'a Measure>,
+    clouds: Vec<ForwardCloud<'a>>,
+    /// Per run, its μ-cloud and ν-cloud (indices into `clouds`).
+    ends: Vec<(usize, usize)>,
+}
+
+impl<'a> Plan<'a> {
+    /// Clouds are shared by runs that agree on law, side and driver.
+    fn new(pairs: &[(&'a Measure, &'a Measure)], forward: Forward) -> Self {
+        let mut drivers: Vec<&Measure> = Vec::new();
+        let mut clouds: Vec<ForwardCloud> = Vec::new();
+        let mut ends = Vec::with_capacity(pairs.len());
+        for &(mu0, nu0) in pairs {
+            let driver = (forward == Forward::Map).then(|| {
+                drivers.iter().position(|&d| d == mu0).unwrap_or_else(|| {
+                    drivers.push(mu0);
+                    drivers.len() - 1
+                })
+            });
+            let [a, b] = [(mu0, Side::Mu), (nu0, Side::Nu)].map(|(law, side)| {
+                let same = |c: &ForwardCloud| c.side == side && c.driver == driver && c.law == law;
+                clouds.iter().position(same).unwrap_or_else(|| {
+                    clouds.push(ForwardCloud {
+                        law,
+                        side,
+                        driver,
+                        x: Vec::new(),
+                        scratch: Scratch::default(),
+                    });
+                    clouds.len() - 1
+                })
+            });
+            ends.push((a, b));
+        }
+        Plan {
+            drivers,
+            clouds,
+            ends,
+        }
+    }
+}
+
+/// The two clouds of each run, from the forward clouds.
+fn forward_pairs<'c>(
+    clouds: &'c [ForwardCloud],
+    ends: &[(usize, usize)],
+) -> Vec<(&'c [f64], &'c [f64])> {
+    let view = |i: usize| clouds[i].x.as_slice();
+    ends.iter().map(|&(a, b)| (view(a), view(b))).collect()
+}
+
+/// The two clouds of each run in the backward phase (μ then ν, run by run).
+fn backward_pairs(back: &[BackwardCloud]) -> Vec<(&[f64], &[f64])> {
+    back.chunks_exact(2)
+        .map(|p| (p[0].x.as_slice(), p[1].x.as_slice()))
+        .collect()
+}
+
+/// [`run_particles_replicate`] for several pairs (μ_0, ν_0) under one configuration:
+/// run k is bit-identical to `run_particles_replicate(pairs[k].0, pairs[k].1, cfg,
+/// replicate)`. A cloud's forward phase depends only on its law, its side (the
+/// streams) and, for the forward map, the law μ_0 whose score moves it, so runs that
+/// agree on these share that cloud's forward phase, computed once: every run against
+/// δ_0, say, diffuses the same ν-cloud. Clouds move in parallel, each on one thread.
+pub fn run_particles_many(
+    pairs: &[(&Measure, &Measure)],
+    cfg: &ParticleConfig,
+    replicate: u64,
+) -> Result<Vec<ParticleRun>, ParticleError> {
     let stream = |draw: u8| crate::rng::Purpose::Particles { replicate, draw }.number();
-    mu0.validate().map_err(|source| ParticleError::Measure {
-        which: "mu_0",
-        source,
-    })?;
-    nu0.validate().map_err(|source| ParticleError::Measure {
-        which: "nu_0",
-        source,
-    })?;
+    for &(mu0, nu0) in pairs {
+        mu0.validate().map_err(|source| ParticleError::Measure {
+            which: "mu_0",
+            source,
+        })?;
+        nu0.validate().map_err(|source| ParticleError::Measure {
+            which: "nu_0",
+            source,
+        })?;
+    }
     if cfg.n == 0 {
         return Err(ParticleError::NoParticles);
     }
@@ -383,7 +476,9 @@ pub fn run_particles_replicate(
         return Err(ParticleError::BadStep(cfg.eta));
     }
     if cfg.forward == Forward::Map {
-        OuScore::new(mu0, 0.0)?;
+        for &(mu0, _) in pairs {
+            OuScore::new(mu0, 0.0)?;
+        }
     }
     let eta = cfg.eta;
     let time = |k: usize| k as f64 * eta;
@@ -393,87 +488,138 @@ pub fn run_particles_replicate(
             .any(|&s| (s - t).abs() <= 0.5 * eta)
     };
 
-    let mu_start = initial_cloud(mu0, cfg.n, cfg.seed, stream(0));
-    let nu_start = initial_cloud(nu0, cfg.n, cfg.seed, stream(1));
-    let (mut mu, mut nu) = (mu_start.clone(), nu_start.clone());
-    let mut snapshots = Vec::new();
-    let mut snap = |phase: Phase, t: f64, mu: &[f64], nu: &[f64]| {
-        if wanted(t) {
-            snapshots.push(Snapshot {
-                phase,
-                t,
-                mu: mu.to_vec(),
-                nu: nu.to_vec(),
-            });
+    let Plan {
+        drivers,
+        mut clouds,
+        ends,
+    } = Plan::new(pairs, cfg.forward);
+    let side_stream = |side: Side, init: bool| match (side, init) {
+        (Side::Mu, true) => stream(0),
+        (Side::Nu, true) => stream(1),
+        (Side::Mu, false) => stream(2),
+        (Side::Nu, false) => stream(3),
+    };
+    for c in clouds.iter_mut() {
+        c.x = initial_cloud(c.law, cfg.n, cfg.seed, side_stream(c.side, true));
+    }
+    let starts: Vec<Vec<f64>> = clouds.iter().map(|c| c.x.clone()).collect();
+    let noise_mu = Stream::new(cfg.seed, stream(2));
+    let noise_nu = Stream::new(cfg.seed, stream(3));
+
+    let mut runs: Vec<ParticleRun> = ends
+        .iter()
+        .map(|&(a, b)| ParticleRun {
+            forward: Vec::with_capacity(cfg.steps + 1),
+            backward: Vec::with_capacity(cfg.steps + 1),
+            snapshots: Vec::new(),
+            w2_initial: w2_sorted(&starts[a], &starts[b]),
+            w2_denoised: f64::NAN,
+            w2_round_trip: f64::NAN,
+        })
+        .collect();
+    // W₂ of every run between the clouds at (k = index) and a snapshot where wanted.
+    let record = |runs: &mut [ParticleRun], phase: Phase, t: f64, xs: &[(&[f64], &[f64])]| {
+        let w2: Vec<f64> = xs.par_iter().map(|(a, b)| w2_timed(a, b)).collect();
+        for (run, (&w2, (a, b))) in runs.iter_mut().zip(w2.iter().zip(xs)) {
+            let steps = match phase {
+                Phase::Forward => &mut run.forward,
+                Phase::Backward => &mut run.backward,
+            };
+            steps.push(StepRecord { t, w2 });
+            if wanted(t) {
+                run.snapshots.push(Snapshot {
+                    phase,
+                    t,
+                    mu: a.to_vec(),
+                    nu: b.to_vec(),
+                });
+            }
         }
     };
 
-    let noise_mu = Stream::new(cfg.seed, stream(2));
-    let noise_nu = Stream::new(cfg.seed, stream(3));
-    let mut forward = vec![StepRecord {
-        t: 0.0,
-        w2: w2_timed(&mu, &nu),
-    }];
-    snap(Phase::Forward, 0.0, &mu, &nu);
-    // The two clouds move independently within a step, so they move in parallel.
-    let (mut scratch_mu, mut scratch_nu) = (Scratch::default(), Scratch::default());
+    record(
+        &mut runs,
+        Phase::Forward,
+        0.0,
+        &forward_pairs(&clouds, &ends),
+    );
     for k in 0..cfg.steps {
         match cfg.forward {
             Forward::Diffusion => {
-                rayon::join(
-                    || diffuse(&mut mu, &mut scratch_mu, eta, &noise_mu, k),
-                    || diffuse(&mut nu, &mut scratch_nu, eta, &noise_nu, k),
-                );
+                clouds.par_iter_mut().for_each(|c| {
+                    let noise = match c.side {
+                        Side::Mu => &noise_mu,
+                        Side::Nu => &noise_nu,
+                    };
+                    diffuse(&mut c.x, &mut c.scratch, eta, noise, k);
+                });
             }
             Forward::Map => {
-                let score = OuScore::new(mu0, time(k))?;
-                let map = |c: &mut [f64]| score.forward_slice(c, eta);
-                rayon::join(
-                    || transport(&mut mu, &mut scratch_mu, map),
-                    || transport(&mut nu, &mut scratch_nu, map),
-                );
+                let scores = drivers
+                    .iter()
+                    .map(|d| OuScore::new(d, time(k)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                clouds.par_iter_mut().for_each(|c| {
+                    let score = &scores[c.driver.expect("the forward map has a driver")];
+                    transport(&mut c.x, &mut c.scratch, |s| score.forward_slice(s, eta));
+                });
             }
         }
-        let t = time(k + 1);
-        forward.push(StepRecord {
-            t,
-            w2: w2_timed(&mu, &nu),
-        });
-        snap(Phase::Forward, t, &mu, &nu);
+        record(
+            &mut runs,
+            Phase::Forward,
+            time(k + 1),
+            &forward_pairs(&clouds, &ends),
+        );
     }
 
-    let t_end = time(cfg.steps);
-    let mut backward = vec![StepRecord {
-        t: t_end,
-        w2: w2_timed(&mu, &nu),
-    }];
-    snap(Phase::Backward, t_end, &mu, &nu);
+    // Each run takes copies of its two clouds back.
+    let mut back: Vec<BackwardCloud> = ends
+        .iter()
+        .enumerate()
+        .flat_map(|(run, &(a, b))| [a, b].map(|i| (run, i)))
+        .map(|(run, i)| BackwardCloud {
+            run,
+            x: clouds[i].x.clone(),
+            scratch: Scratch::default(),
+        })
+        .collect();
+    drop(clouds);
+    let n = cfg.n;
+    record(
+        &mut runs,
+        Phase::Backward,
+        time(cfg.steps),
+        &backward_pairs(&back),
+    );
     for k in (1..=cfg.steps).rev() {
         // The clouds are sorted: their ends bound every particle.
-        let lo = mu[0].min(nu[0]);
-        let hi = mu[cfg.n - 1].max(nu[cfg.n - 1]);
-        let score = OuScore::new(mu0, time(k))?.tabulated(lo, hi);
-        let map = |c: &mut [f64]| score.backward_slice(c, eta);
-        rayon::join(
-            || transport(&mut mu, &mut scratch_mu, map),
-            || transport(&mut nu, &mut scratch_nu, map),
-        );
-        let t = time(k - 1);
-        backward.push(StepRecord {
-            t,
-            w2: w2_timed(&mu, &nu),
+        let bounds: Vec<(f64, f64)> = back
+            .chunks_exact(2)
+            .map(|p| (p[0].x[0].min(p[1].x[0]), p[0].x[n - 1].max(p[1].x[n - 1])))
+            .collect();
+        let scores = pairs
+            .par_iter()
+            .zip(&bounds)
+            .map(|(&(mu0, _), &(lo, hi))| Ok(OuScore::new(mu0, time(k))?.tabulated(lo, hi)))
+            .collect::<Result<Vec<_>, ParticleError>>()?;
+        back.par_iter_mut().for_each(|c| {
+            let score = &scores[c.run];
+            transport(&mut c.x, &mut c.scratch, |s| score.backward_slice(s, eta));
         });
-        snap(Phase::Backward, t, &mu, &nu);
+        record(
+            &mut runs,
+            Phase::Backward,
+            time(k - 1),
+            &backward_pairs(&back),
+        );
     }
 
-    Ok(ParticleRun {
-        forward,
-        backward,
-        snapshots,
-        w2_initial: w2_sorted(&mu_start, &nu_start),
-        w2_denoised: w2_sorted(&mu_start, &nu),
-        w2_round_trip: w2_sorted(&mu_start, &mu),
-    })
+    for ((run, &(a, _)), p) in runs.iter_mut().zip(&ends).zip(back.chunks_exact(2)) {
+        run.w2_denoised = w2_sorted(&starts[a], &p[1].x);
+        run.w2_round_trip = w2_sorted(&starts[a], &p[0].x);
+    }
+    Ok(runs)
 }
 
 /// Thm. 3 on a cloud: the root-mean-square displacement √(mean (b(f(x)) - x)²) of
@@ -526,4 +672,46 @@ fn sorted_draws(
         });
     out.par_sort_unstable_by(f64::total_cmp);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_share_the_clouds_they_agree_on() {
+        let (e4, e5) = (
+            Measure::paper_example(4).unwrap(),
+            Measure::paper_example(5).unwrap(),
+        );
+        let (delta, normal) = (
+            Measure::Point { at: 0.0 },
+            Measure::Normal {
+                mean: 0.0,
+                var: 1.0,
+            },
+        );
+        let count = |pairs: &[(&Measure, &Measure)], forward| {
+            let plan = Plan::new(pairs, forward);
+            (plan.clouds.len(), plan.drivers.len(), plan.ends)
+        };
+        // Against δ_0, the three runs share one ν-cloud.
+        let against_delta = [(&e4, &delta), (&e5, &delta), (&normal, &delta)];
+        assert_eq!(
+            count(&against_delta, Forward::Diffusion),
+            (4, 0, vec![(0, 1), (2, 1), (3, 1)])
+        );
+        // The forward map moves each ν-cloud by its own μ_0's score: nothing shared.
+        assert_eq!(count(&against_delta, Forward::Map).0, 6);
+        // A law is a μ-cloud and a ν-cloud apart: the sides draw different streams.
+        assert_eq!(
+            count(&[(&normal, &normal)], Forward::Diffusion),
+            (2, 0, vec![(0, 1)])
+        );
+        // The same run twice, under the map, shares both clouds and the driver.
+        assert_eq!(
+            count(&[(&normal, &e4), (&normal, &e4)], Forward::Map),
+            (2, 1, vec![(0, 1), (0, 1)])
+        );
+    }
 }

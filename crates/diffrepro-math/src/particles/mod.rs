@@ -19,8 +19,8 @@ mod gaussian;
 mod sort;
 
 pub use engine::{
-    round_trip_displacement, run_particles, run_particles_replicate, sample_ou, OuScore,
-    ParticleConfig, ParticleError, ParticleRun, Phase, Snapshot, StepRecord,
+    round_trip_displacement, run_particles, run_particles_many, run_particles_replicate, sample_ou,
+    OuScore, ParticleConfig, ParticleError, ParticleRun, Phase, Snapshot, StepRecord,
 };
 pub use gaussian::{
     backward_one_step_ratio, chained_ratio, denoise_defect, diffuse_denoise_ratio,

@@ -21,7 +21,7 @@ pub(crate) struct Scratch {
     buf: Vec<f64>,
     /// Per bucket: its count, then its first slot, then the slot after it.
     counts: Vec<u32>,
-    /// The bucket of each particle, computed once for the count and the scatter.
+    /// The bucket of each particle, computed once for the count, then its slot.
     keys: Vec<u32>,
 }
 
@@ -71,11 +71,11 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
         return;
     }
     // Shrunk by 1e-15 so that the maximum lands below `buckets`; the value is in
-    // [0, buckets), so the conversion through i64 is exact truncation (one
-    // instruction), and the `min` only guards against rounding.
+    // [0, buckets) ⊂ [0, 2²⁴], so the conversion through i32 is exact truncation (and
+    // vectorises, where i64 does not), and the `min` only guards against rounding.
     let scale = buckets as f64 * (1.0 - 1e-15) / spread;
-    let top = buckets - 1;
-    let key = |x: f64| (((x - lo) * scale) as i64 as usize).min(top) as u32;
+    let top = (buckets - 1) as u32;
+    let key = |x: f64| (((x - lo) * scale) as i32 as u32).min(top);
     let Scratch { buf, counts, keys } = scratch;
     // The keys first, in a loop of their own: the count and scatter loops then index
     // with a plain load (on the bench's clouds, one thread: about 9.7 ns per particle
@@ -94,11 +94,17 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
         *slot = acc;
         acc += here;
     }
-    buf.resize(n, 0.0);
-    for (&x, &k) in cloud.iter().zip(keys.iter()) {
-        let slot = &mut counts[k as usize];
-        buf[*slot as usize] = x;
+    // Each particle's slot first (the key turns into it), then the particles to their
+    // slots: in one loop, each store's address waits on a counter's load, and the two
+    // loops took about 1.8 ns per particle against 2.4 (one thread, alternated).
+    for k in keys.iter_mut() {
+        let slot = &mut counts[*k as usize];
+        *k = *slot;
         *slot += 1;
+    }
+    buf.resize(n, 0.0);
+    for (&x, &slot) in cloud.iter().zip(keys.iter()) {
+        buf[slot as usize] = x;
     }
     if most <= CROWDED {
         insertion_copy(buf, cloud);

@@ -350,3 +350,67 @@ fn tabulated_maps_are_within_the_tables_tolerance_of_the_kernel() {
         }
     }
 }
+
+#[test]
+fn runs_together_are_the_runs_alone() {
+    // Several runs in one call share the clouds they agree on (every run against δ_0
+    // diffuses one ν-cloud); each must still be, bit for bit and snapshot for
+    // snapshot, the run made alone.
+    let e4 = Measure::paper_example(4).unwrap();
+    let e6 = Measure::paper_example(6).unwrap();
+    let delta = Measure::Point { at: 0.0 };
+    let normal = Measure::Normal {
+        mean: 0.5,
+        var: 0.7,
+    };
+    let smooth = Measure::Mixture(vec![
+        crate::measure::Component {
+            weight: 0.3,
+            mean: -1.0,
+            var: 0.2,
+        },
+        crate::measure::Component {
+            weight: 0.7,
+            mean: 1.0,
+            var: 0.4,
+        },
+    ]);
+    let cases: [(Forward, Vec<(&Measure, &Measure)>); 2] = [
+        (
+            Forward::Diffusion,
+            vec![
+                (&e4, &delta),
+                (&e6, &delta),
+                (&normal, &delta),
+                (&e4, &normal),
+            ],
+        ),
+        (
+            Forward::Map,
+            vec![(&normal, &smooth), (&smooth, &normal), (&normal, &delta)],
+        ),
+    ];
+    for (forward, pairs) in cases {
+        let cfg = config(3000, 0.02, 25, forward, vec![0.0, 0.2, 0.5]);
+        for replicate in [0, 2] {
+            let together = run_particles_many(&pairs, &cfg, replicate).unwrap();
+            assert_eq!(together.len(), pairs.len());
+            for (k, (&(mu0, nu0), got)) in pairs.iter().zip(&together).enumerate() {
+                let alone = run_particles_replicate(mu0, nu0, &cfg, replicate).unwrap();
+                assert_eq!(got, &alone, "{forward:?}, run {k}, replicate {replicate}");
+                assert_eq!(got.snapshots.len(), 6);
+            }
+        }
+    }
+    // A bad pair anywhere fails the call, naming the side.
+    let bad = Measure::Normal {
+        mean: 0.0,
+        var: -1.0,
+    };
+    let cfg = config(10, 0.01, 2, Forward::Diffusion, vec![]);
+    let e = run_particles_many(&[(&e4, &delta), (&e4, &bad)], &cfg, 0).unwrap_err();
+    assert!(
+        matches!(e, ParticleError::Measure { which: "nu_0", .. }),
+        "{e}"
+    );
+}
