@@ -126,31 +126,60 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
 /// Copy `src` into `dst` by insertion sort on `<`: fast when every element is already
 /// near its place (here: within its bucket, and bucket order is value order). `<` does
 /// not order -0.0 and 0.0, which [`order_signed_zeros`] does afterwards.
+///
+/// The last three placed values are kept in registers, and each new value is merged
+/// into them without a branch (a sorting network of min and max on four values):
+/// the order inside a bucket is random, so a branch there would be mispredicted
+/// often. Only a value smaller than all four goes further left, by a loop. On the
+/// bench's clouds this took about 1.5 ns per particle, against 2.7 for one value
+/// kept (one thread, alternated).
 fn insertion_copy(src: &[f64], dst: &mut [f64]) {
-    let Some(&first) = src.first() else {
+    let head = src.len().min(4);
+    for i in 0..head {
+        insert_at(dst, i, src[i]);
+    }
+    if src.len() <= 4 {
         return;
-    };
-    dst[0] = first;
-    // The largest value so far, dst[i - 1].
-    let mut prev = first;
-    for i in 1..src.len() {
+    }
+    // dst[i - 3] ≤ dst[i - 2] ≤ dst[i - 1] before placing src[i].
+    let (mut p3, mut p2, mut p1) = (dst[1], dst[2], dst[3]);
+    for i in 4..src.len() {
         let x = src[i];
-        // Most elements go at i or at i - 1, unpredictably (the order inside a bucket
-        // is random): place them without a branch (min and max), and take the loop
-        // only when x belongs further left.
-        let (low, high) = if x < prev { (x, prev) } else { (prev, x) };
-        dst[i - 1] = low;
-        dst[i] = high;
-        prev = high;
-        if i >= 2 && low < dst[i - 2] {
-            let mut j = i - 1;
-            while j > 0 && dst[j - 1] > low {
-                dst[j] = dst[j - 1];
-                j -= 1;
-            }
-            dst[j] = low;
+        let (a, top) = sort2(x, p1);
+        let (b, third) = sort2(a, p2);
+        let (low, second) = sort2(b, p3);
+        dst[i - 3] = low;
+        dst[i - 2] = second;
+        dst[i - 1] = third;
+        dst[i] = top;
+        (p3, p2, p1) = (second, third, top);
+        if low < dst[i - 4] {
+            // Moves only dst[..i - 3]: the three kept values stay where they are.
+            insert_at(dst, i - 3, low);
         }
     }
+}
+
+/// (min, max) of two NaN-free values, written to compile without a branch.
+#[inline(always)]
+fn sort2(x: f64, y: f64) -> (f64, f64) {
+    if x < y {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
+/// Put x at its place in the sorted dst[..=at] (whose dst[at] is free), moving the
+/// larger values right by one.
+#[inline(always)]
+fn insert_at(dst: &mut [f64], at: usize, x: f64) {
+    let mut j = at;
+    while j > 0 && dst[j - 1] > x {
+        dst[j] = dst[j - 1];
+        j -= 1;
+    }
+    dst[j] = x;
 }
 
 /// In a NaN-free array sorted by `<`, put the -0.0s of the run of zeros before the
@@ -302,6 +331,29 @@ mod tests {
             ("63", base[..63].to_vec()),
             ("64", base[..64].to_vec()),
         ]);
+    }
+
+    #[test]
+    fn insertion_copy_sorts_any_order_and_length() {
+        // Every length from 0 to 40 (the head of four and the merge after it), with
+        // ties, descending runs and values that must travel far left.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        for len in 0..=40usize {
+            for trial in 0..50 {
+                let src: Vec<f64> = (0..len)
+                    .map(|i| match trial % 3 {
+                        0 => (rand::RngExt::random::<u32>(&mut rng) % 7) as f64,
+                        1 => (len - i) as f64,
+                        _ => crate::measure::sample::standard_normal(&mut rng),
+                    })
+                    .collect();
+                let mut want = src.clone();
+                want.sort_unstable_by(f64::total_cmp);
+                let mut got = vec![f64::NAN; len];
+                insertion_copy(&src, &mut got);
+                assert_eq!(got, want, "{src:?}");
+            }
+        }
     }
 
     #[test]
