@@ -32,6 +32,23 @@ fn config(
 fn w2_of_samples() {
     assert_eq!(w2_samples(&[3.0, 1.0], &[0.0, 2.0]), 1.0);
     assert!(w2_sorted(&[1.0], &[]).is_nan());
+    assert!(w2_sorted(&[], &[]).is_nan());
+    // Against one running sum, at every remainder of the eight-way split.
+    for n in (1..=33).chain([10_000]) {
+        let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+        let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+        let ss: f64 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+        let want = (ss / n as f64).sqrt();
+        let got = w2_sorted(&a, &b);
+        assert!(
+            (got - want).abs() <= 1e-14 * want,
+            "n = {n}: {got} against {want}"
+        );
+    }
+    // One pair off by 2 among eight: √(4/8).
+    let mut c = vec![1.0; 8];
+    c[5] = 3.0;
+    assert_eq!(w2_sorted(&c, &[1.0; 8]), 0.5f64.sqrt());
 }
 
 #[test]
