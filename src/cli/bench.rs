@@ -269,6 +269,9 @@ pub fn run(args: Args) -> ExitCode {
             "  (b) Examples 4, 5, 6 against δ_0, {} particles per cloud, η = {}, {} steps forward (exact OU) and back, W₂ at every step",
             w.particles, w.eta, w.steps
         );
+        println!(
+            "      (the three δ_0 clouds have the same law and random streams, so their forward phase is computed once: 4 clouds diffuse, not 6)"
+        );
         if let Some(load) = load {
             println!(
                 "  load average before the run: {load:.2}{}",

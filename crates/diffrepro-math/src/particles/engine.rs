@@ -11,16 +11,19 @@
 //! Clouds are kept sorted: W₂ between equal-size 1-D samples pairs order statistics,
 //! the backward maps are increasing whenever σ_t² > η/(1 + η) (true for t ≥ η), so
 //! order survives them and only the noisy forward steps need a sort (a bucket sort,
-//! O(n) on these smooth clouds: see `sort`). Maps run over chunks of particles with
+//! O(n) on these smooth clouds: see `sort`). Maps run over blocks of particles with
 //! the batch score kernel; in the backward phase, the score at each step comes from
 //! a table over the clouds' range (`OuScore::tabulated`, within 10⁻¹² of the kernel
-//! relative to the largest |score|). The μ and ν clouds move in parallel. Randomness is
-//! counter-based (`measure::sample::Stream`): stream 0/1 draw μ_0/ν_0 (chunk c from
-//! word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw k·2³² + i for
-//! particle i at step k). Independent
-//! replicates of a run ([`run_particles_replicate`]) use the streams 4r, …, 4r + 3 of
-//! the same seed, so replicate 0 is [`run_particles`] and replicates never share a
-//! draw. Results are
+//! relative to the largest |score|).
+//!
+//! Clouds move in parallel, each by one thread, so that its noise pass, sort and map
+//! stay in one core's cache. Runs made together ([`run_particles_many`]) share the
+//! forward phase of the clouds they agree on (every run against δ_0 diffuses one
+//! ν-cloud). Randomness is counter-based (`measure::sample::Stream`): stream 0/1 draw
+//! μ_0/ν_0 (chunk c from word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw
+//! k·2³² + i for particle i at step k). Independent replicates of a run
+//! ([`run_particles_replicate`]) use the streams 4r, …, 4r + 3 of the same seed, so
+//! replicate 0 is [`run_particles`] and replicates never share a draw. Results are
 //! bit-identical on any number of threads. Hands [`ParticleRun`] (W₂ per step,
 //! snapshots for the ridge plots, the denoising summary) to the experiment runners.
 
@@ -33,7 +36,8 @@ use crate::localize::{ou_noise_var, snr};
 use crate::measure::sample::{standard_normal, CounterRng, Stream};
 use crate::measure::{Localizer, Measure, MeasureError, Table, BATCH};
 
-/// Particles per chunk of work.
+/// Particles per chunk: of the initial draws (chunks are drawn in parallel, each from
+/// its own run of stream words) and of the noise pass (normals drawn a chunk at a time).
 const CHUNK: usize = 4096;
 /// Stream words reserved per chunk for the initial draws.
 const INIT_WORDS_SHIFT: u32 = 40;

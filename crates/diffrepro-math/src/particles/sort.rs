@@ -135,8 +135,8 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
 /// kept (one thread, alternated).
 fn insertion_copy(src: &[f64], dst: &mut [f64]) {
     let head = src.len().min(4);
-    for i in 0..head {
-        insert_at(dst, i, src[i]);
+    for (i, &x) in src[..head].iter().enumerate() {
+        insert_at(dst, i, x);
     }
     if src.len() <= 4 {
         return;
