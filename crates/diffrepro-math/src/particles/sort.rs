@@ -70,12 +70,18 @@ fn bucket_sort_with(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64, 
         cloud.sort_unstable_by(f64::total_cmp);
         return;
     }
-    // Shrunk by 1e-15 so that the maximum lands below `buckets`; the value is in
-    // [0, buckets) ⊂ [0, 2²⁴], so the conversion through i32 is exact truncation (and
-    // vectorises, where i64 does not), and the `min` only guards against rounding.
+    // Shrunk by 1e-15 so that the maximum lands below `buckets`. The clamp to
+    // [0, buckets - 1] only guards against rounding and a wrong range, and makes NaN 0
+    // (`f64::max` returns the number), so the value is a finite float in [0, 2²⁴) and
+    // its conversion to i32 is plain truncation: unchecked, the loop vectorises (about
+    // 1.4 → 0.5 ns per particle on the bench's clouds, one thread, alternated).
     let scale = buckets as f64 * (1.0 - 1e-15) / spread;
-    let top = (buckets - 1) as u32;
-    let key = |x: f64| (((x - lo) * scale) as i32 as u32).min(top);
+    let top = (buckets - 1) as f64;
+    let key = |x: f64| {
+        let k = ((x - lo) * scale).max(0.0).min(top);
+        // SAFETY: k is not NaN and lies in [0, 2²⁴), so it truncates to an i32.
+        unsafe { k.to_int_unchecked::<i32>() as u32 }
+    };
     let Scratch { buf, counts, keys } = scratch;
     // The keys first, in a loop of their own: the count and scatter loops then index
     // with a plain load (on the bench's clouds, one thread: about 9.7 ns per particle
@@ -368,5 +374,9 @@ mod tests {
         want.sort_unstable_by(f64::total_cmp);
         sort_cloud_within(&mut v, &mut Scratch::default(), lo, hi);
         assert!(v.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+        // A range that leaves particles out still sorts (they crowd the end buckets).
+        let mut w = one_step(&sorted, 13);
+        sort_cloud_within(&mut w, &mut Scratch::default(), 0.5 * lo, 0.5 * hi);
+        assert!(w.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
