@@ -35,41 +35,6 @@ const ROW: usize = 12;
 const EVAL_CHUNK: usize = 512;
 /// The fewest pieces of a first attempt; each failed attempt doubles them.
 const FIRST_PIECES: usize = 16;
-#[cfg(test)]
-thread_local! {
-    /// Whether [`Table::build`] screens on this thread (tests turn it off to compare).
-    static SCREENING: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Attempts the screen has skipped on this thread.
-    static REJECTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// How many attempts the screen skipped while `f` ran on this thread (tests).
-#[cfg(test)]
-pub(crate) fn screen_rejections(f: impl FnOnce() -> Option<Table>) -> usize {
-    let before = REJECTED.with(|c| c.get());
-    f();
-    REJECTED.with(|c| c.get()) - before
-}
-
-/// Runs `f` with [`Table::build`]'s screen on or off on this thread (tests).
-#[cfg(test)]
-pub(crate) fn with_screening<T>(on: bool, f: impl FnOnce() -> T) -> T {
-    let old = SCREENING.with(|c| c.replace(on));
-    let out = f();
-    SCREENING.with(|c| c.set(old));
-    out
-}
-
-/// Numbers of pieces from which [`Table::screen`] looks at a subset first.
-const SCREEN_FROM: usize = 64;
-/// The screen looks at every this many pieces (and the last).
-const SCREEN_STRIDE: usize = 8;
-/// The screen's tolerance, in multiples of the one its pieces' largest value gives.
-const SCREEN_SLACK: f64 = 4.0;
 
 /// A function tabulated on [lo, hi] (see the module header).
 #[derive(Clone, Debug)]
@@ -189,89 +154,15 @@ impl Table {
             return None;
         }
         let t0 = crate::phases::phase_start();
-        #[cfg(test)]
-        let screen = SCREENING.with(|c| c.get());
-        #[cfg(not(test))]
-        let screen = true;
-        let table = Self::refine(lo, hi, first as usize, rel_tol, max_pieces, screen, &eval);
-        crate::phases::phase_end(crate::phases::Phase::Tables, t0);
-        table
-    }
-
-    /// The doubling of [`Table::build`] from `first` pieces. With `screen`, a number
-    /// of pieces that [`Table::screen`] rejects is skipped without evaluating all its
-    /// nodes: on the Monte Carlo sweep's tables, which double two or three times,
-    /// this saves about a third of the evaluations, and the table is the same (a
-    /// test compares them).
-    fn refine(
-        lo: f64,
-        hi: f64,
-        first: usize,
-        rel_tol: f64,
-        max_pieces: usize,
-        screen: bool,
-        eval: &(impl Fn(&mut [f64]) + Sync),
-    ) -> Option<Table> {
-        let mut pieces = first.next_power_of_two().max(FIRST_PIECES);
+        let mut pieces = (first as usize).next_power_of_two().max(FIRST_PIECES);
         let basis = Basis::shared();
         let mut table = None;
         while pieces <= max_pieces && table.is_none() {
-            let skip = screen
-                && pieces >= SCREEN_FROM
-                && !Self::screen(lo, hi, rel_tol, pieces, basis, eval);
-            if !skip {
-                table = Self::attempt(lo, hi, rel_tol, pieces, basis, eval);
-            }
-            #[cfg(test)]
-            REJECTED.with(|c| c.set(c.get() + usize::from(skip)));
+            table = Self::attempt(lo, hi, rel_tol, pieces, basis, &eval);
             pieces *= 2;
         }
+        crate::phases::phase_end(crate::phases::Phase::Tables, t0);
         table
-    }
-
-    /// Whether an attempt at `pieces` pieces can pass, judged on every
-    /// [`SCREEN_STRIDE`]-th piece and the last: the tests of [`Table::attempt`] on
-    /// those pieces, with [`SCREEN_SLACK`] times the tolerance their own largest
-    /// value gives. A rejected attempt would fail: its tolerance, from the largest
-    /// value over all pieces, is at most the slack times this one unless the function
-    /// between the screened pieces exceeds the slack times its largest value on them
-    /// (then a larger table than needed is built, still within its tolerance).
-    fn screen(
-        lo: f64,
-        hi: f64,
-        rel_tol: f64,
-        pieces: usize,
-        basis: &Basis,
-        eval: &(impl Fn(&mut [f64]) + Sync),
-    ) -> bool {
-        let inv_h = pieces as f64 / (hi - lo);
-        let at = |piece: usize, t: f64| lo + (piece as f64 + 0.5 * (t + 1.0)) / inv_h;
-        let chosen: Vec<usize> = (0..pieces)
-            .step_by(SCREEN_STRIDE)
-            .chain(std::iter::once(pieces - 1))
-            .collect();
-        let mut ys: Vec<f64> = chosen
-            .iter()
-            .flat_map(|&j| basis.nodes.iter().map(move |&t| at(j, t)))
-            .chain(chosen.iter().map(|&j| at(j, basis.check_point(j))))
-            .collect();
-        ys.par_chunks_mut(EVAL_CHUNK).for_each(eval);
-        let (values, checks) = ys.split_at(chosen.len() * COEFS);
-        if values.iter().chain(checks).any(|v| !v.is_finite()) {
-            // The attempt decides.
-            return true;
-        }
-        let scale = values.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        let tol = SCREEN_SLACK * rel_tol * scale;
-        values
-            .chunks_exact(COEFS)
-            .zip(checks)
-            .zip(&chosen)
-            .all(|((v, &f), &j)| {
-                basis
-                    .piece(v, tol)
-                    .is_some_and(|c| (estrin(&c, basis.check_point(j)) - f).abs() <= tol)
-            })
     }
 
     fn attempt(
@@ -320,19 +211,6 @@ impl Table {
             .enumerate()
             .all(fits)
             .then_some(table)
-    }
-
-    /// Whether two tables are the same, bit for bit (tests).
-    #[cfg(test)]
-    pub(crate) fn same_bits(&self, other: &Table) -> bool {
-        let bits = |t: &Table| {
-            [t.lo, t.inv_h, t.pieces, t.tol]
-                .into_iter()
-                .chain(t.coefs.iter().flatten().copied())
-                .map(f64::to_bits)
-                .collect::<Vec<_>>()
-        };
-        bits(self) == bits(other)
     }
 
     /// The absolute accuracy the table was built to.

@@ -733,52 +733,6 @@ fn every_vector_width_gives_the_same_bits() {
 }
 
 #[test]
-fn screening_the_doublings_gives_the_same_tables() {
-    // Table::build skips the numbers of pieces that a subset of the pieces rejects;
-    // the table it ends with must be the one plain doubling gives, bit for bit, for
-    // every kind at the r of the paper's figures. And the screen must skip work: on
-    // the paper's mixtures, which double twice or more, it must reject some attempt.
-    let mut rejected = 0;
-    for m in all_kinds() {
-        for r in [0.05, 0.25, 0.71, 1.5, 3.0, 7.1, 12.0] {
-            let loc = m.localizer(r);
-            let (lo, hi) = loc.y_range();
-            let sigma = 1.0 / (1.0 + r * r).sqrt();
-            let build = |on: bool| {
-                crate::measure::table::with_screening(on, || {
-                    [
-                        loc.localization_table(lo, hi),
-                        loc.scaled_score_table(1.0, lo, hi),
-                        loc.scaled_score_table(sigma, lo * sigma, hi * sigma),
-                    ]
-                })
-            };
-            let (screened, plain) = (build(true), build(false));
-            for (a, b) in screened.iter().zip(&plain) {
-                assert_eq!(a.is_some(), b.is_some(), "{m:?} at r = {r}");
-                if let (Some(a), Some(b)) = (a, b) {
-                    assert!(
-                        a.same_bits(b),
-                        "{m:?} at r = {r}: {} against {} pieces",
-                        a.pieces(),
-                        b.pieces()
-                    );
-                }
-            }
-        }
-    }
-    for k in [4, 5, 6] {
-        let m = Measure::paper_example(k).unwrap();
-        for r in [0.71, 1.5, 3.0, 7.1] {
-            let loc = m.localizer(r);
-            let (lo, hi) = loc.y_range();
-            rejected += crate::measure::table::screen_rejections(|| loc.localization_table(lo, hi));
-        }
-    }
-    assert!(rejected > 0, "the screen never skipped an attempt");
-}
-
-#[test]
 fn tables_of_localization_and_score_are_within_their_tolerance() {
     // Against the kernel one value at a time, on a dense grid over Y_r's range (every
     // piece visited many times) and at draws of Y_r; for every kind at the r of the
