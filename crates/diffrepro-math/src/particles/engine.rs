@@ -505,18 +505,17 @@ pub fn run_particles_many(
         mut clouds,
         ends,
     } = Plan::new(pairs, cfg.forward);
-    let side_stream = |side: Side, init: bool| match (side, init) {
-        (Side::Mu, true) => stream(0),
-        (Side::Nu, true) => stream(1),
-        (Side::Mu, false) => stream(2),
-        (Side::Nu, false) => stream(3),
+    // The initial draws of the μ-side come from stream 0 and its forward noise from
+    // stream 2; the ν-side's from 1 and 3.
+    let offset = |side: Side| match side {
+        Side::Mu => 0,
+        Side::Nu => 1,
     };
     for c in clouds.iter_mut() {
-        c.x = initial_cloud(c.law, cfg.n, cfg.seed, side_stream(c.side, true));
+        c.x = initial_cloud(c.law, cfg.n, cfg.seed, stream(offset(c.side)));
     }
     let starts: Vec<Vec<f64>> = clouds.iter().map(|c| c.x.clone()).collect();
-    let noise_mu = Stream::new(cfg.seed, stream(2));
-    let noise_nu = Stream::new(cfg.seed, stream(3));
+    let noise = [Side::Mu, Side::Nu].map(|side| Stream::new(cfg.seed, stream(2 + offset(side))));
 
     let mut runs: Vec<ParticleRun> = ends
         .iter()
@@ -529,7 +528,7 @@ pub fn run_particles_many(
             w2_round_trip: f64::NAN,
         })
         .collect();
-    // W₂ of every run between the clouds at (k = index) and a snapshot where wanted.
+    // For every run: W₂ between its two clouds at time t, and a snapshot if wanted.
     let record = |runs: &mut [ParticleRun], phase: Phase, t: f64, xs: &[(&[f64], &[f64])]| {
         let w2: Vec<f64> = xs.par_iter().map(|(a, b)| w2_timed(a, b)).collect();
         for (run, (&w2, (a, b))) in runs.iter_mut().zip(w2.iter().zip(xs)) {
@@ -559,10 +558,7 @@ pub fn run_particles_many(
         match cfg.forward {
             Forward::Diffusion => {
                 clouds.par_iter_mut().for_each(|c| {
-                    let noise = match c.side {
-                        Side::Mu => &noise_mu,
-                        Side::Nu => &noise_nu,
-                    };
+                    let noise = &noise[usize::from(offset(c.side))];
                     diffuse(&mut c.x, &mut c.scratch, eta, noise, k);
                 });
             }
