@@ -238,6 +238,9 @@ pub struct ParticleSummary {
     pub w2_count: usize,
 }
 
+/// The paper examples of part (b), each run against δ_0.
+pub const PARTICLE_EXAMPLES: [u32; 3] = [4, 5, 6];
+
 /// Part (b): the particle chains of Examples 4, 5, 6 against δ_0, in one call that
 /// diffuses their common δ_0 cloud once.
 pub fn particle_chains(w: &Workload) -> Vec<ParticleSummary> {
@@ -250,7 +253,7 @@ pub fn particle_chains(w: &Workload) -> Vec<ParticleSummary> {
         snapshot_times: Vec::new(),
     };
     let nu0 = Measure::Point { at: 0.0 };
-    let examples = [4u32, 5, 6];
+    let examples = PARTICLE_EXAMPLES;
     let mus: Vec<Measure> = examples
         .iter()
         .map(|&k| Measure::paper_example(k).expect("examples 4-6 exist"))

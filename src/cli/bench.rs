@@ -265,12 +265,23 @@ pub fn run(args: Args) -> ExitCode {
             "      s_r on a {}-point u grid in [0, 3] for {} r per example",
             w.u_points, w.r_values
         );
+        let runs = bench::PARTICLE_EXAMPLES.len();
+        let names: Vec<String> = bench::PARTICLE_EXAMPLES
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
         println!(
-            "  (b) Examples 4, 5, 6 against δ_0, {} particles per cloud, η = {}, {} steps forward (exact OU) and back, W₂ at every step",
-            w.particles, w.eta, w.steps
+            "  (b) Examples {} against δ_0, {} particles per cloud, η = {}, {} steps forward (exact OU) and back, W₂ at every step",
+            names.join(", "),
+            w.particles,
+            w.eta,
+            w.steps
         );
+        // Each run's μ-cloud, and one δ_0 cloud for all of them.
         println!(
-            "      (the three δ_0 clouds have the same law and random streams, so their forward phase is computed once: 4 clouds diffuse, not 6)"
+            "      (the {runs} δ_0 clouds have the same law and random streams, so their forward phase is computed once: {} clouds diffuse, not {})",
+            runs + 1,
+            2 * runs
         );
         if let Some(load) = load {
             println!(

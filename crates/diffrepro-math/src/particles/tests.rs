@@ -404,7 +404,13 @@ fn runs_together_are_the_runs_alone() {
         ),
         (
             Forward::Map,
-            vec![(&normal, &smooth), (&smooth, &normal), (&normal, &delta)],
+            // Two runs against δ_0 under different scores: their ν-clouds differ.
+            vec![
+                (&normal, &smooth),
+                (&smooth, &normal),
+                (&normal, &delta),
+                (&smooth, &delta),
+            ],
         ),
     ];
     for (forward, pairs) in cases {
