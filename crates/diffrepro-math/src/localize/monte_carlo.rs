@@ -121,30 +121,42 @@ fn sample_bins(m: &Measure, r: f64, n: usize, seed: u64, stream: u64, sorted: &[
         // and merge them as many times, in chunk order, as the chunked path does.
         let full = n / MC_CHUNK;
         let rest = n % MC_CHUNK;
-        let one = |len: usize| bin_chunk(&finder, &vec![c; len], k);
+        let mut lanes = Lanes::new(k);
+        let mut one = |len: usize| bin_chunk(&finder, &vec![c; len], &mut lanes);
         let (a, b) = (one(MC_CHUNK), one(rest));
         let mut acc = Bins::new(k);
         for _ in 0..full {
-            acc = acc.merge(&a);
+            acc.add(&a);
         }
         if rest > 0 {
-            acc = acc.merge(&b);
+            acc.add(&b);
         }
         return acc;
     }
     let st = Stream::new(seed, stream);
     let chunks = n.div_ceil(MC_CHUNK);
     let eval = localization_eval(&loc);
-    let partial: Vec<Bins> = (0..chunks)
+    let partial: Vec<ChunkBins> = (0..chunks)
         .into_par_iter()
-        .map(|c| {
-            let len = MC_CHUNK.min(n - c * MC_CHUNK);
-            let mut buf = vec![0.0; len];
-            draw_chunk(m, r, &st, c, &mut buf, &eval);
-            bin_chunk(&finder, &buf, k)
-        })
+        .map_init(
+            || (Lanes::new(k), vec![0.0; MC_CHUNK]),
+            |(lanes, buf), c| {
+                let buf = &mut buf[..MC_CHUNK.min(n - c * MC_CHUNK)];
+                draw_chunk(m, r, &st, c, buf, &eval);
+                bin_chunk(&finder, buf, lanes)
+            },
+        )
         .collect();
-    partial.iter().fold(Bins::new(k), |acc, b| acc.merge(b))
+    fold_in_order(k, &partial)
+}
+
+/// The chunks' bins added in chunk order (which fixes the order of the float sums).
+fn fold_in_order(k: usize, partial: &[ChunkBins]) -> Bins {
+    let mut acc = Bins::new(k);
+    for p in partial {
+        acc.add(p);
+    }
+    acc
 }
 
 /// [`tail_mc`] of n fresh draws of L_r(Y_r) (as [`sample_localization`] draws them),
@@ -202,6 +214,17 @@ struct Bin {
     sum_sq: f64,
 }
 
+impl Bin {
+    /// Add a sample with d = L - (the bin's lower threshold), or 0 in bin 0 (see
+    /// [`BinFinder::bins_of`]).
+    #[inline(always)]
+    fn add(&mut self, d: f64) {
+        self.count += 1;
+        self.sum += d;
+        self.sum_sq += d * d;
+    }
+}
+
 impl Bins {
     fn new(k: usize) -> Self {
         Bins {
@@ -209,23 +232,37 @@ impl Bins {
         }
     }
 
-    /// Add a sample to bin `b` with d = L - (the bin's lower threshold), or 0 in bin 0
-    /// (see [`BinFinder::bins_of`]).
-    #[inline(always)]
-    fn add_at(&mut self, b: u32, d: f64) {
-        let bin = &mut self.bins[b as usize];
-        bin.count += 1;
-        bin.sum += d;
-        bin.sum_sq += d * d;
-    }
 
-    fn merge(mut self, other: &Bins) -> Self {
-        for (a, b) in self.bins.iter_mut().zip(&other.bins) {
+    /// Add a chunk's bins, bin by bin.
+    fn add(&mut self, chunk: &ChunkBins) {
+        let at = &mut self.bins[chunk.first..chunk.first + chunk.bins.len()];
+        for (a, b) in at.iter_mut().zip(&chunk.bins) {
             a.count += b.count;
             a.sum += b.sum;
             a.sum_sq += b.sum_sq;
         }
-        self
+    }
+}
+
+/// The bins of one chunk from `first` on; the bins outside hold no sample (adding
+/// them would add zeros, which changes no sum: the sums are of d ≥ 0, never -0.0).
+struct ChunkBins {
+    first: usize,
+    bins: Vec<Bin>,
+}
+
+/// A thread's working space for [`bin_chunk`]: per bin, one copy for each of the
+/// [`LANES`] interleaved accumulators, side by side (the samples of a chunk cluster
+/// in few bins, whose copies then share cache lines). All zero between chunks.
+struct Lanes {
+    bins: Vec<[Bin; LANES]>,
+}
+
+impl Lanes {
+    fn new(k: usize) -> Self {
+        Lanes {
+            bins: vec![[Bin::default(); LANES]; k + 1],
+        }
     }
 }
 
@@ -469,42 +506,63 @@ const BIN_BLOCK: usize = 256;
 
 /// One chunk's bins: sample j of the chunk goes to copy j mod [`LANES`], and the copies
 /// are added in order at the end, so the order of the float sums is fixed by the chunk.
+/// Only the range of bins the chunk touched is merged, returned and cleared.
 #[inline]
-fn bin_chunk(finder: &BinFinder, chunk: &[f64], k: usize) -> Bins {
+fn bin_chunk(finder: &BinFinder, chunk: &[f64], lanes: &mut Lanes) -> ChunkBins {
     let t0 = crate::phases::phase_start();
-    let mut lanes: [Bins; LANES] = std::array::from_fn(|_| Bins::new(k));
+    let lanes = &mut lanes.bins;
     // Bins found a block at a time, then added; a block is a whole number of quads,
     // so sample j of the chunk still goes to copy j mod LANES, in order.
     let mut bs = [0u32; BIN_BLOCK];
     let mut ds = [0.0; BIN_BLOCK];
+    let (mut lo, mut hi) = (u32::MAX, 0u32);
     for block in chunk.chunks(BIN_BLOCK) {
         let (bs, ds) = (&mut bs[..block.len()], &mut ds[..block.len()]);
         finder.bins_of(block, bs, ds);
+        for &b in bs.iter() {
+            lo = lo.min(b);
+            hi = hi.max(b);
+        }
         let mut quads = bs.chunks_exact(LANES).zip(ds.chunks_exact(LANES));
         for (qb, qd) in &mut quads {
-            for ((bins, &b), &d) in lanes.iter_mut().zip(qb).zip(qd) {
-                bins.add_at(b, d);
+            for (lane, (&b, &d)) in qb.iter().zip(qd).enumerate() {
+                lanes[b as usize][lane].add(d);
             }
         }
         let rest = block.len() - block.len() % LANES;
-        for ((bins, &b), &d) in lanes.iter_mut().zip(&bs[rest..]).zip(&ds[rest..]) {
-            bins.add_at(b, d);
+        for (lane, (&b, &d)) in bs[rest..].iter().zip(&ds[rest..]).enumerate() {
+            lanes[b as usize][lane].add(d);
         }
     }
-    let [a, b, c, d] = lanes;
-    let bins = a.merge(&b).merge(&c).merge(&d);
+    let first = if lo > hi { 0 } else { lo as usize };
+    let touched = if lo > hi {
+        &mut lanes[..0]
+    } else {
+        &mut lanes[first..=hi as usize]
+    };
+    let bins = touched
+        .iter_mut()
+        .map(|copies| {
+            let [a, b, c, d] = std::mem::take(copies);
+            Bin {
+                count: a.count + b.count + c.count + d.count,
+                sum: a.sum + b.sum + c.sum + d.sum,
+                sum_sq: a.sum_sq + b.sum_sq + c.sum_sq + d.sum_sq,
+            }
+        })
+        .collect();
     crate::phases::phase_end(crate::phases::Phase::Binning, t0);
-    bins
+    ChunkBins { first, bins }
 }
 
 fn bin_samples(samples: &[f64], sorted: &[f64]) -> Bins {
     let k = sorted.len();
     let finder = BinFinder::new(sorted);
-    let partial: Vec<Bins> = samples
+    let partial: Vec<ChunkBins> = samples
         .par_chunks(MC_CHUNK)
-        .map(|chunk| bin_chunk(&finder, chunk, k))
+        .map_init(|| Lanes::new(k), |lanes, chunk| bin_chunk(&finder, chunk, lanes))
         .collect();
-    partial.iter().fold(Bins::new(k), |acc, b| acc.merge(b))
+    fold_in_order(k, &partial)
 }
 
 /// ŝ_r(u) = #{L > u}/n for each u, with se = √(p(1-p)/n).
