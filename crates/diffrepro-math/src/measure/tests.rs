@@ -588,6 +588,54 @@ fn batch_draws_and_batch_kernels_equal_the_one_at_a_time_ones() {
 }
 
 #[test]
+fn mixture_draws_in_batches_of_any_length_are_the_formula() {
+    // Mixtures of one to five components (four or fewer pick their component four
+    // draws at a time from registers, more by loads), in batches whose lengths and
+    // starts are not multiples of four: draw i is r·m_k + √(r²v_k + 1)·(normal i), k
+    // the number of partial weight sums ≤ (uniform i), bit for bit, at every vector
+    // width this CPU has. The second component is light (picked about 1% of the time).
+    use crate::simd::{widths_here, with_width_at_most};
+    let law = |k: usize| {
+        let weights: Vec<f64> = (0..k).map(|i| if i == 1 { 0.05 } else { 1.0 + i as f64 }).collect();
+        let total: f64 = weights.iter().sum();
+        let comps = weights.iter().enumerate().map(|(i, &w)| Component {
+            weight: w / total,
+            mean: 3.0 * i as f64 - 4.0,
+            var: 0.25 * i as f64,
+        });
+        comps.collect::<Vec<_>>()
+    };
+    let st = sample::Stream::new(5, 11);
+    let r = 0.8;
+    for w in widths_here() {
+        for k in 1..=5 {
+            let comps = law(k);
+            let m = Measure::Mixture(comps.clone());
+            m.validate().unwrap();
+            for (start, len) in [(0u64, 1usize), (3, 7), (1, 258), (17, 1027)] {
+                let mut batch = vec![0.0; len];
+                with_width_at_most(w, || m.sample_y_batch(r, &st, start, &mut batch));
+                for (j, y) in batch.iter().enumerate() {
+                    let i = start + j as u64;
+                    let u = st.uniform(i);
+                    let mut acc = 0.0;
+                    let picked = comps[..k - 1]
+                        .iter()
+                        .filter(|c| {
+                            acc += c.weight;
+                            acc <= u
+                        })
+                        .count();
+                    let c = &comps[picked];
+                    let want = r * c.mean + (r * r * c.var + 1.0).sqrt() * st.normal(i);
+                    assert_eq!(y.to_bits(), want.to_bits(), "{w:?}, {k} components: draw {i}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn two_component_batches_equal_one_at_a_time_at_ties_and_extremes() {
     // The two-component batch kernel takes one exp per value (the leading weight is
     // e^0 = 1 exactly): bit-identical to the general kernel one value at a time, at
