@@ -232,7 +232,6 @@ impl Bins {
         }
     }
 
-
     /// Add a chunk's bins, bin by bin.
     fn add(&mut self, chunk: &ChunkBins) {
         let at = &mut self.bins[chunk.first..chunk.first + chunk.bins.len()];
@@ -560,7 +559,10 @@ fn bin_samples(samples: &[f64], sorted: &[f64]) -> Bins {
     let finder = BinFinder::new(sorted);
     let partial: Vec<ChunkBins> = samples
         .par_chunks(MC_CHUNK)
-        .map_init(|| Lanes::new(k), |lanes, chunk| bin_chunk(&finder, chunk, lanes))
+        .map_init(
+            || Lanes::new(k),
+            |lanes, chunk| bin_chunk(&finder, chunk, lanes),
+        )
         .collect();
     fold_in_order(k, &partial)
 }

@@ -153,17 +153,20 @@ fn pick_four_avx2(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64],
         a[..v.len().min(4)].copy_from_slice(&v[..v.len().min(4)]);
         _mm256_setr_pd(a[0], a[1], a[2], a[3])
     };
-    let (centres, sds) = (
-        _mm256_castpd_ps(four(centre)),
-        _mm256_castpd_ps(four(sd)),
-    );
-    let cums: [__m256d; 3] = std::array::from_fn(|i| _mm256_set1_pd(cum.get(i).copied().unwrap_or(f64::INFINITY)));
+    let (centres, sds) = (_mm256_castpd_ps(four(centre)), _mm256_castpd_ps(four(sd)));
+    let cums: [__m256d; 3] =
+        std::array::from_fn(|i| _mm256_set1_pd(cum.get(i).copied().unwrap_or(f64::INFINITY)));
     let one = _mm256_set1_epi64x(1);
     let quads = n / 4;
     for q in 0..quads {
         let at = 4 * q;
         // SAFETY: at + 4 ≤ n ≤ the length of each slice.
-        let (uq, zq) = unsafe { (_mm256_loadu_pd(u.as_ptr().add(at)), _mm256_loadu_pd(z.as_ptr().add(at))) };
+        let (uq, zq) = unsafe {
+            (
+                _mm256_loadu_pd(u.as_ptr().add(at)),
+                _mm256_loadu_pd(z.as_ptr().add(at)),
+            )
+        };
         // k = Σ [cum_i ≤ u] (a true comparison is -1 in its lane).
         let mut k = _mm256_setzero_si256();
         for &c in &cums {

@@ -596,7 +596,9 @@ fn mixture_draws_in_batches_of_any_length_are_the_formula() {
     // width this CPU has. The second component is light (picked about 1% of the time).
     use crate::simd::{widths_here, with_width_at_most};
     let law = |k: usize| {
-        let weights: Vec<f64> = (0..k).map(|i| if i == 1 { 0.05 } else { 1.0 + i as f64 }).collect();
+        let weights: Vec<f64> = (0..k)
+            .map(|i| if i == 1 { 0.05 } else { 1.0 + i as f64 })
+            .collect();
         let total: f64 = weights.iter().sum();
         let comps = weights.iter().enumerate().map(|(i, &w)| Component {
             weight: w / total,
@@ -628,7 +630,11 @@ fn mixture_draws_in_batches_of_any_length_are_the_formula() {
                         .count();
                     let c = &comps[picked];
                     let want = r * c.mean + (r * r * c.var + 1.0).sqrt() * st.normal(i);
-                    assert_eq!(y.to_bits(), want.to_bits(), "{w:?}, {k} components: draw {i}");
+                    assert_eq!(
+                        y.to_bits(),
+                        want.to_bits(),
+                        "{w:?}, {k} components: draw {i}"
+                    );
                 }
             }
         }
