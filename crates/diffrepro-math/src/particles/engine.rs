@@ -295,10 +295,34 @@ fn initial_cloud(m: &Measure, n: usize, seed: u64, stream: u64) -> Vec<f64> {
     sorted_draws(n, seed, stream, |rng| m.sample_x(rng))
 }
 
+thread_local! {
+    /// The sort's buffers, one set per thread: a thread sorts its clouds one after
+    /// another, and one set keeps less memory in play than a set per cloud (the
+    /// bench's particle runs, 2 threads, medians of 18 runs alternated: the sort
+    /// 11.1 → 9.3 ns per particle, the runs 0.79 → 0.71 s).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Buffers for more particles than this are freed after use, not kept by the thread.
+const KEEP_SCRATCH: usize = 1 << 20;
+
+/// `f` with this thread's sort buffers.
+fn with_thread_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.borrow_mut();
+        let out = f(&mut scratch);
+        if scratch.room() > KEEP_SCRATCH {
+            *scratch = Scratch::default();
+        }
+        out
+    })
+}
+
 /// One exact OU step of a cloud, then a sort (noise breaks the order). One thread
 /// moves the whole cloud: the engine runs its clouds in parallel, and a cloud that
-/// stays on one core stays in that core's cache for the sort.
-fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, step: usize) {
+/// stays on one core stays in that core's cache for the sort, whose buffers are the
+/// thread's.
+fn diffuse(cloud: &mut [f64], eta: f64, base: &Stream, step: usize) {
     let decay = (-eta).exp();
     let noise = ou_noise_var(eta).sqrt();
     // The noise pass also finds the cloud's range (and NaN) for the sort.
@@ -320,7 +344,7 @@ fn diffuse(cloud: &mut [f64], scratch: &mut Scratch, eta: f64, base: &Stream, st
     if nan {
         cloud.sort_unstable_by(f64::total_cmp);
     } else {
-        sort_cloud_within(cloud, scratch, lo, hi);
+        with_thread_scratch(|scratch| sort_cloud_within(cloud, scratch, lo, hi));
     }
     crate::phases::phase_end(crate::phases::Phase::Sort, t1);
 }
@@ -335,12 +359,12 @@ fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
 
 /// Move every particle by `map`, re-sorting only if the map was not increasing on the
 /// cloud. One thread moves the whole cloud (see [`diffuse`]).
-fn transport(cloud: &mut [f64], scratch: &mut Scratch, map: impl Fn(&mut [f64])) {
+fn transport(cloud: &mut [f64], map: impl Fn(&mut [f64])) {
     let t0 = crate::phases::phase_start();
     map(cloud);
     crate::phases::phase_end(crate::phases::Phase::Transport, t0);
     if !is_ascending(cloud) {
-        sort_cloud(cloud, scratch);
+        with_thread_scratch(|scratch| sort_cloud(cloud, scratch));
     }
 }
 
@@ -388,14 +412,12 @@ struct ForwardCloud<'a> {
     side: Side,
     driver: Option<usize>,
     x: Vec<f64>,
-    scratch: Scratch,
 }
 
 /// A cloud of the backward phase: the run it belongs to.
 struct BackwardCloud {
     run: usize,
     x: Vec<f64>,
-    scratch: Scratch,
 }
 
 /// The forward phase of several runs: the distinct clouds, and which two each run uses.
@@ -428,7 +450,6 @@ impl<'a> Plan<'a> {
                         side,
                         driver,
                         x: Vec::new(),
-                        scratch: Scratch::default(),
                     });
                     clouds.len() - 1
                 })
@@ -559,7 +580,7 @@ pub fn run_particles_many(
             Forward::Diffusion => {
                 clouds.par_iter_mut().for_each(|c| {
                     let noise = &noise[usize::from(offset(c.side))];
-                    diffuse(&mut c.x, &mut c.scratch, eta, noise, k);
+                    diffuse(&mut c.x, eta, noise, k);
                 });
             }
             Forward::Map => {
@@ -569,7 +590,7 @@ pub fn run_particles_many(
                     .collect::<Result<Vec<_>, _>>()?;
                 clouds.par_iter_mut().for_each(|c| {
                     let score = &scores[c.driver.expect("the forward map has a driver")];
-                    transport(&mut c.x, &mut c.scratch, |s| score.forward_slice(s, eta));
+                    transport(&mut c.x, |s| score.forward_slice(s, eta));
                 });
             }
         }
@@ -589,7 +610,6 @@ pub fn run_particles_many(
         .map(|(run, i)| BackwardCloud {
             run,
             x: clouds[i].x.clone(),
-            scratch: Scratch::default(),
         })
         .collect();
     drop(clouds);
@@ -613,7 +633,7 @@ pub fn run_particles_many(
             .collect::<Result<Vec<_>, ParticleError>>()?;
         back.par_iter_mut().for_each(|c| {
             let score = &scores[c.run];
-            transport(&mut c.x, &mut c.scratch, |s| score.backward_slice(s, eta));
+            transport(&mut c.x, |s| score.backward_slice(s, eta));
         });
         record(
             &mut runs,

@@ -25,6 +25,13 @@ pub(crate) struct Scratch {
     keys: Vec<u32>,
 }
 
+impl Scratch {
+    /// Particles the buffers hold room for.
+    pub(crate) fn room(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
 /// At most this many particles in a bucket for the insertion pass (which then moves
 /// each particle fewer than this many places); a fuller bucket sends every bucket to
 /// the comparison sort. The engine's clouds put at most about ten in a bucket.
