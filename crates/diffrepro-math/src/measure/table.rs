@@ -252,6 +252,22 @@ impl Table {
         self.eval_batch_with::<true>(values, exact);
     }
 
+    /// f of the values in `src`, ascending, written to `dst` (of the same length):
+    /// [`Table::eval_batch_ascending`] without the copy into the output first.
+    pub fn eval_ascending_into(&self, src: &[f64], dst: &mut [f64], exact: impl Fn(f64) -> f64) {
+        assert_eq!(src.len(), dst.len(), "one value out per value in");
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::width() == crate::simd::Width::Avx2 {
+            // SAFETY: `width` reports AVX2 only where this CPU has it; `src` and `dst`
+            // hold `src.len()` values each.
+            unsafe { eval_avx2::<true>(self, src.as_ptr(), dst.as_mut_ptr(), src.len(), &exact) };
+            return;
+        }
+        for (d, &y) in dst.iter_mut().zip(src) {
+            *d = self.one(y, &exact);
+        }
+    }
+
     fn eval_batch_with<const ASCENDING: bool>(
         &self,
         values: &mut [f64],
@@ -259,8 +275,10 @@ impl Table {
     ) {
         #[cfg(target_arch = "x86_64")]
         if crate::simd::width() == crate::simd::Width::Avx2 {
-            // SAFETY: `width` reports AVX2 only where this CPU has it.
-            unsafe { eval_avx2::<ASCENDING>(self, values, &exact) };
+            let (n, at) = (values.len(), values.as_mut_ptr());
+            // SAFETY: `width` reports AVX2 only where this CPU has it; source and
+            // destination are the same `n` values (each is read before it is written).
+            unsafe { eval_avx2::<ASCENDING>(self, at, at, n, &exact) };
             return;
         }
         for v in values.iter_mut() {
@@ -301,91 +319,44 @@ fn estrin(c: &[f64; ROW], t: f64) -> f64 {
 /// and transposed, so that each coefficient is one vector for the four. A group of
 /// four with a value outside the table goes one at a time. With `ASCENDING`, four
 /// values in one piece (tested, so any order is safe) take the piece's coefficients
-/// by broadcasts instead.
+/// by broadcasts instead, kept for the groups after it while they stay in that piece.
+/// Reads `n` values from `src` and writes f of them to `dst`, which may be `src`
+/// (each group of four is read before it is written).
+///
+/// # Safety
+/// The CPU has AVX2; `src` and `dst` are valid for `n` values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn eval_avx2<const ASCENDING: bool>(table: &Table, block: &mut [f64], exact: &impl Fn(f64) -> f64) {
+unsafe fn eval_avx2<const ASCENDING: bool>(
+    table: &Table,
+    src: *const f64,
+    dst: *mut f64,
+    n: usize,
+    exact: &impl Fn(f64) -> f64,
+) {
     use std::arch::x86_64::*;
-    let quads = block.len() / 4;
+    let quads = n / 4;
     let (lo, inv_h) = (_mm256_set1_pd(table.lo), _mm256_set1_pd(table.inv_h));
     let (zero, top) = (_mm256_setzero_pd(), _mm256_set1_pd(table.pieces));
     let (one, two) = (_mm256_set1_pd(1.0), _mm256_set1_pd(2.0));
-    for q in 0..quads {
-        let at = 4 * q;
-        // SAFETY: at + 4 ≤ block.len().
-        let y = unsafe { _mm256_loadu_pd(block.as_ptr().add(at)) };
+    // p = (y - lo)·inv_h, and whether 0 ≤ p < pieces for the four, as
+    // `Table::locate` tests it (false for NaN).
+    let place = |y: __m256d| {
         let p = _mm256_mul_pd(_mm256_sub_pd(y, lo), inv_h);
-        // 0 ≤ p < pieces, as `Table::locate` tests it (false for NaN).
         let inside = _mm256_and_pd(
             _mm256_cmp_pd::<_CMP_GE_OQ>(p, zero),
             _mm256_cmp_pd::<_CMP_LT_OQ>(p, top),
         );
-        if _mm256_movemask_pd(inside) != 0b1111 {
-            for v in block[at..at + 4].iter_mut() {
-                *v = table.one(*v, exact);
-            }
-            continue;
-        }
-        // Truncation, as the scalar `as i32`.
-        let k = _mm256_cvttpd_epi32(p);
-        let t = _mm256_sub_pd(
+        (p, _mm256_movemask_pd(inside) == 0b1111)
+    };
+    // t = 2(p - ⌊p⌋) - 1, with ⌊p⌋ by truncation as the scalar `as i32`.
+    let local = |p: __m256d, k: __m128i| {
+        _mm256_sub_pd(
             _mm256_mul_pd(two, _mm256_sub_pd(p, _mm256_cvtepi32_pd(k))),
             one,
-        );
-        let mut idx = [0i32; 4];
-        // SAFETY: four i32 into a four-i32 array.
-        unsafe { _mm_storeu_si128(idx.as_mut_ptr().cast(), k) };
-        // In range: 0 ≤ p < pieces, so 0 ≤ idx[i] < pieces.
-        let one_piece = idx[0] == idx[1] && idx[1] == idx[2] && idx[2] == idx[3];
-        let (c, c89) = if ASCENDING && one_piece {
-            // One piece for the four (the common case for a sorted cloud): each
-            // coefficient broadcast, the same values as the transpose would give.
-            let row = &table.coefs[idx[0] as usize];
-            let at = |k: usize| _mm256_set1_pd(row[k]);
-            (
-                [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)],
-                [at(8), at(9)],
-            )
-        } else {
-            let rows: [*const f64; 4] =
-                std::array::from_fn(|i| table.coefs[idx[i] as usize].as_ptr());
-            // SAFETY: each row is a [f64; ROW] of the table (ROW = 12), and the loads
-            // below read at most its first 12 values.
-            unsafe {
-                let load = |off: usize| -> [__m256d; 4] {
-                    std::array::from_fn(|i| _mm256_loadu_pd(rows[i].add(off)))
-                };
-                let transpose = |r: [__m256d; 4]| -> [__m256d; 4] {
-                    let t0 = _mm256_unpacklo_pd(r[0], r[1]);
-                    let t1 = _mm256_unpackhi_pd(r[0], r[1]);
-                    let t2 = _mm256_unpacklo_pd(r[2], r[3]);
-                    let t3 = _mm256_unpackhi_pd(r[2], r[3]);
-                    [
-                        _mm256_permute2f128_pd(t0, t2, 0x20),
-                        _mm256_permute2f128_pd(t1, t3, 0x20),
-                        _mm256_permute2f128_pd(t0, t2, 0x31),
-                        _mm256_permute2f128_pd(t1, t3, 0x31),
-                    ]
-                };
-                let a = transpose(load(0));
-                let b = transpose(load(4));
-                // c8 and c9 of rows 0 and 2, and of rows 1 and 3.
-                let even = _mm256_insertf128_pd(
-                    _mm256_castpd128_pd256(_mm_loadu_pd(rows[0].add(8))),
-                    _mm_loadu_pd(rows[2].add(8)),
-                    1,
-                );
-                let odd = _mm256_insertf128_pd(
-                    _mm256_castpd128_pd256(_mm_loadu_pd(rows[1].add(8))),
-                    _mm_loadu_pd(rows[3].add(8)),
-                    1,
-                );
-                (
-                    [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]],
-                    [_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd)],
-                )
-            }
-        };
+        )
+    };
+    let estrin4 = |c: &[__m256d; 8], c89: &[__m256d; 2], t: __m256d| {
         let (add, mul) = (_mm256_add_pd, _mm256_mul_pd);
         let t2 = mul(t, t);
         let t4 = mul(t2, t2);
@@ -397,12 +368,102 @@ fn eval_avx2<const ASCENDING: bool>(table: &Table, block: &mut [f64], exact: &im
         let p89 = add(c89[0], mul(c89[1], t));
         let q03 = add(p01, mul(p23, t2));
         let q47 = add(p45, mul(p67, t2));
-        let v = add(add(q03, mul(q47, t4)), mul(p89, t8));
-        // SAFETY: at + 4 ≤ block.len().
-        unsafe { _mm256_storeu_pd(block.as_mut_ptr().add(at), v) };
+        add(add(q03, mul(q47, t4)), mul(p89, t8))
+    };
+    let mut q = 0;
+    while q < quads {
+        let at = 4 * q;
+        // SAFETY: at + 4 ≤ n.
+        let y = unsafe { _mm256_loadu_pd(src.add(at)) };
+        let (p, inside) = place(y);
+        if !inside {
+            for i in at..at + 4 {
+                // SAFETY: i < n.
+                unsafe { *dst.add(i) = table.one(*src.add(i), exact) };
+            }
+            q += 1;
+            continue;
+        }
+        let k = _mm256_cvttpd_epi32(p);
+        let t = local(p, k);
+        let mut idx = [0i32; 4];
+        // SAFETY: four i32 into a four-i32 array.
+        unsafe { _mm_storeu_si128(idx.as_mut_ptr().cast(), k) };
+        // In range: 0 ≤ p < pieces, so 0 ≤ idx[i] < pieces.
+        let one_piece = idx[0] == idx[1] && idx[1] == idx[2] && idx[2] == idx[3];
+        if ASCENDING && one_piece {
+            // One piece for the four (the common case for a sorted cloud): each
+            // coefficient broadcast, the same values as the transpose would give,
+            // and kept while the groups that follow stay in this piece.
+            let row = &table.coefs[idx[0] as usize];
+            let at = |k: usize| _mm256_set1_pd(row[k]);
+            let c = [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)];
+            let c89 = [at(8), at(9)];
+            let piece = _mm_set1_epi32(idx[0]);
+            let mut t = t;
+            loop {
+                // SAFETY: 4q + 4 ≤ n.
+                unsafe { _mm256_storeu_pd(dst.add(4 * q), estrin4(&c, &c89, t)) };
+                q += 1;
+                if q == quads {
+                    break;
+                }
+                // SAFETY: 4q + 4 ≤ n.
+                let y = unsafe { _mm256_loadu_pd(src.add(4 * q)) };
+                let (p, inside) = place(y);
+                let k = _mm256_cvttpd_epi32(p);
+                let same = _mm_movemask_epi8(_mm_cmpeq_epi32(k, piece)) == 0xffff;
+                if !(inside && same) {
+                    break;
+                }
+                t = local(p, k);
+            }
+            continue;
+        }
+        let rows: [*const f64; 4] = std::array::from_fn(|i| table.coefs[idx[i] as usize].as_ptr());
+        // SAFETY: each row is a [f64; ROW] of the table (ROW = 12), and the loads
+        // below read at most its first 12 values.
+        let (c, c89) = unsafe {
+            let load = |off: usize| -> [__m256d; 4] {
+                std::array::from_fn(|i| _mm256_loadu_pd(rows[i].add(off)))
+            };
+            let transpose = |r: [__m256d; 4]| -> [__m256d; 4] {
+                let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+                let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+                let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+                let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+                [
+                    _mm256_permute2f128_pd(t0, t2, 0x20),
+                    _mm256_permute2f128_pd(t1, t3, 0x20),
+                    _mm256_permute2f128_pd(t0, t2, 0x31),
+                    _mm256_permute2f128_pd(t1, t3, 0x31),
+                ]
+            };
+            let a = transpose(load(0));
+            let b = transpose(load(4));
+            // c8 and c9 of rows 0 and 2, and of rows 1 and 3.
+            let even = _mm256_insertf128_pd(
+                _mm256_castpd128_pd256(_mm_loadu_pd(rows[0].add(8))),
+                _mm_loadu_pd(rows[2].add(8)),
+                1,
+            );
+            let odd = _mm256_insertf128_pd(
+                _mm256_castpd128_pd256(_mm_loadu_pd(rows[1].add(8))),
+                _mm_loadu_pd(rows[3].add(8)),
+                1,
+            );
+            (
+                [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]],
+                [_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd)],
+            )
+        };
+        // SAFETY: at + 4 ≤ n.
+        unsafe { _mm256_storeu_pd(dst.add(at), estrin4(&c, &c89, t)) };
+        q += 1;
     }
-    for v in block[4 * quads..].iter_mut() {
-        *v = table.one(*v, exact);
+    for i in 4 * quads..n {
+        // SAFETY: i < n.
+        unsafe { *dst.add(i) = table.one(*src.add(i), exact) };
     }
 }
 

@@ -831,7 +831,8 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
                     "{what}: {}",
                     t.tolerance()
                 );
-                // In ascending order too (the particles' call), the same values.
+                // In ascending order too (the particles' call: runs of values in one
+                // piece, and the grid's end outside the table), the same values.
                 let mut up = ys.clone();
                 t.eval_batch_ascending(&mut up, |y| match what {
                     "L_r" => loc.localization(y),
@@ -845,6 +846,14 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
                     _ => loc.score(y / sigma) / sigma,
                 });
                 assert!(up.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
+                // And written to another array (the particles' maps).
+                let mut into = vec![f64::NAN; ys.len()];
+                t.eval_ascending_into(ys, &mut into, |y| match what {
+                    "L_r" => loc.localization(y),
+                    "score" => loc.score(y),
+                    _ => loc.score(y / sigma) / sigma,
+                });
+                assert!(into.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
                 for (k, (a, b)) in v.iter().zip(exact.iter()).enumerate() {
                     assert!(
                         (a - b).abs() <= t.tolerance(),

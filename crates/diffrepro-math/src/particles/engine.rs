@@ -220,9 +220,8 @@ impl<'a> OuScore<'a> {
                 let mut buf = [0.0; BATCH];
                 for block in xs.chunks_mut(BATCH) {
                     let scores = &mut buf[..block.len()];
-                    scores.copy_from_slice(block);
                     // The clouds are kept sorted.
-                    table.eval_batch_ascending(scores, |x| loc.score(x / sigma) / sigma);
+                    table.eval_ascending_into(block, scores, |x| loc.score(x / sigma) / sigma);
                     for (x, &s) in block.iter_mut().zip(scores.iter()) {
                         *x = step(*x, s);
                     }
