@@ -6,8 +6,10 @@
 //! Speed against NumPy is a ratio measured side by side in the same run: `--numpy
 //! SCRIPT` runs a vectorised NumPy implementation of the same workload (the project
 //! keeps one beside it) as a subprocess and reads its timings. Each timing is the median
-//! of `--repeat` runs, because these machines are shared and noisy; no reference time
-//! is quoted from elsewhere.
+//! of `--repeat` runs, because these machines are shared and noisy, and the NumPy runs
+//! are spread between ours, because their speed also drifts from minute to minute
+//! (the same code measured 0.89 s and 1.26 s a quarter of an hour apart); no reference
+//! time is quoted from elsewhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,7 +44,8 @@ pub struct Args {
     /// `stage1_complexity_total_s` and `stage2_particles_total_s`).
     #[arg(long, value_name = "SCRIPT")]
     pub numpy: Option<PathBuf>,
-    /// Runs of the NumPy script (its median is reported).
+    /// Runs of the NumPy script (its median is reported), spread evenly between the
+    /// `--repeat` runs of ours, so that both medians come from the same stretch of time.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub numpy_repeat: u32,
     /// Print one JSON object with the timings instead of the text report.
@@ -172,48 +175,44 @@ struct NumpyTimes {
     repeats: u32,
 }
 
-/// Run the NumPy script `repeat` times; medians of its two stages.
-fn run_numpy(script: &PathBuf, repeat: u32) -> Result<NumpyTimes, String> {
-    let dir = std::env::temp_dir().join(format!("diffrepro-numpy-{}", std::process::id()));
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..repeat {
-        let out = std::process::Command::new("python3")
-            .arg(script)
-            .arg("--out")
-            .arg(&dir)
-            .output()
-            .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{} failed: {}",
-                script.display(),
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            ));
-        }
-        let path = dir.join("timings.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let field = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_f64())
-                .ok_or_else(|| format!("{} has no number `{k}`", path.display()))
-        };
-        a.push(field("stage1_complexity_total_s")?);
-        b.push(field("stage2_particles_total_s")?);
+/// One run of the NumPy script: the seconds of its two stages.
+fn run_numpy_once(script: &PathBuf, dir: &std::path::Path) -> Result<(f64, f64), String> {
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    let (sweep_s, particles_s) = (median(&a), median(&b));
-    Ok(NumpyTimes {
-        sweep_s,
-        particles_s,
-        total_s: sweep_s + particles_s,
-        repeats: repeat,
-    })
+    let path = dir.join("timings.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_f64())
+            .ok_or_else(|| format!("{} has no number `{k}`", path.display()))
+    };
+    Ok((
+        field("stage1_complexity_total_s")?,
+        field("stage2_particles_total_s")?,
+    ))
+}
+
+/// How many NumPy runs follow our round `round` (of `rounds`), so that `total` runs
+/// are spread evenly over the rounds: the medians of both then come from the same
+/// stretch of time on a machine whose speed drifts from minute to minute.
+fn numpy_runs_after(round: usize, rounds: usize, total: usize) -> usize {
+    (round + 1) * total / rounds - round * total / rounds
 }
 
 fn load_average() -> Option<f64> {
@@ -304,7 +303,12 @@ pub fn run(args: Args) -> ExitCode {
     let mut sweep_n = None;
     let mut chains_n = None;
     let mut exact = None;
-    for _ in 0..reps {
+    // The NumPy script's runs, interleaved with ours.
+    let numpy_script = args.numpy.as_ref().filter(|_| !args.quick);
+    let numpy_total = numpy_script.map_or(0, |_| args.numpy_repeat as usize);
+    let numpy_dir = std::env::temp_dir().join(format!("diffrepro-numpy-{}", std::process::id()));
+    let (mut na, mut nb) = (Vec::new(), Vec::new());
+    for round in 0..reps {
         let (s, a) = bench::timed_on(THREADS, || bench::sweep_monte_carlo(&w));
         let (c, b) = bench::timed_on(THREADS, || bench::particle_chains(&w));
         ta.push(secs(a));
@@ -316,7 +320,32 @@ pub fn run(args: Args) -> ExitCode {
             te.push(secs(d));
             exact = Some(e);
         }
+        if let Some(script) = numpy_script {
+            for _ in 0..numpy_runs_after(round, reps, numpy_total) {
+                match run_numpy_once(script, &numpy_dir) {
+                    Ok((a, b)) => {
+                        na.push(a);
+                        nb.push(b);
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(&numpy_dir);
+                        eprintln!("error: the NumPy comparison could not run: {e}");
+                        return ExitCode::from(super::EXIT_FAILED);
+                    }
+                }
+            }
+        }
     }
+    let _ = std::fs::remove_dir_all(&numpy_dir);
+    let numpy = (!na.is_empty()).then(|| {
+        let (sweep_s, particles_s) = (median(&na), median(&nb));
+        NumpyTimes {
+            sweep_s,
+            particles_s,
+            total_s: sweep_s + particles_s,
+            repeats: na.len() as u32,
+        }
+    });
     let (sweep_n, chains_n) = (sweep_n.expect("repeat ≥ 1"), chains_n.expect("repeat ≥ 1"));
     let (sweep_1, a_1) = bench::timed_on(1, || bench::sweep_monte_carlo(&w));
     let (chains_1, b_1) = bench::timed_on(1, || bench::particle_chains(&w));
@@ -334,17 +363,6 @@ pub fn run(args: Args) -> ExitCode {
         sweep_mc: PhaseTimes::new(wa, pa),
         particles: PhaseTimes::new(wb, pb),
     };
-    let numpy = match &args.numpy {
-        Some(script) if !args.quick => match run_numpy(script, args.numpy_repeat) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("error: the NumPy comparison could not run: {e}");
-                return ExitCode::from(super::EXIT_FAILED);
-            }
-        },
-        _ => None,
-    };
-
     let (a_n, b_n) = (median(&ta), median(&tb));
     let exact_s = (!te.is_empty()).then(|| median(&te));
     let total_n = a_n + b_n;
@@ -380,7 +398,7 @@ pub fn run(args: Args) -> ExitCode {
         "wall time, {THREADS} threads, median of {reps} run{}      seconds   vs NumPy{}",
         if reps == 1 { "" } else { "s" },
         match numpy {
-            Some(n) => format!(" (measured now, median of {})", n.repeats),
+            Some(n) => format!(" (measured now, median of {}, run between ours)", n.repeats),
             None => " (not measured: pass --numpy SCRIPT)".into(),
         }
     );
@@ -528,5 +546,37 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         eprintln!("error: the 1-thread and {THREADS}-thread runs gave different numbers");
         ExitCode::from(super::EXIT_FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numpy_runs_after;
+
+    #[test]
+    fn numpy_runs_are_spread_over_the_rounds() {
+        let spread = |rounds: usize, total: usize| -> Vec<usize> {
+            (0..rounds)
+                .map(|r| numpy_runs_after(r, rounds, total))
+                .collect()
+        };
+        assert_eq!(spread(5, 3), [0, 1, 0, 1, 1]);
+        assert_eq!(spread(3, 3), [1, 1, 1]);
+        assert_eq!(spread(1, 3), [3]);
+        assert_eq!(spread(2, 5), [2, 3]);
+        assert_eq!(spread(4, 0), [0, 0, 0, 0]);
+        // Every run is made, whatever the counts, and the last round is followed by one.
+        for rounds in 1..=12 {
+            for total in 1..=20 {
+                let s = spread(rounds, total);
+                assert_eq!(
+                    s.iter().sum::<usize>(),
+                    total,
+                    "{rounds} rounds, {total} runs"
+                );
+                assert!(*s.last().unwrap() >= 1, "{rounds} rounds, {total} runs");
+                assert!(s.iter().max().unwrap() - s.iter().min().unwrap() <= 1);
+            }
+        }
     }
 }
