@@ -7,9 +7,8 @@
 //! SCRIPT` runs a vectorised NumPy implementation of the same workload (the project
 //! keeps one beside it) as a subprocess and reads its timings. Each timing is the median
 //! of `--repeat` runs, because these machines are shared and noisy, and the NumPy runs
-//! are spread between ours, because their speed also drifts from minute to minute
-//! (the same code measured 0.89 s and 1.26 s a quarter of an hour apart); no reference
-//! time is quoted from elsewhere.
+//! are spread between ours, because the machine's speed also drifts from minute to
+//! minute; no reference time is quoted from elsewhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -533,13 +533,14 @@ fn bin_chunk(finder: &BinFinder, chunk: &[f64], lanes: &mut Lanes) -> ChunkBins 
             lanes[b as usize][lane].add(d);
         }
     }
-    let first = if lo > hi { 0 } else { lo as usize };
+    // lo > hi when the chunk is empty.
     let touched = if lo > hi {
-        &mut lanes[..0]
+        0..0
     } else {
-        &mut lanes[first..=hi as usize]
+        lo as usize..hi as usize + 1
     };
-    let bins = touched
+    let first = touched.start;
+    let bins = lanes[touched]
         .iter_mut()
         .map(|copies| {
             let [a, b, c, d] = std::mem::take(copies);

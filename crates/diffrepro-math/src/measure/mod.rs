@@ -131,21 +131,33 @@ fn pick_components(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64]
         fn wide(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) = plain;
     }
     #[cfg(target_arch = "x86_64")]
-    if cum.len() < 4 && crate::simd::width() == crate::simd::Width::Avx2 {
+    let done = if cum.len() < 4 && crate::simd::width() == crate::simd::Width::Avx2 {
         // SAFETY: `width` reports AVX2 only where this CPU has it.
-        return unsafe { pick_four_avx2(cum, centre, sd, z, u, y) };
-    }
-    wide(cum, centre, sd, z, u, y)
+        unsafe { pick_four_avx2(cum, centre, sd, z, u, y) }
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    wide(cum, centre, sd, &z[done..], &u[done..], &mut y[done..])
 }
 
-/// [`pick_components`] for at most four components, four draws at a time: the
-/// component's index k is counted in each lane by comparisons, and its centre and sd
-/// are picked from registers holding all four (a permutation of 32-bit halves by the
-/// index pair 2k, 2k + 1) instead of loaded draw by draw. The same values and the
+/// [`pick_components`] for at most four components, four draws at a time, over the
+/// whole groups of four; returns the number of draws made (the rest are the caller's).
+/// The component's index k is counted in each lane by comparisons, and its centre and
+/// sd are picked from registers holding all four (a permutation of 32-bit halves by
+/// the index pair 2k, 2k + 1) instead of loaded draw by draw. The same values and the
 /// same multiply and add as the plain code, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn pick_four_avx2(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64], y: &mut [f64]) {
+fn pick_four_avx2(
+    cum: &[f64],
+    centre: &[f64],
+    sd: &[f64],
+    z: &[f64],
+    u: &[f64],
+    y: &mut [f64],
+) -> usize {
     use std::arch::x86_64::*;
     let n = y.len().min(z.len()).min(u.len());
     let four = |v: &[f64]| {
@@ -180,10 +192,7 @@ fn pick_four_avx2(cum: &[f64], centre: &[f64], sd: &[f64], z: &[f64], u: &[f64],
         // SAFETY: at + 4 ≤ n ≤ y.len().
         unsafe { _mm256_storeu_pd(y.as_mut_ptr().add(at), v) };
     }
-    for j in 4 * quads..n {
-        let k = cum.iter().filter(|&&c| c <= u[j]).count();
-        y[j] = centre[k] + sd[k] * z[j];
-    }
+    4 * quads
 }
 
 impl Measure {

@@ -243,17 +243,22 @@ impl Table {
     /// Replace every y in `values` by f(y): from the table inside it, by `exact`
     /// (the function itself, one value at a time) outside.
     pub fn eval_batch(&self, values: &mut [f64], exact: impl Fn(f64) -> f64) {
-        self.eval_batch_with::<false>(values, exact);
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::width() == crate::simd::Width::Avx2 {
+            let (n, at) = (values.len(), values.as_mut_ptr());
+            // SAFETY: `width` reports AVX2 only where this CPU has it; source and
+            // destination are the same `n` values (each is read before it is written).
+            unsafe { eval_avx2::<false>(self, at, at, n, &exact) };
+            return;
+        }
+        for v in values.iter_mut() {
+            *v = self.one(*v, &exact);
+        }
     }
 
-    /// [`Table::eval_batch`], faster for values in ascending order (a sorted cloud,
-    /// where neighbours mostly share a piece), and the same values for any order.
-    pub fn eval_batch_ascending(&self, values: &mut [f64], exact: impl Fn(f64) -> f64) {
-        self.eval_batch_with::<true>(values, exact);
-    }
-
-    /// f of the values in `src`, ascending, written to `dst` (of the same length):
-    /// [`Table::eval_batch_ascending`] without the copy into the output first.
+    /// f of the values in `src` written to `dst` (of the same length): the values of
+    /// [`Table::eval_batch`] in any order, faster in ascending order (a sorted cloud,
+    /// where neighbours mostly share a piece).
     pub fn eval_ascending_into(&self, src: &[f64], dst: &mut [f64], exact: impl Fn(f64) -> f64) {
         assert_eq!(src.len(), dst.len(), "one value out per value in");
         #[cfg(target_arch = "x86_64")]
@@ -265,24 +270,6 @@ impl Table {
         }
         for (d, &y) in dst.iter_mut().zip(src) {
             *d = self.one(y, &exact);
-        }
-    }
-
-    fn eval_batch_with<const ASCENDING: bool>(
-        &self,
-        values: &mut [f64],
-        exact: impl Fn(f64) -> f64,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd::width() == crate::simd::Width::Avx2 {
-            let (n, at) = (values.len(), values.as_mut_ptr());
-            // SAFETY: `width` reports AVX2 only where this CPU has it; source and
-            // destination are the same `n` values (each is read before it is written).
-            unsafe { eval_avx2::<ASCENDING>(self, at, at, n, &exact) };
-            return;
-        }
-        for v in values.iter_mut() {
-            *v = self.one(*v, &exact);
         }
     }
 

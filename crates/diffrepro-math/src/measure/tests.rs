@@ -763,8 +763,8 @@ fn every_vector_width_gives_the_same_bits() {
                     let mut v = ys.clone();
                     t.eval_batch(&mut v, |y| loc.score(y));
                     out.push(v);
-                    let mut v = ys.clone();
-                    t.eval_batch_ascending(&mut v, |y| loc.score(y));
+                    let mut v = vec![0.0; ys.len()];
+                    t.eval_ascending_into(&ys, &mut v, |y| loc.score(y));
                     out.push(v);
                 }
             }
@@ -831,28 +831,18 @@ fn tables_of_localization_and_score_are_within_their_tolerance() {
                     "{what}: {}",
                     t.tolerance()
                 );
-                // In ascending order too (the particles' call: runs of values in one
-                // piece, and the grid's end outside the table), the same values.
-                let mut up = ys.clone();
-                t.eval_batch_ascending(&mut up, |y| match what {
+                let f = |y: f64| match what {
                     "L_r" => loc.localization(y),
                     "score" => loc.score(y),
                     _ => loc.score(y / sigma) / sigma,
-                });
+                };
                 let mut v = ys.clone();
-                t.eval_batch(&mut v, |y| match what {
-                    "L_r" => loc.localization(y),
-                    "score" => loc.score(y),
-                    _ => loc.score(y / sigma) / sigma,
-                });
-                assert!(up.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
-                // And written to another array (the particles' maps).
+                t.eval_batch(&mut v, f);
+                // The particles' call, written to another array: the same values (here
+                // runs of values in one piece, the grid's end outside the table, then
+                // draws in no order).
                 let mut into = vec![f64::NAN; ys.len()];
-                t.eval_ascending_into(ys, &mut into, |y| match what {
-                    "L_r" => loc.localization(y),
-                    "score" => loc.score(y),
-                    _ => loc.score(y / sigma) / sigma,
-                });
+                t.eval_ascending_into(ys, &mut into, f);
                 assert!(into.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
                 for (k, (a, b)) in v.iter().zip(exact.iter()).enumerate() {
                     assert!(
