@@ -16,8 +16,11 @@
 //! a table over the clouds' range (`OuScore::tabulated`, within 10⁻¹² of the kernel
 //! relative to the largest |score|).
 //!
-//! Clouds move in parallel, each by one thread, so that its noise pass, sort and map
-//! stay in one core's cache. Runs made together ([`run_particles_many`]) share the
+//! In the forward phase clouds move in parallel, each by one thread, so that its
+//! noise pass and sort stay in one core's cache. In the backward phase each run's two
+//! clouds are cut into parts of whole W₂ blocks, and one pass moves a block of both,
+//! checks its order and sums it into W₂ while it is in cache ([`transport_pairs`]);
+//! the parts, more than the threads, keep both threads busy. Runs made together ([`run_particles_many`]) share the
 //! forward phase of the clouds they agree on (every run against δ_0 diffuses one
 //! ν-cloud). Randomness is counter-based (`measure::sample::Stream`): stream 0/1 draw
 //! μ_0/ν_0 (chunk c from word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw
@@ -31,7 +34,7 @@ use rayon::prelude::*;
 
 use super::gaussian::Forward;
 use super::sort::{sort_cloud, sort_cloud_within, Scratch};
-use super::w2_sorted;
+use super::{squared_differences, w2_of_sum, w2_sorted, W2_BLOCK};
 use crate::localize::{ou_noise_var, snr};
 use crate::measure::sample::{standard_normal, CounterRng, Stream};
 use crate::measure::{Localizer, Measure, MeasureError, Table, BATCH};
@@ -415,12 +418,120 @@ fn noise_step_avx2(xs: &mut [f64], z: &[f64], decay: f64, noise: f64) -> (f64, f
     )
 }
 
-/// [`w2_sorted`], timed as the W₂ phase.
-fn w2_timed(a: &[f64], b: &[f64]) -> f64 {
-    let t0 = crate::phases::phase_start();
-    let w = w2_sorted(a, b);
-    crate::phases::phase_end(crate::phases::Phase::W2, t0);
-    w
+/// Parts per pair of clouds in the passes that take W₂, each part whole blocks of
+/// the W₂ sum: with three runs on two threads, a pair per task would leave one
+/// thread idle for a third of every such pass.
+const PARTS: usize = 4;
+
+/// Particles per part of a cloud of n: whole W₂ blocks, about n / [`PARTS`].
+fn part_len(n: usize) -> usize {
+    n.div_ceil(W2_BLOCK).div_ceil(PARTS).max(1) * W2_BLOCK
+}
+
+/// The W₂ of a pair from the sums of its blocks, in block order: [`w2_sorted`]'s
+/// value, whatever parts the blocks were summed in.
+fn w2_of_blocks<'s>(sums: impl Iterator<Item = &'s f64>, n: usize) -> f64 {
+    w2_of_sum(sums.fold(0.0, |ss, &s| ss + s), n)
+}
+
+/// W₂ between the two sorted clouds of each pair ([`w2_sorted`], bit for bit), the
+/// pairs' parts summed in parallel; timed as the W₂ phase.
+fn w2_pairs(xs: &[(&[f64], &[f64])]) -> Vec<f64> {
+    let tasks: Vec<(usize, &[f64], &[f64])> = xs
+        .iter()
+        .enumerate()
+        .filter(|(_, (a, b))| a.len() == b.len())
+        .flat_map(|(p, (a, b))| {
+            let len = part_len(a.len());
+            a.chunks(len)
+                .zip(b.chunks(len))
+                .map(move |(a, b)| (p, a, b))
+        })
+        .collect();
+    let sums: Vec<(usize, Vec<f64>)> = tasks
+        .into_par_iter()
+        .map(|(p, a, b)| {
+            let t0 = crate::phases::phase_start();
+            let sums = a
+                .chunks(W2_BLOCK)
+                .zip(b.chunks(W2_BLOCK))
+                .map(|(x, y)| squared_differences(x, y))
+                .collect();
+            crate::phases::phase_end(crate::phases::Phase::W2, t0);
+            (p, sums)
+        })
+        .collect();
+    xs.iter()
+        .enumerate()
+        .map(|(p, (a, b))| {
+            if a.len() != b.len() || a.is_empty() {
+                return w2_sorted(a, b);
+            }
+            let mine = sums.iter().filter(|s| s.0 == p).flat_map(|s| &s.1);
+            w2_of_blocks(mine, a.len())
+        })
+        .collect()
+}
+
+/// One backward step of every run: each cloud moved by b^{μ,η} of its run's score
+/// (`scores[run]`), kept sorted, and W₂ between each run's two clouds, returned run
+/// by run. One pass: the pairs are cut into parts of whole W₂ blocks, and a block of
+/// both clouds is moved, checked for order and summed into W₂ while it is in cache
+/// (the same bits as moving the clouds and then taking [`w2_sorted`]). A cloud the
+/// map did not keep ascending is sorted and its pair's W₂ taken again.
+fn transport_pairs(back: &mut [Vec<f64>], scores: &[OuScore], eta: f64) -> Vec<f64> {
+    let n = back.first().map_or(0, Vec::len);
+    let len = part_len(n);
+    let mut tasks = Vec::with_capacity(back.len() / 2 * PARTS);
+    for (run, pair) in back.chunks_exact_mut(2).enumerate() {
+        let [mu, nu] = pair else {
+            unreachable!("chunks of two")
+        };
+        for (a, b) in mu.chunks_mut(len).zip(nu.chunks_mut(len)) {
+            tasks.push((run, a, b));
+        }
+    }
+    let parts: Vec<(usize, Vec<f64>, bool)> = tasks
+        .into_par_iter()
+        .map(|(run, a, b)| {
+            let score = &scores[run];
+            let mut sums = Vec::with_capacity(len / W2_BLOCK);
+            let mut ascending = true;
+            for (x, y) in a.chunks_mut(W2_BLOCK).zip(b.chunks_mut(W2_BLOCK)) {
+                let t0 = crate::phases::phase_start();
+                score.backward_slice(x, eta);
+                score.backward_slice(y, eta);
+                ascending &= is_ascending(x) & is_ascending(y);
+                let t1 = crate::phases::phase_end(crate::phases::Phase::Transport, t0);
+                sums.push(squared_differences(x, y));
+                crate::phases::phase_end(crate::phases::Phase::W2, t1);
+            }
+            (run, sums, ascending)
+        })
+        .collect();
+    back.chunks_exact_mut(2)
+        .enumerate()
+        .map(|(run, pair)| {
+            let mine = || parts.iter().filter(move |p| p.0 == run);
+            if mine().all(|p| p.2) && pair.iter().all(|c| blocks_meet(c)) {
+                return w2_of_blocks(mine().flat_map(|p| &p.1), n);
+            }
+            for c in pair.iter_mut() {
+                if !is_ascending(c) {
+                    with_thread_scratch(|scratch| sort_cloud(c, scratch));
+                }
+            }
+            w2_sorted(&pair[0], &pair[1])
+        })
+        .collect()
+}
+
+/// Whether consecutive W₂ blocks of a cloud meet in order (the last particle of each
+/// block ≤ the first of the next): with every block ascending, the cloud is.
+fn blocks_meet(xs: &[f64]) -> bool {
+    (W2_BLOCK..xs.len())
+        .step_by(W2_BLOCK)
+        .all(|i| xs[i - 1] <= xs[i])
 }
 
 /// Move every particle by `map`, re-sorting only if the map was not increasing on the
@@ -480,12 +591,6 @@ struct ForwardCloud<'a> {
     x: Vec<f64>,
 }
 
-/// A cloud of the backward phase: the run it belongs to.
-struct BackwardCloud {
-    run: usize,
-    x: Vec<f64>,
-}
-
 /// The forward phase of several runs: the distinct clouds, and which two each run uses.
 struct Plan<'a> {
     /// The distinct laws whose scores drive the forward map (none for diffusion).
@@ -540,9 +645,9 @@ fn forward_pairs<'c>(
 }
 
 /// The two clouds of each run in the backward phase (μ then ν, run by run).
-fn backward_pairs(back: &[BackwardCloud]) -> Vec<(&[f64], &[f64])> {
+fn backward_pairs(back: &[Vec<f64>]) -> Vec<(&[f64], &[f64])> {
     back.chunks_exact(2)
-        .map(|p| (p[0].x.as_slice(), p[1].x.as_slice()))
+        .map(|p| (p[0].as_slice(), p[1].as_slice()))
         .collect()
 }
 
@@ -616,31 +721,27 @@ pub fn run_particles_many(
         })
         .collect();
     // For every run: W₂ between its two clouds at time t, and a snapshot if wanted.
-    let record = |runs: &mut [ParticleRun], phase: Phase, t: f64, xs: &[(&[f64], &[f64])]| {
-        let w2: Vec<f64> = xs.par_iter().map(|(a, b)| w2_timed(a, b)).collect();
-        for (run, (&w2, (a, b))) in runs.iter_mut().zip(w2.iter().zip(xs)) {
-            let steps = match phase {
-                Phase::Forward => &mut run.forward,
-                Phase::Backward => &mut run.backward,
-            };
-            steps.push(StepRecord { t, w2 });
-            if wanted(t) {
-                run.snapshots.push(Snapshot {
-                    phase,
-                    t,
-                    mu: a.to_vec(),
-                    nu: b.to_vec(),
-                });
+    let record =
+        |runs: &mut [ParticleRun], phase: Phase, t: f64, xs: &[(&[f64], &[f64])], w2: &[f64]| {
+            for (run, (&w2, (a, b))) in runs.iter_mut().zip(w2.iter().zip(xs)) {
+                let steps = match phase {
+                    Phase::Forward => &mut run.forward,
+                    Phase::Backward => &mut run.backward,
+                };
+                steps.push(StepRecord { t, w2 });
+                if wanted(t) {
+                    run.snapshots.push(Snapshot {
+                        phase,
+                        t,
+                        mu: a.to_vec(),
+                        nu: b.to_vec(),
+                    });
+                }
             }
-        }
-    };
+        };
 
-    record(
-        &mut runs,
-        Phase::Forward,
-        0.0,
-        &forward_pairs(&clouds, &ends),
-    );
+    let xs = forward_pairs(&clouds, &ends);
+    record(&mut runs, Phase::Forward, 0.0, &xs, &w2_pairs(&xs));
     for k in 0..cfg.steps {
         match cfg.forward {
             Forward::Diffusion => {
@@ -660,58 +761,49 @@ pub fn run_particles_many(
                 });
             }
         }
-        record(
-            &mut runs,
-            Phase::Forward,
-            time(k + 1),
-            &forward_pairs(&clouds, &ends),
-        );
+        let xs = forward_pairs(&clouds, &ends);
+        record(&mut runs, Phase::Forward, time(k + 1), &xs, &w2_pairs(&xs));
     }
 
-    // Each run takes copies of its two clouds back.
-    let mut back: Vec<BackwardCloud> = ends
+    // Each run takes copies of its two clouds back: μ then ν, run by run.
+    let mut back: Vec<Vec<f64>> = ends
         .iter()
-        .enumerate()
-        .flat_map(|(run, &(a, b))| [a, b].map(|i| (run, i)))
-        .map(|(run, i)| BackwardCloud {
-            run,
-            x: clouds[i].x.clone(),
-        })
+        .flat_map(|&(a, b)| [a, b].map(|i| clouds[i].x.clone()))
         .collect();
     drop(clouds);
     let n = cfg.n;
+    let xs = backward_pairs(&back);
     record(
         &mut runs,
         Phase::Backward,
         time(cfg.steps),
-        &backward_pairs(&back),
+        &xs,
+        &w2_pairs(&xs),
     );
     for k in (1..=cfg.steps).rev() {
         // The clouds are sorted: their ends bound every particle.
         let bounds: Vec<(f64, f64)> = back
             .chunks_exact(2)
-            .map(|p| (p[0].x[0].min(p[1].x[0]), p[0].x[n - 1].max(p[1].x[n - 1])))
+            .map(|p| (p[0][0].min(p[1][0]), p[0][n - 1].max(p[1][n - 1])))
             .collect();
         let scores = pairs
             .par_iter()
             .zip(&bounds)
             .map(|(&(mu0, _), &(lo, hi))| Ok(OuScore::new(mu0, time(k))?.tabulated(lo, hi)))
             .collect::<Result<Vec<_>, ParticleError>>()?;
-        back.par_iter_mut().for_each(|c| {
-            let score = &scores[c.run];
-            transport(&mut c.x, |s| score.backward_slice(s, eta));
-        });
+        let w2 = transport_pairs(&mut back, &scores, eta);
         record(
             &mut runs,
             Phase::Backward,
             time(k - 1),
             &backward_pairs(&back),
+            &w2,
         );
     }
 
     for ((run, &(a, _)), p) in runs.iter_mut().zip(&ends).zip(back.chunks_exact(2)) {
-        run.w2_denoised = w2_sorted(&starts[a], &p[1].x);
-        run.w2_round_trip = w2_sorted(&starts[a], &p[0].x);
+        run.w2_denoised = w2_sorted(&starts[a], &p[1]);
+        run.w2_round_trip = w2_sorted(&starts[a], &p[0]);
     }
     Ok(runs)
 }
@@ -836,6 +928,89 @@ mod tests {
         for xs in cases {
             assert_eq!(is_ascending(xs), xs.is_sorted_by(|a, b| a <= b), "{xs:?}");
         }
+    }
+
+    /// A sorted cloud of n draws of `m` (test data for the passes below).
+    fn sorted_cloud(m: &Measure, n: usize, stream: u64) -> Vec<f64> {
+        initial_cloud(m, n, 5, stream)
+    }
+
+    #[test]
+    fn w2_of_pairs_in_parts_is_w2_sorted() {
+        // Bit for bit, for lengths below a block, at block and part edges, and a
+        // pair of unequal lengths (NaN, as w2_sorted gives).
+        let m = Measure::paper_example(6).unwrap();
+        let full = sorted_cloud(&m, 5 * W2_BLOCK + 9, 1);
+        let other = sorted_cloud(&m, 5 * W2_BLOCK + 9, 2);
+        for n in [1, 7, W2_BLOCK, W2_BLOCK + 1, 4 * W2_BLOCK, 5 * W2_BLOCK + 9] {
+            let xs = [(&full[..n], &other[..n]), (&other[..n], &full[..n])];
+            let got = w2_pairs(&xs);
+            for (w, (a, b)) in got.iter().zip(&xs) {
+                assert_eq!(w.to_bits(), w2_sorted(a, b).to_bits(), "n = {n}");
+            }
+        }
+        assert!(w2_pairs(&[(&full[..3], &other[..4])])[0].is_nan());
+    }
+
+    #[test]
+    fn the_fused_backward_pass_is_the_map_then_w2() {
+        // transport_pairs against each cloud moved by the map alone, re-sorted if the
+        // map broke its order, then w2_sorted: the same clouds and W₂, bit for bit.
+        // At η = 0.01 the maps are increasing; at η = 0.5 and t = 0.01 (σ_t² below
+        // η/(1 + η)) the score of Example 4 folds the clouds near its atoms, which
+        // must then be sorted. The clouds are draws of Example 6 (spread out).
+        let e4 = Measure::paper_example(4).unwrap();
+        let e6 = Measure::paper_example(6).unwrap();
+        let n = 3 * W2_BLOCK + 17;
+        for (t, eta) in [(0.7, 0.01), (0.01, 0.5)] {
+            let laws = [&e4, &e6];
+            let back: Vec<Vec<f64>> = (0..4).map(|i| sorted_cloud(&e6, n, i)).collect();
+            let scores: Vec<OuScore> = laws
+                .iter()
+                .zip(back.chunks_exact(2))
+                .map(|(m, p)| {
+                    let (lo, hi) = (p[0][0].min(p[1][0]), p[0][n - 1].max(p[1][n - 1]));
+                    OuScore::new(m, t).unwrap().tabulated(lo, hi)
+                })
+                .collect();
+            let mut want = back.clone();
+            let mut folded = false;
+            for (i, c) in want.iter_mut().enumerate() {
+                scores[i / 2].backward_slice(c, eta);
+                if !is_ascending(c) {
+                    folded = true;
+                    c.sort_unstable_by(f64::total_cmp);
+                }
+            }
+            assert_eq!(folded, eta > 0.1, "t = {t}, η = {eta}");
+            let want_w2: Vec<f64> = want
+                .chunks_exact(2)
+                .map(|p| w2_sorted(&p[0], &p[1]))
+                .collect();
+            let mut got = back.clone();
+            let got_w2 = transport_pairs(&mut got, &scores, eta);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+            for (g, w) in got_w2.iter().zip(&want_w2) {
+                assert_eq!(g.to_bits(), w.to_bits(), "t = {t}, η = {eta}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_meet_only_when_every_block_edge_is_in_order() {
+        let mut xs: Vec<f64> = (0..3 * W2_BLOCK + 5).map(|i| i as f64).collect();
+        assert!(blocks_meet(&xs));
+        // Each block still ascending, but the second starts below the end of the first.
+        for x in &mut xs[W2_BLOCK..] {
+            *x -= 10.0;
+        }
+        assert!(!blocks_meet(&xs));
+        assert!(xs[..W2_BLOCK].is_sorted() && xs[W2_BLOCK..].is_sorted());
+        xs[W2_BLOCK] = f64::NAN;
+        assert!(!blocks_meet(&xs));
+        assert!(blocks_meet(&xs[..W2_BLOCK]) && blocks_meet(&[]));
     }
 
     #[test]

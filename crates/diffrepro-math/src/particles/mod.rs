@@ -28,14 +28,37 @@ pub use gaussian::{
     GaussianState,
 };
 
+/// Pairs per block of the W₂ sum (see [`w2_sorted`]).
+pub(crate) const W2_BLOCK: usize = 4096;
+
 /// W₂ between two equal-size samples that are already sorted ascending.
 /// NaN if the sizes differ or are zero.
+///
+/// The sum of squares is taken block by block ([`W2_BLOCK`] pairs, each block by
+/// [`squared_differences`]) and the blocks' sums are added in order, so that the
+/// particle engine can share the blocks of one pair of clouds between threads (or
+/// sum a block while the particles' new positions are still in cache) and get the
+/// same bits.
 pub fn w2_sorted(a: &[f64], b: &[f64]) -> f64 {
     if a.len() != b.len() || a.is_empty() {
         return f64::NAN;
     }
-    // Eight running sums (pairs i mod 8), added pairwise at the end: the loop then
-    // vectorises, where one running sum waits on every addition.
+    let ss = a
+        .chunks(W2_BLOCK)
+        .zip(b.chunks(W2_BLOCK))
+        .fold(0.0, |ss, (x, y)| ss + squared_differences(x, y));
+    w2_of_sum(ss, a.len())
+}
+
+/// W₂ from the sum of squared differences of n pairs.
+pub(crate) fn w2_of_sum(ss: f64, n: usize) -> f64 {
+    (ss / n as f64).sqrt()
+}
+
+/// Σ (a_i - b_i)² over equal-length slices, by eight running sums (pairs i mod 8)
+/// added pairwise at the end: the loop then vectorises, where one running sum waits
+/// on every addition.
+pub(crate) fn squared_differences(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ar, br) = (ac.remainder(), bc.remainder());
@@ -53,8 +76,7 @@ pub fn w2_sorted(a: &[f64], b: &[f64]) -> f64 {
         acc[2] + acc[6],
         acc[3] + acc[7],
     ];
-    let ss = (quads[0] + quads[2]) + (quads[1] + quads[3]);
-    (ss / a.len() as f64).sqrt()
+    (quads[0] + quads[2]) + (quads[1] + quads[3])
 }
 
 /// W₂ between two equal-size samples in any order (sorts copies).
