@@ -2,9 +2,10 @@
 //! `f64::total_cmp`, in O(n) for the smooth, bounded clouds the engine makes.
 //!
 //! One pass of a counting sort on quantised values: ⌊(x - min)·scale⌋ into n to 2n
-//! buckets (monotone in floating point, so bucket order is value order; a bucket
-//! holds at most about ten particles of the engine's clouds), then one insertion pass
-//! that orders the particles inside each bucket. The engine's input is a sorted cloud
+//! buckets, or n/2 to n when threads sort at once (monotone in floating point, so
+//! bucket order is value order; a bucket holds at most about ten particles of the
+//! engine's clouds), then one insertion pass that orders the particles inside each
+//! bucket. The engine's input is a sorted cloud
 //! plus a little noise (each particle a few thousand places from its rank), so
 //! consecutive particles land in nearby buckets: the counters and write positions in
 //! use move along with the input and stay in cache. On the engine's clouds this costs
@@ -58,12 +59,18 @@ pub(crate) fn sort_cloud(cloud: &mut [f64], scratch: &mut Scratch) {
 /// [`sort_cloud`] of a NaN-free cloud whose minimum and maximum are `lo` and `hi`.
 pub(crate) fn sort_cloud_within(cloud: &mut [f64], scratch: &mut Scratch, lo: f64, hi: f64) {
     let n = cloud.len();
-    // n to 2n buckets. The counters are read and written in a wandering order, so
-    // their array is best kept within the core's cache: for 1e5 particles, 2^17
-    // buckets (512 KB of counters) sorted the bench's clouds about 6% faster than
-    // 2^18 and 10% faster than 2^16, whose fuller buckets cost the insertion pass
-    // more (one thread, the variants alternated in one process).
-    let buckets = n.next_power_of_two().clamp(1 << 8, 1 << 24);
+    // n to 2n buckets on one thread, n/2 to n when threads sort at once. The
+    // counters are read and written in a wandering order, so their array is best
+    // kept within the core's cache. For 1e5 particles on one thread, 2^17 buckets
+    // (512 KB of counters) sorted the bench's clouds about 6% faster than 2^18 and
+    // 10% faster than 2^16, whose fuller buckets cost the insertion pass more. With
+    // two threads sorting clouds side by side (the engine's way), 2^16 took the sort
+    // from about 10.3 to 9.0 ns per particle, and 2^15 to 13.0 (the bench's particle
+    // runs, the variants alternated, medians of 12). The sorted array is the same.
+    let shared = rayon::current_num_threads() > 1;
+    let buckets = if shared { n.div_ceil(2) } else { n }
+        .next_power_of_two()
+        .clamp(1 << 8, 1 << 24);
     bucket_sort_with(cloud, scratch, lo, hi, buckets);
 }
 
@@ -219,8 +226,19 @@ mod tests {
             .collect()
     }
 
-    /// `sort_cloud` against the comparison sort, bit for bit, reusing one scratch.
+    /// `sort_cloud` against the comparison sort, bit for bit, reusing one scratch,
+    /// on one thread and on two (which choose different numbers of buckets).
     fn check(clouds: &[(&str, Vec<f64>)]) {
+        for threads in [1, 2] {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| check_here(clouds));
+        }
+    }
+
+    fn check_here(clouds: &[(&str, Vec<f64>)]) {
         let mut scratch = Scratch::default();
         for (what, cloud) in clouds {
             let mut want = cloud.clone();
