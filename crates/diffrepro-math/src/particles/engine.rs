@@ -20,14 +20,15 @@
 //! noise pass and sort stay in one core's cache. In the backward phase each run's two
 //! clouds are cut into parts of whole W₂ blocks, and one pass moves a block of both,
 //! checks its order and sums it into W₂ while it is in cache ([`transport_pairs`]);
-//! the parts, more than the threads, keep both threads busy. Runs made together ([`run_particles_many`]) share the
-//! forward phase of the clouds they agree on (every run against δ_0 diffuses one
-//! ν-cloud). Randomness is counter-based (`measure::sample::Stream`): stream 0/1 draw
-//! μ_0/ν_0 (chunk c from word c·2⁴⁰), stream 2/3 the forward noise of μ/ν (normal draw
-//! k·2³² + i for particle i at step k). Independent replicates of a run
-//! ([`run_particles_replicate`]) use the streams 4r, …, 4r + 3 of the same seed, so
-//! replicate 0 is [`run_particles`] and replicates never share a draw. Results are
-//! bit-identical on any number of threads. Hands [`ParticleRun`] (W₂ per step,
+//! the parts, more than the threads, keep both threads busy. Runs made together
+//! ([`run_particles_many`]) share the forward phase of the clouds they agree on
+//! (every run against δ_0 diffuses one ν-cloud). Randomness is counter-based
+//! (`measure::sample::Stream`): stream 0/1 draw μ_0/ν_0 (chunk c from word c·2⁴⁰),
+//! stream 2/3 the forward noise of μ/ν (normal draw k·2³² + i for particle i at step
+//! k). Independent replicates of a run ([`run_particles_replicate`]) use the streams
+//! 4r, …, 4r + 3 of the same seed, so replicate 0 is [`run_particles`] and replicates
+//! never share a draw. Results are bit-identical on any number of threads (W₂'s sum
+//! is taken in fixed blocks, whichever thread takes them). Hands [`ParticleRun`] (W₂ per step,
 //! snapshots for the ridge plots, the denoising summary) to the experiment runners.
 
 use rayon::prelude::*;
