@@ -553,10 +553,16 @@ fn transport(cloud: &mut [f64], map: impl Fn(&mut [f64])) {
 
 /// Whether `xs` is ascending (by `<=`, so false with a NaN): the same as
 /// `is_sorted_by(|a, b| a <= b)`, without its early exit, so that it vectorises.
-fn is_ascending(xs: &[f64]) -> bool {
+#[inline(always)]
+fn is_ascending_plain(xs: &[f64]) -> bool {
     xs.iter()
         .zip(xs.iter().skip(1))
         .fold(true, |ok, (a, b)| ok & (a <= b))
+}
+
+crate::simd::vectorised! {
+    /// [`is_ascending_plain`] at the widest vectors of this CPU.
+    fn is_ascending(xs: &[f64]) -> bool = is_ascending_plain;
 }
 
 /// Run μ_0 and ν_0 forward to T = Kη and back with b^{μ,η} (see the module header).
@@ -931,7 +937,22 @@ mod tests {
             &[f64::NEG_INFINITY, -0.0, 0.0, f64::INFINITY],
             &[0.0, -0.0],
         ];
+        // Long enough for whole vectors, each case placed at every lane.
+        let long = |xs: &[f64], at: usize| {
+            let mut v: Vec<f64> = (0..at).map(|i| -1e9 + i as f64).collect();
+            v.extend_from_slice(xs);
+            v.extend((0..11).map(|i| 1e9 + i as f64));
+            v
+        };
         for xs in cases {
+            for at in 0..9 {
+                let xs = long(xs, at);
+                let want = xs.is_sorted_by(|a, b| a <= b);
+                for w in crate::simd::widths_here() {
+                    let got = crate::simd::with_width_at_most(w, || is_ascending(&xs));
+                    assert_eq!(got, want, "{xs:?}, {w:?}");
+                }
+            }
             assert_eq!(is_ascending(xs), xs.is_sorted_by(|a, b| a <= b), "{xs:?}");
         }
     }

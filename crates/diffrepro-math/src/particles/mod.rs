@@ -55,10 +55,17 @@ pub(crate) fn w2_of_sum(ss: f64, n: usize) -> f64 {
     (ss / n as f64).sqrt()
 }
 
+crate::simd::vectorised! {
+    /// [`squared_differences_plain`] at the widest vectors of this CPU (each running
+    /// sum adds the same terms in the same order at every width: the same bits).
+    pub(crate) fn squared_differences(a: &[f64], b: &[f64]) -> f64 = squared_differences_plain;
+}
+
 /// Σ (a_i - b_i)² over equal-length slices, by eight running sums (pairs i mod 8)
 /// added pairwise at the end: the loop then vectorises, where one running sum waits
 /// on every addition.
-pub(crate) fn squared_differences(a: &[f64], b: &[f64]) -> f64 {
+#[inline(always)]
+fn squared_differences_plain(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ar, br) = (ac.remainder(), bc.remainder());

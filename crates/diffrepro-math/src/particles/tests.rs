@@ -52,6 +52,20 @@ fn w2_of_samples() {
 }
 
 #[test]
+fn squared_differences_are_the_same_bits_at_every_vector_width() {
+    use crate::simd::{widths_here, with_width_at_most};
+    for n in (0..=33).chain([4096, 4099]) {
+        let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+        let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+        let want = with_width_at_most(crate::simd::Width::Baseline, || squared_differences(&a, &b));
+        for w in widths_here() {
+            let got = with_width_at_most(w, || squared_differences(&a, &b));
+            assert_eq!(got.to_bits(), want.to_bits(), "n = {n}, {w:?}");
+        }
+    }
+}
+
+#[test]
 fn map_mode_particles_follow_the_gaussian_engine_exactly() {
     // With Gaussian μ_0 every map is affine, so each cloud's mean and (population) sd
     // move exactly as the Gaussian engine moves N(sample mean, sample sd²): agreement
