@@ -231,9 +231,7 @@ impl<'a> OuScore<'a> {
                     let scores = &mut buf[..block.len()];
                     // The clouds are kept sorted.
                     table.eval_ascending_into(block, scores, |x| loc.score(x / sigma) / sigma);
-                    for (x, &s) in block.iter_mut().zip(scores.iter()) {
-                        *x = step(*x, s);
-                    }
+                    step_all(block, scores, &step);
                 }
             }
             ScoreKind::Ou {
@@ -260,6 +258,32 @@ impl<'a> OuScore<'a> {
             }
         }
     }
+}
+
+/// x ← step(x, s) for each particle x and its score s.
+#[inline(always)]
+fn step_all_plain(xs: &mut [f64], scores: &[f64], step: &impl Fn(f64, f64) -> f64) {
+    for (x, &s) in xs.iter_mut().zip(scores) {
+        *x = step(*x, s);
+    }
+}
+
+/// [`step_all_plain`] at the widest vectors of this CPU (a map's arithmetic is the
+/// same at every width).
+#[inline(always)]
+fn step_all(xs: &mut [f64], scores: &[f64], step: &impl Fn(f64, f64) -> f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn avx2(xs: &mut [f64], scores: &[f64], step: &impl Fn(f64, f64) -> f64) {
+            step_all_plain(xs, scores, step)
+        }
+        if crate::simd::width() == crate::simd::Width::Avx2 {
+            // SAFETY: `width` reports AVX2 only where this CPU has it.
+            return unsafe { avx2(xs, scores, step) };
+        }
+    }
+    step_all_plain(xs, scores, step)
 }
 
 fn has_smooth_density(m: &Measure) -> bool {
