@@ -987,6 +987,31 @@ mod tests {
     }
 
     #[test]
+    fn the_tabulated_maps_are_the_same_at_every_vector_width() {
+        let m = Measure::paper_example(6).unwrap();
+        let cloud = sorted_cloud(&m, 3 * TABLE_BLOCK + 5, 1);
+        let (lo, hi) = (cloud[0], cloud[cloud.len() - 1]);
+        let score = OuScore::new(&m, 0.5).unwrap().tabulated(lo, hi);
+        assert!(score.is_tabulated());
+        let run = |w| {
+            let mut v = cloud.clone();
+            crate::simd::with_width_at_most(w, || score.backward_slice(&mut v, 0.01));
+            v
+        };
+        let want = run(crate::simd::Width::Baseline);
+        assert!(want.iter().zip(&cloud).all(|(a, b)| a != b));
+        for w in crate::simd::widths_here() {
+            let got = run(w);
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{w:?}"
+            );
+        }
+    }
+
+    #[test]
     fn w2_of_pairs_in_parts_is_w2_sorted() {
         // Bit for bit, for lengths below a block, at block and part edges, and a
         // pair of unequal lengths (NaN, as w2_sorted gives).
