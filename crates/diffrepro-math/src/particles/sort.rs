@@ -238,14 +238,17 @@ mod tests {
     }
 
     /// `sort_cloud` against the comparison sort, bit for bit, reusing one scratch,
-    /// on one thread and on two (which choose different numbers of buckets).
+    /// on one thread and on two (which choose different numbers of buckets), at
+    /// every vector width.
     fn check(clouds: &[(&str, Vec<f64>)]) {
         for threads in [1, 2] {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| check_here(clouds));
+            for w in crate::simd::widths_here() {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| crate::simd::with_width_at_most(w, || check_here(clouds)));
+            }
         }
     }
 
