@@ -402,66 +402,7 @@ impl Measure {
     /// are generated together (vectorised), the kind matched once per call and a
     /// mixture's component picked without branches.
     pub fn sample_y_batch(&self, r: f64, stream: &Stream, start: u64, out: &mut [f64]) {
-        let mut z = [0.0; DRAW_BLOCK];
-        let mut u = [0.0; DRAW_BLOCK];
-        for (b, block) in out.chunks_mut(DRAW_BLOCK).enumerate() {
-            let first = start.wrapping_add((b * DRAW_BLOCK) as u64);
-            let n = block.len();
-            let (z, u) = (&mut z[..n], &mut u[..n]);
-            stream.normals(first, z);
-            match self {
-                Measure::Point { at } => {
-                    let rx = r * at;
-                    for (y, &z) in block.iter_mut().zip(z.iter()) {
-                        *y = rx + z;
-                    }
-                }
-                Measure::Normal { mean, var } => {
-                    let (centre, sd) = (r * mean, (r * r * var + 1.0).sqrt());
-                    for (y, &z) in block.iter_mut().zip(z.iter()) {
-                        *y = centre + sd * z;
-                    }
-                }
-                Measure::Uniform { low, high } => {
-                    stream.uniforms(first, u);
-                    let width = high - low;
-                    for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
-                        *y = r * (low + width * u) + z;
-                    }
-                }
-                Measure::Mixture(cs) if cs.len() <= MAX_BRANCH_FREE => {
-                    stream.uniforms(first, u);
-                    // The component is the first with u < Σ_{j≤i} w_j (the last if
-                    // rounding leaves u above the total), i.e. the number of partial
-                    // sums among the first n - 1 that are ≤ u.
-                    let mut cum = [f64::INFINITY; MAX_BRANCH_FREE];
-                    let mut centre = [0.0; MAX_BRANCH_FREE];
-                    let mut sd = [0.0; MAX_BRANCH_FREE];
-                    let mut acc = 0.0;
-                    for (k, c) in cs.iter().enumerate() {
-                        acc += c.weight;
-                        cum[k] = acc;
-                        centre[k] = r * c.mean;
-                        sd[k] = (r * r * c.var + 1.0).sqrt();
-                    }
-                    pick_components(&cum[..cs.len() - 1], &centre, &sd, z, u, block);
-                }
-                Measure::Mixture(cs) => {
-                    stream.uniforms(first, u);
-                    for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
-                        let pick = pick_component(cs, u);
-                        *y = r * pick.mean + (r * r * pick.var + 1.0).sqrt() * z;
-                    }
-                }
-                Measure::Empirical { points, bandwidth } => {
-                    let sd = (r * r * bandwidth * bandwidth + 1.0).sqrt();
-                    for (j, (y, &z)) in block.iter_mut().zip(z.iter()).enumerate() {
-                        let k = stream.index(first.wrapping_add(j as u64), points.len());
-                        *y = r * points[k] + sd * z;
-                    }
-                }
-            }
-        }
+        sample_y_wide(self, r, stream, start, out)
     }
 
     /// Posterior summary at y without allocating (same kernels as [`Localizer`]).
@@ -544,6 +485,77 @@ fn pick_component(cs: &[Component], u: f64) -> Component {
         }
     }
     cs[cs.len() - 1]
+}
+
+crate::simd::vectorised! {
+    /// [`sample_y_plain`] compiled for the widest vectors of this CPU (the loops that
+    /// combine the draws vectorise; the same arithmetic at every width).
+    fn sample_y_wide(m: &Measure, r: f64, stream: &Stream, start: u64, out: &mut [f64]) = sample_y_plain;
+}
+
+/// [`Measure::sample_y_batch`].
+#[inline(always)]
+fn sample_y_plain(m: &Measure, r: f64, stream: &Stream, start: u64, out: &mut [f64]) {
+    let mut z = [0.0; DRAW_BLOCK];
+    let mut u = [0.0; DRAW_BLOCK];
+    for (b, block) in out.chunks_mut(DRAW_BLOCK).enumerate() {
+        let first = start.wrapping_add((b * DRAW_BLOCK) as u64);
+        let n = block.len();
+        let (z, u) = (&mut z[..n], &mut u[..n]);
+        stream.normals(first, z);
+        match m {
+            Measure::Point { at } => {
+                let rx = r * at;
+                for (y, &z) in block.iter_mut().zip(z.iter()) {
+                    *y = rx + z;
+                }
+            }
+            Measure::Normal { mean, var } => {
+                let (centre, sd) = (r * mean, (r * r * var + 1.0).sqrt());
+                for (y, &z) in block.iter_mut().zip(z.iter()) {
+                    *y = centre + sd * z;
+                }
+            }
+            Measure::Uniform { low, high } => {
+                stream.uniforms(first, u);
+                let width = high - low;
+                for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
+                    *y = r * (low + width * u) + z;
+                }
+            }
+            Measure::Mixture(cs) if cs.len() <= MAX_BRANCH_FREE => {
+                stream.uniforms(first, u);
+                // The component is the first with u < Σ_{j≤i} w_j (the last if
+                // rounding leaves u above the total), i.e. the number of partial
+                // sums among the first n - 1 that are ≤ u.
+                let mut cum = [f64::INFINITY; MAX_BRANCH_FREE];
+                let mut centre = [0.0; MAX_BRANCH_FREE];
+                let mut sd = [0.0; MAX_BRANCH_FREE];
+                let mut acc = 0.0;
+                for (k, c) in cs.iter().enumerate() {
+                    acc += c.weight;
+                    cum[k] = acc;
+                    centre[k] = r * c.mean;
+                    sd[k] = (r * r * c.var + 1.0).sqrt();
+                }
+                pick_components(&cum[..cs.len() - 1], &centre, &sd, z, u, block);
+            }
+            Measure::Mixture(cs) => {
+                stream.uniforms(first, u);
+                for ((y, &z), &u) in block.iter_mut().zip(z.iter()).zip(u.iter()) {
+                    let pick = pick_component(cs, u);
+                    *y = r * pick.mean + (r * r * pick.var + 1.0).sqrt() * z;
+                }
+            }
+            Measure::Empirical { points, bandwidth } => {
+                let sd = (r * r * bandwidth * bandwidth + 1.0).sqrt();
+                for (j, (y, &z)) in block.iter_mut().zip(z.iter()).enumerate() {
+                    let k = stream.index(first.wrapping_add(j as u64), points.len());
+                    *y = r * points[k] + sd * z;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -558,6 +558,21 @@ fn batch_draws_and_batch_kernels_equal_the_one_at_a_time_ones() {
                     .all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{m:?} r={r}"
             );
+            // Nor on the vector width.
+            for w in crate::simd::widths_here() {
+                let mut at_w = vec![0.0; 1000];
+                crate::simd::with_width_at_most(w, || m.sample_y_batch(r, &st, 0, &mut at_w));
+                let mut base = vec![0.0; 1000];
+                crate::simd::with_width_at_most(crate::simd::Width::Baseline, || {
+                    m.sample_y_batch(r, &st, 0, &mut base)
+                });
+                assert!(
+                    at_w.iter()
+                        .zip(&base)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{m:?} r={r} {w:?}"
+                );
+            }
             // Draw i does not depend on how the draws are split into batches.
             let mut pieces = vec![0.0; 1000];
             let (a, b) = pieces.split_at_mut(300);
