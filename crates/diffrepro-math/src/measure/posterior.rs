@@ -865,9 +865,14 @@ impl Localizer {
             TABLE_TOL,
             TABLE_PIECES,
             |v: &mut [f64]| {
-                v.iter_mut().for_each(|x| *x /= sigma);
+                // Dividing a finite value by 1 leaves it as it is: L_r's tables skip it.
+                if sigma != 1.0 {
+                    v.iter_mut().for_each(|x| *x /= sigma);
+                }
                 self.batch::<VAR>(v);
-                v.iter_mut().for_each(|f| *f /= sigma);
+                if sigma != 1.0 {
+                    v.iter_mut().for_each(|f| *f /= sigma);
+                }
             },
         )
     }
