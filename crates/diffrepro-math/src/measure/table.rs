@@ -55,8 +55,8 @@ pub struct Table {
 /// piece is checked against the function (between its outermost node and its end).
 struct Basis {
     nodes: [f64; COEFS],
-    /// at_nodes[m][k] = T_m(t_k) = cos(π m (2k + 1)/(2C)).
-    at_nodes: [[f64; COEFS]; COEFS],
+    /// by_node[k][m] = T_m(t_k) = cos(π m (2k + 1)/(2C)).
+    by_node: [[f64; COEFS]; COEFS],
     /// monomials[m][k]: the coefficient of t^k in T_m.
     monomials: [[f64; COEFS]; COEFS],
     edge: f64,
@@ -81,9 +81,11 @@ impl Basis {
                 monomials[m][k] = up - monomials[m - 2][k];
             }
         }
+        let at_nodes: [[f64; COEFS]; COEFS] =
+            std::array::from_fn(|m| std::array::from_fn(|k| angle(m, k).cos()));
         Basis {
             nodes,
-            at_nodes: std::array::from_fn(|m| std::array::from_fn(|k| angle(m, k).cos())),
+            by_node: std::array::from_fn(|k| std::array::from_fn(|m| at_nodes[m][k])),
             monomials,
             edge: 0.5 * (1.0 + nodes[0]),
         }
@@ -107,30 +109,45 @@ impl Basis {
     /// The padded monomial coefficients of the piece interpolating `values` at the
     /// nodes, or `None` if its last two Chebyshev coefficients exceed `tol`.
     fn piece(&self, values: &[f64], tol: f64) -> Option<[f64; ROW]> {
-        let cheb: [f64; COEFS] = std::array::from_fn(|m| {
-            let s: f64 = values
-                .iter()
-                .zip(&self.at_nodes[m])
-                .map(|(f, b)| f * b)
-                .sum();
-            let s = 2.0 * s / COEFS as f64;
-            if m == 0 {
-                0.5 * s
-            } else {
-                s
-            }
-        });
-        if cheb[DEGREE].abs() + cheb[DEGREE - 1].abs() > tol {
-            return None;
-        }
-        Some(std::array::from_fn(|k| {
-            if k < COEFS {
-                (0..COEFS).map(|m| cheb[m] * self.monomials[m][k]).sum()
-            } else {
-                0.0
-            }
-        }))
+        piece_wide(self, values, tol)
     }
+}
+
+crate::simd::vectorised! {
+    /// [`piece_plain`] at the widest vectors of this CPU.
+    fn piece_wide(basis: &Basis, values: &[f64], tol: f64) -> Option<[f64; ROW]> = piece_plain;
+}
+
+/// [`Basis::piece`]. Each coefficient is a sum over nodes (then over Chebyshev
+/// coefficients) taken in index order from -0.0, as `Iterator::sum` takes it; the
+/// sums are accumulated side by side, so that they vectorise, each in that order.
+#[inline(always)]
+fn piece_plain(basis: &Basis, values: &[f64], tol: f64) -> Option<[f64; ROW]> {
+    let mut sums = [-0.0f64; COEFS];
+    for (&f, row) in values[..COEFS].iter().zip(&basis.by_node) {
+        for (s, &b) in sums.iter_mut().zip(row) {
+            *s += f * b;
+        }
+    }
+    let cheb: [f64; COEFS] = std::array::from_fn(|m| {
+        let s = 2.0 * sums[m] / COEFS as f64;
+        if m == 0 {
+            0.5 * s
+        } else {
+            s
+        }
+    });
+    if cheb[DEGREE].abs() + cheb[DEGREE - 1].abs() > tol {
+        return None;
+    }
+    let mut out = [-0.0f64; ROW];
+    for (&c, row) in cheb.iter().zip(&basis.monomials) {
+        for (o, &a) in out[..COEFS].iter_mut().zip(row) {
+            *o += c * a;
+        }
+    }
+    out[COEFS..].fill(0.0);
+    Some(out)
 }
 
 impl Table {
@@ -504,6 +521,54 @@ unsafe fn eval_avx2<const ASCENDING: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_are_the_one_sum_at_a_time_coefficients_at_every_vector_width() {
+        // The coefficients as sums taken one after another (the plain definition).
+        let one_at_a_time = |b: &Basis, values: &[f64], tol: f64| -> Option<[f64; ROW]> {
+            let cheb: [f64; COEFS] = std::array::from_fn(|m| {
+                let s: f64 = (0..COEFS).map(|k| values[k] * b.by_node[k][m]).sum();
+                let s = 2.0 * s / COEFS as f64;
+                if m == 0 {
+                    0.5 * s
+                } else {
+                    s
+                }
+            });
+            if cheb[DEGREE].abs() + cheb[DEGREE - 1].abs() > tol {
+                return None;
+            }
+            Some(std::array::from_fn(|k| {
+                if k < COEFS {
+                    (0..COEFS).map(|m| cheb[m] * b.monomials[m][k]).sum()
+                } else {
+                    0.0
+                }
+            }))
+        };
+        let b = Basis::shared();
+        let smooth: Vec<f64> = b.nodes.iter().map(|t| (0.7 * t).exp()).collect();
+        let rough: Vec<f64> = (0..COEFS)
+            .map(|k| if k % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let zeros = vec![-0.0; COEFS];
+        let mixed: Vec<f64> = (0..COEFS).map(|k| (k as f64 * 1.3).sin() * 1e-3).collect();
+        for values in [&smooth, &rough, &zeros, &mixed] {
+            for tol in [1e-15, 1e-6, 10.0] {
+                let want = one_at_a_time(b, values, tol);
+                for w in crate::simd::widths_here() {
+                    let got = crate::simd::with_width_at_most(w, || b.piece(values, tol));
+                    assert_eq!(got.is_some(), want.is_some(), "{values:?} {tol} {w:?}");
+                    if let (Some(g), Some(h)) = (got, want) {
+                        assert!(
+                            g.iter().zip(&h).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{values:?} {tol} {w:?}: {g:?} against {h:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     fn batch(f: impl Fn(f64) -> f64) -> impl Fn(&mut [f64]) {
         move |v: &mut [f64]| v.iter_mut().for_each(|y| *y = f(*y))
