@@ -532,8 +532,7 @@ fn bin_chunk(finder: &BinFinder, chunk: &[f64], lanes: &mut Lanes) -> ChunkBins 
     for block in chunk.chunks(BIN_BLOCK) {
         let (bs, ds) = (&mut bs[..block.len()], &mut ds[..block.len()]);
         finder.bins_of(block, bs, ds);
-        let (l, h) = bin_range(bs, (lo, hi));
-        (lo, hi) = (l, h);
+        (lo, hi) = bin_range(bs, (lo, hi));
         let mut quads = bs.chunks_exact(LANES).zip(ds.chunks_exact(LANES));
         for (qb, qd) in &mut quads {
             for (lane, (&b, &d)) in qb.iter().zip(qd).enumerate() {
