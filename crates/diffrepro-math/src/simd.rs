@@ -4,7 +4,10 @@
 //! kernels (L_r and the score in blocks, the exp inside them, the counter-based
 //! uniform draws, the mixture component pick) are plain loops over arrays, and
 //! [`vectorised!`] compiles each of them twice: for the baseline and for AVX2 (four
-//! doubles). [`width`] picks the wider one when this CPU has AVX2. A few hot loops
+//! doubles). [`width`] picks the wider one when this CPU has AVX2. So do smaller hot
+//! loops that the baseline leaves narrow or scalar: the particle sort's keys, W₂'s
+//! sums of squares, the particles' order check and map step, the draws of Y_r, the
+//! binning's range of bins, and a table piece's coefficients. A few hot loops
 //! whose AVX2 form the compiler does not find (the normal draws' fast path, the
 //! lookups in `measure::Table`, the Monte Carlo bin finder) are written with AVX2
 //! intrinsics beside a plain version, doing the same operations in the same order.
