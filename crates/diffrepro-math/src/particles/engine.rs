@@ -208,18 +208,21 @@ impl<'a> OuScore<'a> {
     /// [`OuScore::forward`] on every particle of `xs`: bit-identical to it, or within
     /// η times the table's tolerance where the score is [`OuScore::tabulated`].
     pub fn forward_slice(&self, xs: &mut [f64], eta: f64) {
-        self.map_slice(xs, |x, score| x - eta * (x + score));
+        // x + (-η)(x + s) is x - η(x + s) bit for bit: (-η)·v is -(η·v) exactly
+        // (rounding is symmetric), and adding a negated value is subtracting it.
+        self.map_slice(xs, -eta);
     }
 
     /// [`OuScore::backward`] on every particle of `xs`, as [`OuScore::forward_slice`].
     pub fn backward_slice(&self, xs: &mut [f64], eta: f64) {
-        self.map_slice(xs, |x, score| x + eta * (x + score));
+        self.map_slice(xs, eta);
     }
 
-    /// x ↦ step(x, ∇log p_{μ_t}(x)) over a slice, the scores from the table or by
-    /// the batch kernel (`Localizer::score_batch`), in blocks of `BATCH` particles.
+    /// x ↦ x + h(x + ∇log p_{μ_t}(x)) over a slice ([`map_step`]; h = -η forward,
+    /// η back), the scores from the table or by the batch kernel
+    /// (`Localizer::score_batch`), in blocks of `BATCH` particles.
     #[inline]
-    fn map_slice(&self, xs: &mut [f64], step: impl Fn(f64, f64) -> f64) {
+    fn map_slice(&self, xs: &mut [f64], h: f64) {
         match &self.kind {
             ScoreKind::Ou {
                 loc,
@@ -231,7 +234,7 @@ impl<'a> OuScore<'a> {
                     let scores = &mut buf[..block.len()];
                     // The clouds are kept sorted.
                     table.eval_ascending_into(block, scores, |x| loc.score(x / sigma) / sigma);
-                    step_all(block, scores, &step);
+                    map_step(block, scores, h);
                 }
             }
             ScoreKind::Ou {
@@ -246,44 +249,33 @@ impl<'a> OuScore<'a> {
                         *s = x / sigma;
                     }
                     loc.score_batch(scores);
-                    for (x, &s) in block.iter_mut().zip(scores.iter()) {
-                        *x = step(*x, s / sigma);
+                    for s in scores.iter_mut() {
+                        *s /= sigma;
                     }
+                    map_step(block, scores, h);
                 }
             }
             ScoreKind::Initial(m) => {
                 for x in xs.iter_mut() {
-                    *x = step(*x, initial_score(m, *x));
+                    *x += h * (*x + initial_score(m, *x));
                 }
             }
         }
     }
 }
 
-/// x ← step(x, s) for each particle x and its score s.
+/// x ← x + h(x + s) for each particle x and its score s.
 #[inline(always)]
-fn step_all_plain(xs: &mut [f64], scores: &[f64], step: &impl Fn(f64, f64) -> f64) {
+fn map_step_plain(xs: &mut [f64], scores: &[f64], h: f64) {
     for (x, &s) in xs.iter_mut().zip(scores) {
-        *x = step(*x, s);
+        *x += h * (*x + s);
     }
 }
 
-/// [`step_all_plain`] at the widest vectors of this CPU (a map's arithmetic is the
-/// same at every width).
-#[inline(always)]
-fn step_all(xs: &mut [f64], scores: &[f64], step: &impl Fn(f64, f64) -> f64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn avx2(xs: &mut [f64], scores: &[f64], step: &impl Fn(f64, f64) -> f64) {
-            step_all_plain(xs, scores, step)
-        }
-        if crate::simd::width() == crate::simd::Width::Avx2 {
-            // SAFETY: `width` reports AVX2 only where this CPU has it.
-            return unsafe { avx2(xs, scores, step) };
-        }
-    }
-    step_all_plain(xs, scores, step)
+crate::simd::vectorised! {
+    /// [`map_step_plain`] at the widest vectors of this CPU (the same arithmetic at
+    /// every width).
+    fn map_step(xs: &mut [f64], scores: &[f64], h: f64) = map_step_plain;
 }
 
 fn has_smooth_density(m: &Measure) -> bool {
@@ -984,6 +976,31 @@ mod tests {
     /// A sorted cloud of n draws of `m` (test data for the passes below).
     fn sorted_cloud(m: &Measure, n: usize, stream: u64) -> Vec<f64> {
         initial_cloud(m, n, 5, stream)
+    }
+
+    #[test]
+    fn the_slice_maps_are_the_maps_one_particle_at_a_time() {
+        // Kernel scores (t > 0, no table) and μ_0's own score (t = 0): forward and
+        // back, bit for bit, at every vector width.
+        let m = Measure::paper_example(6).unwrap();
+        let cloud = sorted_cloud(&m, BATCH + 3, 2);
+        for t in [0.5, 0.0] {
+            let score = OuScore::new(&m, t).unwrap();
+            assert!(!score.is_tabulated());
+            for w in crate::simd::widths_here() {
+                let (mut fwd, mut back) = (cloud.clone(), cloud.clone());
+                crate::simd::with_width_at_most(w, || {
+                    score.forward_slice(&mut fwd, 0.01);
+                    score.backward_slice(&mut back, 0.01);
+                });
+                for (i, &x) in cloud.iter().enumerate() {
+                    let (f, b) = (score.forward(x, 0.01), score.backward(x, 0.01));
+                    assert_eq!(fwd[i].to_bits(), f.to_bits(), "t = {t}, {w:?}, x = {x}");
+                    assert_eq!(back[i].to_bits(), b.to_bits(), "t = {t}, {w:?}, x = {x}");
+                    assert_ne!(f, b, "x = {x}");
+                }
+            }
+        }
     }
 
     #[test]
