@@ -364,9 +364,10 @@ impl<'a> BinFinder<'a> {
             _mm256_set1_pd(top),
         );
         let zero = _mm256_setzero_pd();
-        for q in 0..quads {
-            let at = 4 * q;
-            // SAFETY: at + 4 ≤ ls.len() = bs.len() = ds.len() (asserted above).
+        // The bins (packed to 32 bits) and d of the four samples from `at`, and
+        // whether all four were inside their windows (else the two are not theirs).
+        let group = |at: usize| -> (bool, __m128i, __m256d) {
+            // SAFETY: at + 4 ≤ ls.len() (the callers' loops).
             let l = unsafe { _mm256_loadu_pd(ls.as_ptr().add(at)) };
             // g - 1 in [0, last - 1] (max_pd returns its second operand, 0, for NaN),
             // exactly as the one-at-a-time path clamps it.
@@ -402,10 +403,7 @@ impl<'a> BinFinder<'a> {
             let m1 = _mm256_cmp_pd::<_CMP_LT_OQ>(c1, l);
             let m2 = _mm256_cmp_pd::<_CMP_LT_OQ>(c2, l);
             let m3 = _mm256_cmp_pd::<_CMP_LT_OQ>(c3, l);
-            if _mm256_movemask_pd(m0) != 0b1111 || _mm256_movemask_pd(m3) != 0 {
-                self.bins_of_avx2_one(&ls[at..at + 4], &mut bs[at..at + 4], &mut ds[at..at + 4]);
-                continue;
-            }
+            let inside = _mm256_movemask_pd(m0) == 0b1111 && _mm256_movemask_pd(m3) == 0;
             // The bins as 64-bit lanes (a true comparison is -1), then packed to 32.
             let b = _mm256_sub_epi64(
                 _mm256_sub_epi64(_mm256_cvtepi32_epi64(gi), _mm256_castpd_si256(m1)),
@@ -415,14 +413,31 @@ impl<'a> BinFinder<'a> {
             let positive = _mm256_castsi256_pd(_mm256_cmpgt_epi64(b, _mm256_setzero_si256()));
             let d = _mm256_and_pd(_mm256_sub_pd(l, below), positive);
             let packed = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-            // SAFETY: at + 4 ≤ bs.len() = ds.len().
-            unsafe {
-                _mm_storeu_si128(
-                    bs.as_mut_ptr().add(at).cast(),
-                    _mm256_castsi256_si128(packed),
-                );
-                _mm256_storeu_pd(ds.as_mut_ptr().add(at), d);
+            (inside, _mm256_castsi256_si128(packed), d)
+        };
+        // A group's bins and d, or one sample at a time when one is outside its window.
+        let mut put = |at: usize, (inside, b, d): (bool, __m128i, __m256d)| {
+            if inside {
+                // SAFETY: at + 4 ≤ bs.len() = ds.len().
+                unsafe {
+                    _mm_storeu_si128(bs.as_mut_ptr().add(at).cast(), b);
+                    _mm256_storeu_pd(ds.as_mut_ptr().add(at), d);
+                }
+            } else {
+                self.bins_of_avx2_one(&ls[at..at + 4], &mut bs[at..at + 4], &mut ds[at..at + 4]);
             }
+        };
+        // Two groups at a time: the chain from a sample to its window's thresholds is
+        // long, and two of them interleave.
+        let mut q = 0;
+        while q + 1 < quads {
+            let (first, second) = (group(4 * q), group(4 * q + 4));
+            put(4 * q, first);
+            put(4 * q + 4, second);
+            q += 2;
+        }
+        if q < quads {
+            put(4 * q, group(4 * q));
         }
         let rest = 4 * quads;
         self.bins_of_avx2_one(&ls[rest..], &mut bs[rest..], &mut ds[rest..]);
