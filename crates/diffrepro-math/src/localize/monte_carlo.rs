@@ -343,13 +343,13 @@ impl<'a> BinFinder<'a> {
         (&self.rows[..last + 1], (last - 1) as f64)
     }
 
-    /// [`BinFinder::bins_of`] four samples at a time: the four windows are loaded as
-    /// rows and transposed, so that each of the comparisons {ext[g - 1 + i] < L}
-    /// (i = 0..4) is one instruction for the four samples. When every sample of the
-    /// four is inside its window (ext[g - 1] < L ≤ ext[g + 2]), its bin is
-    /// g - 1 + [ext[g] < L] + [ext[g + 1] < L] and d = L - (the highest of the
-    /// window's thresholds below L), the arithmetic of [`Self::bins_of_avx2_one`];
-    /// otherwise the four go one at a time through it.
+    /// [`BinFinder::bins_of`] four samples at a time, two such groups per iteration:
+    /// the four windows are loaded as rows and transposed, so that each of the
+    /// comparisons {ext[g - 1 + i] < L} (i = 0..4) is one instruction for the four
+    /// samples. When every sample of the four is inside its window
+    /// (ext[g - 1] < L ≤ ext[g + 2]), its bin is g - 1 + [ext[g] < L] + [ext[g + 1] < L]
+    /// and d = L - (the highest of the window's thresholds below L), the arithmetic
+    /// of [`Self::bins_of_avx2_one`]; otherwise the four go one at a time through it.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn bins_of_avx2(&self, ls: &[f64], bs: &mut [u32], ds: &mut [f64]) {
@@ -365,9 +365,11 @@ impl<'a> BinFinder<'a> {
         );
         let zero = _mm256_setzero_pd();
         // The bins (packed to 32 bits) and d of the four samples from `at`, and
-        // whether all four were inside their windows (else the two are not theirs).
+        // whether all four are inside their windows (when one is not, the bins and d
+        // are not its answer).
         let group = |at: usize| -> (bool, __m128i, __m256d) {
-            // SAFETY: at + 4 ≤ ls.len() (the callers' loops).
+            debug_assert!(at + 4 <= ls.len());
+            // SAFETY: at + 4 ≤ ls.len() (the loops below).
             let l = unsafe { _mm256_loadu_pd(ls.as_ptr().add(at)) };
             // g - 1 in [0, last - 1] (max_pd returns its second operand, 0, for NaN),
             // exactly as the one-at-a-time path clamps it.
