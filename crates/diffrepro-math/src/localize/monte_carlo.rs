@@ -862,6 +862,29 @@ mod tests {
     }
 
     #[test]
+    fn a_sample_outside_its_window_at_any_place_of_a_pair_of_groups() {
+        // The AVX2 path finds two groups of four together and sends a group with a
+        // sample outside its window one at a time. On the cubic grid below, the
+        // linear guess holds samples in [0.949, 1] inside their windows and puts
+        // 0.474 outside (its window's bins are wrong for it). Put 0.474 at every
+        // place of the first group, the second, and a third group left over, among
+        // samples inside, for lengths that end inside each group.
+        let sorted: Vec<f64> = (0..40).map(|i| (i as f64 / 39.0).powi(3)).collect();
+        let finder = BinFinder::new(&sorted);
+        for at in 0..12 {
+            let mut ls: Vec<f64> = (0..12).map(|i| 0.95 + 0.004 * i as f64).collect();
+            ls[at] = 0.474;
+            let want: Vec<usize> = ls
+                .iter()
+                .map(|&l| sorted.partition_point(|&u| u < l))
+                .collect();
+            for n in at + 1..=12 {
+                check_bins(&finder, &sorted, &ls[..n], &want[..n]);
+            }
+        }
+    }
+
+    #[test]
     fn the_range_of_bins_is_the_smallest_and_largest_at_every_vector_width() {
         use crate::simd::{widths_here, with_width_at_most};
         use rand::SeedableRng;
